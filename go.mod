@@ -1,0 +1,3 @@
+module github.com/cmc-stream/cmc-stream
+
+go 1.26
