@@ -1,0 +1,416 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// Eps values of the reference layers (PyTorch defaults, cmc-model.md §2).
+const (
+	layerNormEps = 1e-5
+	batchNormEps = 1e-5
+	l2NormEps    = 1e-12
+)
+
+// Sequence is a batch of feature sequences of shape [Batch, Len, Dim] in
+// row-major order.
+type Sequence struct {
+	Batch, Len, Dim int
+	Data            []float32
+}
+
+// Input is one batch of features, indexed by Modality.
+type Input [Experts]Sequence
+
+// Output holds the model's outputs for one batch. Slices are [Batch, n] in
+// row-major order; Forward grows them as needed and reuses them otherwise.
+type Output struct {
+	Batch int
+	// Logits are the fused logits [B,3].
+	Logits []float32
+	// ExpertLogits are each modality expert's logits [B,3], by Modality.
+	ExpertLogits [Experts][]float32
+	// Router are the MCR gate weights g [B,3].
+	Router []float32
+	// Similarity is the PFM cosine matrix S [B,3,3].
+	Similarity []float32
+	// Embeddings are the unit embeddings h_t, h_a, h_v [B,E], by Modality.
+	Embeddings [Experts][]float32
+}
+
+// Options tunes an Inferencer.
+type Options struct {
+	// Plain disables the padding shortcut: every padded row is computed.
+	// The shortcut is exact (see Inferencer); Plain exists to prove it.
+	Plain bool
+	// Threads is the number of goroutines that share a batch; 0 means 1.
+	Threads int
+}
+
+// Inferencer runs the CMC forward pass in inference mode (no dropout,
+// BatchNorm with running statistics) in pure Go, float32.
+//
+// Padding shortcut: the encoders have no mask and no positional encoding,
+// so all-zero input rows (the zero padding of MMSA data and of live windows)
+// stay identical rows through every layer. The Inferencer computes such a
+// row once and weights it by its count in the attention softmax and the mean
+// pool, which is exact and turns the cost from (n+p)² into about (n+1)².
+//
+// An Inferencer reuses its buffers between calls and is not safe for
+// concurrent use; create one per goroutine.
+type Inferencer struct {
+	model *Model
+	opts  Options
+	ws    []*workspace
+}
+
+// NewInferencer returns an Inferencer for m. m must not change while the
+// Inferencer is in use.
+func NewInferencer(m *Model, opts Options) *Inferencer {
+	if opts.Threads < 1 {
+		opts.Threads = 1
+	}
+	in := &Inferencer{model: m, opts: opts}
+	for range opts.Threads {
+		in.ws = append(in.ws, &workspace{})
+	}
+	return in
+}
+
+// CheckInput validates a batch against the model's configuration: present
+// tensors, equal batch sizes, feature dims, lengths no longer than the
+// model's, finite values. The error names the tensor and the expected shape.
+func (m *Model) CheckInput(x *Input) error {
+	batch := x[Text].Batch
+	for _, mod := range Modalities {
+		s := &x[mod]
+		want := fmt.Sprintf("[B,<=%d,%d]", m.Config.Lengths.Get(mod), m.Config.Dims.Get(mod))
+		switch {
+		case s.Batch != batch:
+			return fmt.Errorf("model: input %q: batch %d, but %q has batch %d", mod, s.Batch, Text, batch)
+		case s.Dim != m.Config.Dims.Get(mod):
+			return fmt.Errorf("model: input %q: shape [%d,%d,%d], want %s: feature dim %d, want %d", mod, s.Batch, s.Len, s.Dim, want, s.Dim, m.Config.Dims.Get(mod))
+		case s.Len > m.Config.Lengths.Get(mod):
+			return fmt.Errorf("model: input %q: shape [%d,%d,%d], want %s: length %d exceeds the model's %d", mod, s.Batch, s.Len, s.Dim, want, s.Len, m.Config.Lengths.Get(mod))
+		case len(s.Data) != s.Batch*s.Len*s.Dim:
+			return fmt.Errorf("model: input %q: %d values for shape [%d,%d,%d]", mod, len(s.Data), s.Batch, s.Len, s.Dim)
+		}
+		for i, v := range s.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				row := i / max(s.Dim, 1)
+				return fmt.Errorf("model: input %q: non-finite value %v at sample %d, step %d, feature %d", mod, v, row/max(s.Len, 1), row%max(s.Len, 1), i%max(s.Dim, 1))
+			}
+		}
+	}
+	return nil
+}
+
+// Forward runs the model on x and writes the results to out. Sequences
+// shorter than the model's lengths are zero-padded at the end.
+func (in *Inferencer) Forward(x *Input, out *Output) error {
+	m := in.model
+	if err := m.CheckInput(x); err != nil {
+		return err
+	}
+	b := x[Text].Batch
+	out.resize(b, m.Config.EmbedDim)
+	threads := min(len(in.ws), max(b, 1))
+	if threads <= 1 {
+		in.ws[0].forward(m, x, out, 0, b, in.opts.Plain)
+		return nil
+	}
+	var wg sync.WaitGroup
+	for t := range threads {
+		lo, hi := t*b/threads, (t+1)*b/threads
+		wg.Go(func() { in.ws[t].forward(m, x, out, lo, hi, in.opts.Plain) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func (o *Output) resize(b, e int) {
+	o.Batch = b
+	o.Logits = grow(o.Logits, b*Classes)
+	o.Router = grow(o.Router, b*Experts)
+	o.Similarity = grow(o.Similarity, b*Experts*Experts)
+	for k := range Experts {
+		o.ExpertLogits[k] = grow(o.ExpertLogits[k], b*Classes)
+		o.Embeddings[k] = grow(o.Embeddings[k], b*e)
+	}
+}
+
+// workspace holds the scratch buffers of one goroutine.
+type workspace struct {
+	src    []int32   // per unique row: index of the input row, or -1 for a zero row
+	count  []float32 // per unique row: how many sequence positions it stands for
+	start  []int     // per sample: first unique row; len = samples+1
+	x      []float32 // gathered inputs [R,D]
+	h      []float32 // hidden states [R,E]
+	t      []float32 // normalised states [R,E]
+	qkv    []float32 // [R,3E]
+	attn   []float32 // [R,E]
+	ff     []float32 // [R,4E]
+	kt, vt []float32 // one head's keys and values, transposed [dh,u]
+	scores []float32 // one query's attention scores [u]
+	scale  []float32 // BatchNorm scale per feature
+	shift  []float32 // BatchNorm shift per feature
+	fusion fusionScratch
+}
+
+// forward computes samples [lo,hi) of the batch.
+func (ws *workspace) forward(m *Model, x *Input, out *Output, lo, hi int, plain bool) {
+	e := m.Config.EmbedDim
+	for _, mod := range Modalities {
+		ws.encode(m, mod, &x[mod], lo, hi, plain, out.Embeddings[mod][lo*e:hi*e])
+	}
+	for b := lo; b < hi; b++ {
+		var h [Experts][]float32
+		for k := range Experts {
+			h[k] = out.Embeddings[k][b*e : (b+1)*e]
+		}
+		var expert [Experts][]float32
+		for k := range Experts {
+			expert[k] = out.ExpertLogits[k][b*Classes : (b+1)*Classes]
+		}
+		ws.fusion.fuse(m, h, out.Logits[b*Classes:(b+1)*Classes], expert,
+			out.Router[b*Experts:(b+1)*Experts], out.Similarity[b*Experts*Experts:(b+1)*Experts*Experts])
+	}
+}
+
+// plan lists the distinct rows of samples [lo,hi) of seq padded to padLen.
+func (ws *workspace) plan(seq *Sequence, padLen, lo, hi int, plain bool) {
+	ws.src, ws.count, ws.start = ws.src[:0], ws.count[:0], ws.start[:0]
+	for b := lo; b < hi; b++ {
+		ws.start = append(ws.start, len(ws.src))
+		zeros := padLen - seq.Len
+		for t := range seq.Len {
+			row := b*seq.Len + t
+			if !plain && allZero(seq.Data[row*seq.Dim:(row+1)*seq.Dim]) {
+				zeros++
+				continue
+			}
+			ws.src = append(ws.src, int32(row))
+			ws.count = append(ws.count, 1)
+		}
+		if plain {
+			for range zeros {
+				ws.src = append(ws.src, -1)
+				ws.count = append(ws.count, 1)
+			}
+		} else if zeros > 0 {
+			ws.src = append(ws.src, -1)
+			ws.count = append(ws.count, float32(zeros))
+		}
+	}
+	ws.start = append(ws.start, len(ws.src))
+}
+
+func allZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// encode runs one branch on samples [lo,hi) and writes their unit
+// embeddings to emb ([hi-lo, E]).
+func (ws *workspace) encode(m *Model, mod Modality, seq *Sequence, lo, hi int, plain bool, emb []float32) {
+	br := &m.Weights.Branches[mod]
+	e, d := m.Config.EmbedDim, seq.Dim
+	padLen := m.Config.Lengths.Get(mod)
+	ws.plan(seq, padLen, lo, hi, plain)
+	r := len(ws.src)
+
+	// Gather the distinct rows, with BatchNorm in inference mode.
+	ws.x = grow(ws.x, r*d)
+	if br.Norm != nil {
+		ws.scale, ws.shift = grow(ws.scale, d), grow(ws.shift, d)
+		n := br.Norm
+		for j := range d {
+			inv := float32(1 / math.Sqrt(float64(n.RunningVar[j])+batchNormEps))
+			ws.scale[j] = inv * n.Weight[j]
+			ws.shift[j] = n.Bias[j] - n.RunningMean[j]*ws.scale[j]
+		}
+	}
+	for i, s := range ws.src {
+		row := ws.x[i*d : (i+1)*d]
+		if s < 0 {
+			clear(row)
+		} else {
+			copy(row, seq.Data[int(s)*d:(int(s)+1)*d])
+		}
+		if br.Norm != nil {
+			for j := range row {
+				row[j] = row[j]*ws.scale[j] + ws.shift[j]
+			}
+		}
+	}
+
+	ws.h = grow(ws.h, r*e)
+	matmulT(ws.h, ws.x, r, &br.Proj, false)
+	for li := range br.Layers {
+		ws.layer(&br.Layers[li], r, e, m.Config.Heads)
+	}
+
+	// Mean over all padLen positions, then L2 normalisation.
+	for b := range hi - lo {
+		out := emb[b*e : (b+1)*e]
+		clear(out)
+		for i := ws.start[b]; i < ws.start[b+1]; i++ {
+			c := ws.count[i]
+			for j, v := range ws.h[i*e : (i+1)*e] {
+				out[j] += c * v
+			}
+		}
+		var norm float64
+		for j := range out {
+			out[j] /= float32(padLen)
+			norm += float64(out[j]) * float64(out[j])
+		}
+		inv := float32(1 / math.Max(math.Sqrt(norm), l2NormEps))
+		for j := range out {
+			out[j] *= inv
+		}
+	}
+}
+
+// layer applies one pre-LN encoder layer to the r rows of ws.h in place.
+func (ws *workspace) layer(l *EncoderLayer, r, e, heads int) {
+	ws.t = grow(ws.t, r*e)
+	layerNorm(ws.t, ws.h, r, e, &l.Norm1)
+	ws.qkv = grow(ws.qkv, r*3*e)
+	matmulT(ws.qkv, ws.t, r, &l.InProj, false)
+	ws.attn = grow(ws.attn, r*e)
+	for b := range len(ws.start) - 1 {
+		ws.attention(ws.start[b], ws.start[b+1], e, heads)
+	}
+	matmulT(ws.h, ws.attn, r, &l.OutProj, true)
+
+	layerNorm(ws.t, ws.h, r, e, &l.Norm2)
+	ff := l.Linear1.Out
+	ws.ff = grow(ws.ff, r*ff)
+	matmulT(ws.ff, ws.t, r, &l.Linear1, false)
+	for i, v := range ws.ff {
+		if v < 0 {
+			ws.ff[i] = 0
+		}
+	}
+	matmulT(ws.h, ws.ff, r, &l.Linear2, true)
+}
+
+// attention computes multi-head self-attention for the rows [r0,r1) of one
+// sample from ws.qkv into ws.attn (before the output projection). Each row
+// stands for ws.count[i] identical positions.
+func (ws *workspace) attention(r0, r1, e, heads int) {
+	u := r1 - r0
+	dh := e / heads
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	ws.kt, ws.vt = grow(ws.kt, dh*u), grow(ws.vt, dh*u)
+	ws.scores = grow(ws.scores, u)
+	count := ws.count[r0:r1]
+	var q [64]float32
+	if dh > len(q) {
+		panic("model: head dim above 64")
+	}
+	for h := range heads {
+		for j := range u {
+			row := ws.qkv[(r0+j)*3*e:]
+			for k := range dh {
+				ws.kt[k*u+j] = row[e+h*dh+k]
+				ws.vt[k*u+j] = row[2*e+h*dh+k]
+			}
+		}
+		for i := range u {
+			qrow := ws.qkv[(r0+i)*3*e+h*dh:]
+			for k := range dh {
+				q[k] = qrow[k] * scale
+			}
+			s := ws.scores
+			clear(s)
+			for k := range dh {
+				axpy(q[k], ws.kt[k*u:(k+1)*u], s)
+			}
+			mx := s[0]
+			for _, v := range s[1:] {
+				mx = max(mx, v)
+			}
+			var sum float32
+			for j := range s {
+				s[j] = count[j] * expf(s[j]-mx)
+				sum += s[j]
+			}
+			inv := 1 / sum
+			orow := ws.attn[(r0+i)*e+h*dh:]
+			for k := range dh {
+				orow[k] = dot(s, ws.vt[k*u:(k+1)*u]) * inv
+			}
+		}
+	}
+}
+
+// layerNorm writes LN(x) to dst for r rows of width e.
+func layerNorm(dst, x []float32, r, e int, ln *LayerNorm) {
+	for i := range r {
+		row, out := x[i*e:(i+1)*e], dst[i*e:(i+1)*e]
+		var mean float32
+		for _, v := range row {
+			mean += v
+		}
+		mean /= float32(e)
+		var variance float32
+		for _, v := range row {
+			d := v - mean
+			variance += d * d
+		}
+		variance /= float32(e)
+		inv := float32(1 / math.Sqrt(float64(variance)+layerNormEps))
+		for j, v := range row {
+			out[j] = (v-mean)*inv*ln.Weight[j] + ln.Bias[j]
+		}
+	}
+}
+
+// matmulT computes dst[r,Out] = x[r,In]·Wᵀ + b, or adds it to dst when
+// accumulate is set.
+func matmulT(dst, x []float32, r int, l *Linear, accumulate bool) {
+	if r == 0 {
+		return
+	}
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	blas32.Gemm(blas.NoTrans, blas.Trans, 1,
+		blas32.General{Rows: r, Cols: l.In, Stride: l.In, Data: x},
+		blas32.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.Weight},
+		beta, blas32.General{Rows: r, Cols: l.Out, Stride: l.Out, Data: dst})
+	if l.Bias != nil {
+		for i := range r {
+			row := dst[i*l.Out : (i+1)*l.Out]
+			for j, b := range l.Bias {
+				row[j] += b
+			}
+		}
+	}
+}
+
+func axpy(a float32, x, y []float32) {
+	blas32.Axpy(a, blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
+}
+
+func dot(x, y []float32) float32 {
+	return blas32.Dot(blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
+}
