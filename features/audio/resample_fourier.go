@@ -1,0 +1,159 @@
+package audio
+
+import (
+	"math"
+	"math/bits"
+	"math/cmplx"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+)
+
+// halveRate returns y at half its sample rate as librosa.resample(y,
+// orig_sr=2, target_sr=1, res_type="fft", scale=True) computes it: the
+// Fourier method of scipy.signal.resample (keep the lowest ceil(n/2)/2+1
+// bins of the real DFT, doubling the kept Nyquist bin of an even output
+// length, inverse-transform to ceil(n/2) samples, times ceil(n/2)/n), then
+// times sqrt(2) to keep the energy per sample, rounded to float32.
+func halveRate(y []float32) []float32 {
+	n := len(y)
+	m := (n + 1) / 2
+	in := newRealDFT(n)
+	x := make([]float64, n)
+	for i, v := range y {
+		x[i] = float64(v)
+	}
+	spectrum := in.forward(x)
+	kept := spectrum[:m/2+1]
+	if m%2 == 0 && m < n {
+		kept[m/2] *= 2
+	}
+	out := newRealDFT(m).inverse(kept)
+	gain := math.Sqrt2 / float64(n) // 1/m from the inverse DFT times m/n
+	res := make([]float32, m)
+	for i, v := range out {
+		res[i] = float32(v * gain)
+	}
+	return res
+}
+
+// realDFT is an unnormalised discrete Fourier transform of real sequences
+// of any length: gonum's mixed-radix FFT when the length's prime factors are
+// small, else Bluestein's chirp-z algorithm (Bluestein 1970) over a
+// power-of-two gonum FFT.
+type realDFT struct {
+	n      int
+	direct *fourier.FFT
+	chirp  *bluestein
+}
+
+func newRealDFT(n int) *realDFT {
+	m := 1 << bits.Len(uint(2*n-2))
+	// fftpack handles a prime factor p in about n*p operations; Bluestein
+	// costs three power-of-two FFTs of m points.
+	if n*sumPrimeFactors(n) <= 6*m*bits.Len(uint(m)) {
+		return &realDFT{n: n, direct: fourier.NewFFT(n)}
+	}
+	return &realDFT{n: n, chirp: newBluestein(n)}
+}
+
+// forward returns the n/2+1 non-negative-frequency coefficients of x.
+func (d *realDFT) forward(x []float64) []complex128 {
+	if d.direct != nil {
+		return d.direct.Coefficients(nil, x)
+	}
+	z := make([]complex128, d.n)
+	for i, v := range x {
+		z[i] = complex(v, 0)
+	}
+	return d.chirp.transform(z)[:d.n/2+1]
+}
+
+// inverse returns the real sequence whose non-negative-frequency
+// coefficients are c (n/2+1 of them), unnormalised: forward then inverse
+// multiplies by n. The imaginary parts of the zero and (even n) Nyquist
+// coefficients are ignored.
+func (d *realDFT) inverse(c []complex128) []float64 {
+	if d.direct != nil {
+		return d.direct.Sequence(nil, c)
+	}
+	// x = Re(DFT(conj(Z))) for the Hermitian extension Z of c.
+	n := d.n
+	z := make([]complex128, n)
+	z[0] = complex(real(c[0]), 0)
+	for k := 1; k < len(c); k++ {
+		z[k] = cmplx.Conj(c[k])
+		z[n-k] = c[k]
+	}
+	if n%2 == 0 {
+		z[n/2] = complex(real(c[n/2]), 0)
+	}
+	spec := d.chirp.transform(z)
+	x := make([]float64, n)
+	for i, v := range spec {
+		x[i] = real(v)
+	}
+	return x
+}
+
+// bluestein computes a length-n DFT as a circular convolution of length m,
+// a power of two of at least 2n-1, using jk = (j^2 + k^2 - (k-j)^2)/2.
+type bluestein struct {
+	n      int
+	fft    *fourier.CmplxFFT
+	chirp  []complex128 // exp(-i*pi*j^2/n), j < n
+	kernel []complex128 // DFT of the conjugate chirp wrapped onto m points
+	work   []complex128
+}
+
+func newBluestein(n int) *bluestein {
+	m := 1 << bits.Len(uint(2*n-2))
+	b := &bluestein{n: n, fft: fourier.NewCmplxFFT(m), chirp: make([]complex128, n), work: make([]complex128, m)}
+	for j := range n {
+		// j^2 mod 2n keeps the angle exact for large j.
+		r := (int64(j) * int64(j)) % int64(2*n)
+		b.chirp[j] = cmplx.Rect(1, -math.Pi*float64(r)/float64(n))
+	}
+	k := make([]complex128, m)
+	k[0] = cmplx.Conj(b.chirp[0])
+	for j := 1; j < n; j++ {
+		k[j] = cmplx.Conj(b.chirp[j])
+		k[m-j] = k[j]
+	}
+	b.kernel = b.fft.Coefficients(nil, k)
+	return b
+}
+
+// transform returns the DFT of z (len n), X[k] = sum_j z[j]*exp(-2*pi*i*j*k/n).
+func (b *bluestein) transform(z []complex128) []complex128 {
+	clear(b.work)
+	for j, v := range z {
+		b.work[j] = v * b.chirp[j]
+	}
+	spec := b.fft.Coefficients(nil, b.work)
+	for i := range spec {
+		spec[i] *= b.kernel[i]
+	}
+	conv := b.fft.Sequence(b.work, spec)
+	scale := complex(1/float64(len(b.work)), 0)
+	out := make([]complex128, b.n)
+	for k := range out {
+		out[k] = conv[k] * scale * b.chirp[k]
+	}
+	return out
+}
+
+// sumPrimeFactors returns the sum of the prime factors of n with
+// multiplicity (n itself when n is prime).
+func sumPrimeFactors(n int) int {
+	s := 0
+	for p := 2; p*p <= n; p++ {
+		for n%p == 0 {
+			s += p
+			n /= p
+		}
+	}
+	if n > 1 {
+		s += n
+	}
+	return s
+}

@@ -1,0 +1,144 @@
+package audio
+
+import (
+	"math"
+	"slices"
+)
+
+// Parameters of librosa 0.10.1 estimate_tuning / piptrack defaults.
+const (
+	tuningMinHz      = 150.0  // piptrack fmin
+	tuningMaxHz      = 4000.0 // piptrack fmax
+	tuningPeakRatio  = 0.1    // piptrack threshold, relative to the frame maximum
+	tuningResolution = 0.01   // estimate_tuning resolution, in bins
+	tuningA4Hz       = 440.0  // hz_to_octs reference (A440, tuning 0)
+)
+
+// estimateTuning is librosa.estimate_tuning(S=magnitude, sr, n_fft,
+// bins_per_octave) for a frame-major float32 magnitude spectrogram with the
+// given number of bins per frame. Spectral peaks between 150 and 4000 Hz
+// above a tenth of their frame's maximum are located by parabolic
+// interpolation (piptrack); those at least as strong as the median peak
+// vote, by their deviation from the nearest equal-tempered bin, in a
+// histogram of 0.01-bin cells over [-0.5, 0.5]; the left edge of the fullest
+// cell is returned. The arithmetic is float32 where librosa's is, so that
+// deviations land in the same cells.
+func estimateTuning(magnitude []float32, bins, sampleRate, fftSize, binsPerOctave int) float64 {
+	frames := len(magnitude) / bins
+	var pitches, mags []float32
+	binHz := float64(sampleRate) / float64(fftSize)
+	maxHz := math.Min(tuningMaxHz, float64(sampleRate)/2)
+	for t := range frames {
+		s := magnitude[t*bins : (t+1)*bins]
+		peak := slices.Max(s)
+		ref := float32(tuningPeakRatio * float64(peak))
+		gated := func(k int) float32 {
+			if s[k] > ref {
+				return s[k]
+			}
+			return 0
+		}
+		for k := 1; k < bins-1; k++ {
+			f := float64(k) * binHz
+			if f < tuningMinHz || f >= maxHz {
+				continue
+			}
+			// librosa.util.localmax: strictly above the left neighbour, not
+			// below the right one.
+			g := gated(k)
+			if !(g > gated(k-1) && g >= gated(k+1)) {
+				continue
+			}
+			shift := parabolicShift(s[k-1], s[k], s[k+1])
+			slope := (s[k+1] - s[k-1]) / 2 // numpy.gradient, interior
+			pitches = append(pitches, float32((float64(k)+float64(shift))*float64(sampleRate)/float64(fftSize)))
+			mags = append(mags, s[k]+0.5*slope*shift)
+		}
+	}
+	// piptrack returns zero pitch where it found no peak; estimate_tuning
+	// keeps positive pitches whose magnitude reaches the median.
+	var voted []float32
+	var threshold float32
+	if len(mags) > 0 {
+		threshold = median32(slices.Clone(mags))
+	}
+	for i, p := range pitches {
+		if p > 0 && mags[i] >= threshold {
+			voted = append(voted, p)
+		}
+	}
+	return pitchTuning(voted, binsPerOctave)
+}
+
+// parabolicShift is the offset of the vertex of the parabola through three
+// neighbouring values, or 0 when it lies a bin or more away (librosa
+// _parabolic_interpolation), in float32.
+func parabolicShift(left, centre, right float32) float32 {
+	a := right + left - 2*centre
+	b := (right - left) / 2
+	if float32(math.Abs(float64(b))) >= float32(math.Abs(float64(a))) {
+		return 0
+	}
+	return -b / a
+}
+
+// median32 is numpy.median of float32 values (the mean of the two middle
+// values for an even count, in float32). It sorts v.
+func median32(v []float32) float32 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// pitchTuning is librosa.pitch_tuning(frequencies, resolution=0.01,
+// bins_per_octave): the most common deviation, in bins, of the frequencies
+// from the equal-tempered grid anchored at A440, or 0 when there are none.
+func pitchTuning(frequencies []float32, binsPerOctave int) float64 {
+	cells := int(math.Ceil(1 / tuningResolution))
+	counts := make([]int, cells)
+	edge := func(i int) float64 { return float64(i)*tuningResolution - 0.5 } // numpy.linspace(-0.5, 0.5, cells+1)
+	found := false
+	for _, f := range frequencies {
+		if f <= 0 {
+			continue
+		}
+		found = true
+		// hz_to_octs in float32: log2(f / (440/16)).
+		octs := float32(math.Log2(float64(f / float32(tuningA4Hz/16))))
+		x := float32(binsPerOctave) * octs
+		residual := float32(math.Mod(float64(x), 1))
+		if residual < 0 {
+			residual++
+		}
+		if residual >= 0.5 {
+			residual -= 1
+		}
+		r := float64(residual)
+		// numpy.histogram: cell i holds edge(i) <= r < edge(i+1); the last
+		// cell also holds its right edge.
+		i := int(math.Floor((r + 0.5) / tuningResolution))
+		i = min(max(i, 0), cells-1)
+		for i > 0 && r < edge(i) {
+			i--
+		}
+		for i < cells-1 && r >= edge(i+1) {
+			i++
+		}
+		if r >= edge(0) && r <= edge(cells) {
+			counts[i]++
+		}
+	}
+	if !found {
+		return 0
+	}
+	best := 0
+	for i, c := range counts {
+		if c > counts[best] {
+			best = i
+		}
+	}
+	return edge(best)
+}
