@@ -19,5 +19,14 @@
 // Character classes use the Unicode tables of the Go release that builds
 // the package.
 //
+// # Encoders
+//
+// Encoder is the contract for turning a batch of texts into per-token
+// feature vectors of shape [batch, MaxLen, Dim]. Lexicon, the default
+// encoder, combines per-word valence from the VADER and AFINN-165 lexicons,
+// VADER's negation and booster cues, and hashed word-piece embeddings. It is
+// deterministic, pure Go and cheap, so it runs in tests and on machines
+// without a BERT model; a BERT ONNX encoder lives in model/onnx.
+//
 // Everything in this package builds and runs with CGO_ENABLED=0.
 package text

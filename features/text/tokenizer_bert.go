@@ -119,6 +119,12 @@ func (t *Tokenizer) Vocab() *Vocab { return t.vocab }
 // carrying the "##" prefix. A word longer than 100 characters, or one that
 // cannot be split, becomes [UNK].
 func (t *Tokenizer) Encode(text string) Encoding {
+	return t.encode(text, nil)
+}
+
+// encode is Encode that also appends the pre-tokenized words to *words when
+// words is not nil; Encoding.WordIDs index into them.
+func (t *Tokenizer) encode(text string, words *[]string) Encoding {
 	enc := Encoding{
 		InputIDs:      make([]int64, t.maxLen),
 		AttentionMask: make([]int64, t.maxLen),
@@ -129,6 +135,9 @@ func (t *Tokenizer) Encode(text string) Encoding {
 	e := emitter{t: t, enc: &enc, n: 1}
 	enc.InputIDs[0], enc.Tokens[0], enc.WordIDs[0] = t.cls, TokenCLS, -1
 	t.basicWords(text, func(w string, special bool) {
+		if words != nil {
+			*words = append(*words, w)
+		}
 		if special {
 			id, _ := t.vocab.ID(w)
 			e.piece(id, w)
@@ -168,11 +177,9 @@ func (e *emitter) piece(id int64, tok string) {
 	e.n++
 }
 
-// Words returns the words the tokenizer's pre-tokenizer produces for text
-// (after cleaning, CJK isolation, optional lower-casing and accent
-// stripping, and white space and punctuation splitting), before WordPiece.
-// Literal special tokens come out as single words.
-func (t *Tokenizer) Words(text string) []string {
+// words returns the pre-tokenized words of text (see Encode), before
+// WordPiece. Literal special tokens come out as single words.
+func (t *Tokenizer) words(text string) []string {
 	var words []string
 	t.basicWords(text, func(w string, _ bool) { words = append(words, w) })
 	return words
@@ -226,8 +233,19 @@ func (t *Tokenizer) normalize(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for _, r := range s {
+		if r < utf8.RuneSelf {
+			// ASCII fast path: C0 controls and DEL are Cc, dropped except
+			// tab, newline and carriage return, which are white space.
+			switch {
+			case r == '\t' || r == '\n' || r == '\r' || r == ' ':
+				b.WriteByte(' ')
+			case r >= 0x20 && r != 0x7F:
+				b.WriteByte(byte(r))
+			}
+			continue
+		}
 		switch {
-		case r == 0 || r == utf8.RuneError || isControl(r):
+		case r == utf8.RuneError || isControl(r):
 		case isWhitespace(r):
 			b.WriteByte(' ')
 		case isCJK(r):
@@ -248,10 +266,14 @@ func (t *Tokenizer) normalize(s string) string {
 	b.Reset()
 	b.Grow(len(out))
 	for _, r := range out {
-		if unicode.Is(unicode.Mn, r) {
-			continue
+		switch {
+		case r >= 'A' && r <= 'Z':
+			b.WriteByte(byte(r) + 'a' - 'A')
+		case r < utf8.RuneSelf:
+			b.WriteByte(byte(r))
+		case !unicode.Is(unicode.Mn, r):
+			b.WriteRune(unicode.ToLower(r))
 		}
-		b.WriteRune(unicode.ToLower(r))
 	}
 	return b.String()
 }
@@ -371,4 +393,15 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// isSpecial reports whether w is one of the tokenizer's literal special
+// tokens.
+func (t *Tokenizer) isSpecial(w string) bool {
+	for _, s := range t.specials {
+		if w == s {
+			return true
+		}
+	}
+	return false
 }

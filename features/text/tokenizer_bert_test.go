@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -51,10 +53,16 @@ func readGolden(t testing.TB) []goldenRecord {
 	return recs
 }
 
-var vocabCache = map[string]*Vocab{}
+// vocabCache shares the parsed vocabularies between (parallel) tests.
+var (
+	vocabMu    sync.Mutex
+	vocabCache = map[string]*Vocab{}
+)
 
 func loadTestVocab(t testing.TB, name string) *Vocab {
 	t.Helper()
+	vocabMu.Lock()
+	defer vocabMu.Unlock()
 	if v, ok := vocabCache[name]; ok {
 		return v
 	}
@@ -108,4 +116,71 @@ func TestTokenizerGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestNewTokenizer(t *testing.T) {
+	t.Parallel()
+	v := loadTestVocab(t, "bert-base-uncased")
+	cases := []struct {
+		name    string
+		vocab   *Vocab
+		opts    Options
+		maxLen  int
+		last    string // last token of Encode("good")
+		wantErr string
+	}{
+		{"zero options", v, Options{}, DefaultMaxLen, TokenPad, ""},
+		{"minimum length truncates everything", v, Options{MaxLen: 2}, 2, TokenSEP, ""},
+		{"too short", v, Options{MaxLen: 1}, 0, "", "MaxLen 1 is below 2"},
+		{"negative", v, Options{MaxLen: -3}, 0, "", "MaxLen -3 is below 2"},
+		{"nil vocabulary", nil, Options{}, 0, "", "nil vocabulary"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			tok, err := NewTokenizer(c.vocab, c.opts)
+			if expectError(t, err, c.wantErr) {
+				return
+			}
+			if tok.MaxLen() != c.maxLen || tok.Vocab() != c.vocab {
+				t.Errorf("MaxLen %d, want %d", tok.MaxLen(), c.maxLen)
+			}
+			enc := tok.Encode("good")
+			if len(enc.InputIDs) != c.maxLen || enc.Tokens[0] != TokenCLS || enc.Tokens[c.maxLen-1] != c.last {
+				t.Errorf("Encode(\"good\") = %q, want %d tokens from [CLS] to %s", enc.Tokens, c.maxLen, c.last)
+			}
+		})
+	}
+}
+
+func TestEncodeWordIDs(t *testing.T) {
+	t.Parallel()
+	// Pieces from record uci_amazon_000|en_uncased of bert_tok_shared.jsonl:
+	// "a converter." is "a" "convert" "##er" "." in bert-base-uncased.
+	tok, err := NewTokenizer(loadTestVocab(t, "bert-base-uncased"), Options{LowerCase: true, MaxLen: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := tok.Encode("a converter.")
+	want := []int{-1, 0, 1, 1, 2, -1, -1, -1}
+	if !slices.Equal(enc.WordIDs, want) {
+		t.Errorf("word ids %v, want %v (tokens %q)", enc.WordIDs, want, enc.Tokens)
+	}
+}
+
+// expectError reports whether a case expects an error (want != ""). If so
+// it fails the test unless err is a package error containing want;
+// otherwise it fails the test on any error.
+func expectError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "text: ") {
+		t.Fatalf("got error %v, want one containing %q", err, want)
+	}
+	return true
 }

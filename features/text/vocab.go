@@ -35,14 +35,21 @@ type Vocab struct {
 
 // LoadVocab reads a BERT vocab.txt file. See ReadVocab for the format.
 func LoadVocab(path string) (*Vocab, error) {
+	return loadFile(path, "vocabulary", ReadVocab)
+}
+
+// loadFile opens path and parses it with read; what names the kind of file
+// in errors.
+func loadFile[T any](path, what string, read func(io.Reader) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("text: open vocabulary: %w", err)
+		return zero, fmt.Errorf("text: open %s: %w", what, err)
 	}
 	defer f.Close()
-	v, err := ReadVocab(f)
+	v, err := read(f)
 	if err != nil {
-		return nil, fmt.Errorf("text: vocabulary %s: %w", path, err)
+		return zero, fmt.Errorf("text: %s %s: %w", what, path, err)
 	}
 	return v, nil
 }
