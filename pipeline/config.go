@@ -15,6 +15,8 @@ const (
 	DefaultWorkers = 1
 	// DefaultBatchSize is the default SinkConfig.BatchSize.
 	DefaultBatchSize = 64
+	// DefaultTickInterval is the default StageConfig.TickInterval.
+	DefaultTickInterval = 100 * time.Millisecond
 )
 
 // Config configures a Runner. The zero value is valid and means every
@@ -84,6 +86,10 @@ type StageConfig struct {
 	// Buffer is the capacity of the stage's output channel, in items. Zero
 	// (the default) is an unbuffered handoff.
 	Buffer int
+	// TickInterval is how often the runner calls Tick on a stage that
+	// implements Ticker; it is ignored for other stages. Zero means
+	// DefaultTickInterval (100 ms).
+	TickInterval time.Duration
 }
 
 // SinkConfig configures one sink added with To. The zero value is valid.
@@ -102,13 +108,16 @@ func (c SourceConfig) Validate() error {
 	return nil
 }
 
-// Validate reports a negative Workers or Buffer, by name.
+// Validate reports a negative Workers, Buffer or TickInterval, by name.
 func (c StageConfig) Validate() error {
 	if c.Workers < 0 {
 		return fmt.Errorf("pipeline: StageConfig.Workers must not be negative, got %d", c.Workers)
 	}
 	if c.Buffer < 0 {
 		return fmt.Errorf("pipeline: StageConfig.Buffer must not be negative, got %d", c.Buffer)
+	}
+	if c.TickInterval < 0 {
+		return fmt.Errorf("pipeline: StageConfig.TickInterval must not be negative, got %v", c.TickInterval)
 	}
 	return nil
 }

@@ -14,7 +14,9 @@
 // from configuration (unbuffered handoff by default). Every blocking send and
 // receive selects on a context, and each node closes the channel it owns.
 // Stages run on a fixed pool of workers (StageConfig.Workers, the stage's
-// maximum number of items in flight).
+// maximum number of items in flight). A stateful stage, such as the aligner,
+// may also implement Ticker (outputs due to the passing of time) and Drainer
+// (outputs still held when the input ends).
 //
 // # Delivery
 //

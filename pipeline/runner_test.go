@@ -243,6 +243,7 @@ func TestBoundedQueues(t *testing.T) {
 
 		start := time.Now()
 		cancel()
+		synctest.Wait() // Run has stopped the sources
 		close(release)
 		if err := <-errc; err != nil {
 			t.Fatalf("Run: %v", err)
@@ -472,6 +473,9 @@ func TestWiringErrors(t *testing.T) {
 		{"negative workers", func(r *pipeline.Runner, src pipeline.Source[int], sink pipeline.Sink[int]) {
 			pipeline.To(pipeline.Via(pipeline.From(r, "src", pipeline.SourceConfig{}, src), "id", pipeline.StageConfig{Workers: -1}, id), "sink", pipeline.SinkConfig{}, sink)
 		}, "StageConfig.Workers"},
+		{"negative tick interval", func(r *pipeline.Runner, src pipeline.Source[int], sink pipeline.Sink[int]) {
+			pipeline.To(pipeline.Via(pipeline.From(r, "src", pipeline.SourceConfig{}, src), "id", pipeline.StageConfig{TickInterval: -1}, id), "sink", pipeline.SinkConfig{}, sink)
+		}, "StageConfig.TickInterval"},
 		{"negative stage buffer", func(r *pipeline.Runner, src pipeline.Source[int], sink pipeline.Sink[int]) {
 			pipeline.To(pipeline.Via(pipeline.From(r, "src", pipeline.SourceConfig{}, src), "id", pipeline.StageConfig{Buffer: -2}, id), "sink", pipeline.SinkConfig{}, sink)
 		}, "StageConfig.Buffer"},
@@ -542,4 +546,37 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ticking emits 100+n on its n-th tick and passes inputs through.
+type ticking struct{ n int }
+
+func (s *ticking) Process(_ context.Context, x int) ([]int, error) { return []int{x}, nil }
+
+func (s *ticking) Tick(context.Context) ([]int, error) {
+	s.n++
+	return []int{100 + s.n}, nil
+}
+
+func TestTicker(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		j := &journal{}
+		sink := &recordingSink{name: "sink", j: j}
+		r := newRunner(t, pipeline.Config{})
+		in := pipeline.From(r, "live", pipeline.SourceConfig{}, pipeline.Source[int](liveSource{j: j}))
+		pipeline.To(pipeline.Via(in, "tick", pipeline.StageConfig{TickInterval: time.Second}, pipeline.Stage[int, int](&ticking{})), "sink", pipeline.SinkConfig{}, sink)
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error)
+		go func() { errc <- r.Run(ctx) }()
+		// Ticks at 1 s, 2 s and 3 s fall before the cancel at 3.5 s.
+		time.Sleep(3500 * time.Millisecond)
+		cancel()
+		if err := <-errc; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if got := sink.values(); !slices.Equal(got, []int{101, 102, 103}) {
+			t.Errorf("sink got %v, want [101 102 103]", got)
+		}
+	})
 }

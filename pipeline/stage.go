@@ -38,3 +38,22 @@ type DrainerFunc[Out any] func(ctx context.Context) ([]Out, error)
 
 // Drain calls f(ctx).
 func (f DrainerFunc[Out]) Drain(ctx context.Context) ([]Out, error) { return f(ctx) }
+
+// Ticker is an optional capability of a Stage whose outputs also depend on
+// the passing of time, such as an aligner that emits a window after a maximum
+// wait even when no input arrives. The runner calls Tick every
+// StageConfig.TickInterval from the stage's first worker, between two calls
+// of Process, until the stage's input is closed; with one worker, Tick never
+// runs concurrently with Process and outputs keep their order. Outputs of
+// Tick derive from no particular input, so they carry no acknowledgement. An
+// error is reported and counted, and the ticks go on.
+type Ticker[Out any] interface {
+	// Tick returns the outputs that became due.
+	Tick(ctx context.Context) ([]Out, error)
+}
+
+// TickerFunc adapts a plain function to the Ticker interface.
+type TickerFunc[Out any] func(ctx context.Context) ([]Out, error)
+
+// Tick calls f(ctx).
+func (f TickerFunc[Out]) Tick(ctx context.Context) ([]Out, error) { return f(ctx) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Stream is the typed output of a source group or a stage, to be consumed by
@@ -163,12 +164,22 @@ func Via[In, Out any](in *Stream[In], name string, cfg StageConfig, st Stage[In,
 	if workers <= 0 {
 		workers = DefaultWorkers
 	}
+	interval := cfg.TickInterval
+	if interval <= 0 {
+		interval = DefaultTickInterval
+	}
+	ticker, ticks := st.(Ticker[Out])
 	r.mu.Lock()
 	r.starts = append(r.starts, func(ru *run, hard, _ context.Context) {
 		src := in.subs[idx]
 		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() { work(ru, hard, m, st, src, out.out) })
+		for i := range workers {
+			w := worker[In, Out]{ru: ru, m: m, st: st, in: src, out: out.out}
+			if i == 0 && ticks {
+				w.ticker = ticker
+				w.interval = interval
+			}
+			wg.Go(func() { w.run(hard) })
 		}
 		ru.wg.Go(func() {
 			defer close(out.out)
@@ -182,35 +193,82 @@ func Via[In, Out any](in *Stream[In], name string, cfg StageConfig, st Stage[In,
 	return out
 }
 
-// work is one worker of a stage.
-func work[In, Out any](ru *run, hard context.Context, m *nodeMetrics, st Stage[In, Out], in <-chan envelope[In], out chan<- envelope[Out]) {
-	now := ru.cfg.Now
+// worker is one worker of a stage; the first one also runs the stage's
+// Ticker, if any.
+type worker[In, Out any] struct {
+	ru       *run
+	m        *nodeMetrics
+	st       Stage[In, Out]
+	in       <-chan envelope[In]
+	out      chan<- envelope[Out]
+	ticker   Ticker[Out]
+	interval time.Duration
+}
+
+// run processes items until the input is closed or hard is done.
+func (w *worker[In, Out]) run(hard context.Context) {
+	var tick <-chan time.Time
+	if w.ticker != nil {
+		t := time.NewTicker(w.interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
-		env, ok := recv(hard, in)
-		if !ok {
-			return
-		}
-		m.in.Add(1)
-		m.inFlight.Add(1)
-		t0 := now()
-		outs, err := st.Process(hard, env.v)
-		m.observe(now().Sub(t0))
-		if err != nil {
-			ru.fail(hard, m, env.v, env.tr, err)
-			m.inFlight.Add(-1)
-			continue
-		}
-		env.tr.add(len(outs))
-		for _, o := range outs {
-			if !send(hard, out, envelope[Out]{v: o, tr: env.tr}) {
-				m.inFlight.Add(-1)
+		select {
+		case env, ok := <-w.in:
+			if !ok || !w.process(hard, env) {
 				return
 			}
-			m.out.Add(1)
+		case <-tick:
+			outs, err := w.ticker.Tick(hard)
+			if err != nil {
+				w.m.errs.Add(1)
+				w.ru.report(fmt.Errorf("pipeline: stage %q: tick: %w", w.m.name, err))
+			}
+			if !emit(hard, w.m, outs, w.out) {
+				return
+			}
+		case <-hard.Done():
+			return
 		}
-		env.tr.done(hard, ru)
-		m.inFlight.Add(-1)
 	}
+}
+
+// process runs the stage on one item and sends its outputs; it reports
+// false when hard is done.
+func (w *worker[In, Out]) process(hard context.Context, env envelope[In]) bool {
+	m := w.m
+	m.in.Add(1)
+	m.inFlight.Add(1)
+	defer m.inFlight.Add(-1)
+	t0 := w.ru.cfg.Now()
+	outs, err := w.st.Process(hard, env.v)
+	m.observe(w.ru.cfg.Now().Sub(t0))
+	if err != nil {
+		w.ru.fail(hard, m, env.v, env.tr, err)
+		return true
+	}
+	env.tr.add(len(outs))
+	for _, o := range outs {
+		if !send(hard, w.out, envelope[Out]{v: o, tr: env.tr}) {
+			return false
+		}
+		m.out.Add(1)
+	}
+	env.tr.done(hard, w.ru)
+	return true
+}
+
+// emit sends outputs that derive from no input; it reports false when hard
+// is done.
+func emit[Out any](hard context.Context, m *nodeMetrics, outs []Out, out chan<- envelope[Out]) bool {
+	for _, o := range outs {
+		if !send(hard, out, envelope[Out]{v: o}) {
+			return false
+		}
+		m.out.Add(1)
+	}
+	return true
 }
 
 // drain sends what a Drainer stage still holds.
@@ -220,12 +278,7 @@ func drain[Out any](ru *run, hard context.Context, m *nodeMetrics, d Drainer[Out
 		m.errs.Add(1)
 		ru.report(fmt.Errorf("pipeline: stage %q: drain: %w", m.name, err))
 	}
-	for _, o := range outs {
-		if !send(hard, out, envelope[Out]{v: o}) {
-			return
-		}
-		m.out.Add(1)
-	}
+	emit(hard, m, outs, out)
 }
 
 // To adds the sink sk, named name, consuming in. Calling To several times on
