@@ -1,0 +1,197 @@
+package train
+
+import (
+	"math"
+
+	"github.com/cmc-stream/cmc-stream/model"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func general(rows, cols int, data []float32) blas32.General {
+	return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
+}
+
+// linearForward computes dst[r,Out] = x[r,In]·Wᵀ + b.
+func linearForward(dst, x []float32, r int, l *model.Linear) {
+	if r == 0 {
+		return
+	}
+	blas32.Gemm(blas.NoTrans, blas.Trans, 1, general(r, l.In, x), general(l.Out, l.In, l.Weight),
+		0, general(r, l.Out, dst))
+	if l.Bias != nil {
+		for i := range r {
+			row := dst[i*l.Out : (i+1)*l.Out]
+			for j, b := range l.Bias {
+				row[j] += b
+			}
+		}
+	}
+}
+
+// linearBackward accumulates the parameter gradients of y = x·Wᵀ + b into g
+// from dy[r,Out] and the layer input x[r,In], and writes dx = dy·W when dx
+// is not nil (accumulating into it when accumulate is set).
+func linearBackward(dx, dy, x []float32, r int, l, g *model.Linear, accumulate bool) {
+	if r == 0 {
+		return
+	}
+	blas32.Gemm(blas.Trans, blas.NoTrans, 1, general(r, l.Out, dy), general(r, l.In, x),
+		1, general(l.Out, l.In, g.Weight))
+	if g.Bias != nil {
+		for i := range r {
+			for j, v := range dy[i*l.Out : (i+1)*l.Out] {
+				g.Bias[j] += v
+			}
+		}
+	}
+	if dx == nil {
+		return
+	}
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, general(r, l.Out, dy), general(l.Out, l.In, l.Weight),
+		beta, general(r, l.In, dx))
+}
+
+// rowMoments returns the mean and 1/√(var+eps) of one row, with the
+// biased variance as LayerNorm uses.
+func rowMoments(row []float32) (mean, rstd float32) {
+	n := float32(len(row))
+	for _, v := range row {
+		mean += v
+	}
+	mean /= n
+	var ss float32
+	for _, v := range row {
+		ss += (v - mean) * (v - mean)
+	}
+	return mean, float32(1 / math.Sqrt(float64(ss/n)+layerNormEps))
+}
+
+// layerNormForward writes LN(x) to dst for r rows of width e and stores
+// each row's mean and reciprocal standard deviation.
+func layerNormForward(dst, x, mean, rstd []float32, r, e int, ln *model.LayerNorm) {
+	for i := range r {
+		mu, inv := rowMoments(x[i*e : (i+1)*e])
+		mean[i], rstd[i] = mu, inv
+		for j, v := range x[i*e : (i+1)*e] {
+			dst[i*e+j] = (v-mu)*inv*ln.Weight[j] + ln.Bias[j]
+		}
+	}
+}
+
+// layerNormBackward accumulates dγ, dβ into g and adds the input gradient
+// to dx, from dy and the forward input x with its saved statistics.
+func layerNormBackward(dx, dy, x, mean, rstd []float32, r, e int, ln, g *model.LayerNorm) {
+	for i := range r {
+		row, d, out := x[i*e:(i+1)*e], dy[i*e:(i+1)*e], dx[i*e:(i+1)*e]
+		mu, inv := mean[i], rstd[i]
+		var sumD, sumDX float32
+		for j, v := range row {
+			xh := (v - mu) * inv
+			g.Weight[j] += d[j] * xh
+			g.Bias[j] += d[j]
+			dxh := d[j] * ln.Weight[j]
+			sumD += dxh
+			sumDX += dxh * xh
+		}
+		sumD /= float32(e)
+		sumDX /= float32(e)
+		for j, v := range row {
+			xh := (v - mu) * inv
+			out[j] += inv * (d[j]*ln.Weight[j] - sumD - xh*sumDX)
+		}
+	}
+}
+
+func axpy(a float32, x, y []float32) {
+	blas32.Axpy(a, blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
+}
+
+func dot(x, y []float32) float32 {
+	return blas32.Dot(blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
+}
+
+// expf returns e^x for x ≤ 0 in float32 (the attention softmax after
+// subtracting the row maximum). It reduces x = n·ln2 + r with |r| ≤ ln2/2
+// (Cody–Waite split of ln2 into a short high part and a correction) and
+// evaluates the degree-7 Taylor polynomial of e^r, whose truncation error
+// |r|⁸/8! ≤ 5e-9 is below float32 rounding.
+func expf(x float32) float32 {
+	const (
+		log2e = 1.4426950408889634
+		ln2hi = 0.693145751953125     // ln2 rounded to 16 significant bits
+		ln2lo = 1.4286068203094172e-6 // ln2 − ln2hi
+		minX  = -87.33654             // below: e^x is under the smallest normal float32
+	)
+	if x < minX {
+		return 0
+	}
+	n := float32(math.Floor(float64(x*log2e) + 0.5))
+	r := (x - n*ln2hi) - n*ln2lo
+	p := float32(1.0 / 5040)
+	p = p*r + 1.0/720
+	p = p*r + 1.0/120
+	p = p*r + 1.0/24
+	p = p*r + 1.0/6
+	p = p*r + 0.5
+	p = p*r + 1
+	p = p*r + 1
+	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+// mix is the splitmix64 finaliser (S. Vigna), a bijective 64-bit hash.
+func mix(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// streamKey derives the key of one dropout stream from its coordinates.
+func streamKey(parts ...uint64) uint64 {
+	k := uint64(0x243f6a8885a308d3)
+	for _, p := range parts {
+		k = mix(k ^ (p + 0x9e3779b97f4a7c15))
+	}
+	return k
+}
+
+// dropout describes one dropout site: drop probability p, the inverse keep
+// scale 1/(1−p) and the 32-bit threshold below which a hash drops.
+type dropout struct {
+	p      float32
+	scale  float32
+	thresh uint32
+}
+
+func newDropout(p float64) dropout {
+	if p <= 0 {
+		return dropout{scale: 1}
+	}
+	return dropout{p: float32(p), scale: float32(1 / (1 - p)), thresh: uint32(p * (1 << 32))}
+}
+
+// active reports whether the site drops anything.
+func (d dropout) active() bool { return d.thresh > 0 }
+
+// mask writes the dropout multipliers (0 or 1/(1−p)) of stream key for
+// len(m) consecutive positions.
+func (d dropout) mask(m []float32, key uint64) {
+	for i := range m {
+		if uint32(mix(key+uint64(i)*0x9e3779b97f4a7c15)>>32) < d.thresh {
+			m[i] = 0
+		} else {
+			m[i] = d.scale
+		}
+	}
+}
