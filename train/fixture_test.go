@@ -144,3 +144,30 @@ func countPrefix(f *safetensors.File, prefix string) int {
 	}
 	return n
 }
+
+// TestAdamFixture applies one Adam step (lr 1e-3, no weight decay) with the
+// fixture's gradients and checks every parameter against adam_step1.*.
+func TestAdamFixture(t *testing.T) {
+	fx := loadFixture(t)
+	f := fx.file
+	grads := model.NewWeights(&fx.model.Config)
+	for _, p := range grads.Params() {
+		if !p.Buffer {
+			copy(p.Data, f.Tensors["grad."+p.Name].Data)
+		}
+	}
+	opt, err := NewAdam(fx.model.Weights, AdamConfig{LR: 1e-3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := opt.Step(grads); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range fx.model.Weights.Params() {
+		if p.Buffer {
+			continue
+		}
+		// The step is ±lr·m̂/(√v̂+ε); 1e-6 absolute is 0.1 % of it.
+		assertClose(t, "adam_step1."+p.Name, p.Data, f.Tensors["adam_step1."+p.Name].Data, 1e-6, 0)
+	}
+}
