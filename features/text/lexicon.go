@@ -102,6 +102,9 @@ func ReadAFINNLexicon(r io.Reader) (Lexicon, error) {
 // whose key is a bare word or a quoted string without escapes.
 func cutJSProperty(s string) (key, value string, err error) {
 	s = strings.TrimSuffix(s, ",")
+	if s == "" {
+		return "", "", errors.New("empty property")
+	}
 	if q := s[0]; q == '\'' || q == '"' {
 		end := strings.IndexByte(s[1:], q)
 		if end < 0 {

@@ -111,13 +111,13 @@ func (t *Tokenizer) Vocab() *Vocab { return t.vocab }
 //
 // The steps follow HuggingFace's BERT tokenizer: literal special tokens
 // ([CLS], [SEP], [PAD], [UNK], [MASK], case-sensitive) are split out first
-// and never normalized; the rest is cleaned (NUL, U+FFFD and control
-// characters dropped, white space turned into spaces), CJK ideographs are
-// isolated, and with LowerCase the text is lower-cased and stripped of
-// accents; it is then split on white space and punctuation, and each word
-// is split greedily into the longest vocabulary pieces, continuation pieces
-// carrying the "##" prefix. A word longer than 100 characters, or one that
-// cannot be split, becomes [UNK].
+// and never normalized; the rest is cleaned (NUL, U+FFFD and control,
+// format and private-use characters dropped, white space turned into
+// spaces), CJK ideographs are isolated, and with LowerCase the text is
+// lower-cased and stripped of accents; it is then split on white space and
+// punctuation, and each word is split greedily into the longest vocabulary
+// pieces, continuation pieces carrying the "##" prefix. A word longer than
+// 100 characters, or one that cannot be split, becomes [UNK].
 func (t *Tokenizer) Encode(text string) Encoding {
 	return t.encode(text, nil)
 }
@@ -349,17 +349,16 @@ func (t *Tokenizer) wordPiece(w string, e *emitter) {
 // property (HuggingFace tokenizers uses char::is_whitespace).
 func isWhitespace(r rune) bool { return unicode.IsSpace(r) }
 
-// isControl reports the characters BERT's cleaner drops: categories Cc, Cf,
-// Co, Cs and Cn (unassigned), except tab, newline and carriage return, which
-// count as white space.
+// isControl reports the characters BERT's cleaner drops: categories Cc, Cf
+// and Co, except tab, newline and carriage return, which count as white
+// space. This is HuggingFace tokenizers' is_control (char::is_other of the
+// unicode_categories crate); the Python BertTokenizer also drops unassigned
+// code points (Cn), which are kept here as in the reference.
 func isControl(r rune) bool {
 	if r == '\t' || r == '\n' || r == '\r' {
 		return false
 	}
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
-		return true
-	}
-	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co)
 }
 
 // isPunct reports BERT punctuation: the ASCII ranges 33-47, 58-64, 91-96 and
