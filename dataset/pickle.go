@@ -254,14 +254,11 @@ func (u *unpickler) step(op byte) (bool, error) {
 	case opEmptyTuple:
 		u.push(pyTuple{})
 	case opTuple1, opTuple2, opTuple3:
-		n := int(op-opTuple1) + 1
-		if len(u.stack) < n {
-			return false, errStackUnderflow
+		items, err := u.popN(int(op-opTuple1) + 1)
+		if err != nil {
+			return false, err
 		}
-		t := make(pyTuple, n)
-		copy(t, u.stack[len(u.stack)-n:])
-		u.stack = u.stack[:len(u.stack)-n]
-		u.push(t)
+		u.push(pyTuple(items))
 	case opTuple:
 		items, err := u.popMark()
 		if err != nil {
@@ -305,11 +302,10 @@ func (u *unpickler) step(op byte) (bool, error) {
 		}
 		u.push(d)
 	case opSetItem:
-		if len(u.stack) < 3 {
-			return false, errStackUnderflow
+		items, err := u.popN(2)
+		if err != nil {
+			return false, err
 		}
-		items := u.stack[len(u.stack)-2:]
-		u.stack = u.stack[:len(u.stack)-2]
 		if err := u.setItemsOnTop(items); err != nil {
 			return false, err
 		}
@@ -426,6 +422,22 @@ func (u *unpickler) pop() (any, error) {
 	}
 	u.stack = u.stack[:len(u.stack)-1]
 	return v, nil
+}
+
+// popN removes and returns the top n values, which must all lie above the
+// last mark (CPython's Pdata_poptuple checks the same fence).
+func (u *unpickler) popN(n int) ([]any, error) {
+	fence := 0
+	if len(u.marks) > 0 {
+		fence = u.marks[len(u.marks)-1]
+	}
+	if len(u.stack)-n < fence {
+		return nil, errStackUnderflow
+	}
+	items := make([]any, n)
+	copy(items, u.stack[len(u.stack)-n:])
+	u.stack = u.stack[:len(u.stack)-n]
+	return items, nil
 }
 
 // markedEmpty reports whether the stack holds nothing above the last mark,
