@@ -4,7 +4,7 @@ import "testing"
 
 // benchSentence has 20 words (a UCI Sentiment Labelled Sentences style
 // review with a negation, a booster and punctuation).
-const benchSentence = "I really did not expect the battery to last this long, and honestly the sound quality is very good for the price."
+const benchSentence = "I really did not expect the battery to last this long, and the sound is very good for the price."
 
 func BenchmarkTokenizerEncode(b *testing.B) {
 	tok, err := NewTokenizer(loadTestVocab(b, "bert-base-uncased"), Options{LowerCase: true, MaxLen: 50})

@@ -9,15 +9,23 @@ import (
 // pre-tokenizer and lower-cased, to values, and finds the longest phrase
 // starting at a word.
 type phraseTable struct {
-	values   map[string]float64  // words joined by one space -> value
-	prefixes map[string]struct{} // proper word prefixes of the phrases
+	// nodes holds every phrase and every proper word prefix of a phrase,
+	// words joined by one space.
+	nodes    map[string]phraseNode
 	maxWords int
+}
+
+// phraseNode is a phrase, a prefix of longer phrases, or both.
+type phraseNode struct {
+	value    float64
+	isPhrase bool // value is set
+	isPrefix bool // some longer phrase starts with these words
 }
 
 // newPhraseTable normalizes the entries of lex with tok; name labels errors.
 // When two entries normalize alike, the first one wins.
 func newPhraseTable(tok *Tokenizer, name string, lex Lexicon) (*phraseTable, error) {
-	p := &phraseTable{values: make(map[string]float64, len(lex)), prefixes: make(map[string]struct{})}
+	p := &phraseTable{nodes: make(map[string]phraseNode, len(lex))}
 	for i, ent := range lex {
 		words := tok.words(ent.Phrase)
 		if len(words) == 0 {
@@ -27,12 +35,17 @@ func newPhraseTable(tok *Tokenizer, name string, lex Lexicon) (*phraseTable, err
 			words[j] = strings.ToLower(w)
 		}
 		key := strings.Join(words, " ")
-		if _, dup := p.values[key]; dup {
+		node := p.nodes[key]
+		if node.isPhrase {
 			continue
 		}
-		p.values[key] = ent.Valence
+		node.value, node.isPhrase = ent.Valence, true
+		p.nodes[key] = node
 		for j := 1; j < len(words); j++ {
-			p.prefixes[strings.Join(words[:j], " ")] = struct{}{}
+			pre := strings.Join(words[:j], " ")
+			node := p.nodes[pre]
+			node.isPrefix = true
+			p.nodes[pre] = node
 		}
 		p.maxWords = max(p.maxWords, len(words))
 	}
@@ -49,10 +62,11 @@ func (p *phraseTable) match(words []string, i int, key *[]byte) (int, float64) {
 			k = append(k, ' ')
 		}
 		k = append(k, words[j]...)
-		if val, ok := p.values[string(k)]; ok {
-			n, v = j-i+1, val
+		node := p.nodes[string(k)]
+		if node.isPhrase {
+			n, v = j-i+1, node.value
 		}
-		if _, ok := p.prefixes[string(k)]; !ok {
+		if !node.isPrefix {
 			break
 		}
 	}
@@ -71,6 +85,5 @@ func (p *phraseTable) exact(words []string, key *[]byte) bool {
 		k = append(k, w...)
 	}
 	*key = k
-	_, ok := p.values[string(k)]
-	return ok
+	return p.nodes[string(k)].isPhrase
 }
