@@ -1,0 +1,97 @@
+package train
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cmc-stream/cmc-stream/model"
+)
+
+// TestEngineDeterminism checks that the same seed, step and thread count
+// give the same bytes, that another step key changes the dropout masks,
+// and that two threads agree with one up to float32 summation order.
+func TestEngineDeterminism(t *testing.T) {
+	run := func(threads int, step uint64) (Losses, []float32) {
+		m, in, lab := randomCase(t, 2, 2, 8, 6, 21)
+		eng, err := NewEngine(m, EngineOptions{Threads: threads, OutDropout: 0.3, Seed: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := eng.Stage2(in, lab, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g []float32
+		for _, p := range eng.Grads().Params() {
+			g = append(g, p.Data...)
+		}
+		return l, g
+	}
+	l1, g1 := run(2, 1)
+	l2, g2 := run(2, 1)
+	if l1 != l2 || !slices.Equal(g1, g2) {
+		t.Error("two runs with the same seed differ")
+	}
+	l3, _ := run(2, 2)
+	if l3.Total == l1.Total {
+		t.Error("a different step key gave the same loss")
+	}
+	l4, g4 := run(1, 1)
+	if math.Abs(l4.Total-l1.Total) > 1e-5*math.Abs(l1.Total) {
+		t.Errorf("1 thread: loss %.8g, 2 threads: %.8g", l4.Total, l1.Total)
+	}
+	for i := range g1 {
+		if math.Abs(float64(g1[i]-g4[i])) > 1e-5 {
+			t.Fatalf("gradient %d: 1 thread %.8g, 2 threads %.8g", i, g4[i], g1[i])
+		}
+	}
+}
+
+func TestEngineErrors(t *testing.T) {
+	m, in, lab := randomCase(t, 1, 1, 8, 3, 1)
+	for _, tc := range []struct {
+		name string
+		opts EngineOptions
+		want string
+	}{
+		{"dropout-one", EngineOptions{OutDropout: 1}, "dropout"},
+		{"bad-rule", EngineOptions{SupConRule: "x"}, "SupCon rule"},
+		{"tiny-temperature", EngineOptions{SupConTemperature: 0.001}, "temperature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewEngine(m, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	eng, err := NewEngine(m, EngineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := *in
+	short[model.Audio].Len--
+	nan := *in
+	nan[model.Vision].Data = slices.Clone(in[model.Vision].Data)
+	nan[model.Vision].Data[3] = float32(math.NaN())
+	for _, tc := range []struct {
+		name string
+		in   *model.Input
+		lab  *Labels
+		want string
+	}{
+		{"short-audio", &short, lab, "input \"audio\" has shape"},
+		{"nan", &nan, lab, "non-finite"},
+		{"label-range", in, &Labels{M: []int{0, 1, 3}, Uni: lab.Uni}, "M label 3"},
+		{"label-count", in, &Labels{M: lab.M, Uni: [3][]int{lab.Uni[0], {1}, lab.Uni[2]}}, "audio labels"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := eng.Stage2(tc.in, tc.lab, 0)
+			if err == nil || !strings.HasPrefix(err.Error(), "train: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

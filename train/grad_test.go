@@ -1,0 +1,200 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cmc-stream/cmc-stream/model"
+)
+
+// randomCase builds a small random model (perturbed away from the
+// initialisation so that every γ, β and bias matters) and one batch whose
+// audio and vision rows end in zero padding.
+func randomCase(t testing.TB, layers, heads, embed, batch int, seed uint64) (*model.Model, *model.Input, *Labels) {
+	t.Helper()
+	m, err := model.New(model.Config{Convention: "mosi", EmbedDim: embed, Layers: layers, Heads: heads,
+		Dims: model.PerModality{Text: 6, Audio: 3, Vision: 4}, Lengths: model.PerModality{Text: 4, Audio: 5, Vision: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	InitWeights(m.Weights, seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for _, p := range m.Weights.Params() {
+		if p.Buffer {
+			continue
+		}
+		for i := range p.Data {
+			p.Data[i] += float32(rng.Float64()-0.5) * 0.6
+		}
+	}
+	var in model.Input
+	for _, mod := range model.Modalities {
+		l, d := m.Config.Lengths.Get(mod), m.Config.Dims.Get(mod)
+		s := model.Sequence{Batch: batch, Len: l, Dim: d, Data: make([]float32, batch*l*d)}
+		for b := range batch {
+			valid := l
+			if mod != model.Text {
+				valid = 1 + (b+int(mod))%l
+			}
+			for i := range valid * d {
+				s.Data[b*l*d+i] = float32(rng.NormFloat64())
+			}
+		}
+		in[mod] = s
+	}
+	lab := &Labels{M: make([]int, batch)}
+	for b := range batch {
+		lab.M[b] = rng.IntN(model.Classes)
+	}
+	for k := range lab.Uni {
+		lab.Uni[k] = make([]int, batch)
+		for b := range batch {
+			lab.Uni[k][b] = rng.IntN(model.Classes)
+		}
+	}
+	return m, &in, lab
+}
+
+// TestGradientsFiniteDifference compares every parameter tensor's gradient
+// with a central finite difference of the loss along a random direction,
+// for both stages, several layer and head counts, and active dropout (the
+// masks depend only on the step key, so the loss is a fixed function).
+func TestGradientsFiniteDifference(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		layers, heads, embed int
+		stage2               bool
+		rule                 string
+		encDrop, outDrop     float64
+	}{
+		{"stage2-1-layer-2-heads-dropout", 1, 2, 8, true, "mosi", 0.2, 0.3},
+		{"stage2-3-layers-4-heads", 3, 4, 16, true, "sims", -1, 0},
+		{"stage1-2-layers-1-head-dropout", 2, 1, 8, false, "sims", 0.2, 0.3},
+		{"stage1-0-layers", 0, 1, 8, false, "mosi", -1, 0},
+		{"stage2-2-layers-1-head-encoder-dropout", 2, 1, 8, true, "sims", 0.2, 0},
+		{"stage1-2-layers-2-heads-head-dropout", 2, 2, 8, false, "sims", -1, 0.3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, in, lab := randomCase(t, tc.layers, tc.heads, tc.embed, 5, 11)
+			eng, err := NewEngine(m, EngineOptions{EncoderDropout: tc.encDrop, OutDropout: tc.outDrop,
+				SupConRule: tc.rule, StableSupCon: true, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss := func() float64 {
+				var l Losses
+				var err error
+				if tc.stage2 {
+					l, err = eng.Stage2(in, lab, 9)
+				} else {
+					l, err = eng.Stage1(in, lab, 9)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l.Total
+			}
+			loss()
+			grads := model.NewWeights(&m.Config)
+			gp := grads.Params()
+			for i, p := range eng.Grads().Params() {
+				copy(gp[i].Data, p.Data)
+			}
+			rng := rand.New(rand.NewPCG(5, 5))
+			// eps balances float32 rounding in the loss (≈1e-6) against
+			// curvature; ReLU kinks within eps of the point are detected by
+			// disagreeing one-sided differences and a new direction is drawn.
+			const eps, tries = 1e-3, 6
+			base := loss()
+			for i, p := range m.Weights.Params() {
+				if p.Buffer {
+					continue
+				}
+				orig := append([]float32(nil), p.Data...)
+				dir := make([]float64, len(p.Data))
+				var analytic, numeric float64
+				smooth := false
+				for range tries {
+					var nrm float64
+					for j := range dir {
+						dir[j] = rng.NormFloat64()
+						nrm += dir[j] * dir[j]
+					}
+					analytic = 0
+					for j := range dir {
+						dir[j] /= math.Sqrt(nrm)
+						analytic += dir[j] * float64(gp[i].Data[j])
+					}
+					shift := func(s float64) float64 {
+						for j := range dir {
+							p.Data[j] = orig[j] + float32(s*dir[j])
+						}
+						return loss()
+					}
+					plus, minus := shift(eps), shift(-eps)
+					copy(p.Data, orig)
+					numeric = (plus - minus) / (2 * eps)
+					if math.Abs((plus-base)-(base-minus))/eps <= 2e-3+2e-2*math.Abs(numeric) {
+						smooth = true
+						break
+					}
+				}
+				if !smooth {
+					t.Errorf("%s: no kink-free direction in %d tries", p.Name, tries)
+					continue
+				}
+				if d := math.Abs(numeric - analytic); d > 2e-3+2e-2*math.Abs(numeric) {
+					t.Errorf("%s: analytic directional derivative %.6g, finite difference %.6g", p.Name, analytic, numeric)
+				}
+			}
+		})
+	}
+}
+
+// TestSupConStableMatchesReference checks that the reference float32 form
+// and the stable form agree to the float32 cancellation error, and that
+// the loss is ln(n−1) − ln(#positives) for identical embeddings.
+func TestSupConStableMatchesReference(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		q    []bool
+	}{
+		{"mixed", []bool{true, false, true, true, false, false}},
+		{"one-negative", []bool{true, true, true, true, true, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, e := len(tc.q), 4
+			h := make([]float32, n*e)
+			for i := range n {
+				h[i*e] = 1
+			}
+			// Identical rows: every E_ij is equal, so loss_i = ln((n−1)/pos_i).
+			var want float64
+			anchors := 0
+			for i := range n {
+				pos := 0
+				for j := range n {
+					if j != i && tc.q[j] == tc.q[i] {
+						pos++
+					}
+				}
+				if pos > 0 {
+					want += math.Log(float64(n-1) / float64(pos))
+					anchors++
+				}
+			}
+			want /= float64(anchors)
+			for _, stable := range []bool{false, true} {
+				got := supCon(h, tc.q, e, DefaultSupConTemperature, stable, nil)
+				if math.Abs(got-want) > 1e-6 {
+					t.Errorf("stable=%v: %.8g, want %.8g", stable, got, want)
+				}
+			}
+		})
+	}
+	if got := supCon(make([]float32, 8), []bool{true, false}, 4, 0.07, true, nil); got != 0 {
+		t.Errorf("no positives: %v, want 0", got)
+	}
+}
