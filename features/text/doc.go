@@ -22,11 +22,13 @@
 // # Encoders
 //
 // Encoder is the contract for turning a batch of texts into per-token
-// feature vectors of shape [batch, MaxLen, Dim]. Lexicon, the default
-// encoder, combines per-word valence from the VADER and AFINN-165 lexicons,
-// VADER's negation and booster cues, and hashed word-piece embeddings. It is
-// deterministic, pure Go and cheap, so it runs in tests and on machines
-// without a BERT model; a BERT ONNX encoder lives in model/onnx.
+// feature vectors of shape [batch, MaxLen, Dim]. LexiconEncoder, the default
+// encoder, combines per-word valence from the VADER (Hutto & Gilbert 2014)
+// and AFINN-165 (Nielsen 2011) lexicons, VADER's negation and booster cues,
+// and hashed word-piece embeddings; the Col constants document its columns.
+// It is deterministic, pure Go and cheap, so it runs in tests and on
+// machines without a BERT model. A BERT encoder needs ONNX Runtime through
+// cgo and so belongs in model/onnx, fed by this package's Tokenizer.
 //
 // Everything in this package builds and runs with CGO_ENABLED=0.
 package text

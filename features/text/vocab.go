@@ -12,10 +12,16 @@ import (
 
 // Special token strings of the Google BERT vocabularies.
 const (
-	TokenPad  = "[PAD]"
-	TokenUnk  = "[UNK]"
-	TokenCLS  = "[CLS]"
-	TokenSEP  = "[SEP]"
+	// TokenPad pads an Encoding to MaxLen (id 0 in the Google vocabularies).
+	TokenPad = "[PAD]"
+	// TokenUnk stands for a word that WordPiece cannot split.
+	TokenUnk = "[UNK]"
+	// TokenCLS opens every Encoding.
+	TokenCLS = "[CLS]"
+	// TokenSEP closes the word pieces of every Encoding.
+	TokenSEP = "[SEP]"
+	// TokenMask is the masked-language-model token; it is never split when
+	// it appears literally in the text.
 	TokenMask = "[MASK]"
 )
 
