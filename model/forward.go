@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Eps values of the reference layers (PyTorch defaults, cmc-model.md §2).
@@ -65,7 +62,11 @@ type Options struct {
 type Inferencer struct {
 	model *Model
 	opts  Options
-	ws    []*workspace
+	ws    workspace
+	heads []headScratch // one per thread
+	// wt holds each Linear's weights transposed to [In, Out], the layout of
+	// the row-times-matrix kernel.
+	wt map[*Linear][]float32
 }
 
 // NewInferencer returns an Inferencer for m. m must not change while the
@@ -74,11 +75,29 @@ func NewInferencer(m *Model, opts Options) *Inferencer {
 	if opts.Threads < 1 {
 		opts.Threads = 1
 	}
-	in := &Inferencer{model: m, opts: opts}
-	for range opts.Threads {
-		in.ws = append(in.ws, &workspace{})
+	in := &Inferencer{model: m, opts: opts, heads: make([]headScratch, opts.Threads), wt: map[*Linear][]float32{}}
+	w := m.Weights
+	for mod := range w.Branches {
+		br := &w.Branches[mod]
+		in.transpose(&br.Proj)
+		for i := range br.Layers {
+			l := &br.Layers[i]
+			for _, lin := range []*Linear{&l.InProj, &l.OutProj, &l.Linear1, &l.Linear2} {
+				in.transpose(lin)
+			}
+		}
 	}
 	return in
+}
+
+func (in *Inferencer) transpose(l *Linear) {
+	t := make([]float32, l.In*l.Out)
+	for o := range l.Out {
+		for i := range l.In {
+			t[i*l.Out+o] = l.Weight[o*l.In+i]
+		}
+	}
+	in.wt[l] = t
 }
 
 // CheckInput validates a batch against the model's configuration: present
@@ -118,18 +137,35 @@ func (in *Inferencer) Forward(x *Input, out *Output) error {
 	}
 	b := x[Text].Batch
 	out.resize(b, m.Config.EmbedDim)
-	threads := min(len(in.ws), max(b, 1))
+	e := m.Config.EmbedDim
+	for _, mod := range Modalities {
+		in.encode(mod, &x[mod], b, out.Embeddings[mod])
+	}
+	for i := range b {
+		var h, expert [Experts][]float32
+		for k := range Experts {
+			h[k] = out.Embeddings[k][i*e : (i+1)*e]
+			expert[k] = out.ExpertLogits[k][i*Classes : (i+1)*Classes]
+		}
+		in.ws.fusion.fuse(m, h, out.Logits[i*Classes:(i+1)*Classes], expert,
+			out.Router[i*Experts:(i+1)*Experts], out.Similarity[i*Experts*Experts:(i+1)*Experts*Experts])
+	}
+	return nil
+}
+
+// parallel splits the tasks [0,n) into contiguous ranges, one per thread,
+// and runs fn on each; fn gets its thread index for per-thread scratch.
+func (in *Inferencer) parallel(n int, fn func(thread, lo, hi int)) {
+	threads := min(len(in.heads), n)
 	if threads <= 1 {
-		in.ws[0].forward(m, x, out, 0, b, in.opts.Plain)
-		return nil
+		fn(0, 0, n)
+		return
 	}
 	var wg sync.WaitGroup
 	for t := range threads {
-		lo, hi := t*b/threads, (t+1)*b/threads
-		wg.Go(func() { in.ws[t].forward(m, x, out, lo, hi, in.opts.Plain) })
+		wg.Go(func() { fn(t, t*n/threads, (t+1)*n/threads) })
 	}
 	wg.Wait()
-	return nil
 }
 
 func grow(s []float32, n int) []float32 {
@@ -161,37 +197,23 @@ type workspace struct {
 	qkv    []float32 // [R,3E]
 	attn   []float32 // [R,E]
 	ff     []float32 // [R,4E]
-	kt, vt []float32 // one head's keys and values, transposed [dh,u]
-	scores []float32 // one query's attention scores [u]
 	scale  []float32 // BatchNorm scale per feature
 	shift  []float32 // BatchNorm shift per feature
 	fusion fusionScratch
 }
 
-// forward computes samples [lo,hi) of the batch.
-func (ws *workspace) forward(m *Model, x *Input, out *Output, lo, hi int, plain bool) {
-	e := m.Config.EmbedDim
-	for _, mod := range Modalities {
-		ws.encode(m, mod, &x[mod], lo, hi, plain, out.Embeddings[mod][lo*e:hi*e])
-	}
-	for b := lo; b < hi; b++ {
-		var h [Experts][]float32
-		for k := range Experts {
-			h[k] = out.Embeddings[k][b*e : (b+1)*e]
-		}
-		var expert [Experts][]float32
-		for k := range Experts {
-			expert[k] = out.ExpertLogits[k][b*Classes : (b+1)*Classes]
-		}
-		ws.fusion.fuse(m, h, out.Logits[b*Classes:(b+1)*Classes], expert,
-			out.Router[b*Experts:(b+1)*Experts], out.Similarity[b*Experts*Experts:(b+1)*Experts*Experts])
-	}
+// headScratch holds one thread's attention buffers.
+type headScratch struct {
+	kt, vt []float32 // one head's keys and values, transposed [dh,u]
+	scores []float32 // one query's attention scores [u]
+	q      []float32 // one query, scaled [dh]
+	row    []float32 // one linear layer output row [Out]
 }
 
-// plan lists the distinct rows of samples [lo,hi) of seq padded to padLen.
-func (ws *workspace) plan(seq *Sequence, padLen, lo, hi int, plain bool) {
+// plan lists the distinct rows of the batch's samples of seq padded to padLen.
+func (ws *workspace) plan(seq *Sequence, padLen int, plain bool) {
 	ws.src, ws.count, ws.start = ws.src[:0], ws.count[:0], ws.start[:0]
-	for b := lo; b < hi; b++ {
+	for b := range seq.Batch {
 		ws.start = append(ws.start, len(ws.src))
 		zeros := padLen - seq.Len
 		for t := range seq.Len {
@@ -225,13 +247,14 @@ func allZero(v []float32) bool {
 	return true
 }
 
-// encode runs one branch on samples [lo,hi) and writes their unit
-// embeddings to emb ([hi-lo, E]).
-func (ws *workspace) encode(m *Model, mod Modality, seq *Sequence, lo, hi int, plain bool, emb []float32) {
+// encode runs one branch on the batch and writes the unit embeddings to
+// emb ([B, E]).
+func (in *Inferencer) encode(mod Modality, seq *Sequence, batch int, emb []float32) {
+	m, ws := in.model, &in.ws
 	br := &m.Weights.Branches[mod]
 	e, d := m.Config.EmbedDim, seq.Dim
 	padLen := m.Config.Lengths.Get(mod)
-	ws.plan(seq, padLen, lo, hi, plain)
+	ws.plan(seq, padLen, in.opts.Plain)
 	r := len(ws.src)
 
 	// Gather the distinct rows, with BatchNorm in inference mode.
@@ -260,13 +283,13 @@ func (ws *workspace) encode(m *Model, mod Modality, seq *Sequence, lo, hi int, p
 	}
 
 	ws.h = grow(ws.h, r*e)
-	matmulT(ws.h, ws.x, r, &br.Proj, false)
+	in.linear(ws.h, ws.x, r, &br.Proj, false)
 	for li := range br.Layers {
-		ws.layer(&br.Layers[li], r, e, m.Config.Heads)
+		in.layer(&br.Layers[li], r, e, m.Config.Heads)
 	}
 
 	// Mean over all padLen positions, then L2 normalisation.
-	for b := range hi - lo {
+	for b := range batch {
 		out := emb[b*e : (b+1)*e]
 		clear(out)
 		for i := ws.start[b]; i < ws.start[b+1]; i++ {
@@ -288,75 +311,63 @@ func (ws *workspace) encode(m *Model, mod Modality, seq *Sequence, lo, hi int, p
 }
 
 // layer applies one pre-LN encoder layer to the r rows of ws.h in place.
-func (ws *workspace) layer(l *EncoderLayer, r, e, heads int) {
+func (in *Inferencer) layer(l *EncoderLayer, r, e, heads int) {
+	ws := &in.ws
 	ws.t = grow(ws.t, r*e)
 	layerNorm(ws.t, ws.h, r, e, &l.Norm1)
 	ws.qkv = grow(ws.qkv, r*3*e)
-	matmulT(ws.qkv, ws.t, r, &l.InProj, false)
+	in.linear(ws.qkv, ws.t, r, &l.InProj, false)
 	ws.attn = grow(ws.attn, r*e)
-	for b := range len(ws.start) - 1 {
-		ws.attention(ws.start[b], ws.start[b+1], e, heads)
-	}
-	matmulT(ws.h, ws.attn, r, &l.OutProj, true)
+	// One task per (sample, head), shared among the threads.
+	samples := len(ws.start) - 1
+	in.parallel(samples*heads, func(thread, lo, hi int) {
+		for task := lo; task < hi; task++ {
+			b, h := task/heads, task%heads
+			ws.attention(&in.heads[thread], ws.start[b], ws.start[b+1], e, heads, h)
+		}
+	})
+	in.linear(ws.h, ws.attn, r, &l.OutProj, true)
 
 	layerNorm(ws.t, ws.h, r, e, &l.Norm2)
 	ff := l.Linear1.Out
 	ws.ff = grow(ws.ff, r*ff)
-	matmulT(ws.ff, ws.t, r, &l.Linear1, false)
+	in.linear(ws.ff, ws.t, r, &l.Linear1, false)
 	for i, v := range ws.ff {
 		if v < 0 {
 			ws.ff[i] = 0
 		}
 	}
-	matmulT(ws.h, ws.ff, r, &l.Linear2, true)
+	in.linear(ws.h, ws.ff, r, &l.Linear2, true)
 }
 
-// attention computes multi-head self-attention for the rows [r0,r1) of one
-// sample from ws.qkv into ws.attn (before the output projection). Each row
-// stands for ws.count[i] identical positions.
-func (ws *workspace) attention(r0, r1, e, heads int) {
+// attention computes head h of the self-attention for the rows [r0,r1) of
+// one sample from ws.qkv into ws.attn (before the output projection). Each
+// row stands for ws.count[i] identical positions, which weights its key.
+func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 	u := r1 - r0
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	ws.kt, ws.vt = grow(ws.kt, dh*u), grow(ws.vt, dh*u)
-	ws.scores = grow(ws.scores, u)
+	hs.kt, hs.vt = grow(hs.kt, dh*u), grow(hs.vt, dh*u)
+	hs.scores, hs.q = grow(hs.scores, u), grow(hs.q, dh)
 	count := ws.count[r0:r1]
-	var q [64]float32
-	if dh > len(q) {
-		panic("model: head dim above 64")
-	}
-	for h := range heads {
-		for j := range u {
-			row := ws.qkv[(r0+j)*3*e:]
-			for k := range dh {
-				ws.kt[k*u+j] = row[e+h*dh+k]
-				ws.vt[k*u+j] = row[2*e+h*dh+k]
-			}
+	for j := range u {
+		row := ws.qkv[(r0+j)*3*e:]
+		for k := range dh {
+			hs.kt[k*u+j] = row[e+h*dh+k]
+			hs.vt[k*u+j] = row[2*e+h*dh+k]
 		}
-		for i := range u {
-			qrow := ws.qkv[(r0+i)*3*e+h*dh:]
-			for k := range dh {
-				q[k] = qrow[k] * scale
-			}
-			s := ws.scores
-			clear(s)
-			for k := range dh {
-				axpy(q[k], ws.kt[k*u:(k+1)*u], s)
-			}
-			mx := s[0]
-			for _, v := range s[1:] {
-				mx = max(mx, v)
-			}
-			var sum float32
-			for j := range s {
-				s[j] = count[j] * expf(s[j]-mx)
-				sum += s[j]
-			}
-			inv := 1 / sum
-			orow := ws.attn[(r0+i)*e+h*dh:]
-			for k := range dh {
-				orow[k] = dot(s, ws.vt[k*u:(k+1)*u]) * inv
-			}
+	}
+	s := hs.scores
+	for i := range u {
+		qrow := ws.qkv[(r0+i)*3*e+h*dh:]
+		for k := range dh {
+			hs.q[k] = qrow[k] * scale
+		}
+		mx := scoresRow(s, hs.q, hs.kt, u)
+		inv := 1 / expShift(s, count, mx)
+		orow := ws.attn[(r0+i)*e+h*dh:]
+		for k := range dh {
+			orow[k] = dotKernel(s, hs.vt[k*u:(k+1)*u]) * inv
 		}
 	}
 }
@@ -383,36 +394,32 @@ func layerNorm(dst, x []float32, r, e int, ln *LayerNorm) {
 	}
 }
 
-// matmulT computes dst[r,Out] = x[r,In]·Wᵀ + b, or adds it to dst when
-// accumulate is set.
-func matmulT(dst, x []float32, r int, l *Linear, accumulate bool) {
-	if r == 0 {
-		return
-	}
-	var beta float32
-	if accumulate {
-		beta = 1
-	}
-	blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-		blas32.General{Rows: r, Cols: l.In, Stride: l.In, Data: x},
-		blas32.General{Rows: l.Out, Cols: l.In, Stride: l.In, Data: l.Weight},
-		beta, blas32.General{Rows: r, Cols: l.Out, Stride: l.Out, Data: dst})
-	if l.Bias != nil {
-		for i := range r {
-			row := dst[i*l.Out : (i+1)*l.Out]
-			for j, b := range l.Bias {
-				row[j] += b
+// linear computes dst[r,Out] = x[r,In]·Wᵀ + b, or adds it to dst when
+// accumulate is set (the residual connections), rows shared among threads.
+func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, accumulate bool) {
+	wt := in.wt[l]
+	in.parallel(r, func(thread, lo, hi int) {
+		hs := &in.heads[thread]
+		hs.row = grow(hs.row, l.Out)
+		for i := lo; i < hi; i++ {
+			out := dst[i*l.Out : (i+1)*l.Out]
+			target := out
+			if accumulate {
+				target = hs.row
+			}
+			scoresRow(target, x[i*l.In:(i+1)*l.In], wt, l.Out)
+			if l.Bias != nil {
+				for j, b := range l.Bias {
+					target[j] += b
+				}
+			}
+			if accumulate {
+				for j, v := range target {
+					out[j] += v
+				}
 			}
 		}
-	}
-}
-
-func axpy(a float32, x, y []float32) {
-	blas32.Axpy(a, blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
-}
-
-func dot(x, y []float32) float32 {
-	return blas32.Dot(blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
+	})
 }
 
 // Probs returns the softmax of sample b's fused logits.

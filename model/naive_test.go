@@ -174,31 +174,14 @@ func naiveForward(m *Model, x *Input, b int) (logits [3]float64, expert [3][3]fl
 	return
 }
 
-// randomModel returns a model for cfg with weights drawn uniformly from
-// ±1/√fan_in (the scale of PyTorch's default init), random BatchNorm
-// statistics and LayerNorm affines, seeded.
+// randomModel returns a model for cfg with seeded random weights.
 func randomModel(t testing.TB, cfg Config, seed uint64) *Model {
 	t.Helper()
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(seed, 1))
-	for _, p := range m.Weights.Params() {
-		fan := p.Shape[len(p.Shape)-1]
-		if len(p.Shape) == 3 {
-			fan = p.Shape[1]
-		}
-		bound := 1 / math.Sqrt(float64(fan))
-		for i := range p.Data {
-			p.Data[i] = float32((rng.Float64()*2 - 1) * bound)
-		}
-		if p.Buffer && len(p.Name) > 4 && p.Name[len(p.Name)-3:] == "var" {
-			for i := range p.Data {
-				p.Data[i] = float32(0.5 + rng.Float64())
-			}
-		}
-	}
+	m.Weights.Randomize(seed)
 	return m
 }
 

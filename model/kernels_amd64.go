@@ -1,0 +1,72 @@
+//go:build !noasm
+
+package model
+
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		scoresRow = scoresRowAVX2
+		expShift = expShiftAVX2
+		dotKernel = dotAVX2
+	}
+}
+
+// Assembly in kernels_amd64.s. Each processes whole blocks of 8 floats;
+// the Go wrappers finish the tails.
+
+//go:noescape
+func scoresBlocksAVX2(s, q, kt *float32, blocks, u, dh int) float32
+
+//go:noescape
+func expShiftBlocksAVX2(s, count *float32, blocks int, mx float32) float32
+
+//go:noescape
+func dotBlocksAVX2(x, y *float32, blocks int) float32
+
+func scoresRowAVX2(s, q, kt []float32, u int) float32 {
+	dh := len(q)
+	blocks := u / 8
+	mx := float32(math.Inf(-1))
+	if blocks > 0 {
+		_ = kt[(dh-1)*u+blocks*8-1] // bounds check for the assembly
+		_ = s[blocks*8-1]
+		mx = scoresBlocksAVX2(&s[0], &q[0], &kt[0], blocks, u, dh)
+	}
+	for j := blocks * 8; j < u; j++ {
+		var v float32
+		for k, qk := range q {
+			v += qk * kt[k*u+j]
+		}
+		s[j] = v
+		mx = max(mx, v)
+	}
+	return mx
+}
+
+func expShiftAVX2(s, count []float32, mx float32) float32 {
+	blocks := len(s) / 8
+	var sum float32
+	if blocks > 0 {
+		_ = count[blocks*8-1]
+		sum = expShiftBlocksAVX2(&s[0], &count[0], blocks, mx)
+	}
+	return sum + expShiftGeneric(s[blocks*8:], count[blocks*8:], mx)
+}
+
+func dotAVX2(x, y []float32) float32 {
+	blocks := len(x) / 8
+	var sum float32
+	if blocks > 0 {
+		_ = y[blocks*8-1]
+		sum = dotBlocksAVX2(&x[0], &y[0], blocks)
+	}
+	for i := blocks * 8; i < len(x); i++ {
+		sum += x[i] * y[i]
+	}
+	return sum
+}

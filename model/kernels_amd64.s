@@ -1,0 +1,206 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Constants of the Cephes single-precision exponential (see expf.go).
+DATA expconst<>+0(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA expconst<>+4(SB)/4, $0x3f318000  // C1 = 0.693359375
+DATA expconst<>+8(SB)/4, $0xb95e8083  // C2 = -2.12194440e-4
+DATA expconst<>+12(SB)/4, $0x39506967 // p0
+DATA expconst<>+16(SB)/4, $0x3ab743ce // p1
+DATA expconst<>+20(SB)/4, $0x3c088908 // p2
+DATA expconst<>+24(SB)/4, $0x3d2aa9c1 // p3
+DATA expconst<>+28(SB)/4, $0x3e2aaaaa // p4
+DATA expconst<>+32(SB)/4, $0x3f000000 // p5 = 0.5
+DATA expconst<>+36(SB)/4, $0x3f800000 // 1
+DATA expconst<>+40(SB)/4, $0xc2aeac50 // lowest argument, ln(smallest normal)
+DATA expconst<>+44(SB)/4, $127        // exponent bias
+DATA expconst<>+48(SB)/4, $0xff800000 // -Inf
+GLOBL expconst<>(SB), RODATA|NOPTR, $52
+
+// func scoresBlocksAVX2(s, q, kt *float32, blocks, u, dh int) float32
+// s[j] = sum_k q[k]*kt[k*u+j] for j < 8*blocks, four blocks at a time;
+// returns the largest s[j].
+TEXT ·scoresBlocksAVX2(SB), NOSPLIT, $0-52
+	LEAQ expconst<>(SB), AX
+	VBROADCASTSS 48(AX), Y5
+	MOVQ s+0(FP), DI
+	MOVQ q+8(FP), DX
+	MOVQ kt+16(FP), SI
+	MOVQ blocks+24(FP), R9
+	MOVQ u+32(FP), R8
+	SHLQ $2, R8
+	MOVQ dh+40(FP), R10
+
+quad:
+	CMPQ R9, $4
+	JLT  single
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, R11
+	MOVQ DX, R12
+	MOVQ R10, CX
+
+quadk:
+	VBROADCASTSS (R12), Y4
+	VFMADD231PS  (R11), Y4, Y0
+	VFMADD231PS  32(R11), Y4, Y1
+	VFMADD231PS  64(R11), Y4, Y2
+	VFMADD231PS  96(R11), Y4, Y3
+	ADDQ R8, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ  quadk
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMAXPS Y0, Y5, Y5
+	VMAXPS Y1, Y5, Y5
+	VMAXPS Y2, Y5, Y5
+	VMAXPS Y3, Y5, Y5
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $4, R9
+	JMP  quad
+
+single:
+	TESTQ R9, R9
+	JZ    done
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, R11
+	MOVQ DX, R12
+	MOVQ R10, CX
+
+singlek:
+	VBROADCASTSS (R12), Y4
+	VFMADD231PS  (R11), Y4, Y0
+	ADDQ R8, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ  singlek
+	VMOVUPS Y0, (DI)
+	VMAXPS Y0, Y5, Y5
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ R9
+	JMP  single
+
+done:
+	VEXTRACTF128 $1, Y5, X1
+	VMAXPS X1, X5, X5
+	VPERMILPS $0x4E, X5, X1
+	VMAXPS X1, X5, X5
+	VPERMILPS $0xB1, X5, X1
+	VMAXPS X1, X5, X5
+	MOVSS X5, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func expShiftBlocksAVX2(s, count *float32, blocks int, mx float32) float32
+// s[j] = count[j]*exp(s[j]-mx) for j < 8*blocks; returns the sum.
+TEXT ·expShiftBlocksAVX2(SB), NOSPLIT, $0-36
+	MOVQ s+0(FP), DI
+	MOVQ count+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	VBROADCASTSS mx+24(FP), Y15
+	LEAQ expconst<>(SB), AX
+	VBROADCASTSS 0(AX), Y14  // log2e
+	VBROADCASTSS 4(AX), Y13  // C1
+	VBROADCASTSS 8(AX), Y12  // C2
+	VBROADCASTSS 40(AX), Y11 // lowest argument
+	VPBROADCASTD 44(AX), Y10 // 127
+	VXORPS Y9, Y9, Y9        // sum
+
+loop:
+	VMOVUPS (DI), Y0
+	VSUBPS  Y15, Y0, Y0      // x = s - mx
+	VMAXPS  Y11, Y0, Y0      // clamp below
+	VMULPS  Y14, Y0, Y1      // x*log2e
+	VROUNDPS $0, Y1, Y1      // n = round(x*log2e)
+	VFNMADD231PS Y13, Y1, Y0 // r = x - n*C1
+	VFNMADD231PS Y12, Y1, Y0 // r -= n*C2
+	VMULPS  Y0, Y0, Y2       // z = r*r
+	VBROADCASTSS 12(AX), Y3  // y = p0
+	VBROADCASTSS 16(AX), Y4
+	VFMADD213PS Y4, Y0, Y3   // y = y*r + p1
+	VBROADCASTSS 20(AX), Y4
+	VFMADD213PS Y4, Y0, Y3   // + p2
+	VBROADCASTSS 24(AX), Y4
+	VFMADD213PS Y4, Y0, Y3   // + p3
+	VBROADCASTSS 28(AX), Y4
+	VFMADD213PS Y4, Y0, Y3   // + p4
+	VBROADCASTSS 32(AX), Y4
+	VFMADD213PS Y4, Y0, Y3   // + p5
+	VFMADD213PS Y0, Y2, Y3   // y = y*z + r
+	VBROADCASTSS 36(AX), Y4
+	VADDPS  Y4, Y3, Y3       // y += 1
+	VCVTPS2DQ Y1, Y5         // n as int32
+	VPADDD  Y10, Y5, Y5
+	VPSLLD  $23, Y5, Y5      // 2^n
+	VMULPS  Y5, Y3, Y3
+	VMULPS  (SI), Y3, Y3     // * count
+	VMOVUPS Y3, (DI)
+	VADDPS  Y3, Y9, Y9
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  loop
+
+	VEXTRACTF128 $1, Y9, X1
+	VADDPS X1, X9, X9
+	VHADDPS X9, X9, X9
+	VHADDPS X9, X9, X9
+	MOVSS X9, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func dotBlocksAVX2(x, y *float32, blocks int) float32
+TEXT ·dotBlocksAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dquad:
+	CMPQ CX, $4
+	JLT  dsingle
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y5
+	VMOVUPS 64(DI), Y6
+	VMOVUPS 96(DI), Y7
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS 32(SI), Y5, Y1
+	VFMADD231PS 64(SI), Y6, Y2
+	VFMADD231PS 96(SI), Y7, Y3
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP  dquad
+
+dsingle:
+	TESTQ CX, CX
+	JZ    dsum
+	VMOVUPS (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JMP  dsingle
+
+dsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -1,0 +1,73 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestKernels compares the selected kernels (AVX2 assembly where the
+// processor has it) with the portable ones on every tail length.
+func TestKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	for u := 1; u <= 70; u++ {
+		for _, dh := range []int{1, 4, 8, 32} {
+			q, kt := fill(dh), fill(dh*u)
+			got, want := make([]float32, u), make([]float32, u)
+			mx := scoresRow(got, q, kt, u)
+			wantMax := scoresRowGeneric(want, q, kt, u)
+			if math.Abs(float64(mx-wantMax)) > 1e-5*float64(dh) {
+				t.Fatalf("scoresRow u=%d dh=%d: max %v, want %v", u, dh, mx, wantMax)
+			}
+			for j := range u {
+				if math.Abs(float64(got[j]-want[j])) > 1e-5*float64(dh) {
+					t.Fatalf("scoresRow u=%d dh=%d: s[%d] = %v, want %v", u, dh, j, got[j], want[j])
+				}
+			}
+		}
+		x, y := fill(u), fill(u)
+		if got, want := dotKernel(x, y), dotGeneric(x, y); math.Abs(float64(got-want)) > 1e-5*float64(u) {
+			t.Fatalf("dot n=%d: %v, want %v", u, got, want)
+		}
+		s, count := fill(u), fill(u)
+		for i := range count {
+			count[i] = float32(1 + rng.IntN(5))
+			s[i] *= 10
+		}
+		s[u/2] = -200 // underflows to 0
+		s2 := append([]float32{}, s...)
+		mx := float32(3)
+		sum, sum2 := expShift(s, count, mx), expShiftGeneric(s2, count, mx)
+		for j := range u {
+			if math.Abs(float64(s[j]-s2[j])) > 3e-7*math.Abs(float64(s2[j]))+1e-30 {
+				t.Fatalf("expShift n=%d: [%d] = %v, want %v", u, j, s[j], s2[j])
+			}
+		}
+		if math.Abs(float64(sum-sum2)) > 1e-5*math.Abs(float64(sum2)) {
+			t.Fatalf("expShift n=%d: sum %v, want %v", u, sum, sum2)
+		}
+	}
+}
+
+func BenchmarkAttentionKernels(b *testing.B) {
+	const u, dh = 500, 8
+	q, kt := make([]float32, dh), make([]float32, dh*u)
+	s, count := make([]float32, u), make([]float32, u)
+	for i := range count {
+		count[i] = 1
+	}
+	for range b.N {
+		scoresRow(s, q, kt, u)
+		expShift(s, count, 0)
+		for k := range dh {
+			dotKernel(s, kt[k*u:(k+1)*u])
+		}
+	}
+}
