@@ -3,6 +3,7 @@ package text
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -54,6 +55,10 @@ type LexiconConfig struct {
 	// AFINN is the AFINN-165 lexicon (LoadAFINNLexicon); nil leaves
 	// ColAFINN 0.
 	AFINN Lexicon
+	// Negations are negation words or phrases added to VADER's list, for
+	// example Chinese ones ("不", "没有") alongside a Chinese lexicon given
+	// as AFINN. Default none.
+	Negations []string
 	// HashDim is the number of hashed word-piece columns. Zero means
 	// DefaultHashDim; at most 4096.
 	HashDim int
@@ -86,8 +91,11 @@ func (c LexiconConfig) Validate() error {
 // its scalar (sign-matched to the valence, times 1, 0.95 and 0.9 by
 // distance), and a negation multiplies the valence by -0.74. A "...n't"
 // contraction counts as one negation word. VADER's all-caps emphasis,
-// "but" and "never so" idioms are not applied. The lexicons are English;
-// Chinese text gets its signal from the hashed embeddings.
+// "but" and "never so" idioms are not applied. VADER and AFINN are English
+// lexicons, so Chinese text gets its signal from the hashed embeddings
+// unless a Chinese lexicon is supplied (in the AFINN tab-separated format;
+// its words match as runs of the single characters the tokenizer splits
+// them into) together with Chinese LexiconConfig.Negations.
 //
 // A LexiconEncoder is immutable and safe for concurrent use.
 type LexiconEncoder struct {
@@ -123,9 +131,9 @@ func NewLexiconEncoder(tok *Tokenizer, cfg LexiconConfig) (*LexiconEncoder, erro
 	if e.afinn, err = newPhraseTable(tok, "AFINN", cfg.AFINN); err != nil {
 		return nil, err
 	}
-	negs := make(Lexicon, len(vaderNegations))
-	for i, w := range vaderNegations {
-		negs[i] = LexiconEntry{Phrase: w, Valence: 1}
+	negs := make(Lexicon, 0, len(vaderNegations)+len(cfg.Negations))
+	for _, w := range slices.Concat(vaderNegations, cfg.Negations) {
+		negs = append(negs, LexiconEntry{Phrase: w, Valence: 1})
 	}
 	if e.negations, err = newPhraseTable(tok, "negation", negs); err != nil {
 		return nil, err

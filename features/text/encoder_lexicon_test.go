@@ -63,14 +63,30 @@ func rowOf(t *testing.T, e *LexiconEncoder, text, piece string) []float32 {
 	return nil
 }
 
+// cell is one expected feature value: column col of the row of the first
+// token equal to piece when encoding text.
+type cell struct {
+	name, text, piece string
+	col               int
+	want              float64
+}
+
+func checkCells(t *testing.T, e *LexiconEncoder, cases []cell) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := rowOf(t, e, c.text, c.piece)[c.col]
+			if math.Abs(float64(got)-c.want) > tol {
+				t.Errorf("%q token %q column %d = %v, want %v", c.text, c.piece, c.col, got, c.want)
+			}
+		})
+	}
+}
+
 func TestLexiconEncoderCues(t *testing.T) {
 	t.Parallel()
 	e := newTestEncoder(t, "bert-base-uncased", true, LexiconConfig{})
-	cases := []struct {
-		name, text, piece string
-		col               int
-		want              float64
-	}{
+	cases := []cell{
 		{"positive word", "a good day", "good", ColVADER, vaderGood / 4},
 		{"positive word afinn", "a good day", "good", ColAFINN, afinnGood / 5.0},
 		{"negative word", "a bad day", "bad", ColVADER, vaderBad / 4},
@@ -100,14 +116,7 @@ func TestLexiconEncoderCues(t *testing.T) {
 		{"literal special token has no valence", "[MASK] good", TokenMask, ColVADER, 0},
 		{"mask column", "good", TokenSEP, ColMask, 1},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := rowOf(t, e, c.text, c.piece)[c.col]
-			if math.Abs(float64(got)-c.want) > tol {
-				t.Errorf("%q token %q column %d = %v, want %v", c.text, c.piece, c.col, got, c.want)
-			}
-		})
-	}
+	checkCells(t, e, cases)
 }
 
 func TestLexiconEncoderRows(t *testing.T) {
@@ -246,4 +255,24 @@ func TestLexiconEncoderWordPieces(t *testing.T) {
 			t.Errorf("piece %q: VADER column %v, want 0.5", piece, got)
 		}
 	}
+}
+
+func TestLexiconEncoderChineseLexicon(t *testing.T) {
+	t.Parallel()
+	// A user-supplied Chinese lexicon: "喜欢" (like) rated 2 on the AFINN
+	// scale, "不" (not) as an extra negation; bert-base-chinese splits both
+	// words into single characters (see the zh records of
+	// bert_tok_shared.jsonl).
+	e := newTestEncoder(t, "bert-base-chinese", false, LexiconConfig{
+		AFINN:     Lexicon{{Phrase: "喜欢", Valence: 2}},
+		Negations: []string{"不"},
+	})
+	cases := []cell{
+		{"first character", "我喜欢", "喜", ColAFINN, 2 / 5.0},
+		{"second character", "我喜欢", "欢", ColAFINN, 2 / 5.0},
+		{"negation cue", "我不喜欢", "不", ColNegation, 1},
+		{"negated", "我不喜欢", "欢", ColAFINN, VADERNegationScalar * 2 / 5},
+		{"vader negations still apply", "not 喜欢", "欢", ColAFINN, VADERNegationScalar * 2 / 5},
+	}
+	checkCells(t, e, cases)
 }
