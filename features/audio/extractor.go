@@ -164,10 +164,17 @@ type Extractor struct {
 	hann       []float64 // periodic Hann window of FFTSize samples
 	frame      []float64 // one windowed STFT frame
 	spectrum   []complex128
+	power      []float64   // one frame's power spectrum
 	melFilters []melFilter // one triangular filter per mel band
 	dct        []float64   // MFCCs x MelBands orthonormal DCT-II matrix
 
 	cqt *constantQ
+
+	// scratch holds per-clip buffers reused across calls.
+	scratch struct {
+		resampled, magnitude, zcr, rms, mfcc, cqt, chroma []float32
+		mel, db                                           []float64
+	}
 }
 
 // NewExtractor validates cfg, applies its defaults and precomputes the
@@ -185,6 +192,7 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 		hann:       periodicHann(cfg.FFTSize),
 		frame:      make([]float64, cfg.FFTSize),
 		spectrum:   make([]complex128, bins),
+		power:      make([]float64, bins),
 		melFilters: newMelFilterbank(cfg.SampleRate, cfg.FFTSize, cfg.MelBands, cfg.MelScale),
 		dct:        newDCTMatrix(cfg.MFCCs, cfg.MelBands),
 		cqt:        newConstantQ(cfg.SampleRate),
@@ -251,9 +259,10 @@ func (e *Extractor) ExtractTo(dst *Features, samples []float32, sampleRate int) 
 	y := samples
 	if sampleRate != e.cfg.SampleRate {
 		var err error
-		if y, err = Resample(nil, samples, sampleRate, e.cfg.SampleRate); err != nil {
+		if e.scratch.resampled, err = Resample(e.scratch.resampled, samples, sampleRate, e.cfg.SampleRate); err != nil {
 			return err
 		}
+		y = e.scratch.resampled
 	}
 	hop := e.cfg.HopLength
 	frames := 1 + len(y)/hop
@@ -261,20 +270,20 @@ func (e *Extractor) ExtractTo(dst *Features, samples []float32, sampleRate int) 
 	dst.Frames = frames
 	dst.Columns = append(dst.Columns[:0], e.columns...)
 	dst.HopSeconds = float64(hop) / float64(e.cfg.SampleRate)
-	if cap(dst.Data) < frames*cols {
-		dst.Data = make([]float32, frames*cols)
-	}
-	dst.Data = dst.Data[:frames*cols]
+	dst.Data = resize(dst.Data, frames*cols)
 
-	zcr := make([]float32, frames)
+	sc := &e.scratch
+	sc.zcr, sc.rms = resize(sc.zcr, frames), resize(sc.rms, frames)
+	zcr, rms := sc.zcr, sc.rms
 	ZeroCrossingRate(zcr, y, e.cfg.FFTSize, hop)
-	rms := make([]float32, frames)
 	RMS(rms, y, e.cfg.FFTSize, hop)
 	magnitude, mel := e.spectralFeatures(y, frames)
 	mfcc := e.mfccFromMel(mel, frames)
 	dst.Tuning = estimateTuning(magnitude, e.cfg.FFTSize/2+1, e.cfg.SampleRate, e.cfg.FFTSize, cqtBinsPerOctave)
-	chroma := make([]float32, frames*chromaBins)
-	cqtChroma(chroma, e.cqt.magnitude(y, hop, dst.Tuning))
+	sc.cqt = e.cqt.magnitude(sc.cqt, y, hop, dst.Tuning)
+	sc.chroma = resize(sc.chroma, frames*chromaBins)
+	chroma := sc.chroma
+	cqtChroma(chroma, sc.cqt)
 
 	nm := e.cfg.MFCCs
 	for t := 0; t < frames; t++ {

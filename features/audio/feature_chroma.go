@@ -170,6 +170,10 @@ func sparsify(row []complex128, mags []float64) sparseRow {
 	return s
 }
 
+// resize returns s with length n, reusing its memory when the capacity
+// allows; the contents are unspecified.
+func resize[T any](s []T, n int) []T { return slices.Grow(s[:0], n)[:n] }
+
 func roundComplex64(c complex128) complex128 {
 	return complex128(complex64(c))
 }
@@ -180,10 +184,15 @@ func roundComplex64(c complex128) complex128 {
 type constantQ struct {
 	sampleRate int
 	bases      map[int]*cqtBasis
+	halver     *halver
+	octaves    [2][]float32 // alternating buffers of the halved signal
+	fft        *fourier.FFT // frame transform, sized by the basis
+	frame      []float64
+	spectrum   []complex128
 }
 
 func newConstantQ(sampleRate int) *constantQ {
-	return &constantQ{sampleRate: sampleRate, bases: make(map[int]*cqtBasis)}
+	return &constantQ{sampleRate: sampleRate, bases: make(map[int]*cqtBasis), halver: newHalver()}
 }
 
 func (c *constantQ) basis(tuning float64) *cqtBasis {
@@ -200,16 +209,20 @@ func (c *constantQ) basis(tuning float64) *cqtBasis {
 // upwards, frames = 1 + len(y)/hop) as librosa.cqt(y, sr, hop, n_bins=252,
 // bins_per_octave=36, tuning, res_type="fft") computes it: the top octave
 // from y, then each lower octave from the signal halved again by
-// [halveRate] with the hop halved, each frame a centred, zero-padded,
-// rectangular-window FFT multiplied by the sparse filters.
-func (c *constantQ) magnitude(y []float32, hop int, tuning float64) []float32 {
+// the halver with the hop halved, each frame a centred, zero-padded,
+// rectangular-window FFT multiplied by the sparse filters. The result is
+// written into dst's memory when its capacity allows.
+func (c *constantQ) magnitude(dst, y []float32, hop int, tuning float64) []float32 {
 	b := c.basis(tuning)
 	frames := 1 + len(y)/hop
-	out := make([]float32, frames*cqtBins)
+	out := resize(dst, frames*cqtBins)
 	n := b.fftSize
-	fft := fourier.NewFFT(n)
-	frame := make([]float64, n)
-	spectrum := make([]complex128, n/2+1)
+	if c.fft == nil || c.fft.Len() != n {
+		c.fft = fourier.NewFFT(n)
+		c.frame = make([]float64, n)
+		c.spectrum = make([]complex128, n/2+1)
+	}
+	fft, frame, spectrum := c.fft, c.frame, c.spectrum
 	signal := y
 	for oct := range cqtOctaves {
 		// Downsampling by 2^oct is compensated by sqrt(2^oct) (librosa
@@ -239,7 +252,9 @@ func (c *constantQ) magnitude(y []float32, hop int, tuning float64) []float32 {
 			}
 		}
 		if oct < cqtOctaves-1 {
-			signal = halveRate(signal)
+			buf := &c.octaves[oct%2]
+			*buf = c.halver.halve(*buf, signal)
+			signal = *buf
 		}
 	}
 	return out

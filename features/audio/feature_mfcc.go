@@ -115,15 +115,16 @@ func newDCTMatrix(n, m int) []float64 {
 // spectralFeatures runs the centred, zero-padded periodic-Hann STFT of y
 // (librosa.stft, pad_mode="constant") and returns, frame-major, the float32
 // magnitude spectrum (frames x FFTSize/2+1) and the mel power spectrum
-// (frames x MelBands).
+// (frames x MelBands), in buffers reused by the next call.
 func (e *Extractor) spectralFeatures(y []float32, frames int) (magnitude []float32, mel []float64) {
 	n := e.cfg.FFTSize
 	half := n / 2
 	bins := half + 1
 	bands := e.cfg.MelBands
-	magnitude = make([]float32, frames*bins)
-	mel = make([]float64, frames*bands)
-	power := make([]float64, bins)
+	e.scratch.magnitude = resize(e.scratch.magnitude, frames*bins)
+	e.scratch.mel = resize(e.scratch.mel, frames*bands)
+	magnitude, mel = e.scratch.magnitude, e.scratch.mel
+	power := e.power
 	for t := range frames {
 		start := t*e.cfg.HopLength - half
 		for i := range n {
@@ -156,10 +157,12 @@ func (e *Extractor) spectralFeatures(y []float32, frames int) (magnitude []float
 
 // mfccFromMel converts a frame-major mel power spectrum to MFCCs:
 // librosa.power_to_db(ref=1, amin=1e-10, top_db=80) over the whole clip,
-// then the orthonormal DCT-II across bands, keeping the first MFCCs.
+// then the orthonormal DCT-II across bands, keeping the first MFCCs, in a
+// buffer reused by the next call.
 func (e *Extractor) mfccFromMel(mel []float64, frames int) []float32 {
 	bands, nm := e.cfg.MelBands, e.cfg.MFCCs
-	db := make([]float64, len(mel))
+	e.scratch.db = resize(e.scratch.db, len(mel))
+	db := e.scratch.db
 	peak := math.Inf(-1)
 	for i, p := range mel {
 		db[i] = 10 * math.Log10(math.Max(powerFloor, p))
@@ -169,7 +172,8 @@ func (e *Extractor) mfccFromMel(mel []float64, frames int) []float32 {
 	for i, v := range db {
 		db[i] = math.Max(v, floor)
 	}
-	out := make([]float32, frames*nm)
+	e.scratch.mfcc = resize(e.scratch.mfcc, frames*nm)
+	out := e.scratch.mfcc
 	for t := range frames {
 		row := db[t*bands : (t+1)*bands]
 		for k := range nm {

@@ -8,64 +8,100 @@ import (
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
-// halveRate returns y at half its sample rate as librosa.resample(y,
+// maxCachedDFTPlans bounds the transforms a halver keeps: clips of a few
+// distinct lengths (a streaming window, say) reuse their plans, and a stream
+// of ever-new lengths cannot grow the cache without limit.
+const maxCachedDFTPlans = 32
+
+// halver halves the sample rate of signals, caching its DFT plans by
+// length. It is not safe for concurrent use.
+type halver struct {
+	plans map[int]*realDFT
+	x     []float64
+}
+
+func newHalver() *halver { return &halver{plans: make(map[int]*realDFT)} }
+
+func (h *halver) plan(n int) *realDFT {
+	p, ok := h.plans[n]
+	if !ok {
+		if len(h.plans) >= maxCachedDFTPlans {
+			clear(h.plans)
+		}
+		p = newRealDFT(n)
+		h.plans[n] = p
+	}
+	return p
+}
+
+// halve returns y at half its sample rate as librosa.resample(y,
 // orig_sr=2, target_sr=1, res_type="fft", scale=True) computes it: the
 // Fourier method of scipy.signal.resample (keep the lowest ceil(n/2)/2+1
 // bins of the real DFT, doubling the kept Nyquist bin of an even output
 // length, inverse-transform to ceil(n/2) samples, times ceil(n/2)/n), then
-// times sqrt(2) to keep the energy per sample, rounded to float32.
-func halveRate(y []float32) []float32 {
+// times sqrt(2) to keep the energy per sample, rounded to float32. The
+// result is written into dst's memory when its capacity allows.
+func (h *halver) halve(dst, y []float32) []float32 {
 	n := len(y)
 	m := (n + 1) / 2
-	in := newRealDFT(n)
-	x := make([]float64, n)
+	h.x = resize(h.x, n)
 	for i, v := range y {
-		x[i] = float64(v)
+		h.x[i] = float64(v)
 	}
-	spectrum := in.forward(x)
+	spectrum := h.plan(n).forward(h.x)
 	kept := spectrum[:m/2+1]
 	if m%2 == 0 && m < n {
 		kept[m/2] *= 2
 	}
-	out := newRealDFT(m).inverse(kept)
+	out := h.plan(m).inverse(kept)
 	gain := math.Sqrt2 / float64(n) // 1/m from the inverse DFT times m/n
-	res := make([]float32, m)
+	dst = resize(dst, m)
 	for i, v := range out {
-		res[i] = float32(v * gain)
+		dst[i] = float32(v * gain)
 	}
-	return res
+	return dst
 }
 
 // realDFT is an unnormalised discrete Fourier transform of real sequences
 // of any length: gonum's mixed-radix FFT when the length's prime factors are
 // small, else Bluestein's chirp-z algorithm (Bluestein 1970) over a
-// power-of-two gonum FFT.
+// power-of-two gonum FFT. Its results live in buffers reused by the next
+// call of the same method.
 type realDFT struct {
 	n      int
 	direct *fourier.FFT
 	chirp  *bluestein
+	coef   []complex128 // forward result, n/2+1
+	seq    []float64    // inverse result, n
+	z      []complex128 // Bluestein input, n
+	full   []complex128 // Bluestein output, n
 }
 
 func newRealDFT(n int) *realDFT {
+	d := &realDFT{n: n, coef: make([]complex128, n/2+1), seq: make([]float64, n)}
 	m := 1 << bits.Len(uint(2*n-2))
 	// fftpack handles a prime factor p in about n*p operations; Bluestein
 	// costs three power-of-two FFTs of m points.
 	if n*sumPrimeFactors(n) <= 6*m*bits.Len(uint(m)) {
-		return &realDFT{n: n, direct: fourier.NewFFT(n)}
+		d.direct = fourier.NewFFT(n)
+		return d
 	}
-	return &realDFT{n: n, chirp: newBluestein(n)}
+	d.chirp = newBluestein(n)
+	d.z, d.full = make([]complex128, n), make([]complex128, n)
+	return d
 }
 
 // forward returns the n/2+1 non-negative-frequency coefficients of x.
 func (d *realDFT) forward(x []float64) []complex128 {
 	if d.direct != nil {
-		return d.direct.Coefficients(nil, x)
+		return d.direct.Coefficients(d.coef, x)
 	}
-	z := make([]complex128, d.n)
 	for i, v := range x {
-		z[i] = complex(v, 0)
+		d.z[i] = complex(v, 0)
 	}
-	return d.chirp.transform(z)[:d.n/2+1]
+	d.chirp.transform(d.full, d.z)
+	copy(d.coef, d.full)
+	return d.coef
 }
 
 // inverse returns the real sequence whose non-negative-frequency
@@ -74,11 +110,10 @@ func (d *realDFT) forward(x []float64) []complex128 {
 // coefficients are ignored.
 func (d *realDFT) inverse(c []complex128) []float64 {
 	if d.direct != nil {
-		return d.direct.Sequence(nil, c)
+		return d.direct.Sequence(d.seq, c)
 	}
 	// x = Re(DFT(conj(Z))) for the Hermitian extension Z of c.
-	n := d.n
-	z := make([]complex128, n)
+	n, z := d.n, d.z
 	z[0] = complex(real(c[0]), 0)
 	for k := 1; k < len(c); k++ {
 		z[k] = cmplx.Conj(c[k])
@@ -87,12 +122,11 @@ func (d *realDFT) inverse(c []complex128) []float64 {
 	if n%2 == 0 {
 		z[n/2] = complex(real(c[n/2]), 0)
 	}
-	spec := d.chirp.transform(z)
-	x := make([]float64, n)
-	for i, v := range spec {
-		x[i] = real(v)
+	d.chirp.transform(d.full, z)
+	for i, v := range d.full {
+		d.seq[i] = real(v)
 	}
-	return x
+	return d.seq
 }
 
 // bluestein computes a length-n DFT as a circular convolution of length m,
@@ -103,11 +137,15 @@ type bluestein struct {
 	chirp  []complex128 // exp(-i*pi*j^2/n), j < n
 	kernel []complex128 // DFT of the conjugate chirp wrapped onto m points
 	work   []complex128
+	spec   []complex128
 }
 
 func newBluestein(n int) *bluestein {
 	m := 1 << bits.Len(uint(2*n-2))
-	b := &bluestein{n: n, fft: fourier.NewCmplxFFT(m), chirp: make([]complex128, n), work: make([]complex128, m)}
+	b := &bluestein{
+		n: n, fft: fourier.NewCmplxFFT(m), chirp: make([]complex128, n),
+		work: make([]complex128, m), spec: make([]complex128, m),
+	}
 	for j := range n {
 		// j^2 mod 2n keeps the angle exact for large j.
 		r := (int64(j) * int64(j)) % int64(2*n)
@@ -123,23 +161,22 @@ func newBluestein(n int) *bluestein {
 	return b
 }
 
-// transform returns the DFT of z (len n), X[k] = sum_j z[j]*exp(-2*pi*i*j*k/n).
-func (b *bluestein) transform(z []complex128) []complex128 {
+// transform writes into dst (len n) the DFT of z (len n),
+// X[k] = sum_j z[j]*exp(-2*pi*i*j*k/n).
+func (b *bluestein) transform(dst, z []complex128) {
 	clear(b.work)
 	for j, v := range z {
 		b.work[j] = v * b.chirp[j]
 	}
-	spec := b.fft.Coefficients(nil, b.work)
+	spec := b.fft.Coefficients(b.spec, b.work)
 	for i := range spec {
 		spec[i] *= b.kernel[i]
 	}
 	conv := b.fft.Sequence(b.work, spec)
 	scale := complex(1/float64(len(b.work)), 0)
-	out := make([]complex128, b.n)
-	for k := range out {
-		out[k] = conv[k] * scale * b.chirp[k]
+	for k := range dst {
+		dst[k] = conv[k] * scale * b.chirp[k]
 	}
-	return out
 }
 
 // sumPrimeFactors returns the sum of the prime factors of n with
