@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -189,9 +190,10 @@ func TestLoadVariants(t *testing.T) {
 		file string
 		want *Split
 	}{
-		{"variant_p2.pkl", variantSplit(true, false)}, // protocol 2, float64, int32, object strings
-		{"variant_p3.pkl", variantSplit(false, true)}, // protocol 3, big-endian, bool, (N, 1) labels
-		{"variant_p5.pkl", variantSplit(true, false)}, // protocol 5, _frombuffer, Fortran order, lists
+		{"variant_p2.pkl", variantSplit(true, false)},  // protocol 2, float64, int32, object strings
+		{"variant_p3.pkl", variantSplit(false, true)},  // protocol 3, big-endian, bool, (N, 1) labels
+		{"variant_p4.pkl", variantSplit(false, false)}, // protocol 4, NumPy scalars, "S" strings, f8/i2/u2/u1
+		{"variant_p5.pkl", variantSplit(true, false)},  // protocol 5, _frombuffer, Fortran order, lists
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -204,6 +206,15 @@ func TestLoadVariants(t *testing.T) {
 				t.Errorf("split test =\n%+v\nwant\n%+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestTensor3Row(t *testing.T) {
+	t.Parallel()
+	x := fill(2, 3, 4, variantText)
+	row := x.Row(1)
+	if len(row) != 12 || row[0] != variantText(1, 0, 0) || row[11] != variantText(1, 2, 3) {
+		t.Errorf("Row(1) = %v", row)
 	}
 }
 
@@ -351,6 +362,9 @@ func TestDecodeValues(t *testing.T) {
 		{"frozenset {6}", "8004950600000000000000284b0691942e", &pyList{items: []any{int64(6)}}},
 		{"bytearray protocol 5", "8005950c000000000000009601000000000000007a942e", []byte("z")},
 		{"bytearray protocol 4", "80049522000000000000008c086275696c74696e73948c0962797465617272617994939443017a94859452942e", []byte("z")},
+		// Python 2 str (SHORT_BINSTRING, hand-assembled per pickletools):
+		// decoded as latin-1, as pickle.load(..., encoding="latin1") does.
+		{"py2 str", "800255036162ff2e", "ab\u00ff"},
 		{"bytes protocol 2", "8002635f636f646563730a656e636f64650a7100580300000000c3bf710158060000006c6174696e3171028671035271042e", []byte{0, 0xff}},
 	}
 	for _, tc := range tests {
@@ -453,6 +467,9 @@ func TestSplitErrors(t *testing.T) {
 			}
 			if fe.Split != "train" || fe.Key != tc.key {
 				t.Errorf("error names split %q key %q, want %q %q", fe.Split, fe.Key, "train", tc.key)
+			}
+			if msg := err.Error(); !strings.Contains(msg, `split "train" key "`+tc.key+`"`) {
+				t.Errorf("message %q does not name the split and key", msg)
 			}
 		})
 	}

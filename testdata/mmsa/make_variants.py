@@ -1,7 +1,8 @@
 """Write the variant_*.pkl files: tiny MMSA-layout pickles in the encodings
-that tiny_mosi.pkl and tiny_sims.pkl do not cover (protocols 2, 3 and 5,
-float64, int32, bool, big-endian, Fortran order, object arrays, lists,
-(N, 1) labels, -inf audio), for the Go tests of package dataset.
+that tiny_mosi.pkl and tiny_sims.pkl do not cover (protocols 2 to 5,
+float64, int16, int32, uint8, uint16, bool, big-endian, Fortran order,
+object arrays, NumPy scalars, bytes strings, lists, (N, 1) labels, -inf
+audio), for the Go tests of package dataset.
 
 NumPy is not needed: a stand-in "numpy" package (written to a temporary
 directory) reduces arrays and dtypes exactly as NumPy 1.x does
@@ -45,6 +46,15 @@ class ndarray:
         data = self.objects if self.objects is not None else self.raw
         return (_reconstruct, (ndarray, (0,), b"b"), (1, self.shape, dt, self.fortran, data))
 
+class generic:
+    """A NumPy scalar (numpy.str_, numpy.float32, ...), reduced as
+    numpy.core.multiarray.scalar(dtype, raw bytes) (scalartypes.c)."""
+    def __init__(self, kind, raw):
+        self.kind, self.raw = kind, raw
+    def __reduce__(self):
+        from numpy.core.multiarray import scalar
+        return (scalar, (dtype(self.kind, "<" if self.kind[0] in "fiuU" else "|"), self.raw))
+
 class dtype:
     def __init__(self, kind, order):
         self.kind, self.order = kind, order
@@ -58,7 +68,7 @@ class dtype:
         return (dtype, (self.kind, False, True), state)
 ''',
     "numpy/core/__init__.py": "",
-    "numpy/core/multiarray.py": "def _reconstruct(*a):\n    raise NotImplementedError\n",
+    "numpy/core/multiarray.py": "def _reconstruct(*a):\n    raise NotImplementedError\n\n\ndef scalar(*a):\n    raise NotImplementedError\n",
     "numpy/core/numeric.py": "def _frombuffer(*a):\n    raise NotImplementedError\n",
 }
 
@@ -88,7 +98,7 @@ def grid(shape, f, fortran):
 
 
 def num(shape, kind, order, vals, **kw):
-    code = {"f4": "f", "f8": "d", "i4": "i", "i8": "q", "b1": "?"}[kind]
+    code = {"f4": "f", "f8": "d", "i2": "h", "i4": "i", "i8": "q", "u1": "B", "u2": "H", "b1": "?"}[kind]
     raw = struct.pack(("<" if order in "<|" else ">") + "%d%s" % (len(vals), code), *vals)
     return np.ndarray(shape, kind, order, raw, **kw)
 
@@ -101,6 +111,22 @@ def uni(strings):
 
 def obj(strings):
     return np.ndarray((len(strings),), "O8", "|", b"", objects=list(strings))
+
+
+def scalars(strings):
+    """Object array of numpy.str_ scalars."""
+    objs = []
+    for v in strings:
+        width = max(1, len(v))
+        objs.append(np.generic("U%d" % width, v.ljust(width, "\0").encode("utf-32-le")))
+    return np.ndarray((len(objs),), "O8", "|", b"", objects=objs)
+
+
+def bytestrings(strings):
+    """NumPy bytes ("S") array of the UTF-8 encodings."""
+    enc = [v.encode("utf-8") for v in strings]
+    width = max(1, max(len(e) for e in enc))
+    return np.ndarray((len(enc),), "S%d" % width, "|", b"".join(e.ljust(width, b"\0") for e in enc))
 
 
 def audio_value(n, l, d):
@@ -132,11 +158,28 @@ def split(ftype, order, fortran=False, frombuffer=False, strings=uni, labels_2d=
     return s
 
 
+def scalar_split():
+    s = split("f4", "<")
+    s["id"] = scalars(["clip-a", "clip-b"])
+    s["raw_text"] = bytestrings(["h\u00e9llo w\u00f6rld", ""])
+    s["text"] = num((N, LT, D), "f8", ">", grid((N, LT, D), lambda n, l, d: 100 * n + 10 * l + d / 2, False))
+    s["text_bert"] = num((N, 3, LT), "i2", "<", grid((N, 3, LT), lambda n, r, l: 1000 * r + 10 * n + l, False))
+    s["vision"] = num((N, LV, DV), "u2", ">", grid((N, LV, DV), lambda n, l, d: n + l + d, False))
+    s["vision_lengths"] = num((N,), "u1", "|", [3, 2])
+    s["audio_lengths"] = [np.generic("i8", struct.pack("<q", v)) for v in (2, 1)]
+    s["regression_labels"] = [np.generic("f4", struct.pack("<f", v)) for v in (-0.5, 0.0)]
+    return s
+
+
 VARIANTS = {
     # protocol 2: bytes go through _codecs.encode, GLOBAL and BINPUT opcodes
     "variant_p2.pkl": (2, split("f8", "<", strings=obj, lengths="i4", unimodal=True)),
     # protocol 3: BINBYTES, big-endian float32, bool vision, (N, 1) labels
     "variant_p3.pkl": (3, split("f4", ">", vision_kind="b1", labels_2d=True)),
+    # protocol 4: numpy.str_ scalars, bytes ("S") strings, lists of numpy
+    # scalars, float64 big-endian text, int16 text_bert, uint16 vision,
+    # uint8 vision lengths
+    "variant_p4.pkl": (4, scalar_split()),
     # protocol 5: _frombuffer with in-band BYTEARRAY8, Fortran order, lists
     "variant_p5.pkl": (5, split("f4", "<", fortran=True, frombuffer=True, lists=True, unimodal=True)),
 }
