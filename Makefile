@@ -1,0 +1,59 @@
+# cmc-stream: common tasks. "make setup" installs what the project needs
+# (scripts/setup.sh, idempotent); "make test" runs set-up when needed, then
+# every test.
+
+GO       ?= go
+BIN      := bin/cmc-stream
+# Packages bound to native libraries (cgo: gocv, PortAudio, ONNX Runtime).
+NATIVE_RE := /ingest/(video|audio)$$|/model/onnx$$|/features/(vision|vad)$$
+PURE     = $(shell $(GO) list ./... | grep -v -E '$(NATIVE_RE)')
+NATIVE   = $(shell $(GO) list ./... | grep -E '$(NATIVE_RE)')
+export CMC_ORT_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
+
+.PHONY: setup build test test-pure test-race test-native bench fmt lint check demo clean
+
+.setup-done: scripts/setup.sh
+	bash scripts/setup.sh
+
+setup:
+	bash scripts/setup.sh
+
+build: .setup-done
+	$(GO) build -o $(BIN) ./cmd/cmc-stream
+
+# test: formatting, vet, the pure packages without cgo and with the race
+# detector, then the native packages, then every benchmark once.
+test: .setup-done lint test-pure test-race test-native
+	$(GO) test -run '^$$' -bench . -benchtime 1x $(PURE) > /dev/null
+	@echo "make test: all tests passed"
+
+test-pure:
+	CGO_ENABLED=0 $(GO) test -shuffle=on -count=1 $(PURE)
+
+test-race:
+	$(GO) test -race -count=1 $(PURE)
+
+test-native: .setup-done
+	@if [ -n "$(NATIVE)" ]; then $(GO) test -count=1 $(NATIVE); fi
+
+bench: .setup-done
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./model/...
+	$(GO) run ./cmd/cmc-stream bench model
+
+fmt:
+	gofmt -w .
+
+lint:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# check fails if go.mod/go.sum are not tidy.
+check:
+	cp go.mod /tmp/cmc-go.mod.bak; cp go.sum /tmp/cmc-go.sum.bak
+	$(GO) mod tidy
+	@if ! cmp -s go.mod /tmp/cmc-go.mod.bak || ! cmp -s go.sum /tmp/cmc-go.sum.bak; then \
+		cp /tmp/cmc-go.mod.bak go.mod; cp /tmp/cmc-go.sum.bak go.sum; \
+		echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; fi
+
+clean:
+	rm -rf bin .setup-done

@@ -1,0 +1,26 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestBenchModel(t *testing.T) {
+	code, stdout, stderr := runCLI("bench", "model", "--preset", "mosi", "--batch", "2", "--fill", "0.3", "--time", "1ms", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v: %q", err, stdout)
+	}
+	if r.Preset != "mosi" || r.Batch != 2 || r.Runs < 3 || !(r.MsPerSample > 0) || r.MsPerBatch != 2*r.MsPerSample {
+		t.Errorf("result %+v", r)
+	}
+	for _, bad := range [][]string{{"bench"}, {"bench", "model", "--preset", "nope"}, {"bench", "model", "--fill", "2"}} {
+		if code, _, stderr := runCLI(bad...); code != exitUsage || !strings.Contains(stderr, "cmc-stream bench") {
+			t.Errorf("%v: exit %d, %q", bad, code, stderr)
+		}
+	}
+}
