@@ -1,6 +1,7 @@
 package text
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -114,7 +115,7 @@ var _ Encoder = (*LexiconEncoder)(nil)
 // NewLexiconEncoder returns an encoder whose rows follow tok's encodings.
 func NewLexiconEncoder(tok *Tokenizer, cfg LexiconConfig) (*LexiconEncoder, error) {
 	if tok == nil {
-		return nil, fmt.Errorf("text: nil tokenizer")
+		return nil, errors.New("text: nil tokenizer")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -150,7 +151,12 @@ func (e *LexiconEncoder) Dim() int { return ColHash + e.hashDim }
 // MaxLen returns the number of token rows per text, the tokenizer's MaxLen.
 func (e *LexiconEncoder) MaxLen() int { return e.tok.MaxLen() }
 
-// Encode implements Encoder. A text that is not valid UTF-8 is an error.
+// ErrInvalidUTF8 is returned, possibly wrapped with the index of the text in
+// its batch, for a text that is not valid UTF-8.
+var ErrInvalidUTF8 = errors.New("text: text is not valid UTF-8")
+
+// Encode implements Encoder. A text that is not valid UTF-8 gives an error
+// that wraps ErrInvalidUTF8.
 func (e *LexiconEncoder) Encode(texts []string) ([]float32, [3]int, error) {
 	rows, dim := e.tok.MaxLen(), e.Dim()
 	shape := [3]int{len(texts), rows, dim}
@@ -160,7 +166,7 @@ func (e *LexiconEncoder) Encode(texts []string) ([]float32, [3]int, error) {
 	out := make([]float32, len(texts)*rows*dim)
 	for b, s := range texts {
 		if err := e.EncodeTo(out[b*rows*dim:(b+1)*rows*dim], s); err != nil {
-			return nil, [3]int{}, fmt.Errorf("text: texts[%d]: %w", b, err)
+			return nil, [3]int{}, fmt.Errorf("%w (texts[%d])", err, b)
 		}
 	}
 	return out, shape, nil
@@ -168,14 +174,14 @@ func (e *LexiconEncoder) Encode(texts []string) ([]float32, [3]int, error) {
 
 // EncodeTo writes the [MaxLen, Dim] features of one text into dst, which
 // must have exactly MaxLen*Dim elements; every element is overwritten. A
-// text that is not valid UTF-8 is an error.
+// text that is not valid UTF-8 gives ErrInvalidUTF8.
 func (e *LexiconEncoder) EncodeTo(dst []float32, text string) error {
 	rows, dim := e.tok.MaxLen(), e.Dim()
 	if len(dst) != rows*dim {
 		return fmt.Errorf("text: destination has %d elements, want MaxLen*Dim = %d*%d", len(dst), rows, dim)
 	}
 	if !utf8.ValidString(text) {
-		return fmt.Errorf("text: text is not valid UTF-8")
+		return ErrInvalidUTF8
 	}
 	var raw []string
 	enc := e.tok.encode(text, &raw)

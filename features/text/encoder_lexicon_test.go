@@ -1,6 +1,7 @@
 package text
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -227,8 +228,9 @@ func TestLexiconEncoderErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("invalid utf-8", func(t *testing.T) {
-		if _, _, err := e.Encode([]string{"ok", "bad \xff"}); err == nil || !strings.Contains(err.Error(), "texts[1]") {
-			t.Errorf("got %v, want an error naming texts[1]", err)
+		_, _, err := e.Encode([]string{"ok", "bad \xff"})
+		if !errors.Is(err, ErrInvalidUTF8) || !strings.Contains(err.Error(), "texts[1]") {
+			t.Errorf("got %v, want ErrInvalidUTF8 naming texts[1]", err)
 		}
 	})
 	t.Run("destination size", func(t *testing.T) {
