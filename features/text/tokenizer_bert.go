@@ -55,7 +55,8 @@ type Encoding struct {
 	Tokens []string
 	// WordIDs gives, for each position, the index of the pre-tokenized word
 	// the piece came from, counted from 0 over the whole text, or -1 for
-	// [CLS], [SEP] and [PAD] (HuggingFace's word_ids()).
+	// the added [CLS] and [SEP] and for padding (HuggingFace's word_ids()).
+	// A literal special token in the text counts as a word.
 	WordIDs []int
 	// NumWordPieces is the number of word pieces before truncation.
 	NumWordPieces int
