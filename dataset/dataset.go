@@ -50,8 +50,11 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // Tensor3 is a dense float32 tensor of shape [N, L, D] in row-major order:
 // element (n, l, d) is Data[(n*L+l)*D+d].
 type Tensor3 struct {
+	// N is the number of clips, L the sequence length (frames or tokens)
+	// and D the feature size.
 	N, L, D int
-	Data    []float32
+	// Data holds the N*L*D values.
+	Data []float32
 }
 
 // Row returns the [L*D] slice of sample n; it shares memory with t.Data.
@@ -96,6 +99,7 @@ func (s *Split) Len() int { return len(s.IDs) }
 // Dataset is an MMSA dataset: splits by name, such as "train", "valid" and
 // "test".
 type Dataset struct {
+	// Splits maps a split name to its data.
 	Splits map[string]*Split
 }
 
@@ -116,7 +120,10 @@ func Label3(y float32) int {
 }
 
 // Load reads an MMSA-layout pickle file such as unaligned_50.pkl or
-// unaligned_39.pkl (pickle protocols 2 to 5, NumPy arrays).
+// unaligned_39.pkl (pickle protocols 2 to 5, NumPy arrays). Every split
+// needs the keys id, raw_text, text, audio, vision, audio_lengths,
+// vision_lengths and regression_labels; text_bert and
+// regression_labels_T/_A/_V are read when present, other keys are ignored.
 func Load(path string) (*Dataset, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -181,139 +188,145 @@ const (
 	keyRegressionV   = "regression_labels_V"
 )
 
-// splitReader extracts typed fields from one split dict.
+// splitReader extracts typed fields from one split dict. The first error
+// sticks in err; later calls then return zero values.
 type splitReader struct {
 	name string
 	d    *pyDict
+	err  error
 }
 
-func (r splitReader) fail(key string, err error) error {
-	return &FieldError{Split: r.name, Key: key, Err: err}
+// fail records a problem with key unless an earlier one is recorded.
+func (r *splitReader) fail(key string, err error) {
+	if r.err == nil {
+		r.err = &FieldError{Split: r.name, Key: key, Err: err}
+	}
 }
 
 // array returns the ndarray under key; a Python list or tuple is accepted
 // as a 1-D object array. With optional set, an absent key gives nil.
-func (r splitReader) array(key string, optional bool) (*ndarray, error) {
+func (r *splitReader) array(key string, optional bool) *ndarray {
+	if r.err != nil {
+		return nil
+	}
 	v, ok := r.d.get(key)
 	if !ok {
-		if optional {
-			return nil, nil
+		if !optional {
+			r.fail(key, ErrMissingKey)
 		}
-		return nil, r.fail(key, ErrMissingKey)
+		return nil
 	}
 	switch v := v.(type) {
 	case *ndarray:
 		if v.dt == nil {
-			return nil, r.fail(key, fmt.Errorf("%w: numpy array without state", ErrType))
+			r.fail(key, fmt.Errorf("%w: numpy array without state", ErrType))
+			return nil
 		}
-		return v, nil
+		return v
 	case *pyList:
-		return &ndarray{shape: []int{len(v.items)}, dt: &dtype{kind: 'O'}, objs: v.items}, nil
+		return &ndarray{shape: []int{len(v.items)}, dt: &dtype{kind: 'O'}, objs: v.items}
 	case pyTuple:
-		return &ndarray{shape: []int{len(v)}, dt: &dtype{kind: 'O'}, objs: v}, nil
+		return &ndarray{shape: []int{len(v)}, dt: &dtype{kind: 'O'}, objs: v}
 	}
-	return nil, r.fail(key, fmt.Errorf("%w: %s, not a numpy array", ErrType, typeName(v)))
+	r.fail(key, fmt.Errorf("%w: %s, not a numpy array", ErrType, typeName(v)))
+	return nil
 }
 
-func (r splitReader) tensor3(key string, optional bool) (Tensor3, error) {
-	a, err := r.array(key, optional)
-	if err != nil || a == nil {
-		return Tensor3{}, err
+func (r *splitReader) tensor3(key string, optional bool) Tensor3 {
+	a := r.array(key, optional)
+	if a == nil {
+		return Tensor3{}
 	}
 	if len(a.shape) != 3 {
-		return Tensor3{}, r.fail(key, fmt.Errorf("%w: shape %v, want [N, L, D]", ErrShape, a.shape))
+		r.fail(key, fmt.Errorf("%w: shape %v, want [N, L, D]", ErrShape, a.shape))
+		return Tensor3{}
 	}
 	data, err := a.float32s()
 	if err != nil {
-		return Tensor3{}, r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
+		r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
+		return Tensor3{}
 	}
-	return Tensor3{N: a.shape[0], L: a.shape[1], D: a.shape[2], Data: data}, nil
+	return Tensor3{N: a.shape[0], L: a.shape[1], D: a.shape[2], Data: data}
 }
 
-// vector1 checks that a holds one value per clip: shape (N,) or (N, 1),
-// the latter found in some MMSA label arrays.
-func (r splitReader) vector1(key string, a *ndarray) error {
-	if len(a.shape) == 1 || (len(a.shape) == 2 && a.shape[1] == 1) {
+// vector returns the array under key if it holds one value per clip:
+// shape (N,) or, with column set, (N, 1) as in some MMSA label arrays.
+func (r *splitReader) vector(key string, optional, column bool) *ndarray {
+	a := r.array(key, optional)
+	if a == nil {
 		return nil
 	}
-	return r.fail(key, fmt.Errorf("%w: shape %v, want [N]", ErrShape, a.shape))
+	if len(a.shape) == 1 || (column && len(a.shape) == 2 && a.shape[1] == 1) {
+		return a
+	}
+	r.fail(key, fmt.Errorf("%w: shape %v, want [N]", ErrShape, a.shape))
+	return nil
 }
 
-func (r splitReader) floats(key string, optional bool) ([]float32, error) {
-	a, err := r.array(key, optional)
-	if err != nil || a == nil {
-		return nil, err
-	}
-	if err := r.vector1(key, a); err != nil {
-		return nil, err
+func (r *splitReader) floats(key string, optional bool) []float32 {
+	a := r.vector(key, optional, true)
+	if a == nil {
+		return nil
 	}
 	v, err := a.float32s()
 	if err != nil {
-		return nil, r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
+		r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
 	}
-	return v, nil
+	return v
 }
 
-func (r splitReader) ints(key string) ([]int, error) {
-	a, err := r.array(key, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.vector1(key, a); err != nil {
-		return nil, err
+func (r *splitReader) ints(key string) []int {
+	a := r.vector(key, false, true)
+	if a == nil {
+		return nil
 	}
 	f, err := a.float64s()
 	if err != nil {
-		return nil, r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
+		r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
+		return nil
 	}
 	out := make([]int, len(f))
 	for i, v := range f {
 		if v != math.Trunc(v) || v < 0 || v > math.MaxInt32 {
-			return nil, r.fail(key, fmt.Errorf("%w: item %d = %v is not a length", ErrType, i, v))
+			r.fail(key, fmt.Errorf("%w: item %d = %v is not a length", ErrType, i, v))
+			return nil
 		}
 		out[i] = int(v)
 	}
-	return out, nil
+	return out
 }
 
-func (r splitReader) strings(key string) ([]string, error) {
-	a, err := r.array(key, false)
-	if err != nil {
-		return nil, err
-	}
-	if len(a.shape) != 1 {
-		return nil, r.fail(key, fmt.Errorf("%w: shape %v, want [N]", ErrShape, a.shape))
+func (r *splitReader) strings(key string) []string {
+	a := r.vector(key, false, false)
+	if a == nil {
+		return nil
 	}
 	s, err := a.strings()
 	if err != nil {
-		return nil, r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
+		r.fail(key, fmt.Errorf("%w: %w", ErrType, err))
 	}
-	return s, nil
+	return s
 }
 
 // decodeSplit extracts and validates one split.
 func decodeSplit(name string, d *pyDict) (*Split, error) {
-	r := splitReader{name: name, d: d}
-	s := &Split{}
-	var err error
-	steps := []func() error{
-		func() error { s.IDs, err = r.strings(keyID); return err },
-		func() error { s.RawText, err = r.strings(keyRawText); return err },
-		func() error { s.Text, err = r.tensor3(keyText, false); return err },
-		func() error { s.TextBERT, err = r.tensor3(keyTextBERT, true); return err },
-		func() error { s.Audio, err = r.tensor3(keyAudio, false); return err },
-		func() error { s.Vision, err = r.tensor3(keyVision, false); return err },
-		func() error { s.AudioLengths, err = r.ints(keyAudioLengths); return err },
-		func() error { s.VisionLengths, err = r.ints(keyVisionLengths); return err },
-		func() error { s.Regression, err = r.floats(keyRegression, false); return err },
-		func() error { s.RegressionT, err = r.floats(keyRegressionT, true); return err },
-		func() error { s.RegressionA, err = r.floats(keyRegressionA, true); return err },
-		func() error { s.RegressionV, err = r.floats(keyRegressionV, true); return err },
+	r := &splitReader{name: name, d: d}
+	s := &Split{
+		IDs:           r.strings(keyID),
+		RawText:       r.strings(keyRawText),
+		Text:          r.tensor3(keyText, false),
+		TextBERT:      r.tensor3(keyTextBERT, true),
+		Audio:         r.tensor3(keyAudio, false),
+		Vision:        r.tensor3(keyVision, false),
+		AudioLengths:  r.ints(keyAudioLengths),
+		VisionLengths: r.ints(keyVisionLengths),
+		Regression:    r.floats(keyRegression, false),
+		RegressionT:   r.floats(keyRegressionT, true),
+		RegressionA:   r.floats(keyRegressionA, true),
+		RegressionV:   r.floats(keyRegressionV, true),
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return nil, err
-		}
+	if r.err != nil {
+		return nil, r.err
 	}
 	// The reference replaces -inf audio values by 0 (dataloader.py,
 	// `self.audio[self.audio == -np.inf] = 0`).

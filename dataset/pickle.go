@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"slices"
 )
 
 // Pickle opcodes this package reads or writes, from CPython's
@@ -538,9 +539,7 @@ func (u *unpickler) readN(n int) ([]byte, error) {
 	b := make([]byte, 0, min(n, readChunk))
 	for len(b) < n {
 		k := min(n-len(b), readChunk)
-		if cap(b)-len(b) < k {
-			b = append(b[:cap(b)], make([]byte, k)...)[:len(b)]
-		}
+		b = slices.Grow(b, k)
 		m, err := io.ReadFull(u.r, b[len(b):len(b)+k])
 		u.pos += int64(m)
 		if err != nil {

@@ -61,8 +61,8 @@ func dirOf(path string) string {
 // vision_lengths as int64, classification_labels (Label3 of the regression
 // scores, as float32), regression_labels and regression_labels_T/_A/_V
 // (those present) as float32. Splits are written train, valid, test first.
-// Every split is validated as Load validates it; an invalid split gives a
-// *FieldError and nothing more is written.
+// Every split is validated as Load validates it before anything is
+// written; an invalid split gives a *FieldError.
 func Encode(w io.Writer, d *Dataset) error {
 	if d == nil || len(d.Splits) == 0 {
 		return fmt.Errorf("%w: no splits to write", ErrLayout)
