@@ -155,16 +155,29 @@ func TestNewTokenizer(t *testing.T) {
 
 func TestEncodeWordIDs(t *testing.T) {
 	t.Parallel()
-	// Pieces from record uci_amazon_000|en_uncased of bert_tok_shared.jsonl:
-	// "a converter." is "a" "convert" "##er" "." in bert-base-uncased.
 	tok, err := NewTokenizer(loadTestVocab(t, "bert-base-uncased"), Options{LowerCase: true, MaxLen: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := tok.Encode("a converter.")
-	want := []int{-1, 0, 1, 1, 2, -1, -1, -1}
-	if !slices.Equal(enc.WordIDs, want) {
-		t.Errorf("word ids %v, want %v (tokens %q)", enc.WordIDs, want, enc.Tokens)
+	// Pieces from bert_tok_shared.jsonl: "converter" is "convert" "##er"
+	// (uci_amazon_000) and a literal [MASK] stays one token
+	// (tricky_special_only).
+	cases := []struct {
+		name, text string
+		tokens     []string
+		want       []int
+	}{
+		{"pieces share a word", "a converter.", []string{"[CLS]", "a", "convert", "##er", ".", "[SEP]", "[PAD]", "[PAD]"}, []int{-1, 0, 1, 1, 2, -1, -1, -1}},
+		{"literal special token is a word", "a[MASK]converter", []string{"[CLS]", "a", "[MASK]", "convert", "##er", "[SEP]", "[PAD]", "[PAD]"}, []int{-1, 0, 1, 2, 2, -1, -1, -1}},
+		{"truncated", "a a a a a a a a", []string{"[CLS]", "a", "a", "a", "a", "a", "a", "[SEP]"}, []int{-1, 0, 1, 2, 3, 4, 5, -1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			enc := tok.Encode(c.text)
+			if !slices.Equal(enc.Tokens, c.tokens) || !slices.Equal(enc.WordIDs, c.want) {
+				t.Errorf("tokens %q word ids %v, want %q %v", enc.Tokens, enc.WordIDs, c.tokens, c.want)
+			}
+		})
 	}
 }
 
