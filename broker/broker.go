@@ -1,0 +1,162 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// DefaultAddr is the address the broker listens on when Config.Addr is
+// empty: the Kafka port on the IPv4 loopback interface.
+const DefaultAddr = "127.0.0.1:9092"
+
+// Config configures a broker. The zero value is a broker on DefaultAddr,
+// in memory, with no topics.
+type Config struct {
+	// Addr is the host:port to listen on. The host must be a loopback IP
+	// address or "localhost"; port 0 picks a free port. Default
+	// DefaultAddr.
+	Addr string
+	// DataDir, if set, is a directory the broker persists its state to
+	// (created if needed) and reloads it from on Start, so topics, records
+	// and committed offsets survive a restart. Default "": in memory only.
+	DataDir string
+	// Topics are created on Start unless they already exist (as they do
+	// after a restart with the same DataDir, keeping their partition
+	// count).
+	Topics []string
+	// Partitions is the number of partitions of each topic created from
+	// Topics or by auto-creation. Default 1.
+	Partitions int
+	// AutoCreateTopics lets producers and consumers create topics by
+	// naming them, as Kafka's auto.create.topics.enable does. Default
+	// false.
+	AutoCreateTopics bool
+}
+
+// maxPartitions bounds Config.Partitions; it is far above what one
+// in-process broker serves usefully.
+const maxPartitions = 1024
+
+// Validate checks the configuration: a host:port address with a loopback
+// host, and a partition count in [0, 1024].
+func (c Config) Validate() error {
+	if _, _, err := listenAddr(c.Addr); err != nil {
+		return err
+	}
+	if c.Partitions < 0 || c.Partitions > maxPartitions {
+		return fmt.Errorf("broker: partitions %d outside [0, %d]", c.Partitions, maxPartitions)
+	}
+	for _, t := range c.Topics {
+		if t == "" {
+			return errors.New("broker: empty topic name")
+		}
+	}
+	return nil
+}
+
+// listenAddr resolves the address to listen on and checks that it is on a
+// loopback interface.
+func listenAddr(addr string) (host string, port int, err error) {
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("broker: address %q: %w", addr, err)
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("broker: address %q: invalid port", addr)
+	}
+	if host == "localhost" {
+		return "127.0.0.1", port, nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return "", 0, fmt.Errorf("broker: address %q is not a loopback address: the embedded broker has no authentication and listens on 127.0.0.1, ::1 or localhost only", addr)
+	}
+	return host, port, nil
+}
+
+// Broker is a running in-process broker. Its methods are safe for
+// concurrent use.
+type Broker struct {
+	cluster  *kfake.Cluster
+	addr     string
+	stop     func() bool
+	closeOne sync.Once
+}
+
+// Start starts a broker and returns once it accepts connections. The broker
+// runs until Close is called or ctx is done, whichever comes first; either
+// way it persists its state to Config.DataDir, if set, before it stops.
+func Start(ctx context.Context, cfg Config) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	host, port, err := listenAddr(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	partitions := cfg.Partitions
+	if partitions == 0 {
+		partitions = 1
+	}
+	listen := func(network, _ string) (net.Listener, error) {
+		return net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+	}
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(port),
+		kfake.ListenFn(listen),
+		kfake.DefaultNumPartitions(partitions),
+	}
+	if cfg.AutoCreateTopics {
+		opts = append(opts, kfake.AllowAutoTopicCreation())
+	}
+	if cfg.DataDir != "" {
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("broker: start: %w", err)
+	}
+	for _, t := range cfg.Topics {
+		if c.TopicInfo(t) != nil {
+			continue
+		}
+		if err := c.CreateTopic(t, int32(partitions), nil); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("broker: create topic %q: %w", t, err)
+		}
+	}
+	b := &Broker{cluster: c, addr: c.ListenAddrs()[0]}
+	b.stop = context.AfterFunc(ctx, b.shutdown)
+	return b, nil
+}
+
+// Addr returns the host:port the broker listens on, to use as the bootstrap
+// address of Kafka clients.
+func (b *Broker) Addr() string { return b.addr }
+
+// Close stops the broker, closing its connections and persisting its state
+// to Config.DataDir, if set. Further calls do nothing. It always returns
+// nil; the error is there for io.Closer.
+func (b *Broker) Close() error {
+	b.stop()
+	b.shutdown()
+	return nil
+}
+
+func (b *Broker) shutdown() {
+	b.closeOne.Do(b.cluster.Close)
+}

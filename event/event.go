@@ -1,0 +1,394 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Schema is the value of Event.Schema for this version of the event. A
+// change that breaks consumers bumps it.
+const Schema = "cmc.sentiment.v1"
+
+// Label is one of the three sentiment classes.
+type Label string
+
+// The sentiment classes, in the order of the model's logits.
+const (
+	Negative Label = "negative"
+	Neutral  Label = "neutral"
+	Positive Label = "positive"
+)
+
+// Valid reports whether l is Negative, Neutral or Positive.
+func (l Label) Valid() bool {
+	return l == Negative || l == Neutral || l == Positive
+}
+
+// Probs is a probability distribution over the three classes: the softmax of
+// a set of logits.
+type Probs struct {
+	// Negative is the probability of the negative class, in [0, 1].
+	Negative float64 `json:"negative"`
+	// Neutral is the probability of the neutral class, in [0, 1].
+	Neutral float64 `json:"neutral"`
+	// Positive is the probability of the positive class, in [0, 1].
+	Positive float64 `json:"positive"`
+}
+
+// probsTolerance is how far the sum of a Probs may be from 1. Softmax in
+// float32 is off by a few ulps; a producer that rounds to three decimals is
+// off by at most 1.5e-3.
+const probsTolerance = 2e-3
+
+// Softmax returns the softmax of the logits (negative, neutral, positive),
+// computed stably by subtracting the largest logit first.
+func Softmax(logits [3]float64) Probs {
+	m := max(logits[0], logits[1], logits[2])
+	var e [3]float64
+	var sum float64
+	for i, z := range logits {
+		e[i] = math.Exp(z - m)
+		sum += e[i]
+	}
+	return Probs{Negative: e[0] / sum, Neutral: e[1] / sum, Positive: e[2] / sum}
+}
+
+// Argmax returns the most probable class; ties go to the earlier class in
+// the order negative, neutral, positive, as with argmax over the logits.
+func (p Probs) Argmax() Label {
+	l, best := Negative, p.Negative
+	if p.Neutral > best {
+		l, best = Neutral, p.Neutral
+	}
+	if p.Positive > best {
+		l = Positive
+	}
+	return l
+}
+
+// Of returns the probability of class l, or 0 for an invalid label.
+func (p Probs) Of(l Label) float64 {
+	switch l {
+	case Negative:
+		return p.Negative
+	case Neutral:
+		return p.Neutral
+	case Positive:
+		return p.Positive
+	}
+	return 0
+}
+
+// Validate checks that each probability is in [0, 1] and that they sum to 1
+// within 2e-3.
+func (p Probs) Validate() error {
+	for _, v := range [3]float64{p.Negative, p.Neutral, p.Positive} {
+		if !(v >= 0 && v <= 1) {
+			return fmt.Errorf("probability %v outside [0, 1]", v)
+		}
+	}
+	if s := p.Negative + p.Neutral + p.Positive; math.Abs(s-1) > probsTolerance {
+		return fmt.Errorf("probabilities sum to %v, not 1", s)
+	}
+	return nil
+}
+
+// WindowKind is the window policy that produced an event.
+type WindowKind string
+
+// The window policies.
+const (
+	// Utterance is one window per final transcript segment.
+	Utterance WindowKind = "utterance"
+	// Sliding is a window of fixed size advanced by a fixed hop.
+	Sliding WindowKind = "sliding"
+)
+
+// Window is the span of event time an event covers.
+type Window struct {
+	// Kind is the window policy.
+	Kind WindowKind `json:"kind"`
+	// Seq numbers the windows of one stream and policy from 0.
+	Seq uint64 `json:"seq"`
+	// Start is the inclusive start of the window.
+	Start time.Time `json:"start"`
+	// End is the exclusive end of the window; it is not before Start.
+	End time.Time `json:"end"`
+}
+
+// Modality is what one modality's expert says about a window.
+type Modality struct {
+	// Present tells whether the window had input for this modality. An
+	// absent modality is still scored by the model (on zero input), but its
+	// Label and Probs are left out of the event.
+	Present bool `json:"present"`
+	// Label is the argmax of Probs; empty when the modality is absent.
+	Label Label `json:"label,omitempty"`
+	// Probs is the softmax of the expert's logits; nil when the modality is
+	// absent.
+	Probs *Probs `json:"probs,omitempty"`
+	// RouterWeight is the consensus router's gate for this modality, in
+	// [0, 1]; the three weights of an event sum to 1.
+	RouterWeight float64 `json:"router_weight"`
+}
+
+// Modalities holds the three modalities of an event.
+type Modalities struct {
+	// Text is the transcript modality.
+	Text Modality `json:"text"`
+	// Audio is the acoustic modality.
+	Audio Modality `json:"audio"`
+	// Vision is the facial modality.
+	Vision Modality `json:"vision"`
+}
+
+// The indices of the modalities in Consensus.Similarity and in the model's
+// tensors.
+const (
+	TextIndex   = 0
+	AudioIndex  = 1
+	VisionIndex = 2
+)
+
+// All returns the modalities in index order: text, audio, vision.
+func (m Modalities) All() [3]Modality {
+	return [3]Modality{m.Text, m.Audio, m.Vision}
+}
+
+// Present returns the Present flags in index order: text, audio, vision.
+func (m Modalities) Present() [3]bool {
+	return [3]bool{m.Text.Present, m.Audio.Present, m.Vision.Present}
+}
+
+// Consensus reports how much the modalities agree.
+type Consensus struct {
+	// Agreement summarises Similarity; see the function Agreement.
+	Agreement float64 `json:"agreement"`
+	// Similarity is the parameter-free fusion's cosine similarity matrix
+	// between the modality embeddings, indexed text, audio, vision. It is
+	// symmetric with entries in [-1, 1].
+	Similarity [3][3]float64 `json:"similarity"`
+}
+
+// Agreement summarises a similarity matrix as the mean of the off-diagonal
+// cosine similarities between the pairs of present modalities, clamped to
+// [0, 1]:
+//
+//	agreement = clamp( (1/|P|) Σ_{(i,j) ∈ P} S_ij , 0, 1 )
+//
+// where P is the set of pairs i < j with both modalities present. Negative
+// similarities (opposed embeddings) therefore count as no agreement. With
+// fewer than two present modalities there is nothing to disagree with and the
+// agreement is 1.
+func Agreement(sim [3][3]float64, present [3]bool) float64 {
+	var sum float64
+	n := 0
+	for i := range 3 {
+		for j := i + 1; j < 3; j++ {
+			if present[i] && present[j] {
+				sum += sim[i][j]
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return min(max(sum/float64(n), 0), 1)
+}
+
+// Model identifies the model bundle that scored an event.
+type Model struct {
+	// Name is the bundle's name, such as "cmc-sims".
+	Name string `json:"name"`
+	// Version is the bundle's version.
+	Version string `json:"version"`
+	// SHA256 is the hex SHA-256 of the bundle's weights file.
+	SHA256 string `json:"sha256"`
+}
+
+// Latency reports where the time of an event went, in milliseconds.
+type Latency struct {
+	// Features is the time spent extracting features for the window.
+	Features float64 `json:"features"`
+	// Model is the time spent in the model's forward pass.
+	Model float64 `json:"model"`
+	// EndToEnd is the time from the window's last input arriving to the
+	// event being handed to the sinks.
+	EndToEnd float64 `json:"end_to_end"`
+}
+
+// Event is one sentiment event of schema cmc.sentiment.v1, encoded as one
+// JSON object by encoding/json.
+type Event struct {
+	// Schema is always the constant Schema.
+	Schema string `json:"schema"`
+	// EventID is ID(StreamID, Window.Kind, Window.Seq).
+	EventID string `json:"event_id"`
+	// StreamID names the stream: a webcam session, a call id.
+	StreamID string `json:"stream_id"`
+	// Speaker names the speaker of the window, if known.
+	Speaker string `json:"speaker,omitempty"`
+	// Window is the span of event time the event covers.
+	Window Window `json:"window"`
+	// Label is the fused prediction, the argmax of Probs.
+	Label Label `json:"label"`
+	// Probs is the softmax of the fused logits.
+	Probs Probs `json:"probs"`
+	// Modalities reports each modality's expert and router weight.
+	Modalities Modalities `json:"modalities"`
+	// Consensus reports how much the modalities agree.
+	Consensus Consensus `json:"consensus"`
+	// Transcript is the text of the window, if any.
+	Transcript string `json:"transcript,omitempty"`
+	// Model identifies the model that scored the window.
+	Model Model `json:"model"`
+	// LatencyMS reports the processing latency, in milliseconds.
+	LatencyMS Latency `json:"latency_ms"`
+}
+
+// ID returns the deterministic id of the event of window seq of a stream:
+// "<stream>/utt/<seq>" for utterance windows and "<stream>/win/<seq>" for
+// sliding windows. The same window always gets the same id, so consumers of
+// an at-least-once stream can de-duplicate by it. It returns "" for an
+// unknown kind.
+func ID(streamID string, kind WindowKind, seq uint64) string {
+	var k string
+	switch kind {
+	case Utterance:
+		k = "/utt/"
+	case Sliding:
+		k = "/win/"
+	default:
+		return ""
+	}
+	return streamID + k + strconv.FormatUint(seq, 10)
+}
+
+// ErrInvalid is wrapped by every error of Event.Validate.
+var ErrInvalid = errors.New("event: invalid event")
+
+// similarityTolerance is how far Similarity may be from symmetric, the
+// diagonal of a present modality from 1, and Agreement from the value the
+// function Agreement computes: float32 cosines carry about 1e-7 of error,
+// and a producer that rounds to three decimals is off by 5e-4.
+const similarityTolerance = 1e-3
+
+// Validate checks the invariants of an event: the schema, the id, a
+// non-empty valid UTF-8 stream id, the window, labels that are the argmax of
+// their probabilities, probability distributions, router weights summing to
+// 1, a symmetric similarity matrix in [-1, 1] with ones on the diagonal of
+// present modalities, an agreement matching the function Agreement, a model
+// name, a 64-digit hex SHA-256 when set, and finite non-negative latencies.
+// The tolerances are documented at the constants they use. Every error wraps
+// ErrInvalid.
+func (e *Event) Validate() error {
+	if err := e.validate(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, e.EventID, err)
+	}
+	return nil
+}
+
+func (e *Event) validate() error {
+	if e.Schema != Schema {
+		return fmt.Errorf("schema %q, want %q", e.Schema, Schema)
+	}
+	if e.StreamID == "" || !utf8.ValidString(e.StreamID) {
+		return errors.New("stream_id empty or not UTF-8")
+	}
+	if !utf8.ValidString(e.Speaker) || !utf8.ValidString(e.Transcript) {
+		return errors.New("speaker or transcript not UTF-8")
+	}
+	if want := ID(e.StreamID, e.Window.Kind, e.Window.Seq); want == "" {
+		return fmt.Errorf("window kind %q", e.Window.Kind)
+	} else if e.EventID != want {
+		return fmt.Errorf("event_id %q, want %q", e.EventID, want)
+	}
+	if e.Window.Start.IsZero() || e.Window.End.Before(e.Window.Start) {
+		return fmt.Errorf("window [%v, %v]", e.Window.Start, e.Window.End)
+	}
+	if err := checkPrediction(e.Label, e.Probs); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	var weights float64
+	names := [3]string{"text", "audio", "vision"}
+	for i, m := range e.Modalities.All() {
+		if err := m.validate(); err != nil {
+			return fmt.Errorf("modalities.%s: %w", names[i], err)
+		}
+		weights += m.RouterWeight
+	}
+	if math.Abs(weights-1) > probsTolerance {
+		return fmt.Errorf("router weights sum to %v, not 1", weights)
+	}
+	if err := e.Consensus.validate(e.Modalities.Present()); err != nil {
+		return fmt.Errorf("consensus: %w", err)
+	}
+	if e.Model.Name == "" {
+		return errors.New("model.name empty")
+	}
+	if s := e.Model.SHA256; s != "" && (len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "") {
+		return fmt.Errorf("model.sha256 %q is not 64 lower-case hex digits", s)
+	}
+	for _, v := range [3]float64{e.LatencyMS.Features, e.LatencyMS.Model, e.LatencyMS.EndToEnd} {
+		if !(v >= 0 && v <= math.MaxFloat64) {
+			return fmt.Errorf("latency %v ms", v)
+		}
+	}
+	return nil
+}
+
+func checkPrediction(l Label, p Probs) error {
+	if !l.Valid() {
+		return fmt.Errorf("%q is not a class", l)
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.Of(l) < p.Of(p.Argmax()) {
+		return fmt.Errorf("%q is not the argmax of the probabilities", l)
+	}
+	return nil
+}
+
+func (m Modality) validate() error {
+	if !(m.RouterWeight >= 0 && m.RouterWeight <= 1) {
+		return fmt.Errorf("router_weight %v outside [0, 1]", m.RouterWeight)
+	}
+	if !m.Present {
+		if m.Label != "" || m.Probs != nil {
+			return errors.New("absent modality with a label or probs")
+		}
+		return nil
+	}
+	if m.Probs == nil {
+		return errors.New("present modality without probs")
+	}
+	return checkPrediction(m.Label, *m.Probs)
+}
+
+func (c Consensus) validate(present [3]bool) error {
+	for i := range 3 {
+		for j := range 3 {
+			s := c.Similarity[i][j]
+			if !(s >= -1-similarityTolerance && s <= 1+similarityTolerance) {
+				return fmt.Errorf("similarity[%d][%d] = %v outside [-1, 1]", i, j, s)
+			}
+			if math.Abs(s-c.Similarity[j][i]) > similarityTolerance {
+				return fmt.Errorf("similarity not symmetric at [%d][%d]", i, j)
+			}
+		}
+		if present[i] && math.Abs(c.Similarity[i][i]-1) > similarityTolerance {
+			return fmt.Errorf("similarity[%d][%d] = %v, want 1", i, i, c.Similarity[i][i])
+		}
+	}
+	if want := Agreement(c.Similarity, present); math.Abs(c.Agreement-want) > similarityTolerance {
+		return fmt.Errorf("agreement %v, want %v", c.Agreement, want)
+	}
+	return nil
+}
