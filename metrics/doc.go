@@ -24,11 +24,11 @@
 // F1 over the classes present in the truth or the prediction, a class with no
 // true positives scoring 0, averaged with the class supports in the truth as
 // weights. Every value is rounded to 4 decimals, half to even on the scaled
-// value, as NumPy's round does for the numpy.float64 values that
-// scikit-learn 1.x before 1.4 returns to the reference's round(x, 4).
-// (Python's round of a plain float, which later scikit-learn versions
-// return, can differ in the last decimal only when x·10⁴ lies within an ulp
-// of a half-integer.)
+// value, as NumPy's round does for the numpy.float64 values that older
+// scikit-learn versions return to the reference's round(x, 4). (Python's
+// round of a plain float, which recent scikit-learn versions return, can
+// differ in the last decimal only when x·10⁴ lies within an ulp of a
+// half-integer.)
 //
 // The package is pure Go; its functions are safe for concurrent use.
 package metrics
