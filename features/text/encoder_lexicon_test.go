@@ -141,7 +141,7 @@ func TestLexiconEncoderRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if shape != [3]int{2, 16, ColHash + 16} || len(feats) != 2*16*(ColHash+16) {
+			if shape != [3]int{2, 16, ColHash + 16} || len(feats) != 2*16*(ColHash+16) || e.MaxLen() != 16 {
 				t.Fatalf("shape %v, %d values", shape, len(feats))
 			}
 			rowLen := shape[1] * shape[2]
@@ -216,6 +216,8 @@ func TestLexiconEncoderErrors(t *testing.T) {
 		{"negative hash dim", tok, LexiconConfig{HashDim: -1}, "HashDim -1"},
 		{"huge hash dim", tok, LexiconConfig{HashDim: 5000}, "HashDim 5000"},
 		{"empty phrase", tok, LexiconConfig{VADER: Lexicon{{Phrase: "\x00", Valence: 1}}}, `VADER lexicon entry 0 ("\x00")`},
+		{"empty afinn phrase", tok, LexiconConfig{AFINN: Lexicon{{Phrase: "good", Valence: 3}, {Phrase: " ", Valence: 1}}}, `AFINN lexicon entry 1 (" ")`},
+		{"empty negation", tok, LexiconConfig{Negations: []string{""}}, `negation lexicon entry 59 ("")`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

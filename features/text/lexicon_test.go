@@ -62,6 +62,7 @@ func TestReadLexiconFormats(t *testing.T) {
 		{"afinn no colon", afinn, "good 3\n", nil, "AFINN lexicon line 1: want word: score"},
 		{"afinn quoted no colon", afinn, "'no fun' -3\n", nil, "want 'phrase': score"},
 		{"afinn empty phrase", afinn, "\t3\n", nil, "empty phrase"},
+		{"vader line too long", vader, "good\t1." + strings.Repeat("9", maxLexiconLineBytes) + "\n", nil, "read lexicon after line 0"},
 		{"afinn lone comma", afinn, ",\n", nil, "AFINN lexicon line 1: empty property"},
 	}
 	for _, c := range cases {

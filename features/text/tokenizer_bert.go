@@ -350,15 +350,13 @@ func (t *Tokenizer) wordPiece(w string, e *emitter) {
 // property (HuggingFace tokenizers uses char::is_whitespace).
 func isWhitespace(r rune) bool { return unicode.IsSpace(r) }
 
-// isControl reports the characters BERT's cleaner drops: categories Cc, Cf
-// and Co, except tab, newline and carriage return, which count as white
-// space. This is HuggingFace tokenizers' is_control (char::is_other of the
-// unicode_categories crate); the Python BertTokenizer also drops unassigned
-// code points (Cn), which are kept here as in the reference.
+// isControl reports the non-ASCII characters BERT's cleaner drops:
+// categories Cc, Cf and Co (normalize handles ASCII, where tab, newline and
+// carriage return count as white space). This is HuggingFace tokenizers'
+// is_control (char::is_other of the unicode_categories crate); the Python
+// BertTokenizer also drops unassigned code points (Cn), which are kept here
+// as in the reference.
 func isControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
-	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co)
 }
 

@@ -1,8 +1,12 @@
 package text
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestLoadVocab(t *testing.T) {
@@ -69,6 +73,18 @@ func TestReadVocab(t *testing.T) {
 		if _, err := LoadVocab("testdata/no-such-vocab.txt"); err == nil || !strings.Contains(err.Error(), "no-such-vocab.txt") {
 			t.Errorf("got %v, want an error naming the file", err)
 		}
+	})
+	t.Run("read error", func(t *testing.T) {
+		_, err := ReadVocab(iotest.ErrReader(errors.New("disk on fire")))
+		expectError(t, err, "read vocabulary: disk on fire")
+	})
+	t.Run("bad file names the path", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "vocab.txt")
+		if err := os.WriteFile(path, []byte("[PAD]\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadVocab(path)
+		expectError(t, err, path+": text: vocabulary lacks the special token [UNK]")
 	})
 	t.Run("token out of range", func(t *testing.T) {
 		v := loadTestVocab(t, "bert-base-uncased")
