@@ -164,7 +164,9 @@ type Extractor struct {
 	hann       []float64 // periodic Hann window of FFTSize samples
 	frame      []float64 // one windowed STFT frame
 	spectrum   []complex128
-	power      []float64   // one frame's power spectrum
+	power      []float64 // one frame's power spectrum
+	magnitude  []float32 // one frame's magnitude spectrum
+	tuning     tuningEstimator
 	melFilters []melFilter // one triangular filter per mel band
 	dct        []float64   // MFCCs x MelBands orthonormal DCT-II matrix
 
@@ -193,6 +195,8 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 		frame:      make([]float64, cfg.FFTSize),
 		spectrum:   make([]complex128, bins),
 		power:      make([]float64, bins),
+		magnitude:  make([]float32, bins),
+		tuning:     tuningEstimator{sampleRate: cfg.SampleRate, fftSize: cfg.FFTSize},
 		melFilters: newMelFilterbank(cfg.SampleRate, cfg.FFTSize, cfg.MelBands, cfg.MelScale),
 		dct:        newDCTMatrix(cfg.MFCCs, cfg.MelBands),
 		cqt:        newConstantQ(cfg.SampleRate),
@@ -277,9 +281,10 @@ func (e *Extractor) ExtractTo(dst *Features, samples []float32, sampleRate int) 
 	zcr, rms := sc.zcr, sc.rms
 	ZeroCrossingRate(zcr, y, e.cfg.FFTSize, hop)
 	RMS(rms, y, e.cfg.FFTSize, hop)
-	magnitude, mel := e.spectralFeatures(y, frames)
+	e.tuning.reset()
+	mel := e.melSpectrogram(y, frames, e.tuning.addFrame)
 	mfcc := e.mfccFromMel(mel, frames)
-	dst.Tuning = estimateTuning(magnitude, e.cfg.FFTSize/2+1, e.cfg.SampleRate, e.cfg.FFTSize, cqtBinsPerOctave)
+	dst.Tuning = e.tuning.estimate(cqtBinsPerOctave)
 	sc.cqt = e.cqt.magnitude(sc.cqt, y, hop, dst.Tuning)
 	sc.chroma = resize(sc.chroma, frames*chromaBins)
 	chroma := sc.chroma

@@ -12,9 +12,13 @@ const zeroCrossingThreshold = float32(1e-10)
 // hop_length, center=True): y is extended at both ends by frameLength/2
 // copies of its edge samples; a sample with magnitude at most 1e-10 counts
 // as +0; a crossing is a change of sign bit between neighbours within a
-// frame; the rate is crossings/frameLength. dst must hold 1+len(y)/hopLength
-// values.
+// frame; the rate is crossings/frameLength. It writes len(dst) frames; y has
+// 1+len(y)/hopLength of them. An empty y has rate 0.
 func ZeroCrossingRate(dst []float32, y []float32, frameLength, hopLength int) {
+	if len(y) == 0 {
+		clear(dst)
+		return
+	}
 	half := frameLength / 2
 	negative := func(i int) bool {
 		i = min(max(i, 0), len(y)-1)
@@ -42,8 +46,8 @@ func ZeroCrossingRate(dst []float32, y []float32, frameLength, hopLength int) {
 // RMS writes into dst the root-mean-square of each centred frame of y, as
 // librosa.feature.rms(y, frame_length, hop_length, center=True,
 // pad_mode="constant"): frames of frameLength samples starting every
-// hopLength samples on y padded with frameLength/2 zeros at both ends. dst
-// must hold 1+len(y)/hopLength values.
+// hopLength samples on y padded with frameLength/2 zeros at both ends. It
+// writes len(dst) frames; y has 1+len(y)/hopLength of them.
 func RMS(dst []float32, y []float32, frameLength, hopLength int) {
 	half := frameLength / 2
 	for t := range dst {

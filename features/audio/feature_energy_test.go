@@ -47,6 +47,7 @@ func TestZeroCrossingRateAnalytic(t *testing.T) {
 		// Values within 1e-10 of zero count as positive, even -0.
 		{"tiny negatives are zero", []float32{1, -1e-11, 1, float32(math.Copysign(0, -1)), 1, 1, 1, 1}, 0},
 		{"constant", []float32{-2, -2, -2, -2, -2, -2, -2, -2}, 0},
+		{"empty", nil, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

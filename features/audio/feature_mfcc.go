@@ -112,19 +112,17 @@ func newDCTMatrix(n, m int) []float64 {
 	return d
 }
 
-// spectralFeatures runs the centred, zero-padded periodic-Hann STFT of y
-// (librosa.stft, pad_mode="constant") and returns, frame-major, the float32
-// magnitude spectrum (frames x FFTSize/2+1) and the mel power spectrum
-// (frames x MelBands), in buffers reused by the next call.
-func (e *Extractor) spectralFeatures(y []float32, frames int) (magnitude []float32, mel []float64) {
+// melSpectrogram runs the centred, zero-padded periodic-Hann STFT of y
+// (librosa.stft, pad_mode="constant") and returns the frame-major mel power
+// spectrum (frames x MelBands) in a buffer reused by the next call. Each
+// frame's float32 magnitude spectrum (librosa stores the STFT as complex64)
+// is passed to onFrame, which must not keep it.
+func (e *Extractor) melSpectrogram(y []float32, frames int, onFrame func(magnitude []float32)) []float64 {
 	n := e.cfg.FFTSize
 	half := n / 2
-	bins := half + 1
 	bands := e.cfg.MelBands
-	e.scratch.magnitude = resize(e.scratch.magnitude, frames*bins)
 	e.scratch.mel = resize(e.scratch.mel, frames*bands)
-	magnitude, mel = e.scratch.magnitude, e.scratch.mel
-	power := e.power
+	mel := e.scratch.mel
 	for t := range frames {
 		start := t*e.cfg.HopLength - half
 		for i := range n {
@@ -136,33 +134,31 @@ func (e *Extractor) spectralFeatures(y []float32, frames int) (magnitude []float
 			e.frame[i] = e.hann[i] * float64(y[j])
 		}
 		e.stft.Coefficients(e.spectrum, e.frame)
-		mag := magnitude[t*bins : (t+1)*bins]
 		for k, c := range e.spectrum {
-			// librosa stores the STFT as complex64 and its magnitude as float32.
 			re, im := float64(float32(real(c))), float64(float32(imag(c)))
-			mag[k] = float32(math.Hypot(re, im))
-			power[k] = re*re + im*im
+			e.magnitude[k] = float32(math.Hypot(re, im))
+			e.power[k] = re*re + im*im
 		}
+		onFrame(e.magnitude)
 		row := mel[t*bands : (t+1)*bands]
 		for b, f := range e.melFilters {
 			var s float64
 			for i, w := range f.weights {
-				s += w * power[f.first+i]
+				s += w * e.power[f.first+i]
 			}
 			row[b] = s
 		}
 	}
-	return magnitude, mel
+	return mel
 }
 
 // mfccFromMel converts a frame-major mel power spectrum to MFCCs:
-// librosa.power_to_db(ref=1, amin=1e-10, top_db=80) over the whole clip,
-// then the orthonormal DCT-II across bands, keeping the first MFCCs, in a
-// buffer reused by the next call.
+// librosa.power_to_db(ref=1, amin=1e-10, top_db=80) over the whole clip (in
+// place: mel holds dB afterwards), then the orthonormal DCT-II across bands,
+// keeping the first MFCCs, in a buffer reused by the next call.
 func (e *Extractor) mfccFromMel(mel []float64, frames int) []float32 {
 	bands, nm := e.cfg.MelBands, e.cfg.MFCCs
-	e.scratch.db = resize(e.scratch.db, len(mel))
-	db := e.scratch.db
+	db := mel
 	peak := math.Inf(-1)
 	for i, p := range mel {
 		db[i] = 10 * math.Log10(math.Max(powerFloor, p))

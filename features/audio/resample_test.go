@@ -164,3 +164,14 @@ func BenchmarkResample16kTo22050(b *testing.B) {
 		}
 	}
 }
+
+func ExampleResample() {
+	// Half a second of a 1 kHz tone at 16 kHz, converted to 22050 Hz.
+	src := sineWave(8000, 16000, 1000, 0.5)
+	dst, err := Resample(nil, src, 16000, 22050)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(dst), ResampledLength(len(src), 16000, 22050))
+	// Output: 11025 11025
+}

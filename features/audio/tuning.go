@@ -14,56 +14,67 @@ const (
 	tuningA4Hz       = 440.0  // hz_to_octs reference (A440, tuning 0)
 )
 
-// estimateTuning is librosa.estimate_tuning(S=magnitude, sr, n_fft,
-// bins_per_octave) for a frame-major float32 magnitude spectrogram with the
-// given number of bins per frame. Spectral peaks between 150 and 4000 Hz
-// above a tenth of their frame's maximum are located by parabolic
-// interpolation (piptrack); those at least as strong as the median peak
-// vote, by their deviation from the nearest equal-tempered bin, in a
-// histogram of 0.01-bin cells over [-0.5, 0.5]; the left edge of the fullest
-// cell is returned. The arithmetic is float32 where librosa's is, so that
-// deviations land in the same cells.
-func estimateTuning(magnitude []float32, bins, sampleRate, fftSize, binsPerOctave int) float64 {
-	frames := len(magnitude) / bins
-	var pitches, mags []float32
-	binHz := float64(sampleRate) / float64(fftSize)
-	maxHz := math.Min(tuningMaxHz, float64(sampleRate)/2)
-	for t := range frames {
-		s := magnitude[t*bins : (t+1)*bins]
-		peak := slices.Max(s)
-		ref := float32(tuningPeakRatio * float64(peak))
-		gated := func(k int) float32 {
-			if s[k] > ref {
-				return s[k]
-			}
-			return 0
+// tuningEstimator is librosa.estimate_tuning(S=spectrogram, sr, n_fft,
+// bins_per_octave) fed one float32 spectrum frame at a time. In each frame,
+// spectral peaks between 150 and 4000 Hz above a tenth of the frame's
+// maximum are located by parabolic interpolation (piptrack); at the end,
+// those at least as strong as the median peak vote, by their deviation from
+// the nearest equal-tempered bin, in a histogram of 0.01-bin cells over
+// [-0.5, 0.5], and the left edge of the fullest cell is the estimate. The
+// arithmetic is float32 where librosa's is, so that deviations land in the
+// same cells. Only the peaks are kept, not the spectrogram.
+type tuningEstimator struct {
+	sampleRate, fftSize int
+	pitches, mags       []float32 // one entry per peak found
+}
+
+// reset forgets the peaks of the previous clip.
+func (te *tuningEstimator) reset() {
+	te.pitches, te.mags = te.pitches[:0], te.mags[:0]
+}
+
+// addFrame runs piptrack on one spectrum frame of fftSize/2+1 bins.
+func (te *tuningEstimator) addFrame(s []float32) {
+	binHz := float64(te.sampleRate) / float64(te.fftSize)
+	maxHz := math.Min(tuningMaxHz, float64(te.sampleRate)/2)
+	peak := slices.Max(s)
+	ref := float32(tuningPeakRatio * float64(peak))
+	gated := func(k int) float32 {
+		if s[k] > ref {
+			return s[k]
 		}
-		for k := 1; k < bins-1; k++ {
-			f := float64(k) * binHz
-			if f < tuningMinHz || f >= maxHz {
-				continue
-			}
-			// librosa.util.localmax: strictly above the left neighbour, not
-			// below the right one.
-			g := gated(k)
-			if !(g > gated(k-1) && g >= gated(k+1)) {
-				continue
-			}
-			shift := parabolicShift(s[k-1], s[k], s[k+1])
-			slope := (s[k+1] - s[k-1]) / 2 // numpy.gradient, interior
-			pitches = append(pitches, float32((float64(k)+float64(shift))*float64(sampleRate)/float64(fftSize)))
-			mags = append(mags, s[k]+0.5*slope*shift)
-		}
+		return 0
 	}
+	for k := 1; k < len(s)-1; k++ {
+		f := float64(k) * binHz
+		if f < tuningMinHz || f >= maxHz {
+			continue
+		}
+		// librosa.util.localmax: strictly above the left neighbour, not
+		// below the right one.
+		g := gated(k)
+		if !(g > gated(k-1) && g >= gated(k+1)) {
+			continue
+		}
+		shift := parabolicShift(s[k-1], s[k], s[k+1])
+		slope := (s[k+1] - s[k-1]) / 2 // numpy.gradient, interior
+		te.pitches = append(te.pitches, float32((float64(k)+float64(shift))*float64(te.sampleRate)/float64(te.fftSize)))
+		te.mags = append(te.mags, s[k]+0.5*slope*shift)
+	}
+}
+
+// estimate returns the tuning of the frames added since the last reset, in
+// fractions of a bin of binsPerOctave bins per octave.
+func (te *tuningEstimator) estimate(binsPerOctave int) float64 {
 	// piptrack returns zero pitch where it found no peak; estimate_tuning
 	// keeps positive pitches whose magnitude reaches the median.
 	var voted []float32
 	var threshold float32
-	if len(mags) > 0 {
-		threshold = median32(slices.Clone(mags))
+	if len(te.mags) > 0 {
+		threshold = median32(slices.Clone(te.mags))
 	}
-	for i, p := range pitches {
-		if p > 0 && mags[i] >= threshold {
+	for i, p := range te.pitches {
+		if p > 0 && te.mags[i] >= threshold {
 			voted = append(voted, p)
 		}
 	}

@@ -6,18 +6,22 @@ func TestEstimateTuningMatchesLibrosa(t *testing.T) {
 	forEachSignal(t, func(t *testing.T, sig string, y []float32) {
 		p := goldenParamsOf(t, sig)
 		e := newExtractorAt(t, p.SampleRate, MelHTK)
-		magnitude, _ := e.spectralFeatures(y, 1+len(y)/DefaultHopLength)
-		bins := DefaultFFTSize/2 + 1
+		fromMagnitude := tuningEstimator{sampleRate: p.SampleRate, fftSize: DefaultFFTSize}
+		fromPower := fromMagnitude
+		power := make([]float32, DefaultFFTSize/2+1)
+		e.melSpectrogram(y, 1+len(y)/DefaultHopLength, func(magnitude []float32) {
+			fromMagnitude.addFrame(magnitude)
+			for i, m := range magnitude {
+				power[i] = m * m
+			}
+			fromPower.addFrame(power)
+		})
 		// chroma_cqt estimates from the magnitude STFT with 36 bins per octave.
-		if got := estimateTuning(magnitude, bins, p.SampleRate, DefaultFFTSize, cqtBinsPerOctave); got != p.TuningCQT {
+		if got := fromMagnitude.estimate(cqtBinsPerOctave); got != p.TuningCQT {
 			t.Errorf("CQT tuning = %v, want %v", got, p.TuningCQT)
 		}
 		// chroma_stft estimates from the power STFT with 12 bins per octave.
-		power := make([]float32, len(magnitude))
-		for i, m := range magnitude {
-			power[i] = m * m
-		}
-		if got := estimateTuning(power, bins, p.SampleRate, DefaultFFTSize, chromaBins); got != p.TuningSTFT {
+		if got := fromPower.estimate(chromaBins); got != p.TuningSTFT {
 			t.Errorf("STFT tuning = %v, want %v", got, p.TuningSTFT)
 		}
 	})
