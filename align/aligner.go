@@ -1,0 +1,343 @@
+package align
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Stats counts what an Aligner did. The counters only grow; Streams and
+// Buffered are the current values.
+type Stats struct {
+	// Streams is the number of streams held now.
+	Streams int
+	// Buffered is the number of media items buffered now, over all streams.
+	Buffered int
+	// Media counts the media items accepted by Add.
+	Media uint64
+	// Segments counts the transcript segments accepted by Add.
+	Segments uint64
+	// Windows counts the windows emitted, Forced ones included.
+	Windows uint64
+	// Forced counts the windows emitted before every awaited watermark
+	// passed their end (MaxWait, Flush, or an expired stream).
+	Forced uint64
+	// Late counts the items dropped as late (Add returned ErrLate).
+	Late uint64
+	// Overflow counts the media items dropped because their stream buffered
+	// more than Config.MaxBuffered.
+	Overflow uint64
+	// Unused counts the media items discarded without falling into any
+	// window, such as audio between two utterances.
+	Unused uint64
+	// Expired counts the streams flushed and removed after IdleTimeout.
+	Expired uint64
+	// Invalid counts the inputs rejected with ErrInvalid.
+	Invalid uint64
+}
+
+// Aligner cuts streams of media items and transcript segments into windows.
+// Build one with New. An Aligner is safe for concurrent use: every method
+// holds one mutex, and none of them blocks otherwise.
+type Aligner struct {
+	cfg Config
+
+	mu      sync.Mutex
+	streams map[string]*stream
+	stats   Stats
+}
+
+// New returns an Aligner for cfg, or the error of cfg.Validate.
+func New(cfg Config) (*Aligner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Aligner{cfg: cfg.withDefaults(), streams: map[string]*stream{}}, nil
+}
+
+// Add takes one input, a Media or a Segment value, and returns the windows of
+// its stream that became ready, in sequence order. It returns an error
+// wrapping ErrInvalid for a malformed input and one wrapping ErrLate for a
+// late one; either input is dropped and counted in Stats.
+func (a *Aligner) Add(in Input) ([]Window, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.cfg.Now()
+	switch v := in.(type) {
+	case Media:
+		return a.addMedia(v, now)
+	case Segment:
+		return a.addSegment(v, now)
+	}
+	a.stats.Invalid++
+	return nil, fmt.Errorf("%w: input of type %T", ErrInvalid, in)
+}
+
+// Tick emits the windows that waited Config.MaxWait since they fell due, and
+// flushes and removes the streams idle for Config.IdleTimeout, both on the
+// clock Config.Now. Call it periodically, for instance every 100 ms. Windows
+// are grouped by stream, streams in id order.
+func (a *Aligner) Tick() []Window {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.cfg.Now()
+	return a.sweep(now, func(s *stream) bool {
+		if now.Sub(s.last) < a.cfg.IdleTimeout {
+			return false
+		}
+		a.stats.Expired++
+		return true
+	})
+}
+
+// Flush emits every window still held, at the end of input: pending windows,
+// a draft utterance (treated as final), and the sliding windows holding
+// buffered items, marking Forced those whose watermarks had not passed. It
+// then forgets every stream. Windows are grouped by stream, streams in id
+// order.
+func (a *Aligner) Flush() []Window {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sweep(a.cfg.Now(), func(*stream) bool { return true })
+}
+
+// sweep steps every stream in id order; the streams for which end reports
+// true are flushed and removed.
+func (a *Aligner) sweep(now time.Time, end func(*stream) bool) []Window {
+	var out []Window
+	for _, id := range slices.Sorted(maps.Keys(a.streams)) {
+		s := a.streams[id]
+		done := end(s)
+		out = append(out, a.step(s, now, done)...)
+		if done {
+			a.remove(s)
+		}
+	}
+	return out
+}
+
+// Stats returns a snapshot of the counters.
+func (a *Aligner) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.stats
+	st.Streams = len(a.streams)
+	return st
+}
+
+// stream returns the state of stream id, creating it, and marks it active.
+func (a *Aligner) stream(id string, now time.Time) *stream {
+	s, ok := a.streams[id]
+	if !ok {
+		s = &stream{id: id}
+		a.streams[id] = s
+	}
+	s.last = now
+	return s
+}
+
+// remove forgets s, counting its items that fell into no window.
+func (a *Aligner) remove(s *stream) {
+	for _, m := range []Modality{Audio, Vision} {
+		for _, it := range s.media[m] {
+			if !it.used {
+				a.stats.Unused++
+			}
+		}
+		a.stats.Buffered -= len(s.media[m])
+	}
+	delete(a.streams, s.id)
+}
+
+// late counts a late item and returns its error.
+func (a *Aligner) late(what, stream string, at time.Duration) error {
+	a.stats.Late++
+	return fmt.Errorf("%w: %s of stream %q at %v", ErrLate, what, stream, at)
+}
+
+func (a *Aligner) addMedia(m Media, now time.Time) ([]Window, error) {
+	if err := m.validate(); err != nil {
+		a.stats.Invalid++
+		return nil, err
+	}
+	s := a.stream(m.StreamID, now)
+	if s.seen.Has(m.Modality) && m.Time < s.wm[m.Modality]-a.cfg.AllowedLateness {
+		return nil, a.late(m.Modality.String()+" item", s.id, m.Time)
+	}
+	if f, ok := a.frontier(s); ok && before(m.Time, m.End(), f) {
+		return nil, a.late(m.Modality.String()+" item", s.id, m.Time)
+	}
+	a.stats.Media++
+	a.stats.Buffered++
+	s.insert(m)
+	s.seen = s.seen.With(m.Modality)
+	s.wm[m.Modality] = max(s.wm[m.Modality], m.End())
+	for s.buffered() > a.cfg.MaxBuffered {
+		s.dropOldest()
+		a.stats.Overflow++
+		a.stats.Buffered--
+	}
+	return a.step(s, now, false), nil
+}
+
+func (a *Aligner) addSegment(g Segment, now time.Time) ([]Window, error) {
+	if err := g.validate(); err != nil {
+		a.stats.Invalid++
+		return nil, err
+	}
+	s := a.stream(g.StreamID, now)
+	if s.seen.Has(Text) && g.Start < s.wm[Text]-a.cfg.AllowedLateness {
+		return nil, a.late("segment", s.id, g.Start)
+	}
+	if f, ok := a.frontier(s); ok && before(g.Start, g.End, f) {
+		return nil, a.late("segment", s.id, g.Start)
+	}
+	a.stats.Segments++
+	if !g.Final {
+		// Sliding windows take their text from final segments only.
+		if a.cfg.Policy == Utterance {
+			s.draft = &g
+		}
+		return a.step(s, now, false), nil
+	}
+	if a.cfg.Policy == Utterance {
+		s.pending = append(s.pending, pending{start: g.Start, end: g.End, seg: g, since: now})
+		if s.draft != nil && s.draft.Start < g.End {
+			s.draft = nil
+		}
+	} else {
+		i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].Start > g.Start })
+		s.segs = slices.Insert(s.segs, i, g)
+	}
+	s.seen = s.seen.With(Text)
+	s.wm[Text] = max(s.wm[Text], g.End)
+	return a.step(s, now, false), nil
+}
+
+// step opens the sliding windows that fell due, emits the pending windows
+// that are ready (all of them when force is set: Flush or expiry) and prunes
+// what no future window can need.
+func (a *Aligner) step(s *stream, now time.Time, force bool) []Window {
+	if a.cfg.Policy == Sliding {
+		a.open(s, now, force)
+	} else if force && s.draft != nil {
+		s.pending = append(s.pending, pending{start: s.draft.Start, end: s.draft.End, seg: *s.draft, since: now})
+		s.draft = nil
+	}
+	var out []Window
+	for len(s.pending) > 0 {
+		p := s.pending[0]
+		ready := a.ready(s, p.end)
+		if !ready && !force && now.Sub(p.since) < a.cfg.MaxWait {
+			break
+		}
+		s.pending[0] = pending{}
+		s.pending = s.pending[1:]
+		w := a.build(s, p)
+		if w.Present == 0 {
+			continue
+		}
+		w.Forced = !ready
+		w.Seq = s.seq
+		s.seq++
+		a.stats.Windows++
+		if w.Forced {
+			a.stats.Forced++
+		}
+		out = append(out, w)
+	}
+	a.prune(s)
+	return out
+}
+
+// ready reports whether the watermarks of every awaited modality of s passed
+// end plus the allowed lateness.
+func (a *Aligner) ready(s *stream, end time.Duration) bool {
+	awaited := s.seen | a.cfg.Expect
+	if a.cfg.Policy == Utterance {
+		awaited &^= Of(Text)
+	}
+	for m := range numModalities {
+		if awaited.Has(m) && (!s.seen.Has(m) || s.wm[m] < end+a.cfg.AllowedLateness) {
+			return false
+		}
+	}
+	return true
+}
+
+// frontier returns the event time before which no window of s that is yet
+// to be emitted can start; ok is false while the utterance policy has no
+// text to bound it.
+func (a *Aligner) frontier(s *stream) (f time.Duration, ok bool) {
+	if a.cfg.Policy == Sliding {
+		if len(s.pending) > 0 {
+			return s.pending[0].start, true
+		}
+		start, _ := a.bounds(s.nextK)
+		return start, true
+	}
+	lower := func(t time.Duration) {
+		if !ok || t < f {
+			f, ok = t, true
+		}
+	}
+	if s.seen.Has(Text) {
+		lower(s.wm[Text] - a.cfg.AllowedLateness)
+	}
+	if s.draft != nil {
+		lower(s.draft.Start)
+	}
+	for _, p := range s.pending {
+		lower(p.start)
+	}
+	return f, ok
+}
+
+// prune discards the media and segments of s that lie before its frontier,
+// counting the media items that fell into no window.
+func (a *Aligner) prune(s *stream) {
+	f, ok := a.frontier(s)
+	if !ok {
+		return
+	}
+	for _, m := range []Modality{Audio, Vision} {
+		list := s.media[m]
+		n := 0
+		for n < len(list) && before(list[n].Time, list[n].End(), f) {
+			if !list[n].used {
+				a.stats.Unused++
+			}
+			n++
+		}
+		// Shifting keeps the buffer's capacity, so a steady stream
+		// appends without allocating.
+		s.media[m] = slices.Delete(list, 0, n)
+		a.stats.Buffered -= n
+	}
+	n := 0
+	for n < len(s.segs) && before(s.segs[n].Start, s.segs[n].End, f) {
+		n++
+	}
+	s.segs = slices.Delete(s.segs, 0, n)
+}
+
+// before reports whether the span [t0, t1) lies wholly before f; an empty
+// span is the point t0.
+func before(t0, t1, f time.Duration) bool {
+	if t1 <= t0 {
+		return t0 < f
+	}
+	return t1 <= f
+}
+
+// overlaps reports whether the span [t0, t1) meets [start, end); an empty
+// span is the point t0.
+func overlaps(t0, t1, start, end time.Duration) bool {
+	if t1 <= t0 {
+		return start <= t0 && t0 < end
+	}
+	return t0 < end && t1 > start
+}

@@ -1,0 +1,490 @@
+package align_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/align"
+)
+
+// scenario feeds inputs to a fresh Aligner, then optionally flushes it.
+type scenario struct {
+	name  string
+	cfg   align.Config
+	in    []align.Input
+	flush bool
+	want  []summary
+	// late lists the indexes of the inputs expected to return ErrLate.
+	late  []int
+	stats align.Stats
+}
+
+func (sc scenario) run(t *testing.T) {
+	t.Helper()
+	c := newClock()
+	sc.cfg.Now = c.now
+	a := newAligner(t, sc.cfg)
+	ws, errs := feed(t, a, sc.in)
+	if sc.flush {
+		ws = append(ws, a.Flush()...)
+	}
+	if got := summarize(t, ws); !slices.Equal(got, sc.want) {
+		t.Errorf("windows:\n got %+v\nwant %+v", got, sc.want)
+	}
+	for i, err := range errs {
+		if !slices.Contains(sc.late, i) || !errors.Is(err, align.ErrLate) {
+			t.Errorf("input %d: unexpected error %v", i, err)
+		}
+	}
+	for _, i := range sc.late {
+		if !errors.Is(errs[i], align.ErrLate) {
+			t.Errorf("input %d: error %v, want ErrLate", i, errs[i])
+		}
+	}
+	if got := a.Stats(); got != sc.stats {
+		t.Errorf("stats:\n got %+v\nwant %+v", got, sc.stats)
+	}
+}
+
+// runAll runs each scenario as a parallel subtest.
+func runAll(t *testing.T, tests []scenario) {
+	t.Helper()
+	for _, sc := range tests {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			sc.run(t)
+		})
+	}
+}
+
+func TestUtterance(t *testing.T) {
+	t.Parallel()
+	tests := []scenario{
+		{
+			name: "all modalities then the segment",
+			in:   concat(audioRun("s", 0, 1000, 100), frames("s", 0, 1000, 100), []align.Input{seg("s", 200, 500, "hello", "ann", true)}),
+			want: []summary{{Stream: "s", Seq: 0, Start: 200, End: 500, Text: "hello", Speaker: "ann", Present: "text+audio+vision", Audio: "200-499/3", Frames: "200,300,400"}},
+			// Pruned before 500: audio chunks and frames at 0 and 100
+			// unused; 5 chunks and 5 frames remain.
+			stats: align.Stats{Streams: 1, Buffered: 10, Media: 20, Segments: 1, Windows: 1, Unused: 4},
+		},
+		{
+			name: "segment first waits for both watermarks",
+			// Expected: a segment that comes before any media would
+			// otherwise go out at once, text only.
+			cfg:  align.Config{Expect: align.Of(align.Audio, align.Vision)},
+			in:   concat([]align.Input{seg("s", 200, 500, "hello", "ann", true)}, audioRun("s", 0, 600, 100), frames("s", 0, 600, 100)),
+			want: []summary{{Stream: "s", Seq: 0, Start: 200, End: 500, Text: "hello", Speaker: "ann", Present: "text+audio+vision", Audio: "200-499/3", Frames: "200,300,400"}},
+			// Media wholly before the pending utterance's start arrives
+			// after it can fall into any window: late.
+			late:  []int{1, 2, 7, 8},
+			stats: align.Stats{Streams: 1, Buffered: 2, Media: 8, Segments: 1, Windows: 1, Late: 4},
+		},
+		{
+			name: "interim segment then final",
+			in:   concat(audioRun("s", 0, 600, 100), []align.Input{seg("s", 200, 400, "hel", "ann", false), seg("s", 200, 500, "hello", "ann", true)}),
+			want: []summary{{Stream: "s", Seq: 0, Start: 200, End: 500, Text: "hello", Speaker: "ann", Present: "text+audio", Audio: "200-499/3"}},
+			// The draft pins the buffer at 200: chunks before are unused.
+			stats: align.Stats{Streams: 1, Buffered: 1, Media: 6, Segments: 2, Windows: 1, Unused: 2},
+		},
+		{
+			name:  "draft flushed as final",
+			in:    concat(audioRun("s", 0, 600, 100), []align.Input{seg("s", 100, 300, "hi", "ann", false)}),
+			flush: true,
+			want:  []summary{{Stream: "s", Seq: 0, Start: 100, End: 300, Text: "hi", Speaker: "ann", Present: "text+audio", Audio: "100-299/2"}},
+			// Chunk 0 pruned at the draft; chunks from 300 dropped with the
+			// stream.
+			stats: align.Stats{Media: 6, Segments: 1, Windows: 1, Unused: 4},
+		},
+		{
+			name: "two utterances",
+			in:   concat(audioRun("s", 0, 1000, 100), []align.Input{seg("s", 0, 400, "a", "x", true), seg("s", 500, 900, "b", "y", true)}),
+			want: []summary{
+				{Stream: "s", Seq: 0, Start: 0, End: 400, Text: "a", Speaker: "x", Present: "text+audio", Audio: "0-399/4"},
+				{Stream: "s", Seq: 1, Start: 500, End: 900, Text: "b", Speaker: "y", Present: "text+audio", Audio: "500-899/4"},
+			},
+			stats: align.Stats{Streams: 1, Buffered: 1, Media: 10, Segments: 2, Windows: 2, Unused: 1},
+		},
+		{
+			name: "out of order within the allowed lateness",
+			cfg:  align.Config{AllowedLateness: 300 * ms},
+			in: []align.Input{
+				frame("s", 300), frame("s", 100), frame("s", 200), frame("s", 0),
+				audio("s", 100, 200), audio("s", 0, 100), audio("s", 300, 400), audio("s", 200, 300),
+				seg("s", 0, 400, "a", "x", true),
+				audio("s", 400, 700), frame("s", 700),
+			},
+			// Ready once both watermarks reach 400 + 300 ms.
+			want: []summary{{Stream: "s", Seq: 0, Start: 0, End: 400, Text: "a", Speaker: "x", Present: "text+audio+vision", Audio: "0-399/4", Frames: "0,100,200,300"}},
+			// A later segment may start at 400 - 300 ms: only the chunk
+			// and the frame before 100 are pruned.
+			stats: align.Stats{Streams: 1, Buffered: 8, Media: 10, Segments: 1, Windows: 1},
+		},
+	}
+	runAll(t, tests)
+}
+
+func TestSliding(t *testing.T) {
+	t.Parallel()
+	sliding := align.Config{Policy: align.Sliding, Size: 1000 * ms, Hop: 500 * ms}
+	tests := []scenario{
+		{
+			name:  "audio only",
+			cfg:   sliding,
+			in:    audioRun("s", 0, 2500, 100),
+			flush: true,
+			want: []summary{
+				{Stream: "s", Seq: 0, Start: 0, End: 1000, Present: "audio", Audio: "0-999/10"},
+				{Stream: "s", Seq: 1, Start: 500, End: 1500, Present: "audio", Audio: "500-1499/10"},
+				{Stream: "s", Seq: 2, Start: 1000, End: 2000, Present: "audio", Audio: "1000-1999/10"},
+				{Stream: "s", Seq: 3, Start: 1500, End: 2500, Present: "audio", Audio: "1500-2499/10"},
+				// Only Flush emits the last window holding data, before
+				// the audio watermark passed its end.
+				{Stream: "s", Seq: 4, Start: 2000, End: 3000, Present: "audio", Audio: "2000-2499/5", Forced: true},
+			},
+			stats: align.Stats{Media: 25, Windows: 5, Forced: 1},
+		},
+		{
+			name: "text from overlapping segments",
+			cfg:  align.Config{Policy: align.Sliding, Size: 1000 * ms, Hop: 500 * ms, Expect: align.Of(align.Audio)},
+			in: concat([]align.Input{
+				seg("s", 200, 700, "a", "x", true),
+				seg("s", 800, 1400, "b", "y", true),
+			}, audioRun("s", 0, 2000, 100)),
+			flush: true,
+			want: []summary{
+				// a overlaps 500 ms, b 200 ms: speaker x.
+				{Stream: "s", Seq: 0, Start: 0, End: 1000, Text: "a b", Speaker: "x", Present: "text+audio", Audio: "0-999/10"},
+				// a overlaps 200 ms, b 600 ms: speaker y. The text
+				// watermark (1400) never passes 1500: only Flush emits it.
+				{Stream: "s", Seq: 1, Start: 500, End: 1500, Text: "a b", Speaker: "y", Present: "text+audio", Audio: "500-1499/10", Forced: true},
+				{Stream: "s", Seq: 2, Start: 1000, End: 2000, Text: "b", Speaker: "y", Present: "text+audio", Audio: "1000-1999/10", Forced: true},
+				{Stream: "s", Seq: 3, Start: 1500, End: 2500, Present: "audio", Audio: "1500-1999/5", Forced: true},
+			},
+			stats: align.Stats{Media: 20, Segments: 2, Windows: 4, Forced: 3},
+		},
+		{
+			name:  "offset",
+			cfg:   align.Config{Policy: align.Sliding, Size: 1000 * ms, Hop: 1000 * ms, Offset: 250 * ms},
+			in:    audioRun("s", 0, 2000, 100),
+			flush: true,
+			want: []summary{
+				{Stream: "s", Seq: 0, Start: 250, End: 1250, Present: "audio", Audio: "250-1249/11"},
+				{Stream: "s", Seq: 1, Start: 1250, End: 2250, Present: "audio", Audio: "1250-1999/8", Forced: true},
+			},
+			// The chunks wholly before the first window are late.
+			late:  []int{0, 1},
+			stats: align.Stats{Media: 18, Windows: 2, Forced: 1, Late: 2},
+		},
+		{
+			name:  "gap in every modality is skipped",
+			cfg:   align.Config{Policy: align.Sliding, Size: 1000 * ms, Hop: 1000 * ms},
+			in:    concat(audioRun("s", 0, 1000, 100), audioRun("s", 5000, 6000, 100)),
+			flush: true,
+			want: []summary{
+				{Stream: "s", Seq: 0, Start: 0, End: 1000, Present: "audio", Audio: "0-999/10"},
+				{Stream: "s", Seq: 1, Start: 5000, End: 6000, Present: "audio", Audio: "5000-5999/10"},
+			},
+			stats: align.Stats{Media: 20, Windows: 2},
+		},
+	}
+	runAll(t, tests)
+}
+
+func TestLateness(t *testing.T) {
+	t.Parallel()
+	window := summary{Stream: "s", Seq: 0, Start: 0, End: 500, Text: "a", Speaker: "x", Present: "text+audio", Audio: "0-499/5"}
+	tests := []scenario{
+		{
+			name:  "behind the watermark",
+			in:    []align.Input{audio("s", 0, 100), audio("s", 100, 200), audio("s", 50, 150)},
+			late:  []int{2},
+			stats: align.Stats{Streams: 1, Buffered: 2, Media: 2, Late: 1},
+		},
+		{
+			name:  "within the allowed lateness",
+			cfg:   align.Config{AllowedLateness: 100 * ms},
+			in:    []align.Input{frame("s", 300), frame("s", 250), frame("s", 150)},
+			late:  []int{2}, // 150 < 300 - 100
+			stats: align.Stats{Streams: 1, Buffered: 2, Media: 2, Late: 1},
+		},
+		{
+			name:  "after its window was emitted",
+			in:    concat(audioRun("s", 0, 600, 100), []align.Input{seg("s", 0, 500, "a", "x", true), frame("s", 100)}),
+			want:  []summary{window},
+			late:  []int{7},
+			stats: align.Stats{Streams: 1, Buffered: 1, Media: 6, Segments: 1, Windows: 1, Late: 1},
+		},
+		{
+			name:  "late segment",
+			in:    concat(audioRun("s", 0, 600, 100), []align.Input{seg("s", 0, 500, "a", "x", true), seg("s", 200, 400, "b", "y", true)}),
+			want:  []summary{window},
+			late:  []int{7},
+			stats: align.Stats{Streams: 1, Buffered: 1, Media: 6, Segments: 1, Windows: 1, Late: 1},
+		},
+		{
+			name:  "lateness holds the window",
+			cfg:   align.Config{AllowedLateness: 200 * ms},
+			in:    concat(audioRun("s", 0, 600, 100), []align.Input{seg("s", 0, 500, "a", "x", true)}),
+			stats: align.Stats{Streams: 1, Buffered: 6, Media: 6, Segments: 1},
+		},
+		{
+			name: "lateness passed",
+			cfg:  align.Config{AllowedLateness: 200 * ms},
+			in:   concat(audioRun("s", 0, 700, 100), []align.Input{seg("s", 0, 500, "a", "x", true)}),
+			want: []summary{window},
+			// The frontier is 500 - 200 ms: chunks from 300 stay.
+			stats: align.Stats{Streams: 1, Buffered: 4, Media: 7, Segments: 1, Windows: 1},
+		},
+	}
+	runAll(t, tests)
+}
+
+func TestBufferCap(t *testing.T) {
+	t.Parallel()
+	tests := []scenario{
+		{
+			name:  "oldest audio dropped",
+			cfg:   align.Config{MaxBuffered: 5},
+			in:    concat(audioRun("s", 0, 800, 100), []align.Input{seg("s", 0, 800, "a", "x", true)}),
+			want:  []summary{{Stream: "s", Seq: 0, Start: 0, End: 800, Text: "a", Speaker: "x", Present: "text+audio", Audio: "300-799/5"}},
+			stats: align.Stats{Streams: 1, Media: 8, Segments: 1, Windows: 1, Overflow: 3},
+		},
+		{
+			name: "oldest across modalities",
+			cfg:  align.Config{MaxBuffered: 3},
+			in: []align.Input{
+				audio("s", 0, 100), frame("s", 50), frame("s", 150),
+				audio("s", 100, 200), // drops the audio at 0
+				frame("s", 250),      // drops the frame at 50
+				seg("s", 0, 200, "a", "x", true),
+			},
+			want:  []summary{{Stream: "s", Seq: 0, Start: 0, End: 200, Text: "a", Speaker: "x", Present: "text+audio+vision", Audio: "100-199/1", Frames: "150"}},
+			stats: align.Stats{Streams: 1, Buffered: 1, Media: 5, Segments: 1, Windows: 1, Overflow: 2},
+		},
+	}
+	runAll(t, tests)
+}
+
+// TestMaxWait covers a stream missing a modality: with nothing expected the
+// window goes out at once; with video expected (or gone silent) it goes out
+// after MaxWait on the fake clock, marked Forced.
+func TestMaxWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		cfg    align.Config
+		in     []align.Input
+		before []summary // emitted by the inputs
+		after  []summary // emitted by the Tick at MaxWait
+	}{
+		{
+			name:   "no video, none expected",
+			in:     concat(audioRun("s", 0, 500, 100), []align.Input{seg("s", 0, 500, "a", "x", true)}),
+			before: []summary{{Stream: "s", Start: 0, End: 500, Text: "a", Speaker: "x", Present: "text+audio", Audio: "0-499/5"}},
+		},
+		{
+			name:  "video expected, never sent",
+			cfg:   align.Config{Expect: align.Of(align.Vision)},
+			in:    concat([]align.Input{seg("s", 0, 500, "a", "x", true)}, audioRun("s", 0, 600, 100)),
+			after: []summary{{Stream: "s", Start: 0, End: 500, Text: "a", Speaker: "x", Present: "text+audio", Audio: "0-499/5", Forced: true}},
+		},
+		{
+			name:  "video stops",
+			in:    concat(frames("s", 0, 500, 100), audioRun("s", 0, 1000, 100), []align.Input{seg("s", 0, 800, "a", "x", true)}),
+			after: []summary{{Stream: "s", Start: 0, End: 800, Text: "a", Speaker: "x", Present: "text+audio+vision", Audio: "0-799/8", Frames: "0,100,200,300,400", Forced: true}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newClock()
+			tc.cfg.Now = c.now
+			a := newAligner(t, tc.cfg)
+			ws, errs := feed(t, a, tc.in)
+			if len(errs) > 0 {
+				t.Fatalf("errors: %v", errs)
+			}
+			if got := summarize(t, ws); !slices.Equal(got, tc.before) {
+				t.Errorf("before the wait:\n got %+v\nwant %+v", got, tc.before)
+			}
+			c.advance(align.DefaultMaxWait - time.Nanosecond)
+			if got := a.Tick(); len(got) != 0 {
+				t.Errorf("Tick 1 ns before MaxWait emitted %+v", summarize(t, got))
+			}
+			c.advance(time.Nanosecond)
+			if got := summarize(t, a.Tick()); !slices.Equal(got, tc.after) {
+				t.Errorf("at MaxWait:\n got %+v\nwant %+v", got, tc.after)
+			}
+			if got, want := a.Stats().Forced, uint64(len(tc.after)); got != want {
+				t.Errorf("Stats.Forced = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestSlidingMaxWaitPerWindow checks that each sliding window waits MaxWait
+// from when it fell due, not from when the one before it was emitted.
+func TestSlidingMaxWaitPerWindow(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	a := newAligner(t, align.Config{Policy: align.Sliding, Size: time.Second, Hop: time.Second, Expect: align.Of(align.Vision), Now: c.now})
+	mustAdd(t, a, audio("s", 0, 1000)) // window 0 due at 0 s
+	c.advance(500 * ms)
+	mustAdd(t, a, audio("s", 1000, 2000)) // window 1 due at 0.5 s
+	c.advance(1500 * ms)
+	if got := summarize(t, a.Tick()); len(got) != 1 || got[0].Start != 0 || !got[0].Forced {
+		t.Fatalf("at 2 s: %+v, want window 0, forced", got)
+	}
+	c.advance(499 * ms)
+	if got := a.Tick(); len(got) != 0 {
+		t.Fatalf("at 2.499 s: %+v, want nothing", summarize(t, got))
+	}
+	c.advance(ms)
+	if got := summarize(t, a.Tick()); len(got) != 1 || got[0].Start != 1000 || got[0].Seq != 1 {
+		t.Fatalf("at 2.5 s: %+v, want window 1", got)
+	}
+}
+
+func mustAdd(t *testing.T, a *align.Aligner, in align.Input) []align.Window {
+	t.Helper()
+	ws, err := a.Add(in)
+	if err != nil {
+		t.Fatalf("Add(%+v): %v", in, err)
+	}
+	return ws
+}
+
+func TestIdleStreamsExpire(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	a := newAligner(t, align.Config{IdleTimeout: time.Minute, Now: c.now})
+	const idle = 1000
+	for i := range idle {
+		mustAdd(t, a, audio(fmt.Sprintf("idle-%04d", i), 0, 100))
+	}
+	c.advance(30 * time.Second)
+	mustAdd(t, a, audio("active", 0, 100))
+	c.advance(30*time.Second - time.Nanosecond)
+	if ws := a.Tick(); len(ws) != 0 || a.Stats().Streams != idle+1 {
+		t.Fatalf("1 ns before the timeout: %d windows, %d streams", len(ws), a.Stats().Streams)
+	}
+	c.advance(time.Nanosecond)
+	if ws := a.Tick(); len(ws) != 0 {
+		t.Fatalf("expiry emitted %d windows from streams without text", len(ws))
+	}
+	// Each idle stream held one chunk that fell into no window.
+	want := align.Stats{Streams: 1, Buffered: 1, Media: idle + 1, Unused: idle, Expired: idle}
+	if got := a.Stats(); got != want {
+		t.Errorf("stats:\n got %+v\nwant %+v", got, want)
+	}
+	// The active stream expires a minute after its input, its pending
+	// utterance flushed first.
+	mustAdd(t, a, seg("active", 0, 200, "a", "x", true))
+	c.advance(time.Minute)
+	if got := summarize(t, a.Tick()); len(got) != 1 || got[0].Stream != "active" || got[0].Audio != "0-99/1" || !got[0].Forced {
+		t.Errorf("expiring the active stream emitted %+v, want its forced window", got)
+	}
+	if got := a.Stats(); got.Streams != 0 || got.Expired != idle+1 || got.Buffered != 0 {
+		t.Errorf("after expiry: %+v", got)
+	}
+}
+
+func TestInvalidInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   align.Input
+		why  string
+	}{
+		{"no stream", align.Media{Modality: align.Vision}, "stream id"},
+		{"text as media", align.Media{StreamID: "s", Modality: align.Text}, "modality text"},
+		{"negative time", align.Media{StreamID: "s", Modality: align.Vision, Time: -1}, "negative time"},
+		{"no sample rate", align.Media{StreamID: "s", Modality: align.Audio, Samples: []float32{0}}, "sample rate"},
+		{"no samples", align.Media{StreamID: "s", Modality: align.Audio, SampleRate: rate}, "without samples"},
+		{"segment without stream", align.Segment{End: 1}, "stream id"},
+		{"segment backwards", align.Segment{StreamID: "s", Start: 2, End: 1}, "before it starts"},
+		{"nil input", nil, "input of type <nil>"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a := newAligner(t, align.Config{})
+			ws, err := a.Add(tc.in)
+			if !errors.Is(err, align.ErrInvalid) || !strings.Contains(err.Error(), tc.why) || len(ws) != 0 {
+				t.Errorf("Add = %v, %v; want ErrInvalid mentioning %q", ws, err, tc.why)
+			}
+			if st := a.Stats(); st != (align.Stats{Invalid: 1}) {
+				t.Errorf("stats %+v, want Invalid 1 only", st)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		cfg   align.Config
+		field string // "" when valid
+	}{
+		{"zero", align.Config{}, ""},
+		{"sliding defaults", align.Config{Policy: align.Sliding}, ""},
+		{"sliding size below default hop", align.Config{Policy: align.Sliding, Size: 500 * ms}, ""},
+		{"unknown policy", align.Config{Policy: "tumbling"}, "Config.Policy"},
+		{"size with utterance", align.Config{Size: time.Second}, "sliding policy only"},
+		{"negative lateness", align.Config{AllowedLateness: -1}, "Config.AllowedLateness"},
+		{"negative wait", align.Config{MaxWait: -1}, "Config.MaxWait"},
+		{"negative idle", align.Config{IdleTimeout: -1}, "Config.IdleTimeout"},
+		{"negative size", align.Config{Policy: align.Sliding, Size: -1}, "Config.Size"},
+		{"negative cap", align.Config{MaxBuffered: -1}, "Config.MaxBuffered"},
+		{"hop above size", align.Config{Policy: align.Sliding, Size: time.Second, Hop: 2 * time.Second}, "Config.Hop"},
+		{"offset at hop", align.Config{Policy: align.Sliding, Hop: time.Second, Offset: time.Second}, "Config.Offset"},
+		{"unknown expected modality", align.Config{Expect: 1 << 5}, "Config.Expect"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := tc.cfg.Validate()
+			if (err == nil) != (tc.field == "") || (err != nil && !strings.Contains(err.Error(), tc.field)) {
+				t.Errorf("Validate = %v, want an error naming %q", err, tc.field)
+			}
+			if _, nerr := align.New(tc.cfg); (nerr == nil) != (err == nil) {
+				t.Errorf("New = %v, Validate = %v", nerr, err)
+			}
+		})
+	}
+}
+
+func TestModalities(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		set  align.Modalities
+		want string
+	}{
+		{0, "none"},
+		{align.Of(align.Vision), "vision"},
+		{align.Of(align.Vision, align.Text), "text+vision"},
+		{align.Of(align.Audio, align.Text, align.Vision), "text+audio+vision"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			t.Parallel()
+			if got := tc.set.String(); got != tc.want {
+				t.Errorf("String = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for _, m := range []align.Modality{align.Text, align.Audio, align.Vision} {
+		if got, err := align.ParseModality(m.String()); err != nil || got != m {
+			t.Errorf("ParseModality(%q) = %v, %v", m, got, err)
+		}
+	}
+	if _, err := align.ParseModality("smell"); !errors.Is(err, align.ErrInvalid) {
+		t.Errorf("ParseModality(smell) = %v, want ErrInvalid", err)
+	}
+}

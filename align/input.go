@@ -1,0 +1,167 @@
+package align
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Modality is one of the three input modalities.
+type Modality uint8
+
+// The modalities.
+const (
+	// Text is the transcript.
+	Text Modality = iota
+	// Audio is sound, as chunks of samples.
+	Audio
+	// Vision is video, as frames.
+	Vision
+	numModalities
+)
+
+var modalityNames = [numModalities]string{"text", "audio", "vision"}
+
+// String returns "text", "audio" or "vision".
+func (m Modality) String() string {
+	if m < numModalities {
+		return modalityNames[m]
+	}
+	return fmt.Sprintf("Modality(%d)", uint8(m))
+}
+
+// ParseModality returns the Modality named s ("text", "audio" or "vision").
+func ParseModality(s string) (Modality, error) {
+	for i, name := range modalityNames {
+		if s == name {
+			return Modality(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown modality %q", ErrInvalid, s)
+}
+
+// Modalities is a set of modalities. The zero value is the empty set.
+type Modalities uint8
+
+// Of returns the set holding ms.
+func Of(ms ...Modality) Modalities {
+	var s Modalities
+	for _, m := range ms {
+		s = s.With(m)
+	}
+	return s
+}
+
+// Has reports whether m is in s.
+func (s Modalities) Has(m Modality) bool { return s&(1<<m) != 0 }
+
+// With returns s with m added.
+func (s Modalities) With(m Modality) Modalities { return s | 1<<m }
+
+// String lists the modalities of s joined by "+", such as "text+audio", or
+// "none".
+func (s Modalities) String() string {
+	var names []string
+	for m := range numModalities {
+		if s.Has(m) {
+			names = append(names, m.String())
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "+")
+}
+
+// Input is an item for Aligner.Add: a Media or a Segment value.
+type Input interface {
+	// stream returns the input's stream id; it also seals the interface.
+	stream() string
+}
+
+// Media is one audio chunk or one video frame of a stream. The Aligner keeps
+// the slices it is given and hands them, or sub-slices of them, out in
+// windows: a caller must not modify them after Add, and window consumers
+// must treat them as read-only.
+type Media struct {
+	// StreamID identifies the stream (a webcam session, a call id).
+	StreamID string
+	// Modality is Audio or Vision.
+	Modality Modality
+	// Time is the event time from the stream's start: an audio chunk's
+	// first sample, or a frame's presentation timestamp.
+	Time time.Duration
+	// Samples holds an audio chunk's mono samples; audio only.
+	Samples []float32
+	// SampleRate is an audio chunk's sample rate in Hz; audio only.
+	SampleRate int
+	// Features is a frame's feature vector, if the source computed one;
+	// vision only, optional.
+	Features []float32
+	// Payload is an opaque value carried into the window untouched, such as
+	// a reference to a decoded frame; optional.
+	Payload any
+}
+
+func (m Media) stream() string { return m.StreamID }
+
+// End returns the event time just after the item: Time plus the duration of
+// an audio chunk's samples (rounded down to the nanosecond), or Time for a
+// frame.
+func (m Media) End() time.Duration {
+	if m.Modality != Audio || m.SampleRate <= 0 {
+		return m.Time
+	}
+	return m.Time + time.Duration(int64(len(m.Samples))*int64(time.Second)/int64(m.SampleRate))
+}
+
+// validate checks m, wrapping ErrInvalid.
+func (m Media) validate() error {
+	switch {
+	case m.StreamID == "":
+		return fmt.Errorf("%w: media item without stream id", ErrInvalid)
+	case m.Modality != Audio && m.Modality != Vision:
+		return fmt.Errorf("%w: media item of modality %v", ErrInvalid, m.Modality)
+	case m.Time < 0:
+		return fmt.Errorf("%w: media item at negative time %v", ErrInvalid, m.Time)
+	case m.Modality == Audio && m.SampleRate <= 0:
+		return fmt.Errorf("%w: audio chunk with sample rate %d", ErrInvalid, m.SampleRate)
+	case m.Modality == Audio && len(m.Samples) == 0:
+		return fmt.Errorf("%w: audio chunk without samples", ErrInvalid)
+	}
+	return nil
+}
+
+// Segment is one transcript segment of a stream, as a speech recogniser or a
+// transcript feed delivers it.
+type Segment struct {
+	// StreamID identifies the stream.
+	StreamID string
+	// Speaker names who speaks, if known.
+	Speaker string
+	// Start and End bound the segment in event time from the stream's
+	// start.
+	Start, End time.Duration
+	// Text is what was said.
+	Text string
+	// Final is false for an interim hypothesis that a later segment will
+	// replace.
+	Final bool
+	// Lang is the language tag, such as "en" or "zh", if known.
+	Lang string
+}
+
+func (s Segment) stream() string { return s.StreamID }
+
+// validate checks s, wrapping ErrInvalid.
+func (s Segment) validate() error {
+	switch {
+	case s.StreamID == "":
+		return fmt.Errorf("%w: segment without stream id", ErrInvalid)
+	case s.Start < 0:
+		return fmt.Errorf("%w: segment at negative time %v", ErrInvalid, s.Start)
+	case s.End < s.Start:
+		return fmt.Errorf("%w: segment ends at %v before it starts at %v", ErrInvalid, s.End, s.Start)
+	}
+	return nil
+}

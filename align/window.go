@@ -1,0 +1,40 @@
+package align
+
+import "time"
+
+// Window is the unit of scoring: the items of one stream that fall into one
+// span of event time.
+type Window struct {
+	// StreamID identifies the stream.
+	StreamID string
+	// Speaker is the utterance's speaker; for a sliding window, the speaker
+	// of the final segment overlapping it most; empty when unknown.
+	Speaker string
+	// Lang is the language of the same segment as Speaker.
+	Lang string
+	// Kind is the policy that made the window.
+	Kind Policy
+	// Seq numbers the windows of a stream from 0, in emission order, which
+	// is also event-time order.
+	Seq uint64
+	// Start and End bound the window in event time: [Start, End).
+	Start, End time.Duration
+	// Text is the utterance's text, or the final segments overlapping a
+	// sliding window joined by spaces.
+	Text string
+	// Audio holds the audio chunks overlapping the window, in time order,
+	// trimmed to the samples whose time lies in [Start, End); each chunk's
+	// Time is that of its first kept sample. The samples share memory with
+	// the inputs: read-only.
+	Audio []Media
+	// Vision holds the frames whose Time lies in [Start, End), in time
+	// order.
+	Vision []Media
+	// Present is the set of modalities with data in the window: Text when
+	// Text is not empty, Audio and Vision when they hold items.
+	Present Modalities
+	// Forced is true when the window was emitted before the watermarks of
+	// every awaited modality passed its end (after Config.MaxWait, at Flush,
+	// or when its stream expired), so data still on its way was left out.
+	Forced bool
+}
