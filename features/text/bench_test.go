@@ -17,6 +17,18 @@ func BenchmarkTokenizerEncode(b *testing.B) {
 	}
 }
 
+func BenchmarkTokenizerEncodeTo(b *testing.B) {
+	tok, err := NewTokenizer(loadTestVocab(b, "bert-base-uncased"), Options{LowerCase: true, MaxLen: 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var enc Encoding
+	b.ReportAllocs()
+	for b.Loop() {
+		tok.EncodeTo(&enc, benchSentence)
+	}
+}
+
 func BenchmarkLexiconEncodeTo(b *testing.B) {
 	tok, err := NewTokenizer(loadTestVocab(b, "bert-base-uncased"), Options{LowerCase: true, MaxLen: 50})
 	if err != nil {

@@ -183,8 +183,11 @@ func (e *LexiconEncoder) EncodeTo(dst []float32, text string) error {
 	if !utf8.ValidString(text) {
 		return ErrInvalidUTF8
 	}
-	var raw []string
-	enc := e.tok.encode(text, &raw)
+	var (
+		raw []string
+		enc Encoding
+	)
+	e.tok.encodeTo(&enc, text, &raw)
 	words := make([]string, len(raw))
 	for i, w := range raw {
 		words[i] = strings.ToLower(w)

@@ -120,20 +120,27 @@ func (t *Tokenizer) Vocab() *Vocab { return t.vocab }
 // pieces, continuation pieces carrying the "##" prefix. A word longer than
 // 100 characters, or one that cannot be split, becomes [UNK].
 func (t *Tokenizer) Encode(text string) Encoding {
-	return t.encode(text, nil)
+	var enc Encoding
+	t.encodeTo(&enc, text, nil)
+	return enc
 }
 
-// encode is Encode that also appends the pre-tokenized words to *words when
-// words is not nil; Encoding.WordIDs index into them.
-func (t *Tokenizer) encode(text string, words *[]string) Encoding {
-	enc := Encoding{
-		InputIDs:      make([]int64, t.maxLen),
-		AttentionMask: make([]int64, t.maxLen),
-		TokenTypeIDs:  make([]int64, t.maxLen),
-		Tokens:        make([]string, t.maxLen),
-		WordIDs:       make([]int, t.maxLen),
-	}
-	e := emitter{t: t, enc: &enc, n: 1}
+// EncodeTo is Encode writing into enc. Slices of enc with room for MaxLen
+// entries are reused and the others replaced, so a caller that keeps one
+// Encoding encodes text after text without allocating the result.
+func (t *Tokenizer) EncodeTo(enc *Encoding, text string) {
+	t.encodeTo(enc, text, nil)
+}
+
+// encodeTo is EncodeTo that also appends the pre-tokenized words to *words
+// when words is not nil; Encoding.WordIDs index into them.
+func (t *Tokenizer) encodeTo(enc *Encoding, text string, words *[]string) {
+	enc.InputIDs = resize(enc.InputIDs, t.maxLen)
+	enc.AttentionMask = resize(enc.AttentionMask, t.maxLen)
+	enc.TokenTypeIDs = resize(enc.TokenTypeIDs, t.maxLen)
+	enc.Tokens = resize(enc.Tokens, t.maxLen)
+	enc.WordIDs = resize(enc.WordIDs, t.maxLen)
+	e := emitter{t: t, enc: enc, n: 1}
 	enc.InputIDs[0], enc.Tokens[0], enc.WordIDs[0] = t.cls, TokenCLS, -1
 	t.basicWords(text, func(w string, special bool) {
 		if words != nil {
@@ -150,13 +157,24 @@ func (t *Tokenizer) encode(text string, words *[]string) Encoding {
 	enc.NumWordPieces = e.total
 	end := min(e.n, t.maxLen-1)
 	enc.InputIDs[end], enc.Tokens[end], enc.WordIDs[end] = t.sep, TokenSEP, -1
-	for i := range end + 1 {
-		enc.AttentionMask[i] = 1
+	clear(enc.TokenTypeIDs)
+	for i := range t.maxLen {
+		enc.AttentionMask[i] = 0
+		if i <= end {
+			enc.AttentionMask[i] = 1
+		}
 	}
 	for i := end + 1; i < t.maxLen; i++ {
 		enc.InputIDs[i], enc.Tokens[i], enc.WordIDs[i] = t.pad, TokenPad, -1
 	}
-	return enc
+}
+
+// resize returns s with length n, reusing its array when it is big enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
 }
 
 // emitter appends word pieces to an Encoding, counting the ones that no

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -99,6 +100,13 @@ func TestTokenizerGolden(t *testing.T) {
 		}
 		t.Run(r.ID, func(t *testing.T) {
 			got := tok.Encode(r.Text)
+			// EncodeTo into an Encoding left over from another text must
+			// give the same result.
+			reused := tok.Encode("[MASK] " + strings.Repeat("leftover words ", 30))
+			tok.EncodeTo(&reused, r.Text)
+			if !reflect.DeepEqual(reused, got) {
+				t.Errorf("EncodeTo into a used Encoding gave %+v, Encode %+v", reused, got)
+			}
 			if !slices.Equal(got.InputIDs, r.InputIDs) {
 				t.Errorf("input_ids\n got %v\nwant %v", got.InputIDs, r.InputIDs)
 			}
