@@ -18,6 +18,11 @@ ORT_PKG="onnxruntime-node@1.30.0"
 ORT_FILE="package/bin/napi-v6/linux/x64/libonnxruntime.so.1"
 ORT_SHA256="ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23"
 
+# Silero VAD v5 (MIT), shipped by @ricky0123/vad-web (ISC).
+VAD_PKG="@ricky0123/vad-web@0.0.31"
+VAD_FILE="package/dist/silero_vad_v5.onnx"
+VAD_SHA256="2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f"
+
 DEB_PACKAGES=(pkg-config libopencv-dev opencv-data portaudio19-dev ffmpeg)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -73,6 +78,7 @@ fetch_npm_file() {
 install_debian_packages
 fetch_npm_file "$ORT_PKG" "$ORT_FILE" "$ORT_SHA256" "$THIRD/onnxruntime/libonnxruntime.so.1"
 ln -sf libonnxruntime.so.1 "$THIRD/onnxruntime/libonnxruntime.so"
+fetch_npm_file "$VAD_PKG" "$VAD_FILE" "$VAD_SHA256" "$THIRD/models/silero_vad_v5.onnx"
 
 log "downloading Go modules"
 (cd "$ROOT" && go mod download)
