@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
@@ -117,15 +118,45 @@ const SpecVersion = "1"
 // record and check: the recipe name and version, its parameters and the
 // column names in order.
 type Spec struct {
-	Name       string   `json:"name"`
-	Version    string   `json:"version"`
-	SampleRate int      `json:"sample_rate"`
-	HopLength  int      `json:"hop_length"`
-	FFTSize    int      `json:"n_fft"`
-	MelBands   int      `json:"n_mels"`
-	MFCCs      int      `json:"n_mfcc"`
-	MelScale   MelScale `json:"mel_scale"`
-	Columns    []string `json:"columns"`
+	// Name is the recipe, SpecName.
+	Name string `json:"name"`
+	// Version is the recipe version, SpecVersion.
+	Version string `json:"version"`
+	// SampleRate is the analysis rate in Hz.
+	SampleRate int `json:"sample_rate"`
+	// HopLength is the frame hop in samples at SampleRate.
+	HopLength int `json:"hop_length"`
+	// FFTSize is the STFT size and frame length in samples.
+	FFTSize int `json:"n_fft"`
+	// MelBands is the number of mel bands behind the MFCCs.
+	MelBands int `json:"n_mels"`
+	// MFCCs is the number of cepstral coefficients.
+	MFCCs int `json:"n_mfcc"`
+	// MelScale is the mel scale of the filterbank.
+	MelScale MelScale `json:"mel_scale"`
+	// Columns names the feature columns in order.
+	Columns []string `json:"columns"`
+}
+
+// Check returns an error naming the first field in which other differs from
+// s, or nil when they describe the same features.
+func (s Spec) Check(other Spec) error {
+	type field struct {
+		name      string
+		want, got any
+	}
+	for _, f := range []field{
+		{"name", s.Name, other.Name}, {"version", s.Version, other.Version},
+		{"sample_rate", s.SampleRate, other.SampleRate}, {"hop_length", s.HopLength, other.HopLength},
+		{"n_fft", s.FFTSize, other.FFTSize}, {"n_mels", s.MelBands, other.MelBands},
+		{"n_mfcc", s.MFCCs, other.MFCCs}, {"mel_scale", s.MelScale, other.MelScale},
+		{"columns", strings.Join(s.Columns, ","), strings.Join(other.Columns, ",")},
+	} {
+		if f.want != f.got {
+			return fmt.Errorf("audio: feature spec %s is %v, want %v", f.name, f.got, f.want)
+		}
+	}
+	return nil
 }
 
 // Dims returns the number of feature columns.
@@ -148,7 +179,8 @@ type Features struct {
 	Tuning float64
 }
 
-// Row returns the values of frame t, sharing Data's memory.
+// Row returns the len(Columns) values of frame t (0 <= t < Frames), sharing
+// Data's memory.
 func (f *Features) Row(t int) []float32 {
 	d := len(f.Columns)
 	return f.Data[t*d : (t+1)*d]
@@ -237,7 +269,13 @@ func columnNames(mfccs int) []string {
 var ErrNoSamples = errors.New("audio: no samples")
 
 // Extract computes the features of a mono waveform sampled at sampleRate Hz,
-// resampling it to the configured rate first when they differ.
+// resampling it to the configured rate first when they differ (see
+// [Resample]). As in the recipe, two quantities are per clip rather than per
+// frame: the MFCCs' 80 dB floor is relative to the clip's loudest mel band,
+// and the CQT tuning is estimated from the whole clip; so extract whole
+// utterances (the unit of the CH-SIMS clips), not arbitrary slices, to match
+// training features. Empty input gives ErrNoSamples; a non-positive rate or
+// a NaN or infinite sample gives an error naming it.
 func (e *Extractor) Extract(samples []float32, sampleRate int) (*Features, error) {
 	f := &Features{}
 	if err := e.ExtractTo(f, samples, sampleRate); err != nil {

@@ -64,6 +64,23 @@ func TestColumns(t *testing.T) {
 	if spec.Dims() != 34 || spec.SampleRate != 22050 || spec.HopLength != 512 || spec.MelScale != MelHTK {
 		t.Errorf("spec = %+v", spec)
 	}
+	if err := spec.Check(e.Spec()); err != nil {
+		t.Errorf("spec does not match itself: %v", err)
+	}
+	slaney, err := NewExtractor(Config{MelScale: MelSlaney})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Check(slaney.Spec()); err == nil || !strings.Contains(err.Error(), "mel_scale is slaney, want htk") {
+		t.Errorf("Check against a Slaney spec = %v", err)
+	}
+	fewer, err := NewExtractor(Config{MFCCs: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Check(fewer.Spec()); err == nil || !strings.Contains(err.Error(), "n_mfcc") {
+		t.Errorf("Check against 13 MFCCs = %v", err)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {

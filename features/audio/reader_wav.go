@@ -37,9 +37,14 @@ var ErrMalformedWAV = errors.New("audio: malformed WAV")
 // (empty when decoding a stream), the chunk and its byte offset, and what is
 // wrong. It unwraps to [ErrMalformedWAV].
 type WAVFormatError struct {
-	File   string
-	Chunk  string
+	// File is the path given to ReadWAV, empty for DecodeWAV.
+	File string
+	// Chunk is the four-character chunk id ("RIFF", "fmt ", "data", ...) or
+	// "chunk header".
+	Chunk string
+	// Offset is the byte offset of the chunk in the file.
 	Offset int64
+	// Reason says what is wrong.
 	Reason string
 }
 

