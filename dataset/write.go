@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
@@ -19,7 +20,7 @@ const writeProtocol = 4
 // Encode). The file is written to a temporary name in the same directory
 // and renamed, so a failed write leaves no partial file at path.
 func Write(path string, d *Dataset) (err error) {
-	f, err := os.CreateTemp(dirOf(path), ".dataset-*.pkl")
+	f, err := os.CreateTemp(filepath.Dir(path), ".dataset-*.pkl")
 	if err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
@@ -32,6 +33,10 @@ func Write(path string, d *Dataset) (err error) {
 	if err := Encode(f, d); err != nil {
 		return err
 	}
+	// CreateTemp makes the file private (0600); a dataset is ordinary data.
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
@@ -39,16 +44,6 @@ func Write(path string, d *Dataset) (err error) {
 		return fmt.Errorf("dataset: %w", err)
 	}
 	return nil
-}
-
-// dirOf returns the directory part of path ("." when there is none).
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
 
 // Encode writes d to w as a protocol-4 pickle of the MMSA layout that
