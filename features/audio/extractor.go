@@ -206,8 +206,8 @@ type Extractor struct {
 
 	// scratch holds per-clip buffers reused across calls.
 	scratch struct {
-		resampled, magnitude, zcr, rms, mfcc, cqt, chroma []float32
-		mel, db                                           []float64
+		resampled, zcr, rms, mfcc, cqt, chroma []float32
+		mel                                    []float64
 	}
 }
 

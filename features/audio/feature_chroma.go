@@ -95,8 +95,8 @@ type cqtBasis struct {
 }
 
 // newCQTBasis builds librosa's __vqt_filter_fft for the top octave: each
-// filter is a periodic-Hann-windowed complex exponential of ceil(length)
-// samples, L1-normalised, centred in an FFT frame of the next power of two
+// filter is a periodic-Hann-windowed complex exponential sampled at the
+// integer offsets from floor(-length/2) up to floor(length/2), L1-normalised, centred in an FFT frame of the next power of two
 // above the longest filter, scaled by length/fftSize, transformed, and
 // sparsified by dropping its smallest coefficients up to 1% of the row's
 // magnitude sum. Every lower octave applies the same filters to a signal at
