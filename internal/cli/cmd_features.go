@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cmc-stream/cmc-stream/features/audio"
+	"github.com/cmc-stream/cmc-stream/features/text"
+	"github.com/cmc-stream/cmc-stream/safetensors"
+)
+
+func init() {
+	commands["features"] = command{
+		summary: "print or save the features of one file: features audio|text",
+		run:     runFeatures,
+	}
+}
+
+// featureKinds maps "cmc-stream features <kind>" to its implementation.
+var featureKinds = map[string]func(args []string, stdout, stderr io.Writer) error{
+	"audio": featuresAudio,
+	"text":  featuresText,
+}
+
+func runFeatures(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || featureKinds[args[0]] == nil {
+		return fmt.Errorf("%w: features needs a kind: audio or text", errUsage)
+	}
+	return featureKinds[args[0]](args[1:], stdout, stderr)
+}
+
+// frameFeatures is the --json output of audio and vision features.
+type frameFeatures struct {
+	Columns []string    `json:"columns"`
+	HopS    float64     `json:"hop_s"`
+	Frames  [][]float32 `json:"frames"`
+}
+
+func featuresAudio(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("features audio", stderr)
+	input := fs.String("input", "", "audio `file` (WAV: PCM 8/16/24/32-bit or float 32-bit, any rate and channel count)")
+	asJSON := fs.Bool("json", false, `print {"columns","hop_s","frames"} as JSON`)
+	out := fs.String("out", "", "write tensor \"features\" [frames, columns] to this safetensors `file`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *input == "" || (*asJSON == (*out != "")) {
+		return fmt.Errorf("%w: --input and exactly one of --json or --out are required", errUsage)
+	}
+	samples, rate, err := audio.ReadWAV(*input)
+	if err != nil {
+		return err
+	}
+	ex, err := audio.NewExtractor(audio.Config{})
+	if err != nil {
+		return err
+	}
+	f, err := ex.Extract(samples, rate)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *input, err)
+	}
+	if *out != "" {
+		spec, err := json.Marshal(ex.Spec())
+		if err != nil {
+			return err
+		}
+		return safetensors.WriteFile(*out, &safetensors.File{
+			Tensors:  map[string]*safetensors.Tensor{"features": {Shape: []int{f.Frames, len(f.Columns)}, Data: f.Data}},
+			Metadata: map[string]string{"columns": strings.Join(f.Columns, ","), "hop_s": fmt.Sprint(f.HopSeconds), "spec": string(spec)},
+		})
+	}
+	res := frameFeatures{Columns: f.Columns, HopS: f.HopSeconds, Frames: make([][]float32, f.Frames)}
+	for t := range f.Frames {
+		res.Frames[t] = f.Row(t)
+	}
+	return json.NewEncoder(stdout).Encode(res)
+}
+
+// textRecord is one line of "features text" output.
+type textRecord struct {
+	Text          string   `json:"text"`
+	InputIDs      []int64  `json:"input_ids"`
+	AttentionMask []int64  `json:"attention_mask"`
+	TokenTypeIDs  []int64  `json:"token_type_ids"`
+	Tokens        []string `json:"tokens"`
+}
+
+func featuresText(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("features text", stderr)
+	input := fs.String("input", "", "UTF-8 `file`: one sentence per line, or JSONL with a \"text\" field when the name ends in .jsonl")
+	vocab := fs.String("vocab", "", "BERT vocab.txt `file`")
+	maxLen := fs.Int("max-len", text.DefaultMaxLen, "sequence length with [CLS] and [SEP]")
+	cased := fs.Bool("cased", false, "keep case and accents (default: lower-case and strip accents)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *input == "" || *vocab == "" {
+		return fmt.Errorf("%w: --input and --vocab are required", errUsage)
+	}
+	v, err := text.LoadVocab(*vocab)
+	if err != nil {
+		return err
+	}
+	tok, err := text.NewTokenizer(v, text.Options{LowerCase: !*cased, MaxLen: *maxLen})
+	if err != nil {
+		return err
+	}
+	texts, err := readTexts(*input)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	enc := json.NewEncoder(w)
+	for _, s := range texts {
+		e := tok.Encode(s)
+		if err := enc.Encode(textRecord{Text: s, InputIDs: e.InputIDs, AttentionMask: e.AttentionMask, TokenTypeIDs: e.TokenTypeIDs, Tokens: e.Tokens}); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+// readTexts reads one text per line, or the "text" field of each JSONL
+// record when path ends in .jsonl. Errors name the file and line.
+func readTexts(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	jsonl := strings.HasSuffix(path, ".jsonl")
+	var texts []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if !utf8.ValidString(line) {
+			return nil, fmt.Errorf("%s:%d: invalid UTF-8", path, n)
+		}
+		if !jsonl {
+			texts = append(texts, line)
+			continue
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var rec struct {
+			Text *string `json:"text"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		if rec.Text == nil {
+			return nil, fmt.Errorf("%s:%d: missing field \"text\"", path, n)
+		}
+		texts = append(texts, *rec.Text)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return texts, nil
+}
