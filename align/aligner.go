@@ -58,8 +58,8 @@ func New(cfg Config) (*Aligner, error) {
 	return &Aligner{cfg: cfg.withDefaults(), streams: map[string]*stream{}}, nil
 }
 
-// Add takes one input, a Media or a Segment value, and returns the windows of
-// its stream that became ready, in sequence order. It returns an error
+// Add takes one input, a Media or a Segment (or a pointer to one), and
+// returns the windows of its stream that became ready, in sequence order. It returns an error
 // wrapping ErrInvalid for a malformed input and one wrapping ErrLate for a
 // late one; either input is dropped and counted in Stats.
 func (a *Aligner) Add(in Input) ([]Window, error) {
@@ -69,8 +69,16 @@ func (a *Aligner) Add(in Input) ([]Window, error) {
 	switch v := in.(type) {
 	case Media:
 		return a.addMedia(v, now)
+	case *Media:
+		if v != nil {
+			return a.addMedia(*v, now)
+		}
 	case Segment:
 		return a.addSegment(v, now)
+	case *Segment:
+		if v != nil {
+			return a.addSegment(*v, now)
+		}
 	}
 	a.stats.Invalid++
 	return nil, fmt.Errorf("%w: input of type %T", ErrInvalid, in)

@@ -403,7 +403,10 @@ func TestInvalidInput(t *testing.T) {
 	}{
 		{"no stream", align.Media{Modality: align.Vision}, "stream id"},
 		{"text as media", align.Media{StreamID: "s", Modality: align.Text}, "modality text"},
-		{"negative time", align.Media{StreamID: "s", Modality: align.Vision, Time: -1}, "negative time"},
+		{"negative time", align.Media{StreamID: "s", Modality: align.Vision, Time: -1}, "outside [0, MaxEventTime]"},
+		{"time too far", align.Media{StreamID: "s", Modality: align.Vision, Time: align.MaxEventTime + 1}, "outside [0, MaxEventTime]"},
+		{"segment too far", align.Segment{StreamID: "s", End: align.MaxEventTime + 1}, "outside [0, MaxEventTime]"},
+		{"nil media pointer", (*align.Media)(nil), "input of type *align.Media"},
 		{"no sample rate", align.Media{StreamID: "s", Modality: align.Audio, Samples: []float32{0}}, "sample rate"},
 		{"no samples", align.Media{StreamID: "s", Modality: align.Audio, SampleRate: rate}, "without samples"},
 		{"segment without stream", align.Segment{End: 1}, "stream id"},
@@ -486,5 +489,47 @@ func TestModalities(t *testing.T) {
 	}
 	if _, err := align.ParseModality("smell"); !errors.Is(err, align.ErrInvalid) {
 		t.Errorf("ParseModality(smell) = %v, want ErrInvalid", err)
+	}
+}
+
+// TestAudioTrim checks the samples kept at 44.1 kHz, where sample i lies at
+// i/44100 s: a window [s, e) keeps samples ceil(s*44100) to ceil(e*44100)-1.
+func TestAudioTrim(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		start, end time.Duration
+		first, n   int
+		at         time.Duration // Time of the first kept sample, rounded down
+	}{
+		{"exact half", 500 * ms, 750 * ms, 22050, 11025, 500 * ms},
+		{"exact 10 ms", 10 * ms, 20 * ms, 441, 441, 10 * ms},
+		// ceil(44.1) = 45 and ceil(88.2) = 89; 45/44100 s = 1020408.16 ns.
+		{"inexact 1 ms", 1 * ms, 2 * ms, 45, 44, 1020408},
+		// The window reaches far past the chunk: every sample from 0.9 s.
+		{"past the end", 900 * ms, align.MaxEventTime, 39690, 4410, 900 * ms},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			samples := make([]float32, 44100)
+			for i := range samples {
+				samples[i] = float32(i)
+			}
+			a := newAligner(t, align.Config{})
+			chunk := align.Media{StreamID: "s", Modality: align.Audio, Samples: samples, SampleRate: 44100}
+			mustAdd(t, a, &chunk)
+			ws := mustAdd(t, a, &align.Segment{StreamID: "s", Start: tc.start, End: tc.end, Text: "a", Final: true})
+			if tc.end > time.Second {
+				ws = a.Flush() // the audio watermark never reaches the end
+			}
+			if len(ws) != 1 || len(ws[0].Audio) != 1 {
+				t.Fatalf("windows %+v, want one with one chunk", ws)
+			}
+			c := ws[0].Audio[0]
+			if int(c.Samples[0]) != tc.first || len(c.Samples) != tc.n || c.Time != tc.at {
+				t.Errorf("kept %d samples from %v at %v, want %d from %d at %v", len(c.Samples), c.Samples[0], c.Time, tc.n, tc.first, tc.at)
+			}
+		})
 	}
 }

@@ -9,8 +9,8 @@ import "errors"
 var ErrLate = errors.New("align: late item")
 
 // ErrInvalid is returned (wrapped, with the reason) by Aligner.Add for a
-// malformed input: an empty stream id, an unknown modality, a negative time,
-// an audio chunk without samples or with a non-positive sample rate, or a
+// malformed input: an empty stream id, an unknown modality, a time outside
+// [0, MaxEventTime], an audio chunk without samples or with a non-positive sample rate, or a
 // segment that ends before it starts. The input is dropped and counted in
 // Stats.Invalid.
 var ErrInvalid = errors.New("align: invalid input")

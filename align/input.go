@@ -73,7 +73,13 @@ func (s Modalities) String() string {
 	return strings.Join(names, "+")
 }
 
-// Input is an item for Aligner.Add: a Media or a Segment value.
+// MaxEventTime is the largest event time an input may carry: 10,000 hours,
+// far beyond any stream, and small enough that sums of times never
+// overflow.
+const MaxEventTime = 10000 * time.Hour
+
+// Input is an item for Aligner.Add: a Media or a Segment, or a pointer to
+// one.
 type Input interface {
 	// stream returns the input's stream id; it also seals the interface.
 	stream() string
@@ -122,8 +128,8 @@ func (m Media) validate() error {
 		return fmt.Errorf("%w: media item without stream id", ErrInvalid)
 	case m.Modality != Audio && m.Modality != Vision:
 		return fmt.Errorf("%w: media item of modality %v", ErrInvalid, m.Modality)
-	case m.Time < 0:
-		return fmt.Errorf("%w: media item at negative time %v", ErrInvalid, m.Time)
+	case m.Time < 0 || m.Time > MaxEventTime:
+		return fmt.Errorf("%w: media item at time %v, outside [0, MaxEventTime]", ErrInvalid, m.Time)
 	case m.Modality == Audio && m.SampleRate <= 0:
 		return fmt.Errorf("%w: audio chunk with sample rate %d", ErrInvalid, m.SampleRate)
 	case m.Modality == Audio && len(m.Samples) == 0:
@@ -158,8 +164,8 @@ func (s Segment) validate() error {
 	switch {
 	case s.StreamID == "":
 		return fmt.Errorf("%w: segment without stream id", ErrInvalid)
-	case s.Start < 0:
-		return fmt.Errorf("%w: segment at negative time %v", ErrInvalid, s.Start)
+	case s.Start < 0 || s.End > MaxEventTime:
+		return fmt.Errorf("%w: segment [%v, %v) outside [0, MaxEventTime]", ErrInvalid, s.Start, s.End)
 	case s.End < s.Start:
 		return fmt.Errorf("%w: segment ends at %v before it starts at %v", ErrInvalid, s.End, s.Start)
 	}

@@ -226,8 +226,17 @@ func (a *Aligner) build(s *stream, p pending) Window {
 func trim(m Media, start, end time.Duration) (Media, bool) {
 	n := int64(len(m.Samples))
 	rate := int64(m.SampleRate)
+	chunkEnd := m.End()
 	index := func(t time.Duration) int64 {
-		return min(max(ceilDiv(int64(t-m.Time)*rate, int64(time.Second)), 0), n)
+		switch {
+		case t <= m.Time:
+			return 0
+		case t >= chunkEnd:
+			return n
+		}
+		// t-m.Time is below the chunk's duration, n/rate seconds, so
+		// the product stays below n*1e9.
+		return min(ceilDiv(int64(t-m.Time)*rate, int64(time.Second)), n)
 	}
 	first, last := index(start), index(end)
 	if first >= last {
@@ -238,10 +247,5 @@ func trim(m Media, start, end time.Duration) (Media, bool) {
 	return m, true
 }
 
-// ceilDiv returns x/d rounded up, for d > 0.
-func ceilDiv(x, d int64) int64 {
-	if x <= 0 {
-		return x / d // truncation rounds up for negatives
-	}
-	return (x + d - 1) / d
-}
+// ceilDiv returns x/d rounded up, for x >= 0 and d > 0.
+func ceilDiv(x, d int64) int64 { return (x + d - 1) / d }
