@@ -368,9 +368,10 @@ func (e *Engine) batchNormBackward(w *worker, mod model.Modality, s *model.Seque
 	}
 }
 
-// supConLabel maps a 3-class label to the binary SupCon label.
-func (e *Engine) supConLabel(y int) bool {
-	if e.opts.SupConRule == "sims" {
+// supConLabel maps a 3-class label to the binary SupCon label of rule
+// "sims" (y == 2) or "mosi" (y ≥ 1), cmc-model.md §4.2.
+func supConLabel(rule string, y int) bool {
+	if rule == "sims" {
 		return y == 2
 	}
 	return y >= 1
@@ -492,7 +493,7 @@ func (e *Engine) fusion(lab *Labels, b, dim int, base uint64, fused bool) Losses
 	e.q = e.q[:0]
 	for k := range model.Experts {
 		for _, y := range lab.Uni[k] {
-			e.q = append(e.q, e.supConLabel(y))
+			e.q = append(e.q, supConLabel(e.opts.SupConRule, y))
 		}
 	}
 	losses.SupCon = supCon(e.emb, e.q, dim, e.opts.SupConTemperature, e.opts.StableSupCon, e.demb)

@@ -8,9 +8,16 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
+// grow returns s resized to n, reallocating when its capacity is short.
+// New buffers hold at least 8 values: Go places allocations of 32 bytes or
+// more on 16-byte boundaries, and gonum's SSE dot product starts with
+// scalar steps until its second operand is 16-byte aligned, so the
+// summation order, and with it every result bit, depends on that
+// alignment. Allocations of 8 to 24 bytes may land on 8-byte boundaries
+// and make results vary from run to run.
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
-		return make([]float32, n)
+		return make([]float32, n, max(n, 8))
 	}
 	return s[:n]
 }

@@ -134,3 +134,13 @@ func (s *PseudoLabels) Update(id string, mod model.Modality, yM int, logits []fl
 	}
 	return nil
 }
+
+// clone returns a deep copy of the store.
+func (s *PseudoLabels) clone() *PseudoLabels {
+	c := NewPseudoLabels()
+	for id, e := range s.labels {
+		v := *e
+		c.labels[id] = &v
+	}
+	return c
+}
