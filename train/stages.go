@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/metrics"
@@ -95,6 +96,27 @@ func (r *runner) report(rep EpochReport, start time.Time) {
 	}
 }
 
+// trainEpoch runs one pass over the shuffled training split: for each
+// batch it checks ctx, gathers the clips into r.in and calls step, and it
+// returns the mean of step's losses.
+func (r *runner) trainEpoch(ctx context.Context, rng *rand.Rand, step func(idx []int) (float64, error)) (float64, error) {
+	n := r.train.split.Len()
+	bs := batches(n, r.s.BatchSize, rng.Perm(n))
+	var sum float64
+	for _, idx := range bs {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		gather(&r.in, r.train.split, idx)
+		l, err := step(idx)
+		if err != nil {
+			return 0, err
+		}
+		sum += l
+	}
+	return sum / float64(len(bs)), nil
+}
+
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // unimodalLogits applies each head to its own embedding (the stage-1
@@ -148,13 +170,7 @@ func (r *runner) stage1(ctx context.Context, sum *Summary) (*model.Model, *exper
 	tr := r.train
 	for epoch := 1; epoch <= r.s.MaxEpochs && patience > 0; epoch++ {
 		start := time.Now()
-		var lossSum float64
-		bs := batches(tr.split.Len(), r.s.BatchSize, rng.Perm(tr.split.Len()))
-		for _, idx := range bs {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, err
-			}
-			gather(&r.in, tr.split, idx)
+		trainLoss, err := r.trainEpoch(ctx, rng, func(idx []int) (float64, error) {
 			var lab Labels
 			for k := range model.Experts {
 				lab.Uni[k] = make([]int, len(idx))
@@ -165,7 +181,7 @@ func (r *runner) stage1(ctx context.Context, sum *Summary) (*model.Model, *exper
 					}
 					soft, err := stores[0].Soft(tr.split.IDs[j], model.Modality(k), tr.m[j])
 					if err != nil {
-						return nil, nil, err
+						return 0, err
 					}
 					lab.Uni[k][i] = soft.Hard()
 				}
@@ -173,30 +189,33 @@ func (r *runner) stage1(ctx context.Context, sum *Summary) (*model.Model, *exper
 			l, err := eng.Stage1(&r.in, &lab, r.step)
 			r.step++
 			if err != nil {
-				return nil, nil, err
+				return 0, err
 			}
-			lossSum += l.Total
 			if !gt {
 				for k := range model.Experts {
 					logits := eng.Output().ExpertLogits[k]
 					for i, j := range idx {
 						if err := stores[0].Update(tr.split.IDs[j], model.Modality(k), tr.m[j], logits[i*3:(i+1)*3],
 							r.s.LabelMomentum[k].At(epoch)); err != nil {
-							return nil, nil, err
+							return 0, err
 						}
 					}
 				}
 			}
 			if err := opt.Step(eng.Grads()); err != nil {
-				return nil, nil, err
+				return 0, err
 			}
 			if !gt {
 				for k := range model.Experts {
 					ema(teacher.Weights, student.Weights, k, r.s.TeacherMomentum[k].At(epoch))
 				}
 			}
+			return l.Total, nil
+		})
+		if err != nil {
+			return nil, nil, err
 		}
-		rep := EpochReport{Stage: 1, Epoch: epoch, TrainLoss: lossSum / float64(len(bs))}
+		rep := EpochReport{Stage: 1, Epoch: epoch, TrainLoss: trainLoss}
 		vce, _, err := r.stage1Eval(r.valid, stores[1], student, teacher, epoch)
 		if err != nil {
 			return nil, nil, err
@@ -343,13 +362,7 @@ func (r *runner) stage2(ctx context.Context, pre *model.Model, labels *expertLab
 	tr := r.train
 	for epoch := 1; epoch <= r.s.MaxEpochs && patience > 0; epoch++ {
 		start := time.Now()
-		var lossSum float64
-		bs := batches(tr.split.Len(), r.s.BatchSize, rng.Perm(tr.split.Len()))
-		for _, idx := range bs {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			gather(&r.in, tr.split, idx)
+		trainLoss, err := r.trainEpoch(ctx, rng, func(idx []int) (float64, error) {
 			lab := Labels{M: make([]int, len(idx))}
 			for k := range model.Experts {
 				lab.Uni[k] = make([]int, len(idx))
@@ -363,14 +376,14 @@ func (r *runner) stage2(ctx context.Context, pre *model.Model, labels *expertLab
 			l, err := eng.Stage2(&r.in, &lab, r.step)
 			r.step++
 			if err != nil {
-				return nil, err
+				return 0, err
 			}
-			lossSum += l.Total
-			if err := opt.Step(eng.Grads()); err != nil {
-				return nil, err
-			}
+			return l.Total, opt.Step(eng.Grads())
+		})
+		if err != nil {
+			return nil, err
 		}
-		rep := EpochReport{Stage: 2, Epoch: epoch, TrainLoss: lossSum / float64(len(bs))}
+		rep := EpochReport{Stage: 2, Epoch: epoch, TrainLoss: trainLoss}
 		vloss, _, err := r.stage2Eval(r.valid, &labels.valid, m)
 		if err != nil {
 			return nil, err
