@@ -6,8 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // Defaults of the CH-SIMS recipe (thuiar/MMSA DataPre.py calling librosa
@@ -192,7 +190,7 @@ type Extractor struct {
 	cfg     Config
 	columns []string
 
-	stft       *fourier.FFT
+	stft       realFFT
 	hann       []float64 // periodic Hann window of FFTSize samples
 	frame      []float64 // one windowed STFT frame
 	spectrum   []complex128
@@ -222,7 +220,7 @@ func NewExtractor(cfg Config) (*Extractor, error) {
 	e := &Extractor{
 		cfg:        cfg,
 		columns:    columnNames(cfg.MFCCs),
-		stft:       fourier.NewFFT(cfg.FFTSize),
+		stft:       newRealFFT(cfg.FFTSize),
 		hann:       periodicHann(cfg.FFTSize),
 		frame:      make([]float64, cfg.FFTSize),
 		spectrum:   make([]complex128, bins),

@@ -185,8 +185,9 @@ type constantQ struct {
 	sampleRate int
 	bases      map[int]*cqtBasis
 	halver     *halver
-	octaves    [2][]float32 // alternating buffers of the halved signal
-	fft        *fourier.FFT // frame transform, sized by the basis
+	octaves    [cqtOctaves - 1][]float32 // the signal halved 1..6 times
+	fft        realFFT                   // frame transform of fftSize points
+	fftSize    int
 	frame      []float64
 	spectrum   []complex128
 }
@@ -208,8 +209,8 @@ func (c *constantQ) basis(tuning float64) *cqtBasis {
 // magnitude returns |CQT| of y (frame-major, frames x 252 bins from C1
 // upwards, frames = 1 + len(y)/hop) as librosa.cqt(y, sr, hop, n_bins=252,
 // bins_per_octave=36, tuning, res_type="fft") computes it: the top octave
-// from y, then each lower octave from the signal halved again by
-// the halver with the hop halved, each frame a centred, zero-padded,
+// from y, then each lower octave from the signal halved once more (see
+// halver.octaves) with the hop halved, each frame a centred, zero-padded,
 // rectangular-window FFT multiplied by the sparse filters. The result is
 // written into dst's memory when its capacity allows.
 func (c *constantQ) magnitude(dst, y []float32, hop int, tuning float64) []float32 {
@@ -217,12 +218,13 @@ func (c *constantQ) magnitude(dst, y []float32, hop int, tuning float64) []float
 	frames := 1 + len(y)/hop
 	out := resize(dst, frames*cqtBins)
 	n := b.fftSize
-	if c.fft == nil || c.fft.Len() != n {
-		c.fft = fourier.NewFFT(n)
+	if c.fftSize != n {
+		c.fft, c.fftSize = newRealFFT(n), n
 		c.frame = make([]float64, n)
 		c.spectrum = make([]complex128, n/2+1)
 	}
 	fft, frame, spectrum := c.fft, c.frame, c.spectrum
+	c.halver.octaves(c.octaves[:], y)
 	signal := y
 	for oct := range cqtOctaves {
 		// Downsampling by 2^oct is compensated by sqrt(2^oct) (librosa
@@ -252,9 +254,7 @@ func (c *constantQ) magnitude(dst, y []float32, hop int, tuning float64) []float
 			}
 		}
 		if oct < cqtOctaves-1 {
-			buf := &c.octaves[oct%2]
-			*buf = c.halver.halve(*buf, signal)
-			signal = *buf
+			signal = c.octaves[oct]
 		}
 	}
 	return out

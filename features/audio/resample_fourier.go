@@ -13,11 +13,12 @@ import (
 // of ever-new lengths cannot grow the cache without limit.
 const maxCachedDFTPlans = 32
 
-// halver halves the sample rate of signals, caching its DFT plans by
-// length. It is not safe for concurrent use.
+// halver halves the sample rate of signals repeatedly, caching its DFT
+// plans by length. It is not safe for concurrent use.
 type halver struct {
 	plans map[int]*realDFT
 	x     []float64
+	kept  []complex128
 }
 
 func newHalver() *halver { return &halver{plans: make(map[int]*realDFT)} }
@@ -34,32 +35,43 @@ func (h *halver) plan(n int) *realDFT {
 	return p
 }
 
-// halve returns y at half its sample rate as librosa.resample(y,
-// orig_sr=2, target_sr=1, res_type="fft", scale=True) computes it: the
-// Fourier method of scipy.signal.resample (keep the lowest ceil(n/2)/2+1
-// bins of the real DFT, doubling the kept Nyquist bin of an even output
-// length, inverse-transform to ceil(n/2) samples, times ceil(n/2)/n), then
-// times sqrt(2) to keep the energy per sample, rounded to float32. The
-// result is written into dst's memory when its capacity allows.
-func (h *halver) halve(dst, y []float32) []float32 {
+// octaves writes into dst[i-1], for i = 1..len(dst), the signal y halved
+// in rate i times, as librosa's CQT obtains it by applying librosa.resample(
+// orig_sr=2, target_sr=1, res_type="fft", scale=True) i times. One halving
+// is the Fourier method of scipy.signal.resample: keep the lowest
+// ceil(n/2)/2+1 bins of the length-n real DFT, doubling the kept Nyquist
+// bin of an even output length, inverse-transform to ceil(n/2) samples and
+// scale by ceil(n/2)/n; librosa then multiplies by sqrt(2). Because the DFT
+// of a halved signal is the truncated DFT of its input, the i-th halving
+// equals one truncation of y's own spectrum, scaled by sqrt(2)^i/len(y):
+// a single forward transform serves every octave. (librosa rounds to
+// float32 between halvings; skipping that changes the result by about 1e-7
+// relative.) The slices in dst are reused when their capacity allows.
+func (h *halver) octaves(dst [][]float32, y []float32) {
 	n := len(y)
-	m := (n + 1) / 2
 	h.x = resize(h.x, n)
 	for i, v := range y {
 		h.x[i] = float64(v)
 	}
 	spectrum := h.plan(n).forward(h.x)
-	kept := spectrum[:m/2+1]
-	if m%2 == 0 && m < n {
-		kept[m/2] *= 2
+	h.kept = resize(h.kept, len(spectrum))
+	gain := 1 / float64(n)
+	prev := n
+	for i := range dst {
+		m := (prev + 1) / 2
+		kept := h.kept[:m/2+1]
+		copy(kept, spectrum)
+		if m%2 == 0 && m < prev {
+			kept[m/2] *= 2
+		}
+		gain *= math.Sqrt2
+		out := h.plan(m).inverse(kept)
+		dst[i] = resize(dst[i], m)
+		for j, v := range out {
+			dst[i][j] = float32(v * gain)
+		}
+		prev = m
 	}
-	out := h.plan(m).inverse(kept)
-	gain := math.Sqrt2 / float64(n) // 1/m from the inverse DFT times m/n
-	dst = resize(dst, m)
-	for i, v := range out {
-		dst[i] = float32(v * gain)
-	}
-	return dst
 }
 
 // realDFT is an unnormalised discrete Fourier transform of real sequences

@@ -45,11 +45,12 @@ func TestRealDFTMatchesNaiveDFT(t *testing.T) {
 	}
 }
 
-func TestHalveBandLimitedCosine(t *testing.T) {
+func TestOctavesBandLimitedCosine(t *testing.T) {
 	t.Parallel()
-	// A cosine with a whole number of cycles below the new Nyquist is
+	// A cosine with a whole number of cycles below every new Nyquist is
 	// periodic and band-limited, so the Fourier method reproduces it
-	// exactly at half the rate, times sqrt(2) (librosa scale=True).
+	// exactly at each halved rate, times sqrt(2) per halving (librosa
+	// scale=True).
 	for _, n := range []int{64, 65, 2757, 5513} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
@@ -58,16 +59,21 @@ func TestHalveBandLimitedCosine(t *testing.T) {
 			for i := range y {
 				y[i] = float32(0.5 * math.Cos(2*math.Pi*cycles*float64(i)/float64(n)))
 			}
-			got := newHalver().halve(nil, y)
-			m := (n + 1) / 2
-			if len(got) != m {
-				t.Fatalf("length = %d, want %d", len(got), m)
-			}
-			for j, v := range got {
-				// The input carries float32 rounding: 1e-6 covers it.
-				want := math.Sqrt2 * 0.5 * math.Cos(2*math.Pi*cycles*float64(j)/float64(m))
-				if math.Abs(float64(v)-want) > 1e-6 {
-					t.Fatalf("sample %d = %v, want %v", j, v, want)
+			got := make([][]float32, 2)
+			newHalver().octaves(got, y)
+			m := n
+			for level, out := range got {
+				m = (m + 1) / 2
+				if len(out) != m {
+					t.Fatalf("halving %d: length = %d, want %d", level+1, len(out), m)
+				}
+				amp := 0.5 * math.Pow(math.Sqrt2, float64(level+1))
+				for j, v := range out {
+					// The input carries float32 rounding: 1e-6 covers it.
+					want := amp * math.Cos(2*math.Pi*cycles*float64(j)/float64(m))
+					if math.Abs(float64(v)-want) > 1e-6 {
+						t.Fatalf("halving %d, sample %d = %v, want %v", level+1, j, v, want)
+					}
 				}
 			}
 		})

@@ -1,0 +1,101 @@
+package audio
+
+import (
+	"math"
+	"math/bits"
+	"math/cmplx"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+)
+
+// realFFT computes the non-negative-frequency half of the unnormalised DFT
+// of a real sequence of fixed length, with gonum's fourier.FFT calling
+// convention. It is not safe for concurrent use.
+type realFFT interface {
+	Coefficients(dst []complex128, seq []float64) []complex128
+}
+
+// newRealFFT returns a transform of length n: the radix-2 one below for
+// powers of two of at least 4 (the STFT and CQT frame sizes), gonum's
+// mixed-radix FFTPACK port otherwise. The radix-2 transform exists for
+// speed: it takes about a quarter of the time of gonum's on the 1024- and
+// 2048-point frames that dominate feature extraction, and the two agree to
+// 1e-12 relative (radix2_test.go).
+func newRealFFT(n int) realFFT {
+	if n >= 4 && bits.OnesCount(uint(n)) == 1 {
+		return newRadix2RealFFT(n)
+	}
+	return fourier.NewFFT(n)
+}
+
+// radix2RealFFT transforms n = 2m real values as one complex FFT of m
+// points (even samples as real parts, odd ones as imaginary parts) followed
+// by the standard split into even and odd spectra (Cooley and Tukey 1965;
+// e.g. Press et al., Numerical Recipes, sec. 12.3).
+type radix2RealFFT struct {
+	n       int
+	reverse []int32      // bit-reversal permutation of m indices
+	twiddle []complex128 // exp(-2*pi*i*k/m), k < m/2
+	split   []complex128 // exp(-2*pi*i*k/n), k <= m/2
+	work    []complex128
+}
+
+func newRadix2RealFFT(n int) *radix2RealFFT {
+	m := n / 2
+	f := &radix2RealFFT{
+		n:       n,
+		reverse: make([]int32, m),
+		twiddle: make([]complex128, m/2),
+		split:   make([]complex128, m/2+1),
+		work:    make([]complex128, m),
+	}
+	shift := bits.UintSize - bits.Len(uint(m-1))
+	for i := range f.reverse {
+		f.reverse[i] = int32(bits.Reverse(uint(i)) >> shift)
+	}
+	for k := range f.twiddle {
+		f.twiddle[k] = cmplx.Rect(1, -2*math.Pi*float64(k)/float64(m))
+	}
+	for k := range f.split {
+		f.split[k] = cmplx.Rect(1, -2*math.Pi*float64(k)/float64(n))
+	}
+	return f
+}
+
+// Coefficients writes the n/2+1 coefficients of seq (len n) into dst, or a
+// new slice when dst is nil, and returns it.
+func (f *radix2RealFFT) Coefficients(dst []complex128, seq []float64) []complex128 {
+	m := f.n / 2
+	if dst == nil {
+		dst = make([]complex128, m+1)
+	}
+	z := f.work
+	for i, r := range f.reverse {
+		z[r] = complex(seq[2*i], seq[2*i+1])
+	}
+	for size := 2; size <= m; size <<= 1 {
+		half, stride := size/2, m/size
+		for start := 0; start < m; start += size {
+			lo, hi := z[start:start+half], z[start+half:start+size]
+			for k := range lo {
+				b := hi[k] * f.twiddle[k*stride]
+				hi[k] = lo[k] - b
+				lo[k] += b
+			}
+		}
+	}
+	// X[k] = E[k] + exp(-2*pi*i*k/n)*O[k], with the even-sample spectrum
+	// E[k] = (Z[k]+conj(Z[m-k]))/2 and the odd one O[k] = (Z[k]-conj(Z[m-k]))/(2i).
+	dst[0] = complex(real(z[0])+imag(z[0]), 0)
+	dst[m] = complex(real(z[0])-imag(z[0]), 0)
+	for k := 1; k <= m/2; k++ {
+		a, b := z[k], cmplx.Conj(z[m-k])
+		sum, diff := a+b, a-b
+		even := complex(0.5*real(sum), 0.5*imag(sum))
+		odd := complex(0.5*imag(diff), -0.5*real(diff)) // diff/(2i)
+		dst[k] = even + f.split[k]*odd
+		// Mirror: X[m-k] = conj(E[k]) - conj(exp(-2*pi*i*k/n)*O[k]).
+		dst[m-k] = cmplx.Conj(even - f.split[k]*odd)
+	}
+	return dst
+}
