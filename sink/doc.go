@@ -1,0 +1,10 @@
+// Package sink delivers sentiment events (event.Event) to where people and
+// programs consume them: a terminal or file (Stdout), a Kafka topic (Kafka),
+// and an HTTP server with a Server-Sent Events feed, health and readiness
+// probes, Prometheus metrics and the dashboard (HTTP).
+//
+// Every sink implements Sink, whose method set matches the pipeline's sink
+// contract, so the pipeline runner drives them directly. Sinks that buffer
+// also implement Flusher. The conformance suite in sink/sinktest runs against
+// every implementation.
+package sink

@@ -1,0 +1,432 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/obs"
+)
+
+// HTTPConfig configures an HTTP sink. A zero value means the default.
+type HTTPConfig struct {
+	// Addr is the host:port to listen on; port 0 picks a free port.
+	// Default "127.0.0.1:8080": loopback, since the endpoints have no
+	// authentication; bind a routable address deliberately.
+	Addr string
+	// ClientBuffer is the number of events queued per SSE client. When a
+	// slow client's queue is full the oldest event is dropped and counted
+	// (cmc_sink_http_sse_dropped_total); the sink never blocks on a
+	// client. Default 256.
+	ClientBuffer int
+	// MaxClients bounds the concurrent SSE clients; more get 503.
+	// Default 64.
+	MaxClients int
+	// KeepAlive is the interval of SSE comment lines that keep idle
+	// connections and proxies open. Default 15 s.
+	KeepAlive time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers. Default 5 s.
+	ReadHeaderTimeout time.Duration
+	// WriteTimeout bounds writing a response, and for SSE each event
+	// written to a client; a client that stalls longer is disconnected.
+	// Default 10 s.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds keep-alive connections between requests.
+	// Default 60 s.
+	IdleTimeout time.Duration
+	// Ready reports readiness for /readyz: nil means ready, an error is
+	// reported with status 503. Default: ready while the sink is open.
+	// It must be safe for concurrent use.
+	Ready func(ctx context.Context) error
+	// Static is served at / (the dashboard). Default nil: / answers 404.
+	Static fs.FS
+	// Metrics is the registry served at /metrics, on which the sink
+	// registers its own metrics (so one registry serves one HTTP sink).
+	// Default: a new registry with only the sink's metrics.
+	Metrics *obs.Registry
+}
+
+// The defaults of HTTPConfig.
+const (
+	DefaultHTTPAddr          = "127.0.0.1:8080"
+	DefaultClientBuffer      = 256
+	DefaultMaxClients        = 64
+	DefaultKeepAlive         = 15 * time.Second
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+)
+
+// Validate checks that no count or duration is negative.
+func (c HTTPConfig) Validate() error {
+	if c.ClientBuffer < 0 || c.MaxClients < 0 {
+		return errors.New("sink: http: negative client buffer or max clients")
+	}
+	if c.KeepAlive < 0 || c.ReadHeaderTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
+		return errors.New("sink: http: negative duration")
+	}
+	return nil
+}
+
+// HTTP serves the events as a Server-Sent Events feed at /events, together
+// with /healthz, /readyz, /metrics and the dashboard at /. Each SSE event has
+// the event id as its id, type "sentiment" and the cmc.sentiment.v1 JSON as
+// its data. Write hands each event to every connected client's bounded queue
+// and never blocks on clients; an event reaches the clients connected when it
+// is written. It is safe for concurrent use.
+type HTTP struct {
+	cfg  HTTPConfig
+	ln   net.Listener
+	srv  *http.Server
+	done chan struct{} // closed by Close: handlers return
+	serr chan error    // the result of Serve
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	closed  bool
+
+	events    *obs.Counter
+	dropped   *obs.Counter
+	latency   *obs.Histogram
+	connected *obs.Gauge
+}
+
+// NewHTTP listens on cfg.Addr and starts serving.
+func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Addr = orDefault(cfg.Addr, DefaultHTTPAddr)
+	cfg.ClientBuffer = orDefault(cfg.ClientBuffer, DefaultClientBuffer)
+	cfg.MaxClients = orDefault(cfg.MaxClients, DefaultMaxClients)
+	cfg.KeepAlive = orDefault(cfg.KeepAlive, DefaultKeepAlive)
+	cfg.ReadHeaderTimeout = orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	if cfg.Metrics == nil {
+		cfg.Metrics = obs.NewRegistry()
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sink: http: %w", err)
+	}
+	h := &HTTP{
+		cfg:     cfg,
+		ln:      ln,
+		done:    make(chan struct{}),
+		serr:    make(chan error, 1),
+		clients: make(map[*client]struct{}),
+		events:  cfg.Metrics.Counter("cmc_sink_http_events_total", "Events written to the HTTP sink."),
+		dropped: cfg.Metrics.Counter("cmc_sink_http_sse_dropped_total", "Events dropped from the queues of slow SSE clients (oldest first)."),
+		latency: cfg.Metrics.Histogram("cmc_sink_http_sse_delivery_seconds",
+			"Time from Write to an event being flushed to an SSE client.", obs.ExponentialBounds(100e-6, 4, 9)),
+		connected: cfg.Metrics.Gauge("cmc_sink_http_sse_clients", "Connected SSE clients."),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", h.serveEvents)
+	mux.HandleFunc("GET /healthz", h.serveHealth)
+	mux.HandleFunc("GET /readyz", h.serveReady)
+	mux.Handle("GET /metrics", cfg.Metrics)
+	if cfg.Static != nil {
+		mux.Handle("GET /", http.FileServerFS(cfg.Static))
+	}
+	h.srv = &http.Server{
+		Handler: mux,
+		// No ReadTimeout: it would cancel the long-lived SSE requests, and
+		// the routes are GETs whose bodies are never read.
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+	}
+	go func() { h.serr <- h.srv.Serve(ln) }()
+	return h, nil
+}
+
+// Addr returns the address the sink listens on, such as "127.0.0.1:8080".
+func (h *HTTP) Addr() string { return h.ln.Addr().String() }
+
+// Write queues every event for every connected SSE client. It fails the
+// whole batch, queueing nothing, if an event cannot be encoded.
+func (h *HTTP) Write(ctx context.Context, events []event.Event) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sink: http: %w", err)
+	}
+	now := time.Now()
+	frames := make([]frame, len(events))
+	for i := range events {
+		data, err := json.Marshal(&events[i])
+		if err != nil {
+			return fmt.Errorf("sink: http: event %q: %w", events[i].EventID, err)
+		}
+		b := make([]byte, 0, len(data)+len(events[i].EventID)+32)
+		b = append(b, "id: "...)
+		b = append(b, events[i].EventID...)
+		b = append(b, "\nevent: sentiment\ndata: "...)
+		b = append(b, data...)
+		frames[i] = frame{data: append(b, "\n\n"...), at: now}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	for c := range h.clients {
+		if n := c.push(frames); n > 0 {
+			h.dropped.Add(uint64(n))
+		}
+	}
+	h.events.Add(uint64(len(events)))
+	return nil
+}
+
+// Flush waits until every connected client was sent everything queued for
+// it, or a client disconnected, or ctx is done.
+func (h *HTTP) Flush(ctx context.Context) error {
+	h.mu.Lock()
+	cs := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	for _, c := range cs {
+		if err := c.waitEmpty(ctx); err != nil {
+			return fmt.Errorf("sink: http: flush: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close disconnects the SSE clients and shuts the server down, waiting for
+// the other requests in progress until ctx is done, then closing their
+// connections.
+func (h *HTTP) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	close(h.done)
+	h.mu.Unlock()
+	err := h.srv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(err, h.srv.Close())
+	}
+	if serr := <-h.serr; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("sink: http: close: %w", err)
+	}
+	return nil
+}
+
+func (h *HTTP) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (h *HTTP) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var err error
+	select {
+	case <-h.done:
+		err = ErrClosed
+	default:
+		if h.cfg.Ready != nil {
+			err = h.cfg.Ready(r.Context())
+		}
+	}
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// subscribe adds a client, or returns nil when the sink is closed or full.
+func (h *HTTP) subscribe() *client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || len(h.clients) >= h.cfg.MaxClients {
+		return nil
+	}
+	c := &client{ring: make([]frame, h.cfg.ClientBuffer), notify: make(chan struct{}, 1)}
+	h.clients[c] = struct{}{}
+	h.connected.Set(float64(len(h.clients)))
+	return c
+}
+
+func (h *HTTP) unsubscribe(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.connected.Set(float64(len(h.clients)))
+	h.mu.Unlock()
+	c.leave()
+}
+
+// serveEvents streams the events to one client until it disconnects, a
+// write fails or times out, or the sink closes. The handler sends the
+// comment ": connected" once the client is subscribed, so a client knows
+// from which point it receives every event.
+func (h *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
+	c := h.subscribe()
+	if c == nil {
+		http.Error(w, "sink: http: too many clients or closing", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.unsubscribe(c)
+	rc := http.NewResponseController(w)
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no")
+	send := func(b []byte) bool {
+		if rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout)) != nil {
+			return false
+		}
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send([]byte(": connected\n\n")) {
+		return
+	}
+	keepAlive := time.NewTicker(h.cfg.KeepAlive)
+	defer keepAlive.Stop()
+	var batch []frame
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-h.done:
+			return
+		case <-keepAlive.C:
+			if !send([]byte(": keep-alive\n\n")) {
+				return
+			}
+		case <-c.notify:
+			batch = c.take(batch[:0])
+			var buf []byte
+			for _, f := range batch {
+				buf = append(buf, f.data...)
+			}
+			if !send(buf) {
+				return
+			}
+			now := time.Now()
+			for _, f := range batch {
+				h.latency.Observe(now.Sub(f.at).Seconds())
+			}
+			c.sent()
+		}
+	}
+}
+
+// frame is one encoded SSE event, shared read-only by all clients.
+type frame struct {
+	data []byte
+	at   time.Time // when Write queued it
+}
+
+// client is the bounded queue of one SSE connection: a ring of frames that
+// drops the oldest when full.
+type client struct {
+	notify chan struct{} // capacity 1: frames are waiting
+
+	mu      sync.Mutex
+	ring    []frame
+	head, n int
+	busy    bool          // the handler took frames it has not sent yet
+	gone    bool          // the handler returned
+	empty   chan struct{} // closed when the queue is empty and not busy
+}
+
+// push queues frames, dropping the oldest when full, and returns how many
+// it dropped.
+func (c *client) push(frames []frame) (dropped int) {
+	c.mu.Lock()
+	for _, f := range frames {
+		if c.n == len(c.ring) {
+			c.ring[c.head] = frame{}
+			c.head = (c.head + 1) % len(c.ring)
+			c.n--
+			dropped++
+		}
+		c.ring[(c.head+c.n)%len(c.ring)] = f
+		c.n++
+	}
+	c.mu.Unlock()
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+	return dropped
+}
+
+// take moves the queued frames to dst.
+func (c *client) take(dst []frame) []frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ; c.n > 0; c.n-- {
+		dst = append(dst, c.ring[c.head])
+		c.ring[c.head] = frame{}
+		c.head = (c.head + 1) % len(c.ring)
+	}
+	c.busy = true
+	return dst
+}
+
+// sent records that the frames taken were written, waking Flush if nothing
+// is queued.
+func (c *client) sent() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = false
+	c.signalEmpty()
+}
+
+// leave records that the handler returned, which releases Flush.
+func (c *client) leave() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gone = true
+	c.signalEmpty()
+}
+
+func (c *client) signalEmpty() {
+	if c.empty != nil && (c.gone || c.n == 0 && !c.busy) {
+		close(c.empty)
+		c.empty = nil
+	}
+}
+
+// waitEmpty blocks until the queue is empty and written, the handler
+// returned, or ctx is done.
+func (c *client) waitEmpty(ctx context.Context) error {
+	c.mu.Lock()
+	if c.gone || c.n == 0 && !c.busy {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.empty == nil {
+		c.empty = make(chan struct{})
+	}
+	ch := c.empty
+	c.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

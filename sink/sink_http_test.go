@@ -1,0 +1,328 @@
+package sink_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/obs"
+	"github.com/cmc-stream/cmc-stream/sink"
+	"github.com/cmc-stream/cmc-stream/sink/sinktest"
+)
+
+func newHTTP(t *testing.T, cfg sink.HTTPConfig) *sink.HTTP {
+	t.Helper()
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	h, err := sink.NewHTTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return h
+}
+
+// sseEvent is one Server-Sent Event as a client parses it.
+type sseEvent struct {
+	id, typ, data string
+	err           error
+}
+
+// subscribe connects an SSE client to /events and returns once the server
+// confirmed the subscription; the events arrive on the channel, which is
+// closed when the stream ends.
+func subscribe(t *testing.T, h *sink.HTTP) <-chan sseEvent {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.Addr()+"/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /events: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != ": connected\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	out := make(chan sseEvent)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		defer resp.Body.Close()
+		var ev sseEvent
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+					out <- sseEvent{err: err}
+				}
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case line == "":
+				if ev.data != "" {
+					select {
+					case out <- ev:
+					case <-ctx.Done():
+						return
+					}
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, ":"):
+			case strings.HasPrefix(line, "id: "):
+				ev.id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				ev.typ = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				ev.data = line[6:]
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return out
+}
+
+func sseReader(events <-chan sseEvent) sinktest.Reader {
+	return func(ctx context.Context, n int) ([]event.Event, error) {
+		var evs []event.Event
+		for len(evs) < n {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					return nil, io.ErrUnexpectedEOF
+				}
+				if ev.err != nil {
+					return nil, ev.err
+				}
+				var e event.Event
+				if err := json.Unmarshal([]byte(ev.data), &e); err != nil {
+					return nil, err
+				}
+				if ev.id != e.EventID || ev.typ != "sentiment" {
+					return nil, fmt.Errorf("SSE id %q type %q for event %q", ev.id, ev.typ, e.EventID)
+				}
+				evs = append(evs, e)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return evs, nil
+	}
+}
+
+func TestHTTPConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) (sink.Sink, sinktest.Reader) {
+		h := newHTTP(t, sink.HTTPConfig{})
+		return h, sseReader(subscribe(t, h))
+	})
+}
+
+func TestHTTPFanOut(t *testing.T) {
+	h := newHTTP(t, sink.HTTPConfig{})
+	readers := make([]sinktest.Reader, 5)
+	for i := range readers {
+		readers[i] = sseReader(subscribe(t, h))
+	}
+	evs := sinktest.Events(20, 4)
+	if err := h.Write(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	for i, read := range readers {
+		ctx, cancel := context.WithTimeout(t.Context(), sinktest.Timeout)
+		got, err := read(ctx, len(evs))
+		cancel()
+		if err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		for j := range got {
+			if got[j].EventID != evs[j].EventID {
+				t.Fatalf("client %d event %d: %s, want %s", i, j, got[j].EventID, evs[j].EventID)
+			}
+		}
+	}
+}
+
+// TestHTTPSlowClientDropsOldest stalls a client until far more data than the
+// loopback socket buffers hold is queued for it: the sink must not block,
+// must drop the oldest events beyond the client's queue and count them, and
+// the client must then receive the newest events.
+func TestHTTPSlowClientDropsOldest(t *testing.T) {
+	reg := obs.NewRegistry()
+	h := newHTTP(t, sink.HTTPConfig{ClientBuffer: 2, Metrics: reg})
+	events := subscribe(t, h)
+	// 32 MiB in events of 1 MiB: several times the socket buffers.
+	const n = 32
+	evs := sinktest.Events(n, 1)
+	for i := range evs {
+		evs[i].Transcript = strings.Repeat("x", 1<<20)
+		if err := h.Write(t.Context(), evs[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropped := metric(t, h, "cmc_sink_http_sse_dropped_total")
+	if dropped == 0 {
+		t.Fatal("no event was dropped")
+	}
+	var ids []string
+	for len(ids)+int(dropped) < n {
+		ev, ok := <-events
+		if !ok || ev.err != nil {
+			t.Fatalf("stream ended after %d events: %v", len(ids), ev.err)
+		}
+		ids = append(ids, ev.id)
+	}
+	if last := ids[len(ids)-1]; last != evs[n-1].EventID {
+		t.Fatalf("last event received %s, want the newest %s", last, evs[n-1].EventID)
+	}
+	t.Logf("%d events received, %v dropped", len(ids), dropped)
+}
+
+// metric reads one unlabelled sample from /metrics.
+func metric(t *testing.T, h *sink.HTTP, name string) float64 {
+	t.Helper()
+	body := get(t, h, "/metrics", http.StatusOK)
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no metric %s in\n%s", name, body)
+	return 0
+}
+
+func get(t *testing.T, h *sink.HTTP, path string, status int) string {
+	t.Helper()
+	resp, err := http.Get("http://" + h.Addr() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != status {
+		t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+	}
+	return string(b)
+}
+
+func TestHTTPEndpoints(t *testing.T) {
+	ready := make(chan error, 1)
+	ready <- errors.New("model not loaded")
+	h := newHTTP(t, sink.HTTPConfig{
+		Static: fstest.MapFS{"index.html": {Data: []byte("<h1>dashboard</h1>")}},
+		Ready: func(context.Context) error {
+			select {
+			case err := <-ready:
+				return err
+			default:
+				return nil
+			}
+		},
+	})
+	get(t, h, "/healthz", http.StatusOK)
+	if body := get(t, h, "/readyz", http.StatusServiceUnavailable); !strings.Contains(body, "model not loaded") {
+		t.Errorf("/readyz body %q", body)
+	}
+	get(t, h, "/readyz", http.StatusOK)
+	if body := get(t, h, "/", http.StatusOK); body != "<h1>dashboard</h1>" {
+		t.Errorf("/ body %q", body)
+	}
+	get(t, h, "/missing.js", http.StatusNotFound)
+
+	sub := sseReader(subscribe(t, h))
+	if err := h.Write(t.Context(), sinktest.Events(3, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), sinktest.Timeout)
+	defer cancel()
+	if _, err := sub(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	body := get(t, h, "/metrics", http.StatusOK)
+	for _, want := range []string{
+		"cmc_sink_http_events_total 3\n",
+		"cmc_sink_http_sse_clients 1\n",
+		"cmc_sink_http_sse_dropped_total 0\n",
+		"cmc_sink_http_sse_delivery_seconds_count 3\n",
+		"# TYPE cmc_sink_http_sse_delivery_seconds histogram\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func TestHTTPNoStatic(t *testing.T) {
+	h := newHTTP(t, sink.HTTPConfig{})
+	get(t, h, "/", http.StatusNotFound)
+}
+
+func TestHTTPMaxClients(t *testing.T) {
+	h := newHTTP(t, sink.HTTPConfig{MaxClients: 1})
+	subscribe(t, h)
+	get(t, h, "/events", http.StatusServiceUnavailable)
+}
+
+func TestHTTPCloseEndsStreams(t *testing.T) {
+	h, err := sink.NewHTTP(sink.HTTPConfig{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := subscribe(t, h)
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for ev := range events {
+		if ev.err != nil {
+			t.Fatalf("stream ended with %v, want EOF", ev.err)
+		}
+	}
+	if _, err := http.Get("http://" + h.Addr() + "/healthz"); err == nil {
+		t.Fatal("server still answers after Close")
+	}
+}
+
+func TestHTTPConfig(t *testing.T) {
+	for _, cfg := range []sink.HTTPConfig{
+		{Addr: "127.0.0.1:0", ClientBuffer: -1},
+		{Addr: "127.0.0.1:0", KeepAlive: -1},
+		{Addr: "256.0.0.1:0"},
+	} {
+		if h, err := sink.NewHTTP(cfg); err == nil {
+			h.Close(t.Context())
+			t.Errorf("NewHTTP(%+v) accepted", cfg)
+		}
+	}
+}

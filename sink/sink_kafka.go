@@ -1,0 +1,190 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cmc-stream/cmc-stream/event"
+)
+
+// KafkaConfig configures a Kafka sink. A zero duration or count means the
+// default; the defaults are chosen for a live path, not kafka-go's (which
+// waits up to 1 s to fill a batch).
+type KafkaConfig struct {
+	// Brokers are the bootstrap host:port addresses. Required.
+	Brokers []string
+	// Topic is the topic to write to. Required.
+	Topic string
+	// BatchSize is the largest number of events sent to one partition in
+	// one request. Default 100.
+	BatchSize int
+	// BatchTimeout is how long a partially filled batch waits for more
+	// events before it is sent. Default 10 ms.
+	BatchTimeout time.Duration
+	// MaxAttempts is how many times a batch is tried before Write reports
+	// it failed. Default 3.
+	MaxAttempts int
+	// BackoffMin and BackoffMax bound the wait between attempts, which
+	// doubles from BackoffMin. Defaults 10 ms and 500 ms.
+	BackoffMin, BackoffMax time.Duration
+	// WriteTimeout bounds each request to a broker. Default 10 s.
+	WriteTimeout time.Duration
+	// MaxEventBytes is the largest encoded event written; a larger event
+	// fails alone with ErrEventTooLarge while the rest of its batch is
+	// written. Default 1,000,000 bytes, under Kafka's default
+	// message.max.bytes (1,048,588) and kafka-go's request limit (1 MiB).
+	MaxEventBytes int
+	// AutoCreateTopic lets the writer create Topic if the cluster allows
+	// it. Default false: a missing topic is an error.
+	AutoCreateTopic bool
+}
+
+// The defaults of KafkaConfig.
+const (
+	DefaultKafkaBatchSize    = 100
+	DefaultKafkaBatchTimeout = 10 * time.Millisecond
+	DefaultKafkaMaxAttempts  = 3
+	DefaultKafkaBackoffMin   = 10 * time.Millisecond
+	DefaultKafkaBackoffMax   = 500 * time.Millisecond
+	DefaultKafkaWriteTimeout = 10 * time.Second
+	DefaultKafkaMaxEvent     = 1_000_000
+)
+
+// ErrEventTooLarge is the per-event error of Kafka.Write for an event whose
+// encoding exceeds KafkaConfig.MaxEventBytes.
+var ErrEventTooLarge = errors.New("sink: kafka: event too large")
+
+// Validate checks the configuration: brokers and a topic are set, and no
+// count or duration is negative, BackoffMin not above BackoffMax.
+func (c KafkaConfig) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("sink: kafka: no brokers")
+	}
+	if c.Topic == "" {
+		return errors.New("sink: kafka: no topic")
+	}
+	if c.BatchSize < 0 || c.MaxAttempts < 0 || c.MaxEventBytes < 0 || c.BatchTimeout < 0 || c.BackoffMin < 0 || c.BackoffMax < 0 || c.WriteTimeout < 0 {
+		return errors.New("sink: kafka: negative batch size, attempts or duration")
+	}
+	if c.BackoffMin > 0 && c.BackoffMax > 0 && c.BackoffMin > c.BackoffMax {
+		return fmt.Errorf("sink: kafka: backoff min %v above max %v", c.BackoffMin, c.BackoffMax)
+	}
+	return nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Kafka writes each event as one message of JSON to a Kafka topic, keyed by
+// the stream id, so the events of a stream stay in order on one partition
+// (partitioned with murmur2, like Java producers). Every write waits for
+// acknowledgement by all in-sync replicas. It is safe for concurrent use.
+type Kafka struct {
+	w        *kafka.Writer
+	maxEvent int
+	closed   atomic.Bool
+}
+
+// NewKafka returns a Kafka sink. It does not connect until the first Write.
+func NewKafka(cfg KafkaConfig) (*Kafka, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	w := &kafka.Writer{
+		Addr:                   kafka.TCP(cfg.Brokers...),
+		Topic:                  cfg.Topic,
+		Balancer:               &kafka.Murmur2Balancer{Consistent: true},
+		MaxAttempts:            orDefault(cfg.MaxAttempts, DefaultKafkaMaxAttempts),
+		WriteBackoffMin:        orDefault(cfg.BackoffMin, DefaultKafkaBackoffMin),
+		WriteBackoffMax:        orDefault(cfg.BackoffMax, DefaultKafkaBackoffMax),
+		BatchSize:              orDefault(cfg.BatchSize, DefaultKafkaBatchSize),
+		BatchTimeout:           orDefault(cfg.BatchTimeout, DefaultKafkaBatchTimeout),
+		WriteTimeout:           orDefault(cfg.WriteTimeout, DefaultKafkaWriteTimeout),
+		RequiredAcks:           kafka.RequireAll,
+		AllowAutoTopicCreation: cfg.AutoCreateTopic,
+	}
+	return &Kafka{w: w, maxEvent: orDefault(cfg.MaxEventBytes, DefaultKafkaMaxEvent)}, nil
+}
+
+// SchemaHeader is the message header that carries event.Schema, so
+// consumers can route by schema version without parsing the value.
+const SchemaHeader = "schema"
+
+// Write sends the batch and blocks until every message was acknowledged or
+// failed after MaxAttempts. When some events failed (too large, or their
+// partition's request failed), the returned error wraps a kafka.WriteErrors
+// indexed like events, nil for the events that were written, so the caller
+// can dead-letter exactly the failed ones:
+//
+//	var werrs kafka.WriteErrors
+//	if errors.As(err, &werrs) { ... werrs[i] ... }
+func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
+	if k.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sink: kafka: %w", err)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, 0, len(events))
+	index := make([]int, 0, len(events)) // msgs[j] is events[index[j]]
+	werrs := make(kafka.WriteErrors, len(events))
+	failed := false
+	header := []kafka.Header{{Key: SchemaHeader, Value: []byte(event.Schema)}}
+	for i := range events {
+		v, err := json.Marshal(&events[i])
+		if err != nil {
+			return fmt.Errorf("sink: kafka: event %q: %w", events[i].EventID, err)
+		}
+		if len(v) > k.maxEvent {
+			werrs[i] = fmt.Errorf("%w: %q is %d bytes, limit %d", ErrEventTooLarge, events[i].EventID, len(v), k.maxEvent)
+			failed = true
+			continue
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(events[i].StreamID), Value: v, Headers: header})
+		index = append(index, i)
+	}
+	if len(msgs) > 0 {
+		err := k.w.WriteMessages(ctx, msgs...)
+		var kw kafka.WriteErrors
+		switch {
+		case errors.As(err, &kw):
+			for j, e := range kw {
+				werrs[index[j]] = e
+			}
+			failed = true
+		case err != nil:
+			return fmt.Errorf("sink: kafka: write to %s: %w", k.w.Topic, err)
+		}
+	}
+	if failed {
+		return fmt.Errorf("sink: kafka: write to %s: %w", k.w.Topic, werrs)
+	}
+	return nil
+}
+
+// Close flushes the messages in flight and closes the connections. The
+// writer does not take a context: Close returns when kafka-go's Close does,
+// after at most about WriteTimeout per pending batch.
+func (k *Kafka) Close(context.Context) error {
+	if k.closed.Swap(true) {
+		return nil
+	}
+	if err := k.w.Close(); err != nil {
+		return fmt.Errorf("sink: kafka: close: %w", err)
+	}
+	return nil
+}
