@@ -15,11 +15,7 @@ func TestRadix2MatchesGonum(t *testing.T) {
 	for _, n := range []int{4, 8, 16, 1024, 2048, 4096} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
-			rng := rand.New(rand.NewPCG(7, uint64(n)))
-			x := make([]float64, n)
-			for i := range x {
-				x[i] = rng.NormFloat64()
-			}
+			x := gaussianNoise(7, n)
 			want := fourier.NewFFT(n).Coefficients(nil, x)
 			f := newRealFFT(n)
 			if _, ok := f.(*radix2RealFFT); !ok {
@@ -39,6 +35,17 @@ func TestRadix2MatchesGonum(t *testing.T) {
 	if _, ok := newRealFFT(1000).(*fourier.FFT); !ok {
 		t.Error("newRealFFT(1000) is not gonum's mixed-radix FFT")
 	}
+}
+
+// gaussianNoise returns n standard normal values from a PCG seeded with
+// (seed, n).
+func gaussianNoise(seed uint64, n int) []float64 {
+	rng := rand.New(rand.NewPCG(seed, uint64(n)))
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	return x
 }
 
 func BenchmarkRealFFT1024(b *testing.B) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -15,11 +14,7 @@ func TestRealDFTMatchesNaiveDFT(t *testing.T) {
 	for _, n := range []int{1, 2, 7, 97, 1000, 2757, 4099} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
-			rng := rand.New(rand.NewPCG(1, uint64(n)))
-			x := make([]float64, n)
-			for i := range x {
-				x[i] = rng.NormFloat64()
-			}
+			x := gaussianNoise(1, n)
 			twiddle := make([]complex128, n) // exp(-2*pi*i*r/n)
 			for r := range twiddle {
 				twiddle[r] = cmplx.Rect(1, -2*math.Pi*float64(r)/float64(n))
