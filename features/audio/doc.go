@@ -33,6 +33,11 @@
 // the CH-SIMS features). [ReadWAV] decodes PCM and IEEE-float WAV files and
 // averages their channels like librosa's to_mono.
 //
-// The package is pure Go (gonum for the FFT and windows) and builds with
-// CGO_ENABLED=0.
+// The package is pure Go and builds with CGO_ENABLED=0: gonum supplies the
+// windows and the FFTs of arbitrary length (with Bluestein's algorithm for
+// lengths with large prime factors); the power-of-two STFT and CQT frames use
+// a radix-2 real FFT of this package, checked against gonum's.
+//
+// An [Extractor] reuses buffers between calls and is not safe for concurrent
+// use; [Resample], [ReadWAV] and [DecodeWAV] are.
 package audio
