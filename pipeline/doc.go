@@ -25,7 +25,11 @@
 // and runs the AckFunc exactly once, after every sink accepted all of them
 // (at-least-once delivery: acknowledge after the sink, not at ingest). An item
 // for which a stage returns no output is acknowledged as soon as it is
-// processed. An item that fails in a stage or a sink is reported (Config.OnError,
+// processed by a Stage. A stateful stage that builds outputs from inputs of
+// earlier calls (the aligner) implements Retainer instead and is added with
+// ViaRetainer: it names each output's inputs, and tells the runner when it
+// lets an input go, so the input is acknowledged only after the outputs built
+// from it were accepted. An item that fails in a stage or a sink is reported (Config.OnError,
 // the Errors counter, and Config.DeadLetter when set) and acknowledged with the
 // error; the other items flow on. An item abandoned by a hard stop is never
 // acknowledged, so a replayable source delivers it again.

@@ -22,12 +22,13 @@ func (f StageFunc[In, Out]) Process(ctx context.Context, in In) ([]Out, error) {
 	return f(ctx, in)
 }
 
-// Drainer is an optional capability of a Stage that buffers state, such as an
-// aligner holding windows open. After the stage's input is closed and every
+// Drainer is an optional capability of a Stage or a Retainer that buffers
+// state, such as an aligner holding windows open. After the stage's input is closed and every
 // worker has finished, the runner calls Drain once and sends the returned
 // outputs downstream before closing the stage's output. Outputs of Drain
-// derive from no particular input, so they carry no acknowledgement; a stage
-// that holds inputs back must not rely on the runner to acknowledge them late.
+// of a Stage derive from no particular input, so they carry no
+// acknowledgement; a stage that holds inputs back should be a Retainer, whose
+// Drain outputs name their inputs through Lineage.
 type Drainer[Out any] interface {
 	// Drain returns the outputs still held by the stage.
 	Drain(ctx context.Context) ([]Out, error)
@@ -39,14 +40,15 @@ type DrainerFunc[Out any] func(ctx context.Context) ([]Out, error)
 // Drain calls f(ctx).
 func (f DrainerFunc[Out]) Drain(ctx context.Context) ([]Out, error) { return f(ctx) }
 
-// Ticker is an optional capability of a Stage whose outputs also depend on
-// the passing of time, such as an aligner that emits a window after a maximum
-// wait even when no input arrives. The runner calls Tick every
-// StageConfig.TickInterval from the stage's first worker, between two calls
-// of Process, until the stage's input is closed; with one worker, Tick never
-// runs concurrently with Process and outputs keep their order. Outputs of
-// Tick derive from no particular input, so they carry no acknowledgement. An
-// error is reported and counted, and the ticks go on.
+// Ticker is an optional capability of a Stage or a Retainer whose outputs
+// also depend on the passing of time, such as an aligner that emits a window
+// after a maximum wait even when no input arrives. The runner calls Tick
+// every StageConfig.TickInterval from the stage's first worker, between two
+// calls of Process (or Retain), until the stage's input is closed; with one
+// worker, Tick never runs concurrently with Process and outputs keep their
+// order. Outputs of a Stage's Tick derive from no input and carry no
+// acknowledgement; those of a Retainer's name their inputs through Lineage.
+// An error is reported and counted, and the ticks go on.
 type Ticker[Out any] interface {
 	// Tick returns the outputs that became due.
 	Tick(ctx context.Context) ([]Out, error)
@@ -57,3 +59,32 @@ type TickerFunc[Out any] func(ctx context.Context) ([]Out, error)
 
 // Tick calls f(ctx).
 func (f TickerFunc[Out]) Tick(ctx context.Context) ([]Out, error) { return f(ctx) }
+
+// Hold is the pending acknowledgement of one input of a Retainer. It is a
+// small comparable value with no methods: the stage keeps it with whatever it
+// keeps of the input, names it in Lineage for every output derived from the
+// input, and returns it exactly once from Released when it no longer keeps
+// the input. The zero Hold stands for an input with nothing to acknowledge.
+type Hold struct{ t *tracker }
+
+// Retainer is a stateful stage whose outputs derive from inputs of earlier
+// calls, such as the aligner, whose window is emitted long after the
+// transcript segment it comes from. The runner acknowledges an input only
+// once the stage released it and every output naming it was accepted by every
+// sink, so a Kafka offset is committed after the event built from it.
+//
+// The runner runs a Retainer on one worker (add it with ViaRetainer) and
+// never calls its methods concurrently. After each call of Retain, and of
+// Tick and Drain when the stage implements Ticker or Drainer, it calls
+// Lineage for every output, then Released. When Retain returns an error, the
+// runner fails the input; the stage must then neither keep h nor release it.
+type Retainer[In, Out any] interface {
+	// Retain handles one input, which h stands for, and returns the
+	// outputs that became ready.
+	Retain(ctx context.Context, in In, h Hold) ([]Out, error)
+	// Lineage returns the Holds of the inputs out derives from.
+	Lineage(out Out) []Hold
+	// Released returns the Holds of the inputs the stage let go of since
+	// the last call, each exactly once over the stage's life.
+	Released() []Hold
+}
