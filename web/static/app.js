@@ -1,0 +1,548 @@
+// app.js: the cmc-stream live dashboard. Plain ES2020 with no dependencies;
+// see the doc comment of the Go package web for what it shows. Event data
+// reaches the DOM only through textContent and attributes.
+"use strict";
+
+(function () {
+  const CLASSES = ["negative", "neutral", "positive"];
+  const MODALITIES = ["text", "audio", "vision"];
+  const SCHEMA = "cmc.sentiment.v1";
+  const HISTORY = 60; // windows per stream in the timeline
+  const MAX_STREAMS = 64; // streams kept; the least recently updated goes first
+  const METRICS_EVERY_MS = 5000;
+  const RETRY_MIN_MS = 1000;
+  const RETRY_MAX_MS = 30000;
+  // The event package allows similarities this far outside [-1, 1].
+  const SIMILARITY_TOLERANCE = 1e-3;
+  const SVG = "http://www.w3.org/2000/svg";
+
+  const state = {
+    streams: new Map(), // stream id -> {history, last, lastSeq, updated}
+    selected: "",
+    events: 0,
+    malformed: 0,
+    lastProblem: "",
+    seenDrops: 0,
+    serverDrops: null, // null when /metrics reports no drop metric
+    tick: 0,
+  };
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  function isObject(v) {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+  }
+
+  // ---- Parsing: every check appends its problem to problems. ----
+
+  function number(obj, key, path, lo, hi, problems) {
+    const v = isObject(obj) ? obj[key] : undefined;
+    if (typeof v === "number" && Number.isFinite(v) && v >= lo && v <= hi) {
+      return v;
+    }
+    problems.push(path + (v === undefined ? " missing" : " not a number in [" + lo + ", " + hi + "]"));
+    return null;
+  }
+
+  function label(v, path, problems) {
+    if (CLASSES.includes(v)) {
+      return v;
+    }
+    problems.push(path + (v === undefined ? " missing" : " not a known label"));
+    return null;
+  }
+
+  function probs(obj, path, problems) {
+    if (!isObject(obj)) {
+      problems.push(path + (obj === undefined ? " missing" : " not an object"));
+      return null;
+    }
+    const p = {};
+    let ok = true;
+    for (const c of CLASSES) {
+      p[c] = number(obj, c, path + "." + c, 0, 1, problems);
+      ok = ok && p[c] !== null;
+    }
+    return ok ? p : null;
+  }
+
+  function optionalString(v, path, problems) {
+    if (v === undefined || typeof v === "string") {
+      return v || "";
+    }
+    problems.push(path + " not a string");
+    return "";
+  }
+
+  function absentModality() {
+    return { present: false, label: null, probs: null, weight: null };
+  }
+
+  function modality(mods, name, problems) {
+    const path = "modalities." + name;
+    const m = mods[name];
+    if (!isObject(m)) {
+      problems.push(path + " missing");
+      return absentModality();
+    }
+    if (typeof m.present !== "boolean") {
+      problems.push(path + ".present not a boolean");
+    }
+    const weight = number(m, "router_weight", path + ".router_weight", 0, 1, problems);
+    if (m.present !== true) {
+      return { present: false, label: null, probs: null, weight: weight };
+    }
+    return {
+      present: true,
+      label: label(m.label, path + ".label", problems),
+      probs: probs(m.probs, path + ".probs", problems),
+      weight: weight,
+    };
+  }
+
+  function similarity(c, problems) {
+    const s = isObject(c) ? c.similarity : undefined;
+    const shaped = Array.isArray(s) && s.length === 3 &&
+      s.every((row) => Array.isArray(row) && row.length === 3);
+    if (!shaped) {
+      problems.push("consensus.similarity " + (s === undefined ? "missing" : "not a 3x3 array"));
+      return null;
+    }
+    const bound = 1 + SIMILARITY_TOLERANCE;
+    return s.map((row, i) => row.map((v, j) => {
+      if (typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= bound) {
+        return v;
+      }
+      problems.push("consensus.similarity[" + i + "][" + j + "] not a number in [-1, 1]");
+      return null;
+    }));
+  }
+
+  function windowOf(w, problems) {
+    if (!isObject(w)) {
+      problems.push("window missing");
+      return { kind: null, seq: null, end: null };
+    }
+    const kind = typeof w.kind === "string" && w.kind !== "" ? w.kind : null;
+    if (kind === null) {
+      problems.push("window.kind missing");
+    }
+    const seq = Number.isSafeInteger(w.seq) && w.seq >= 0 ? w.seq : null;
+    if (seq === null) {
+      problems.push("window.seq not a non-negative integer");
+    }
+    const end = typeof w.end === "string" ? new Date(w.end) : null;
+    if (end === null || Number.isNaN(end.getTime())) {
+      problems.push("window.end not a time");
+      return { kind: kind, seq: seq, end: null };
+    }
+    return { kind: kind, seq: seq, end: end };
+  }
+
+  // parse turns one SSE message into {ev, problems}. ev is null when the
+  // message cannot be attributed to a stream; otherwise unusable fields are
+  // null and problems says why.
+  function parse(data) {
+    let raw;
+    try {
+      raw = JSON.parse(data);
+    } catch (e) {
+      return { ev: null, problems: ["message is not JSON"] };
+    }
+    if (!isObject(raw)) {
+      return { ev: null, problems: ["message is not a JSON object"] };
+    }
+    if (typeof raw.stream_id !== "string" || raw.stream_id === "") {
+      return { ev: null, problems: ["stream_id missing or not a string"] };
+    }
+    const problems = [];
+    if (raw.schema !== SCHEMA) {
+      problems.push("schema is not " + SCHEMA);
+    }
+    const mods = isObject(raw.modalities) ? raw.modalities : null;
+    if (mods === null) {
+      problems.push("modalities missing");
+    }
+    const m = {};
+    for (const name of MODALITIES) {
+      m[name] = mods === null ? absentModality() : modality(mods, name, problems);
+    }
+    const model = isObject(raw.model) && typeof raw.model.name === "string" ? raw.model : null;
+    if (model === null) {
+      problems.push("model.name missing");
+    }
+    const lat = raw.latency_ms;
+    if (!isObject(lat)) {
+      problems.push("latency_ms missing");
+    }
+    const ev = {
+      stream: raw.stream_id,
+      speaker: optionalString(raw.speaker, "speaker", problems),
+      window: windowOf(raw.window, problems),
+      label: label(raw.label, "label", problems),
+      probs: probs(raw.probs, "probs", problems),
+      modalities: m,
+      agreement: number(raw.consensus, "agreement", "consensus.agreement", 0, 1, problems),
+      similarity: similarity(raw.consensus, problems),
+      transcript: optionalString(raw.transcript, "transcript", problems),
+      model: model === null ? "" : [model.name, model.version].filter((s) => typeof s === "string" && s).join(" "),
+      latency: {
+        features: isObject(lat) ? number(lat, "features", "latency_ms.features", 0, Infinity, problems) : null,
+        model: isObject(lat) ? number(lat, "model", "latency_ms.model", 0, Infinity, problems) : null,
+        endToEnd: isObject(lat) ? number(lat, "end_to_end", "latency_ms.end_to_end", 0, Infinity, problems) : null,
+      },
+    };
+    return { ev: ev, problems: problems };
+  }
+
+  // ---- State ----
+
+  function streamOption(id) {
+    for (const o of $("stream").options) {
+      if (o.value === id) {
+        return o;
+      }
+    }
+    return null;
+  }
+
+  function evict() {
+    let oldest = null;
+    for (const [id, s] of state.streams) {
+      if (id !== state.selected && (oldest === null || s.updated < state.streams.get(oldest).updated)) {
+        oldest = id;
+      }
+    }
+    if (oldest !== null) {
+      state.streams.delete(oldest);
+      const o = streamOption(oldest);
+      if (o !== null) {
+        o.remove();
+      }
+    }
+  }
+
+  function addStream(id) {
+    const s = { history: [], last: null, lastSeq: new Map(), updated: 0 };
+    state.streams.set(id, s);
+    const select = $("stream");
+    if (state.selected === "") {
+      select.textContent = "";
+      select.disabled = false;
+      state.selected = id;
+    }
+    const o = document.createElement("option");
+    o.value = id;
+    o.textContent = id;
+    select.append(o);
+    select.value = state.selected;
+    if (state.streams.size > MAX_STREAMS) {
+      evict();
+    }
+    return s;
+  }
+
+  function accept(ev) {
+    const s = state.streams.get(ev.stream) || addStream(ev.stream);
+    const w = ev.window;
+    let fresh = true;
+    if (w.kind !== null && w.seq !== null) {
+      const prev = s.lastSeq.get(w.kind);
+      if (prev !== undefined && w.seq <= prev) {
+        fresh = false; // a redelivered or reordered window
+      } else {
+        if (prev !== undefined) {
+          state.seenDrops += w.seq - prev - 1;
+        }
+        s.lastSeq.set(w.kind, w.seq);
+      }
+    }
+    if (fresh && ev.probs !== null) {
+      s.history.push({ probs: ev.probs, label: ev.label });
+      if (s.history.length > HISTORY) {
+        s.history.shift();
+      }
+    }
+    s.last = ev;
+    s.updated = ++state.tick;
+  }
+
+  function handle(data) {
+    state.events++;
+    const r = parse(data);
+    if (r.problems.length > 0) {
+      state.malformed++;
+      state.lastProblem = r.problems[0] + (r.problems.length > 1 ? " (+" + (r.problems.length - 1) + " more)" : "");
+    }
+    if (r.ev !== null) {
+      accept(r.ev);
+    }
+    scheduleRender();
+  }
+
+  // ---- Rendering ----
+
+  function fmt(v, digits) {
+    return v === null ? "\u2014" : v.toFixed(digits);
+  }
+
+  function setLabel(el, l, absent) {
+    const text = absent ? "absent" : (l === null ? "unknown" : l);
+    el.textContent = text;
+    el.dataset.label = text;
+  }
+
+  function setWidth(el, frac) {
+    el.style.width = frac === null ? "0" : (100 * Math.min(Math.max(frac, 0), 1)).toFixed(1) + "%";
+  }
+
+  // heatColor maps a cosine in [-1, 1] to a background and a text colour
+  // with enough contrast: blue for similar, orange for opposed embeddings.
+  function heatColor(v) {
+    const hue = v >= 0 ? 212 : 24;
+    const light = 96 - 52 * Math.min(Math.abs(v), 1);
+    return { bg: "hsl(" + hue + " 70% " + light.toFixed(0) + "%)", fg: light < 62 ? "#fff" : "#111" };
+  }
+
+  function renderFused(ev) {
+    setLabel($("fused-label"), ev.label, false);
+    for (const row of $("fused-probs").children) {
+      const p = ev.probs === null ? null : ev.probs[row.dataset.class];
+      setWidth(row.querySelector(".fill"), p);
+      row.querySelector(".num").textContent = fmt(p, 2);
+    }
+    $("agreement").textContent = fmt(ev.agreement, 2);
+    $("speaker").textContent = ev.speaker;
+    const w = ev.window;
+    const parts = [];
+    if (w.kind !== null) {
+      parts.push(w.kind + (w.seq === null ? "" : " #" + w.seq));
+    }
+    if (w.end !== null) {
+      parts.push("ends " + w.end.toLocaleTimeString());
+    }
+    $("window").textContent = parts.join(", ");
+  }
+
+  function renderModalities(ev) {
+    for (const name of MODALITIES) {
+      const m = ev.modalities[name];
+      const li = $("mod-" + name);
+      li.dataset.present = String(m.present);
+      setLabel($("mod-" + name + "-label"), m.label, !m.present);
+      const bar = li.querySelector(".bar");
+      setWidth(bar.querySelector(".fill"), m.weight);
+      if (m.weight === null) {
+        bar.removeAttribute("aria-valuenow");
+      } else {
+        bar.setAttribute("aria-valuenow", m.weight.toFixed(2));
+      }
+      $("mod-" + name + "-weight").textContent = fmt(m.weight, 2);
+      for (const seg of li.querySelector(".stack").children) {
+        setWidth(seg, m.probs === null ? null : m.probs[seg.dataset.class]);
+      }
+    }
+  }
+
+  function renderHeat(ev) {
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        const td = $("heat-" + i + "-" + j);
+        const v = ev.similarity === null ? null : ev.similarity[i][j];
+        if (v === null) {
+          td.textContent = "n/a";
+          td.style.backgroundColor = "";
+          td.style.color = "";
+          continue;
+        }
+        const c = heatColor(v);
+        td.textContent = v.toFixed(2);
+        td.style.backgroundColor = c.bg;
+        td.style.color = c.fg;
+      }
+    }
+  }
+
+  function svg(name, attrs) {
+    const el = document.createElementNS(SVG, name);
+    for (const k in attrs) {
+      el.setAttribute(k, attrs[k]);
+    }
+    return el;
+  }
+
+  // renderChart draws the probability lines over a strip of fused labels.
+  function renderChart(history) {
+    const chart = $("chart");
+    for (const el of Array.from(chart.children)) {
+      if (el.tagName !== "desc") {
+        el.remove();
+      }
+    }
+    const width = 600, top = 8, plot = 160, stripY = 176, stripH = 16;
+    const step = width / (HISTORY - 1);
+    const y = (p) => top + plot * (1 - p);
+    for (const p of [0, 0.5, 1]) {
+      chart.append(svg("line", { x1: 0, x2: width, y1: y(p), y2: y(p), class: "gridline" }));
+    }
+    history.forEach((h, i) => {
+      chart.append(svg("rect", {
+        x: i * step - step / 2, y: stripY, width: step, height: stripH,
+        class: "strip", "data-label": h.label === null ? "unknown" : h.label,
+      }));
+    });
+    for (const c of CLASSES) {
+      const points = history.map((h, i) => (i * step).toFixed(1) + "," + y(h.probs[c]).toFixed(1));
+      if (points.length === 1) {
+        points.push((step / 2).toFixed(1) + "," + y(history[0].probs[c]).toFixed(1));
+      }
+      chart.append(svg("polyline", { points: points.join(" "), class: "line", "data-class": c }));
+    }
+  }
+
+  function renderCounters() {
+    $("count-events").textContent = String(state.events);
+    $("count-streams").textContent = String(state.streams.size);
+    const server = state.serverDrops !== null;
+    $("count-drops").textContent = String(server ? state.serverDrops : state.seenDrops);
+    $("drops-source").textContent = server ? "(server)" : "(seen)";
+    $("count-malformed").textContent = String(state.malformed);
+    $("malformed").dataset.count = String(state.malformed);
+    $("malformed-last").textContent = state.lastProblem === "" ? "" : "last malformed: " + state.lastProblem;
+  }
+
+  function render() {
+    renderCounters();
+    const s = state.streams.get(state.selected);
+    if (s === undefined || s.last === null) {
+      return;
+    }
+    const ev = s.last;
+    renderFused(ev);
+    renderModalities(ev);
+    renderHeat(ev);
+    renderChart(s.history);
+    $("transcript").textContent = ev.transcript === "" ? "\u2014" : ev.transcript;
+    $("lat-features").textContent = fmt(ev.latency.features, 1);
+    $("lat-model").textContent = fmt(ev.latency.model, 1);
+    $("lat-end-to-end").textContent = fmt(ev.latency.endToEnd, 1);
+    $("model").textContent = ev.model === "" ? "" : "model " + ev.model;
+  }
+
+  let renderPending = false;
+
+  function scheduleRender() {
+    if (!renderPending) {
+      renderPending = true;
+      requestAnimationFrame(() => {
+        renderPending = false;
+        render();
+      });
+    }
+  }
+
+  // ---- Feeds ----
+
+  function setConnection(text, stateName) {
+    $("connection").textContent = text;
+    document.body.dataset.connection = stateName;
+  }
+
+  let retryMS = RETRY_MIN_MS;
+
+  // connect subscribes to the SSE feed. EventSource reconnects by itself
+  // after a dropped connection; when it gives up (an HTTP error or a wrong
+  // content type) the page retries with exponential backoff.
+  function connect() {
+    setConnection("connecting", "connecting");
+    const source = new EventSource("events");
+    source.onopen = () => {
+      retryMS = RETRY_MIN_MS;
+      setConnection("live", "live");
+    };
+    source.onmessage = (m) => handle(m.data);
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) {
+        setConnection("reconnecting", "reconnecting");
+        return;
+      }
+      setConnection("offline, retrying in " + Math.round(retryMS / 1000) + " s", "offline");
+      setTimeout(connect, retryMS);
+      retryMS = Math.min(2 * retryMS, RETRY_MAX_MS);
+    };
+  }
+
+  // sample splits one Prometheus text line into its metric name and value,
+  // or returns null for comments, blank and unreadable lines.
+  function sample(line) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line);
+    if (m === null) {
+      return null;
+    }
+    let i = m[1].length;
+    if (line[i] === "{") {
+      let quoted = false;
+      for (i++; i < line.length && (quoted || line[i] !== "}"); i++) {
+        if (line[i] === "\\") {
+          i++;
+        } else if (line[i] === '"') {
+          quoted = !quoted;
+        }
+      }
+      i++;
+    }
+    const value = Number(line.slice(i).trim().split(/\s+/)[0]);
+    return Number.isFinite(value) ? { name: m[1], value: value } : null;
+  }
+
+  // dropsOf sums the samples of the metrics named like drops or late items,
+  // or returns null when there are none.
+  function dropsOf(text) {
+    let sum = null;
+    for (const line of text.split("\n")) {
+      const s = sample(line);
+      if (s !== null && /(^|_)(drop|drops|dropped|late)(_|$)/.test(s.name) &&
+        !/_(bucket|sum|count)$/.test(s.name)) {
+        sum = (sum || 0) + s.value;
+      }
+    }
+    return sum;
+  }
+
+  async function pollMetrics() {
+    try {
+      const r = await fetch("metrics", { cache: "no-store" });
+      state.serverDrops = r.ok ? dropsOf(await r.text()) : null;
+    } catch (e) {
+      state.serverDrops = null;
+    }
+    scheduleRender();
+    setTimeout(pollMetrics, METRICS_EVERY_MS);
+  }
+
+  // buildModalities makes one row per modality from the row template, with
+  // the ids the renderer (and the tests) use: mod-NAME, mod-NAME-label and
+  // mod-NAME-weight.
+  function buildModalities() {
+    const tmpl = $("mod-row").content.firstElementChild;
+    for (const name of MODALITIES) {
+      const li = tmpl.cloneNode(true);
+      li.id = "mod-" + name;
+      li.querySelector(".name").textContent = name;
+      li.querySelector(".label").id = "mod-" + name + "-label";
+      li.querySelector(".num").id = "mod-" + name + "-weight";
+      li.querySelector(".bar").setAttribute("aria-label", name + " router weight");
+      $("mods").append(li);
+    }
+  }
+
+  buildModalities();
+  $("stream").addEventListener("change", (e) => {
+    state.selected = e.target.value;
+    scheduleRender();
+  });
+  connect();
+  pollMetrics();
+})();

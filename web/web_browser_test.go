@@ -1,0 +1,437 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/web"
+	"github.com/cmc-stream/cmc-stream/web/browsertest"
+)
+
+// screenshotPath, when set, is where TestDashboardRendersEvents writes its
+// screenshot, e.g.
+//
+//	go test ./web -run TestDashboardRendersEvents -args -screenshot=$PWD/docs/dashboard.png
+var screenshotPath = flag.String("screenshot", "", "write the dashboard screenshot of TestDashboardRendersEvents to this PNG file")
+
+// The browser tests start one Chromium each and take a few seconds in all,
+// so they run with every "go test"; testTimeout bounds each one.
+const (
+	testTimeout = 60 * time.Second
+	viewWidth   = 1280
+	viewHeight  = 900
+	pollEvery   = 50 * time.Millisecond
+)
+
+// feed is a stand-in for the HTTP sink: it serves the dashboard at "/", an
+// SSE feed at /events that writes what the test sends on msgs, and the
+// Prometheus text metrics at /metrics (404 when empty).
+type feed struct {
+	msgs    chan string
+	stop    chan struct{}
+	metrics string
+}
+
+func (f *feed) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServerFS(web.FS()))
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if f.metrics == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		fmt.Fprint(w, f.metrics)
+	})
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		rc := http.NewResponseController(w)
+		fmt.Fprint(w, ": hello\n\n")
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		for {
+			select {
+			case m := <-f.msgs:
+				fmt.Fprintf(w, "data: %s\n\n", m)
+				if err := rc.Flush(); err != nil {
+					return
+				}
+			case <-r.Context().Done():
+				return
+			case <-f.stop:
+				return
+			}
+		}
+	})
+	return mux
+}
+
+// dashboard is one test's server, browser and page.
+type dashboard struct {
+	t    *testing.T
+	ctx  context.Context
+	feed *feed
+	b    *browsertest.Browser
+	page *browsertest.Page
+}
+
+// openDashboard serves the page, opens it in headless Chromium and waits
+// until its EventSource is connected. It fails the test, naming the install
+// script, when Chromium is missing.
+func openDashboard(t *testing.T, metrics string) *dashboard {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	t.Cleanup(cancel)
+
+	f := &feed{msgs: make(chan string), stop: make(chan struct{}), metrics: metrics}
+	srv := httptest.NewServer(f.handler())
+	t.Cleanup(func() {
+		close(f.stop)
+		srv.Close()
+	})
+
+	b, err := browsertest.Start(ctx, t.TempDir())
+	if errors.Is(err, browsertest.ErrNoBrowser) {
+		t.Fatalf("%v: the dashboard tests need a real browser", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("closing the browser: %v", err)
+		}
+	})
+	page, err := b.Open(ctx, srv.URL+"/", viewWidth, viewHeight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dashboard{t: t, ctx: ctx, feed: f, b: b, page: page}
+	d.waitFor("the feed to connect", func(s snapshot) bool { return s.Connection == "live" })
+	return d
+}
+
+// send writes one SSE message; it blocks until the feed handler takes it.
+func (d *dashboard) send(msg string) {
+	d.t.Helper()
+	select {
+	case d.feed.msgs <- msg:
+	case <-d.ctx.Done():
+		d.t.Fatalf("sending %q: %v", msg, d.ctx.Err())
+	}
+}
+
+func (d *dashboard) sendEvent(e event.Event) {
+	d.t.Helper()
+	if err := e.Validate(); err != nil {
+		d.t.Fatalf("test event: %v", err)
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.send(string(b))
+}
+
+// snapshot is what the test reads off the page: the text of every element
+// with an id, and the data attributes that carry state.
+type snapshot struct {
+	Connection string            `json:"connection"`
+	Text       map[string]string `json:"text"`
+	Present    map[string]string `json:"present"`
+	Malformed  string            `json:"malformed"`
+	Lines      int               `json:"lines"`
+	Strips     int               `json:"strips"`
+	Elements   int               `json:"transcriptElements"`
+	Options    []string          `json:"options"`
+}
+
+const snapshotJS = `(() => {
+  const text = {};
+  for (const e of document.querySelectorAll("[id]")) text[e.id] = e.textContent.trim();
+  const present = {};
+  for (const e of document.querySelectorAll(".mod")) present[e.id] = e.dataset.present;
+  return {
+    connection: document.body.dataset.connection,
+    text: text,
+    present: present,
+    malformed: document.getElementById("malformed").dataset.count,
+    lines: document.querySelectorAll("#chart polyline").length,
+    strips: document.querySelectorAll("#chart rect.strip").length,
+    transcriptElements: document.getElementById("transcript").children.length,
+    options: Array.from(document.getElementById("stream").options, (o) => o.value),
+  };
+})()`
+
+// checkText reports each element whose text differs from want, keyed by id.
+func checkText(t *testing.T, when string, s snapshot, want map[string]string) {
+	t.Helper()
+	for id, v := range want {
+		if s.Text[id] != v {
+			t.Errorf("%s: #%s = %q, want %q", when, id, s.Text[id], v)
+		}
+	}
+}
+
+// waitFor polls the page until ok holds, failing the test at the deadline
+// with the last snapshot and the browser's output.
+func (d *dashboard) waitFor(what string, ok func(snapshot) bool) snapshot {
+	d.t.Helper()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	var s snapshot
+	for {
+		s = snapshot{}
+		err := d.page.Eval(d.ctx, snapshotJS, &s)
+		if err == nil && ok(s) {
+			return s
+		}
+		select {
+		case <-tick.C:
+		case <-d.ctx.Done():
+			d.t.Fatalf("waiting for %s: %v (last error %v)\nlast snapshot: %+v\nbrowser output:\n%s",
+				what, d.ctx.Err(), err, s, d.b.Output())
+		}
+	}
+}
+
+// sample returns the event of window seq of a stream: the probabilities
+// move smoothly with seq so the timeline has something to show, vision is
+// absent when noVision is set, and every value satisfies Event.Validate.
+func sample(stream string, seq uint64, noVision bool) event.Event {
+	x := float64(seq)
+	probs := event.Softmax([3]float64{math.Sin(x / 4), 0.3 * math.Cos(x/3), math.Cos(x / 5)})
+	text := event.Softmax([3]float64{-0.5, 0, 1.2})
+	audio := event.Softmax([3]float64{1.1, 0.2, -0.4})
+	vision := event.Softmax([3]float64{0.9, -0.1, 0.1})
+	sim := [3][3]float64{{1, 0.12, 0.08}, {0.12, 1, 0.91}, {0.08, 0.91, 1}}
+	mods := event.Modalities{
+		Text:   event.Modality{Present: true, Label: text.Argmax(), Probs: &text, RouterWeight: 0.21},
+		Audio:  event.Modality{Present: true, Label: audio.Argmax(), Probs: &audio, RouterWeight: 0.38},
+		Vision: event.Modality{Present: true, Label: vision.Argmax(), Probs: &vision, RouterWeight: 0.41},
+	}
+	if noVision {
+		mods.Vision = event.Modality{RouterWeight: 0.05}
+		mods.Audio.RouterWeight = 0.74
+		sim[2] = [3]float64{0.08, 0.91, 0}
+		sim[0][2], sim[1][2] = 0.08, 0.91
+	}
+	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC).Add(time.Duration(seq) * 3 * time.Second)
+	return event.Event{
+		Schema:     event.Schema,
+		EventID:    event.ID(stream, event.Utterance, seq),
+		StreamID:   stream,
+		Speaker:    "customer",
+		Window:     event.Window{Kind: event.Utterance, Seq: seq, Start: start, End: start.Add(2500 * time.Millisecond)},
+		Label:      probs.Argmax(),
+		Probs:      probs,
+		Modalities: mods,
+		Consensus: event.Consensus{
+			Agreement:  event.Agreement(sim, mods.Present()),
+			Similarity: sim,
+		},
+		Transcript: fmt.Sprintf("utterance %d: sure, that's just great", seq),
+		Model:      event.Model{Name: "cmc-sims", Version: "1.0.0"},
+		LatencyMS:  event.Latency{Features: 12.1, Model: 3.4, EndToEnd: 41},
+	}
+}
+
+// TestDashboardRendersEvents streams events of two streams into the page
+// and checks every panel, the stream selector and a screenshot.
+func TestDashboardRendersEvents(t *testing.T) {
+	d := openDashboard(t, "# TYPE cmc_source_dropped_total counter\n"+
+		`cmc_source_dropped_total{source="video",reason="queue full {x}"} 3`+"\n"+
+		"cmc_align_late_total 2\ncmc_events_total 40\n")
+
+	const n = 40
+	for seq := range uint64(n) {
+		d.sendEvent(sample("call-42", seq, seq == n-1))
+		if seq == 5 {
+			d.sendEvent(sample("cam-1", 0, false))
+		}
+	}
+	last := sample("call-42", n-1, true)
+
+	s := d.waitFor("the last event", func(s snapshot) bool {
+		return s.Text["count-events"] == fmt.Sprint(n+1) && s.Text["count-drops"] == "5"
+	})
+	want := map[string]string{
+		"fused-label":      string(last.Label),
+		"agreement":        fmt.Sprintf("%.2f", last.Consensus.Agreement),
+		"mod-text-label":   "positive",
+		"mod-text-weight":  "0.21",
+		"mod-audio-label":  "negative",
+		"mod-audio-weight": "0.74",
+		"mod-vision-label": "absent",
+		"heat-0-1":         "0.12",
+		"heat-1-2":         "0.91",
+		"heat-2-1":         "0.91",
+		"heat-2-2":         "0.00",
+		"transcript":       last.Transcript,
+		"lat-features":     "12.1",
+		"lat-model":        "3.4",
+		"lat-end-to-end":   "41.0",
+		"count-streams":    "2",
+		"count-malformed":  "0",
+		"drops-source":     "(server)",
+		"speaker":          "customer",
+		"model":            "model cmc-sims 1.0.0",
+	}
+	checkText(t, "after the events", s, want)
+	if s.Present["mod-vision"] != "false" || s.Present["mod-text"] != "true" {
+		t.Errorf("data-present = %v, want vision false and text true", s.Present)
+	}
+	if s.Lines != 3 || s.Strips != 40 {
+		t.Errorf("chart has %d lines and %d label strips, want 3 and 40 (one per window)", s.Lines, s.Strips)
+	}
+	if strings.Join(s.Options, ",") != "call-42,cam-1" {
+		t.Errorf("stream options %v, want call-42 then cam-1", s.Options)
+	}
+
+	shot, err := d.page.Screenshot(d.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkScreenshot(t, shot)
+	if *screenshotPath != "" {
+		if err := os.WriteFile(*screenshotPath, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Selecting the other stream shows its own latest event.
+	if err := d.page.Eval(d.ctx, `(() => {
+	  const s = document.getElementById("stream");
+	  s.value = "cam-1";
+	  s.dispatchEvent(new Event("change"));
+	})()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	cam := sample("cam-1", 0, false)
+	d.waitFor("the cam-1 stream", func(s snapshot) bool {
+		return s.Text["transcript"] == cam.Transcript && s.Text["fused-label"] == string(cam.Label) &&
+			s.Text["mod-vision-label"] == "negative" && s.Present["mod-vision"] == "true" && s.Strips == 1
+	})
+}
+
+// checkScreenshot decodes a PNG screenshot and checks it has the viewport's
+// size and is not blank: a rendered dashboard has text, bars and a chart in
+// many colours, while a blank or failed page has one or two.
+func checkScreenshot(t *testing.T, b []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	if got := img.Bounds().Size(); got != image.Pt(viewWidth, viewHeight) {
+		t.Errorf("screenshot is %v, want %dx%d", got, viewWidth, viewHeight)
+	}
+	colours := make(map[[4]uint32]bool)
+	var dark int
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y += 2 {
+		for x := bounds.Min.X; x < bounds.Max.X; x += 2 {
+			r, g, b, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r >> 8, g >> 8, b >> 8, a >> 8}] = true
+			if r+g+b < 3*0x4000 {
+				dark++
+			}
+		}
+	}
+	// 50 colours and 500 dark sampled pixels: far above a blank page (1
+	// colour, no dark pixels on the light scheme) and far below the
+	// thousands a rendered dashboard has (anti-aliased text alone).
+	if len(colours) < 50 || dark < 500 {
+		t.Errorf("screenshot looks blank: %d colours, %d dark pixels sampled", len(colours), dark)
+	}
+}
+
+// TestDashboardSurvivesMalformedMessages sends messages that break the
+// schema in different ways and checks the page counts each one, shows what
+// it can, never interprets data as HTML, and renders the next valid event.
+func TestDashboardSurvivesMalformedMessages(t *testing.T) {
+	d := openDashboard(t, "")
+
+	d.sendEvent(sample("s", 0, false))
+	d.waitFor("the first valid event", func(s snapshot) bool { return s.Text["count-events"] == "1" })
+
+	bad := []string{
+		`this is not JSON`,
+		`[1, 2, 3]`,
+		`{"schema":"cmc.sentiment.v1","label":"positive"}`, // no stream_id
+		`{"schema":"cmc.sentiment.v1","stream_id":"s","window":{"kind":"utterance","seq":1},` +
+			`"label":"furious","probs":{"negative":"NaN","neutral":"Infinity","positive":"0.1"}}`,
+		// Missing modalities, absent similarity, HTML in the transcript.
+		`{"schema":"cmc.sentiment.v1","stream_id":"s","window":{"kind":"utterance","seq":2,"end":"2026-11-27T10:00:06Z"},` +
+			`"label":"neutral","probs":{"negative":0.2,"neutral":0.6,"positive":0.2},"consensus":{"agreement":0.5},` +
+			`"transcript":"<b>bold</b><img src=x onerror=\"document.title='pwned'\">","model":{"name":"m"},` +
+			`"latency_ms":{"features":1,"model":2,"end_to_end":3}}`,
+	}
+	for _, m := range bad {
+		d.send(m)
+	}
+	s := d.waitFor("the malformed messages", func(s snapshot) bool {
+		return s.Text["count-events"] == fmt.Sprint(1+len(bad))
+	})
+	partial := map[string]string{
+		"count-malformed":  fmt.Sprint(len(bad)),
+		"fused-label":      "neutral",
+		"mod-text-label":   "absent",
+		"mod-audio-label":  "absent",
+		"mod-vision-label": "absent",
+		"mod-text-weight":  "—",
+		"heat-0-1":         "n/a",
+		"agreement":        "0.50",
+		"transcript":       `<b>bold</b><img src=x onerror="document.title='pwned'">`,
+		"malformed-last":   "last malformed: modalities missing (+1 more)",
+	}
+	checkText(t, "after the malformed messages", s, partial)
+	if s.Malformed != fmt.Sprint(len(bad)) {
+		t.Errorf("malformed indicator data-count = %q, want %d", s.Malformed, len(bad))
+	}
+	if s.Elements != 0 {
+		t.Errorf("the transcript was parsed as HTML: %d child elements", s.Elements)
+	}
+	var title string
+	if err := d.page.Eval(d.ctx, "document.title", &title); err != nil || title == "pwned" {
+		t.Errorf("document.title = %q (%v): the transcript ran as HTML", title, err)
+	}
+
+	// A valid event after all that renders in full; windows 3 and 4 never
+	// came, and with no /metrics the page counts that gap itself.
+	good := sample("s", 5, false)
+	d.sendEvent(good)
+	s = d.waitFor("the valid event after the malformed ones", func(s snapshot) bool {
+		return s.Text["transcript"] == good.Transcript
+	})
+	after := map[string]string{
+		"fused-label":      string(good.Label),
+		"mod-vision-label": "negative",
+		"mod-text-weight":  "0.21",
+		"heat-0-1":         "0.12",
+		"count-malformed":  fmt.Sprint(len(bad)),
+		"count-drops":      "2",
+		"drops-source":     "(seen)",
+		"count-streams":    "1",
+	}
+	checkText(t, "after the valid event", s, after)
+	if s.Strips != 3 {
+		t.Errorf("timeline has %d windows, want 3 (seq 0, 2 and 5; seq 1 had no usable probabilities)", s.Strips)
+	}
+}
