@@ -272,8 +272,11 @@ var ErrNoSamples = errors.New("audio: no samples")
 // frame: the MFCCs' 80 dB floor is relative to the clip's loudest mel band,
 // and the CQT tuning is estimated from the whole clip; so extract whole
 // utterances (the unit of the CH-SIMS clips), not arbitrary slices, to match
-// training features. Empty input gives ErrNoSamples; a non-positive rate or
-// a NaN or infinite sample gives an error naming it.
+// training features. The CQT's Fourier-domain octave halving transforms
+// the whole clip at once, so a call needs about 2 MB of transient memory
+// per second of audio; split long recordings into utterances first. Empty
+// input gives ErrNoSamples; a non-positive rate or a NaN or infinite sample
+// gives an error naming it.
 func (e *Extractor) Extract(samples []float32, sampleRate int) (*Features, error) {
 	f := &Features{}
 	if err := e.ExtractTo(f, samples, sampleRate); err != nil {

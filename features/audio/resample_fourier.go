@@ -8,10 +8,15 @@ import (
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
-// maxCachedDFTPlans bounds the transforms a halver keeps: clips of a few
-// distinct lengths (a streaming window, say) reuse their plans, and a stream
-// of ever-new lengths cannot grow the cache without limit.
-const maxCachedDFTPlans = 32
+// maxCachedDFTPlans and maxCachedDFTLength bound the transforms a halver
+// keeps: clips of a few distinct lengths up to 65536 samples (3 s at
+// 22050 Hz; a streaming window, say) reuse their plans, while longer clips
+// or a stream of ever-new lengths cannot grow the retained memory without
+// limit (a plan holds about 40 bytes per sample).
+const (
+	maxCachedDFTPlans  = 32
+	maxCachedDFTLength = 1 << 16
+)
 
 // halver halves the sample rate of signals repeatedly, caching its DFT
 // plans by length. It is not safe for concurrent use.
@@ -24,12 +29,14 @@ type halver struct {
 func newHalver() *halver { return &halver{plans: make(map[int]*realDFT)} }
 
 func (h *halver) plan(n int) *realDFT {
-	p, ok := h.plans[n]
-	if !ok {
+	if p, ok := h.plans[n]; ok {
+		return p
+	}
+	p := newRealDFT(n)
+	if n <= maxCachedDFTLength {
 		if len(h.plans) >= maxCachedDFTPlans {
 			clear(h.plans)
 		}
-		p = newRealDFT(n)
 		h.plans[n] = p
 	}
 	return p
