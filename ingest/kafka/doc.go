@@ -1,0 +1,16 @@
+// Package kafka reads transcript segments from a Kafka topic as a member of
+// a consumer group, with kafka-go, for the pipeline (pipeline.Source).
+//
+// Delivery is at least once. The source fetches without committing; each
+// segment comes with an acknowledgement function that the pipeline calls
+// once every sink accepted the events derived from it, and only then is its
+// offset committed. Acknowledgements may come in any order: per partition,
+// the source commits only the highest offset below which every message was
+// acknowledged, so a crash never skips an unprocessed segment. A message that
+// is not a valid segment is returned as a *MalformedError carrying the
+// message and its offset, for the caller to dead-letter; it does not stop the
+// source, and it counts as handled once Read has returned it.
+//
+// Kafka input never drops: when MaxUnacked segments await acknowledgement,
+// Read blocks, which pushes back on the broker.
+package kafka

@@ -1,0 +1,332 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/pipeline"
+)
+
+// Config configures a Source. A zero duration or count means the default.
+type Config struct {
+	// Brokers are the bootstrap host:port addresses. Required.
+	Brokers []string
+	// Topic is the topic of transcript segments, keyed by stream id.
+	// Required.
+	Topic string
+	// GroupID is the consumer group; the processes of one group share the
+	// partitions of the topic. Required.
+	GroupID string
+	// StartAtEnd makes a group without committed offsets start at the end
+	// of each partition instead of the beginning. Default false.
+	StartAtEnd bool
+	// MaxUnacked bounds the segments read but not yet acknowledged; Read
+	// blocks at the bound. Default 1000.
+	MaxUnacked int
+	// MaxWait is the longest a fetch waits on the broker for new data.
+	// Default 250 ms.
+	MaxWait time.Duration
+	// MaxBytes bounds one fetch response, in bytes. Default 1 MiB.
+	MaxBytes int
+	// HeartbeatInterval is the group heartbeat period. Default 3 s.
+	HeartbeatInterval time.Duration
+	// SessionTimeout is how long the group waits for a silent member
+	// before it gives its partitions to others. Default 30 s.
+	SessionTimeout time.Duration
+	// RebalanceTimeout is how long a rebalance waits for members to
+	// rejoin. Default 30 s.
+	RebalanceTimeout time.Duration
+	// MaxTextBytes bounds a segment's text, in bytes; a longer one is
+	// malformed. Default event.DefaultMaxTextBytes.
+	MaxTextBytes int
+}
+
+// The defaults of Config.
+const (
+	DefaultMaxUnacked        = 1000
+	DefaultMaxWait           = 250 * time.Millisecond
+	DefaultMaxBytes          = 1 << 20
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultSessionTimeout    = 30 * time.Second
+	DefaultRebalanceTimeout  = 30 * time.Second
+)
+
+// Validate checks that brokers, topic and group are set, that no count or
+// duration is negative, and that the heartbeat is shorter than the session.
+func (c Config) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return errors.New("kafka: no brokers")
+	case c.Topic == "":
+		return errors.New("kafka: no topic")
+	case c.GroupID == "":
+		return errors.New("kafka: no group id")
+	case c.MaxUnacked < 0 || c.MaxBytes < 0 || c.MaxTextBytes < 0:
+		return errors.New("kafka: negative MaxUnacked, MaxBytes or MaxTextBytes")
+	case c.MaxWait < 0 || c.HeartbeatInterval < 0 || c.SessionTimeout < 0 || c.RebalanceTimeout < 0:
+		return errors.New("kafka: negative duration")
+	}
+	if hb, st := orDefault(c.HeartbeatInterval, DefaultHeartbeatInterval), orDefault(c.SessionTimeout, DefaultSessionTimeout); hb >= st {
+		return fmt.Errorf("kafka: heartbeat interval %v not below session timeout %v", hb, st)
+	}
+	return nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// ErrKeyMismatch is wrapped by a *MalformedError for a message whose key is
+// set and differs from its segment's stream id: it may sit on another
+// stream's partition, which breaks the per-stream order.
+var ErrKeyMismatch = errors.New("message key is not the stream id")
+
+// MalformedError reports a message that is not a valid segment. The source
+// has already counted it as handled: the caller dead-letters it from the
+// fields here.
+type MalformedError struct {
+	// Topic, Partition and Offset locate the message.
+	Topic     string
+	Partition int
+	Offset    int64
+	// Key and Value are the message's contents.
+	Key, Value []byte
+	// Err is the reason: a *event.FieldError or ErrKeyMismatch.
+	Err error
+}
+
+// Error returns "kafka: malformed message <topic>/<partition>@<offset>:
+// <reason>".
+func (e *MalformedError) Error() string {
+	return fmt.Sprintf("kafka: malformed message %s/%d@%d: %v", e.Topic, e.Partition, e.Offset, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *MalformedError) Unwrap() error { return e.Err }
+
+// Source is a pipeline.Source of transcript segments from a consumer group.
+// As the contract says, Connect, Read and Close are not called concurrently,
+// while the AckFuncs it returns may be called from any goroutine.
+type Source struct {
+	cfg Config
+	dec event.SegmentDecoder
+
+	r      *kafkago.Reader
+	closed bool
+	slots  chan struct{} // one token per unacknowledged message
+
+	commitMu sync.Mutex // serialises commits, so they never go backwards
+	mu       sync.Mutex
+	parts    map[int]*partition
+}
+
+var _ pipeline.Source[event.Segment] = (*Source)(nil)
+
+// partition tracks the fetched, not yet committed messages of one partition
+// in fetch order.
+type partition struct {
+	gen     int      // bumped when the partition is fetched anew
+	pending []*entry // fetched, not committed, in offset order
+	last    int64    // the offset fetched last
+}
+
+type entry struct {
+	offset int64
+	gen    int
+	acked  bool
+	once   sync.Once
+}
+
+// New returns a source; Connect joins the group.
+func New(cfg Config) (*Source, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Source{
+		cfg:   cfg,
+		dec:   event.SegmentDecoder{MaxTextBytes: cfg.MaxTextBytes},
+		slots: make(chan struct{}, orDefault(cfg.MaxUnacked, DefaultMaxUnacked)),
+		parts: make(map[int]*partition),
+	}, nil
+}
+
+// Connect creates the group reader, the first time it is called; kafka-go
+// joins the group and reconnects in the background, so later calls do
+// nothing. It fails after Close.
+func (s *Source) Connect(context.Context) error {
+	if s.closed {
+		return errors.New("kafka: source closed")
+	}
+	if s.r != nil {
+		return nil
+	}
+	start := kafkago.FirstOffset
+	if s.cfg.StartAtEnd {
+		start = kafkago.LastOffset
+	}
+	rc := kafkago.ReaderConfig{
+		Brokers:           s.cfg.Brokers,
+		GroupID:           s.cfg.GroupID,
+		Topic:             s.cfg.Topic,
+		MaxWait:           orDefault(s.cfg.MaxWait, DefaultMaxWait),
+		MaxBytes:          orDefault(s.cfg.MaxBytes, DefaultMaxBytes),
+		HeartbeatInterval: orDefault(s.cfg.HeartbeatInterval, DefaultHeartbeatInterval),
+		SessionTimeout:    orDefault(s.cfg.SessionTimeout, DefaultSessionTimeout),
+		RebalanceTimeout:  orDefault(s.cfg.RebalanceTimeout, DefaultRebalanceTimeout),
+		StartOffset:       start,
+		// Commits are synchronous and explicit: CommitMessages returns
+		// once the broker stored the offset.
+		CommitInterval: 0,
+	}
+	if err := rc.Validate(); err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	s.r = kafkago.NewReader(rc)
+	return nil
+}
+
+// Read fetches the next message and decodes it. It blocks while MaxUnacked
+// segments await acknowledgement, and until a message arrives or ctx is
+// done. It returns a *MalformedError for a message that is not a valid
+// segment (the next Read goes on after it), pipeline.ErrNotConnected before
+// Connect and after Close, and ctx.Err() when ctx is done.
+func (s *Source) Read(ctx context.Context) (event.Segment, pipeline.AckFunc, error) {
+	if s.r == nil || s.closed {
+		return event.Segment{}, nil, pipeline.ErrNotConnected
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return event.Segment{}, nil, ctx.Err()
+	}
+	m, err := s.r.FetchMessage(ctx)
+	if err != nil {
+		<-s.slots
+		switch {
+		case ctx.Err() != nil:
+			return event.Segment{}, nil, ctx.Err()
+		case errors.Is(err, io.EOF):
+			return event.Segment{}, nil, pipeline.ErrNotConnected
+		}
+		return event.Segment{}, nil, fmt.Errorf("kafka: fetch: %w", err)
+	}
+	e := s.track(m)
+	seg, err := s.dec.Decode(m.Value)
+	if err == nil && len(m.Key) > 0 && string(m.Key) != seg.StreamID {
+		err = fmt.Errorf("%w: key %q, stream_id %q", ErrKeyMismatch, m.Key, seg.StreamID)
+	}
+	if err != nil {
+		merr := &MalformedError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Err: err}
+		if cerr := s.settle(ctx, m.Partition, e); cerr != nil {
+			return event.Segment{}, nil, errors.Join(merr, cerr)
+		}
+		return event.Segment{}, nil, merr
+	}
+	ack := func(ctx context.Context, _ error) error {
+		return s.settle(ctx, m.Partition, e)
+	}
+	return seg, ack, nil
+}
+
+// track records a fetched message. A partition fetched at or below an offset
+// it already returned was reassigned by a rebalance: what was pending on it
+// is forgotten (its later acknowledgements are ignored), and the broker's
+// committed offset is where the new assignment resumed.
+func (s *Source) track(m kafkago.Message) *entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.parts[m.Partition]
+	if p == nil || m.Offset <= p.last {
+		gen := 0
+		if p != nil {
+			gen = p.gen + 1
+			s.release(len(p.pending))
+		}
+		p = &partition{gen: gen}
+		s.parts[m.Partition] = p
+	}
+	p.last = m.Offset
+	e := &entry{offset: m.Offset, gen: p.gen}
+	p.pending = append(p.pending, e)
+	return e
+}
+
+// release returns n slots.
+func (s *Source) release(n int) {
+	for range n {
+		<-s.slots
+	}
+}
+
+// settle acknowledges one message, once, and commits the partition up to
+// the highest offset below which everything is acknowledged.
+func (s *Source) settle(ctx context.Context, part int, e *entry) error {
+	first := false
+	e.once.Do(func() { first = true })
+	if !first {
+		return nil
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	s.mu.Lock()
+	p := s.parts[part]
+	if p == nil || p.gen != e.gen {
+		s.mu.Unlock()
+		return nil
+	}
+	e.acked = true
+	n := 0
+	for n < len(p.pending) && p.pending[n].acked {
+		n++
+	}
+	if n == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	next := p.pending[n-1].offset + 1
+	gen := p.gen
+	s.mu.Unlock()
+
+	// kafka-go commits the offset after the message's.
+	err := s.r.CommitMessages(ctx, kafkago.Message{Topic: s.cfg.Topic, Partition: part, Offset: next - 1})
+	if err != nil {
+		return fmt.Errorf("kafka: commit %s/%d@%d: %w", s.cfg.Topic, part, next, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.parts[part]; p != nil && p.gen == gen {
+		// Only the entries committed leave; others may have been acked
+		// meanwhile and are committed by their own settle.
+		k := 0
+		for k < len(p.pending) && p.pending[k].offset < next {
+			k++
+		}
+		p.pending = p.pending[k:]
+		s.release(k)
+	}
+	return nil
+}
+
+// Close leaves the group and closes the connections. Acknowledgements after
+// Close fail to commit, so the segments are delivered again.
+func (s *Source) Close(context.Context) error {
+	if s.r == nil || s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.r.Close(); err != nil {
+		return fmt.Errorf("kafka: close: %w", err)
+	}
+	return nil
+}
