@@ -101,7 +101,14 @@ func (s *Split) Len() int { return len(s.IDs) }
 type Dataset struct {
 	// Splits maps a split name to its data.
 	Splits map[string]*Split
+	// FeatureSpec is the JSON feature spec of the extractors that made the
+	// dataset (cmc-stream extract writes it under the top-level key
+	// "feature_spec" as a string); nil for the standard MMSA releases.
+	FeatureSpec []byte
 }
+
+// FeatureSpecKey is the top-level pickle key of Dataset.FeatureSpec.
+const FeatureSpecKey = "feature_spec"
 
 // Label3 returns the 3-class label of a sentiment score: 0 (negative) if
 // y < 0, 1 (neutral) if y == 0, 2 (positive) if y > 0, per
@@ -157,6 +164,14 @@ func Decode(r io.Reader) (*Dataset, error) {
 		name, ok := k.(string)
 		if !ok {
 			return nil, fmt.Errorf("%w: split name is %s, not a string", ErrLayout, typeName(k))
+		}
+		if name == FeatureSpecKey {
+			spec, ok := top.vals[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s is %s, not a string", ErrLayout, FeatureSpecKey, typeName(top.vals[i]))
+			}
+			d.FeatureSpec = []byte(spec)
+			continue
 		}
 		sd, ok := top.vals[i].(*pyDict)
 		if !ok {

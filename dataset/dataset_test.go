@@ -263,6 +263,30 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFeatureSpecRoundTrip checks the top-level feature_spec string that
+// cmc-stream extract adds beside the splits.
+func TestFeatureSpecRoundTrip(t *testing.T) {
+	d, err := Load(mosiPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.FeatureSpec != nil {
+		t.Fatalf("the MMSA fixture has a feature spec: %q", d.FeatureSpec)
+	}
+	d.FeatureSpec = []byte(`{"audio":{"name":"librosa-mmsa33-rms"}}`)
+	out := filepath.Join(t.TempDir(), "spec.pkl")
+	if err := Write(out, d); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(back.FeatureSpec) != string(d.FeatureSpec) || len(back.Splits) != 3 {
+		t.Errorf("feature spec %q, %d splits", back.FeatureSpec, len(back.Splits))
+	}
+}
+
 // TestWriteMatchesNumPyEncoding checks that every array the writer emits
 // decodes to the same shape, dtype and bytes as the one NumPy wrote into
 // tiny_mosi.pkl (whose strings are unicode arrays, as the writer's are).

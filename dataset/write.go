@@ -83,6 +83,10 @@ func Encode(w io.Writer, d *Dataset) error {
 		p.str(name)
 		p.split(d.Splits[name])
 	}
+	if len(d.FeatureSpec) > 0 {
+		p.str(FeatureSpecKey)
+		p.str(string(d.FeatureSpec))
+	}
 	p.op(opSetItems)
 	p.op(opStop)
 	if p.err == nil {

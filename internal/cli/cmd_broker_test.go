@@ -21,7 +21,9 @@ func TestBrokerCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(lineWriter, 4)
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"broker", "--addr", "127.0.0.1:0", "--topics", "t", "--partitions", "1"}, out, io.Discard) }()
+	go func() {
+		done <- Main(ctx, []string{"broker", "--addr", "127.0.0.1:0", "--topics", "t", "--partitions", "1"}, out, io.Discard)
+	}()
 	var line string
 	select {
 	case line = <-out:
