@@ -122,6 +122,11 @@ func openDashboard(t *testing.T, metrics string) *dashboard {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		for _, e := range page.Exceptions() {
+			t.Errorf("uncaught exception in the page: %s", e)
+		}
+	})
 	d := &dashboard{t: t, ctx: ctx, feed: f, b: b, page: page}
 	d.waitFor("the feed to connect", func(s snapshot) bool { return s.Connection == "live" })
 	return d

@@ -53,10 +53,11 @@ type Browser struct {
 	stderr *limitedBuffer
 	done   chan struct{} // closed when the reader goroutine ends
 
-	mu      sync.Mutex
-	nextID  int64
-	pending map[int64]chan reply
-	readErr error // why the reader ended, set before done is closed
+	mu         sync.Mutex
+	nextID     int64
+	pending    map[int64]chan reply
+	exceptions map[string][]string // uncaught exceptions by session id
+	readErr    error               // why the reader ended, set before done is closed
 }
 
 type reply struct {
@@ -67,9 +68,27 @@ type reply struct {
 	} `json:"error"`
 }
 
+// message is any message from Chromium: a reply to a command (ID set) or an
+// event (Method and Params set), in a session when SessionID is set.
 type message struct {
-	ID int64 `json:"id"`
+	ID        int64           `json:"id"`
+	SessionID string          `json:"sessionId"`
+	Method    string          `json:"method"`
+	Params    json.RawMessage `json:"params"`
 	reply
+}
+
+// exceptionThrown is the part of the Runtime.exceptionThrown event that
+// Exceptions reports.
+type exceptionThrown struct {
+	Details struct {
+		Text      string `json:"text"`
+		URL       string `json:"url"`
+		Line      int    `json:"lineNumber"`
+		Exception struct {
+			Description string `json:"description"`
+		} `json:"exception"`
+	} `json:"exceptionDetails"`
 }
 
 // Start launches Chromium with a fresh profile in profileDir, which must be
@@ -105,6 +124,7 @@ func Start(ctx context.Context, profileDir string) (*Browser, error) {
 	b := &Browser{
 		cmd: cmd, send: cmdW, recv: evR, stderr: stderr,
 		done: make(chan struct{}), pending: make(map[int64]chan reply),
+		exceptions: make(map[string][]string),
 	}
 	go b.read()
 	var v struct {
@@ -124,7 +144,8 @@ func closeAll(files ...*os.File) {
 }
 
 // read dispatches Chromium's replies to their callers until the pipe
-// closes. Events (messages without an id) are not needed and are dropped.
+// closes. Of the events it keeps the uncaught exceptions of each session and
+// drops the rest.
 func (b *Browser) read() {
 	r := bufio.NewReader(b.recv)
 	var err error
@@ -140,6 +161,9 @@ func (b *Browser) read() {
 			break
 		}
 		if m.ID == 0 {
+			if m.Method == "Runtime.exceptionThrown" {
+				b.recordException(m.SessionID, m.Params)
+			}
 			continue
 		}
 		b.mu.Lock()
@@ -154,6 +178,18 @@ func (b *Browser) read() {
 	b.readErr = err
 	b.mu.Unlock()
 	close(b.done)
+}
+
+func (b *Browser) recordException(sessionID string, params json.RawMessage) {
+	var e exceptionThrown
+	msg := "undecodable Runtime.exceptionThrown event: " + string(params)
+	if json.Unmarshal(params, &e) == nil {
+		d := e.Details
+		msg = fmt.Sprintf("%s:%d: %s %s", d.URL, d.Line+1, d.Text, d.Exception.Description)
+	}
+	b.mu.Lock()
+	b.exceptions[sessionID] = append(b.exceptions[sessionID], msg)
+	b.mu.Unlock()
 }
 
 // call sends one DevTools command, in the flattened session sessionID or to
@@ -252,13 +288,14 @@ type Page struct {
 }
 
 // Open opens url in a new tab whose viewport is width x height CSS pixels
-// and returns once the tab exists; the page may still be loading (poll with
-// Eval).
+// and returns once the navigation has committed; the page may still be
+// loading (poll with Eval). Uncaught exceptions of the page are recorded
+// from the start; see Exceptions.
 func (b *Browser) Open(ctx context.Context, url string, width, height int) (*Page, error) {
 	var t struct {
 		TargetID string `json:"targetId"`
 	}
-	if err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": url}, &t); err != nil {
+	if err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"}, &t); err != nil {
 		return nil, fmt.Errorf("browsertest: %w", err)
 	}
 	var s struct {
@@ -270,12 +307,36 @@ func (b *Browser) Open(ctx context.Context, url string, width, height int) (*Pag
 		return nil, fmt.Errorf("browsertest: %w", err)
 	}
 	p := &Page{b: b, sessionID: s.SessionID}
-	if err := b.call(ctx, p.sessionID, "Emulation.setDeviceMetricsOverride", map[string]any{
-		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
-	}, nil); err != nil {
-		return nil, fmt.Errorf("browsertest: %w", err)
+	var nav struct {
+		ErrorText string `json:"errorText"`
+	}
+	for _, c := range []struct {
+		method string
+		params map[string]any
+		out    any
+	}{
+		{"Runtime.enable", nil, nil},
+		{"Emulation.setDeviceMetricsOverride", map[string]any{
+			"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
+		}, nil},
+		{"Page.navigate", map[string]any{"url": url}, &nav},
+	} {
+		if err := b.call(ctx, p.sessionID, c.method, c.params, c.out); err != nil {
+			return nil, fmt.Errorf("browsertest: %w", err)
+		}
+	}
+	if nav.ErrorText != "" {
+		return nil, fmt.Errorf("browsertest: opening %s: %s", url, nav.ErrorText)
 	}
 	return p, nil
+}
+
+// Exceptions returns the page's uncaught JavaScript exceptions so far, one
+// line each with the script's URL and line.
+func (p *Page) Exceptions() []string {
+	p.b.mu.Lock()
+	defer p.b.mu.Unlock()
+	return append([]string(nil), p.b.exceptions[p.sessionID]...)
 }
 
 // Eval evaluates the JavaScript expression expr in the page, awaiting it if
