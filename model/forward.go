@@ -211,9 +211,9 @@ type headScratch struct {
 }
 
 // plan lists the distinct rows of the batch's samples of seq padded to padLen.
-func (ws *workspace) plan(seq *Sequence, padLen int, plain bool) {
+func (ws *workspace) plan(seq *Sequence, padLen int, plain bool, b0, b1 int) {
 	ws.src, ws.count, ws.start = ws.src[:0], ws.count[:0], ws.start[:0]
-	for b := range seq.Batch {
+	for b := b0; b < b1; b++ {
 		ws.start = append(ws.start, len(ws.src))
 		zeros := padLen - seq.Len
 		for t := range seq.Len {
@@ -250,11 +250,29 @@ func allZero(v []float32) bool {
 // encode runs one branch on the batch and writes the unit embeddings to
 // emb ([B, E]).
 func (in *Inferencer) encode(mod Modality, seq *Sequence, batch int, emb []float32) {
+	// Samples go through in groups of at most chunkRows sequence positions,
+	// so that a group's activations stay in the processor's caches.
+	padLen := in.model.Config.Lengths.Get(mod)
+	group := max(1, chunkRows/padLen)
+	e := in.model.Config.EmbedDim
+	for b0 := 0; b0 < batch; b0 += group {
+		b1 := min(batch, b0+group)
+		in.encodeGroup(mod, seq, b0, b1, emb[b0*e:b1*e])
+	}
+}
+
+// chunkRows bounds the sequence positions of one group of samples (1024
+// rows of activations take about 1.5 MB, within a core's L2/L3 share).
+const chunkRows = 1024
+
+// encodeGroup runs one branch on samples [b0,b1) and writes their unit
+// embeddings to emb ([b1-b0, E]).
+func (in *Inferencer) encodeGroup(mod Modality, seq *Sequence, b0, b1 int, emb []float32) {
 	m, ws := in.model, &in.ws
 	br := &m.Weights.Branches[mod]
 	e, d := m.Config.EmbedDim, seq.Dim
 	padLen := m.Config.Lengths.Get(mod)
-	ws.plan(seq, padLen, in.opts.Plain)
+	ws.plan(seq, padLen, in.opts.Plain, b0, b1)
 	r := len(ws.src)
 
 	// Gather the distinct rows, with BatchNorm in inference mode.
@@ -289,7 +307,7 @@ func (in *Inferencer) encode(mod Modality, seq *Sequence, batch int, emb []float
 	}
 
 	// Mean over all padLen positions, then L2 normalisation.
-	for b := range batch {
+	for b := range b1 - b0 {
 		out := emb[b*e : (b+1)*e]
 		clear(out)
 		for i := ws.start[b]; i < ws.start[b+1]; i++ {

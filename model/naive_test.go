@@ -224,6 +224,8 @@ func TestAgainstNaive(t *testing.T) {
 		{"2 layers 8 heads", 2, 8, PerModality{16, 5, 20}, PerModality{6, 20, 17}, 3},
 		{"0 layers", 0, 4, PerModality{8, 4, 4}, PerModality{3, 4, 5}, 3},
 		{"5 layers 4 heads top 3", 5, 4, PerModality{10, 6, 8}, PerModality{4, 10, 8}, 3},
+		// Sequences longer than chunkRows/2 go through in several groups.
+		{"long sequences", 1, 2, PerModality{8, 4, 4}, PerModality{4, 300, 260}, 3},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -232,13 +234,23 @@ func TestAgainstNaive(t *testing.T) {
 			// Inputs shorter than the model's lengths exercise the end padding.
 			short := PerModality{Text: c.lens.Text - 1, Audio: c.lens.Audio, Vision: c.lens.Vision - 2}
 			x := randomInput(&m.Config, 5, short, 0.6, uint64(i))
+			type result struct {
+				logits, gate [3]float64
+				expert       [3][3]float64
+				emb          [3][]float64
+			}
+			var want [5]result
+			for b := range want {
+				r := &want[b]
+				r.logits, r.expert, r.gate, r.emb = naiveForward(m, x, b)
+			}
 			for _, opts := range []Options{{}, {Plain: true}, {Threads: 2}} {
 				var out Output
 				if err := NewInferencer(m, opts).Forward(x, &out); err != nil {
 					t.Fatal(err)
 				}
 				for b := range 5 {
-					logits, expert, gate, emb := naiveForward(m, x, b)
+					logits, expert, gate, emb := want[b].logits, want[b].expert, want[b].gate, want[b].emb
 					for c := range 3 {
 						check(t, "logits", b, out.Logits[b*3+c], logits[c])
 						check(t, "router", b, out.Router[b*3+c], gate[c])
