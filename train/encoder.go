@@ -249,9 +249,10 @@ func (a *attnScratch) transposeHead(qkv []float32, L, e, dh, h int) {
 	}
 }
 
-// probs computes the attention probabilities of query row q (already
-// scaled) against the keys in a.kt into a.s.
-func (a *attnScratch) probs(q []float32, L int) {
+// scores computes the unnormalised attention weights e_j = exp(s_j − max)
+// of query row q (already scaled) against the keys in a.kt into a.s and
+// returns 1/Σ e_j.
+func (a *attnScratch) scores(q []float32, L int) float32 {
 	s := a.s
 	clear(s)
 	for k, qk := range q {
@@ -263,17 +264,17 @@ func (a *attnScratch) probs(q []float32, L int) {
 	}
 	var sum float32
 	for j, v := range s {
-		s[j] = expf(v - mx)
-		sum += s[j]
+		e := expf(v - mx)
+		s[j] = e
+		sum += e
 	}
-	inv := 1 / sum
-	for j := range s {
-		s[j] *= inv
-	}
+	return 1 / sum
 }
 
 // forward computes multi-head self-attention (before the output
-// projection) for one sample: qkv [L,3E] to out [L,E].
+// projection) for one sample: qkv [L,3E] to out [L,E]. With dropout, the
+// probabilities of query row i in head h are masked by the stream
+// (key, h, i).
 func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout, key uint64) {
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
@@ -286,7 +287,7 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 			for k := range dh {
 				q[k] = qkv[i*3*e+h*dh+k] * scale
 			}
-			a.probs(q, L)
+			inv := a.scores(q, L)
 			if drop.active() {
 				drop.mask(a.m, streamKey(key, uint64(h), uint64(i)))
 				for j, m := range a.m {
@@ -295,14 +296,14 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 			}
 			o := out[i*e+h*dh:]
 			for k := range dh {
-				o[k] = dot(a.s, a.vt[k*L:(k+1)*L])
+				o[k] = dot(a.s, a.vt[k*L:(k+1)*L]) * inv
 			}
 		}
 	}
 }
 
 // backward computes dqkv [L,3E] of one sample from the gradient dout [L,E]
-// of the attention output, recomputing the probabilities.
+// of the attention output, recomputing the probabilities and masks.
 func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop dropout, key uint64) {
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
@@ -318,27 +319,38 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 			for k := range dh {
 				q[k] = qkv[i*3*e+h*dh+k] * scale
 			}
-			a.probs(q, L)
+			inv := a.scores(q, L) // a.s = e_j, p_j = e_j·inv
 			do := dout[i*e+h*dh : i*e+h*dh+dh]
 			dp := a.dp
 			clear(dp)
 			for k, v := range do {
 				axpy(v, a.vt[k*L:(k+1)*L], dp)
 			}
+			// dp_j = ∂/∂(dropped p_j); with the mask m_j it becomes ∂/∂p_j,
+			// and dS_j = p_j·(dp_j − Σ_l p_l dp_l). a.s becomes the dropped
+			// probabilities p_j·m_j for dV.
+			var c float32
 			if drop.active() {
 				drop.mask(a.m, streamKey(key, uint64(h), uint64(i)))
 				for j, m := range a.m {
 					dp[j] *= m
+					c += dp[j] * a.s[j]
 				}
+			} else {
+				c = dotGo(dp, a.s)
 			}
-			c := dot(dp, a.s)
-			for j, p := range a.s {
-				dp[j] = p * (dp[j] - c)
-			}
-			// dp now holds dS; a.s becomes the dropped probabilities.
+			c *= inv
 			if drop.active() {
-				for j, m := range a.m {
-					a.s[j] *= m
+				for j, ej := range a.s {
+					p := ej * inv
+					dp[j] = p * (dp[j] - c)
+					a.s[j] = p * a.m[j]
+				}
+			} else {
+				for j, ej := range a.s {
+					p := ej * inv
+					dp[j] = p * (dp[j] - c)
+					a.s[j] = p
 				}
 			}
 			dq := dqkv[i*3*e+h*dh:]

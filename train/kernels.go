@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/cmc-stream/cmc-stream/model"
 	"gonum.org/v1/gonum/blas"
@@ -129,32 +130,35 @@ func dot(x, y []float32) float32 {
 	return blas32.Dot(blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
 }
 
+// exp2Table holds 2^(j/64) for j = 0..63.
+var exp2Table = func() (t [64]float32) {
+	for j := range t {
+		t[j] = float32(math.Exp2(float64(j) / 64))
+	}
+	return t
+}()
+
 // expf returns e^x for x ≤ 0 in float32 (the attention softmax after
-// subtracting the row maximum). It reduces x = n·ln2 + r with |r| ≤ ln2/2
-// (Cody–Waite split of ln2 into a short high part and a correction) and
-// evaluates the degree-7 Taylor polynomial of e^r, whose truncation error
-// |r|⁸/8! ≤ 5e-9 is below float32 rounding.
+// subtracting the row maximum), with a relative error below 3e-7. It
+// writes x = (64a + j)·ln2/64 + r with |r| ≤ ln2/128 (Cody–Waite split of
+// ln2 into 0.693359375, whose 9 significant bits keep the product with the
+// 13-bit multiple exact, and a correction), so e^x = 2^a · 2^(j/64) · e^r
+// with e^r from its cubic Taylor polynomial (truncation r⁴/24 < 4e-11).
 func expf(x float32) float32 {
 	const (
-		log2e = 1.4426950408889634
-		ln2hi = 0.693145751953125     // ln2 rounded to 16 significant bits
-		ln2lo = 1.4286068203094172e-6 // ln2 − ln2hi
-		minX  = -87.33654             // below: e^x is under the smallest normal float32
+		invLn2x64 = 64 / math.Ln2
+		ln2hi     = 0.693359375 / 64
+		ln2lo     = (math.Ln2 - 0.693359375) / 64
+		minX      = -87.33654 // below: e^x is under the smallest normal float32
 	)
 	if x < minX {
 		return 0
 	}
-	n := float32(math.Floor(float64(x*log2e) + 0.5))
-	r := (x - n*ln2hi) - n*ln2lo
-	p := float32(1.0 / 5040)
-	p = p*r + 1.0/720
-	p = p*r + 1.0/120
-	p = p*r + 1.0/24
-	p = p*r + 1.0/6
-	p = p*r + 0.5
-	p = p*r + 1
-	p = p*r + 1
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	k := -int32(0.5 - x*invLn2x64) // round(x·64/ln2) for x ≤ 0, by truncation toward zero
+	fk := float32(k)
+	r := (x - fk*ln2hi) - fk*ln2lo
+	p := 1 + r*(1+r*(0.5+r*(1.0/6)))
+	return p * exp2Table[k&63] * math.Float32frombits(uint32((k>>6)+127)<<23)
 }
 
 // mix is the splitmix64 finaliser (S. Vigna), a bijective 64-bit hash.
@@ -192,13 +196,35 @@ func newDropout(p float64) dropout {
 func (d dropout) active() bool { return d.thresh > 0 }
 
 // mask writes the dropout multipliers (0 or 1/(1−p)) of stream key for
-// len(m) consecutive positions.
+// len(m) consecutive positions. The stream is wyrand (Wang Yi's generator:
+// a Weyl sequence and one 64×64→128-bit multiply), two 32-bit draws per
+// output.
 func (d dropout) mask(m []float32, key uint64) {
-	for i := range m {
-		if uint32(mix(key+uint64(i)*0x9e3779b97f4a7c15)>>32) < d.thresh {
-			m[i] = 0
-		} else {
-			m[i] = d.scale
+	state := key
+	for i := 0; i < len(m); i += 2 {
+		state += 0xa0761d6478bd642f
+		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
+		r := hi ^ lo
+		m[i] = d.keep(uint32(r))
+		if i+1 < len(m) {
+			m[i+1] = d.keep(uint32(r >> 32))
 		}
 	}
+}
+
+func (d dropout) keep(u uint32) float32 {
+	if u < d.thresh {
+		return 0
+	}
+	return d.scale
+}
+
+// dotGo is a dot product with a fixed summation order, for short vectors
+// whose alignment is not controlled.
+func dotGo(x, y []float32) float32 {
+	var s float32
+	for i, v := range x {
+		s += v * y[i]
+	}
+	return s
 }
