@@ -48,6 +48,8 @@ type Aligner struct {
 	mu      sync.Mutex
 	streams map[string]*stream
 	stats   Stats
+	// released collects the non-nil Refs of the inputs let go of.
+	released []any
 }
 
 // New returns an Aligner for cfg, or the error of cfg.Validate.
@@ -127,6 +129,32 @@ func (a *Aligner) sweep(now time.Time, end func(*stream) bool) []Window {
 	return out
 }
 
+// Released returns the non-nil Refs of the inputs the Aligner let go of since
+// the last call, and forgets them: media items pruned (whether or not they
+// fell into a window), dropped by the MaxBuffered cap, or dropped with an
+// expired or flushed stream; transcript segments once their window was
+// emitted or, for the sliding policy, pruned; interim segments once replaced
+// (and, with the sliding policy, at once). Each Ref comes back exactly once,
+// after every window holding its input was returned. An input for which Add
+// returned an error is not kept and its Ref never comes back. A caller that
+// sets Refs must call Released regularly, since they pile up until then;
+// Refs are what a pipeline Retainer needs to acknowledge an input only once
+// the windows built from it were delivered.
+func (a *Aligner) Released() []any {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.released
+	a.released = nil
+	return r
+}
+
+// release records that the input with ref was let go of.
+func (a *Aligner) release(ref any) {
+	if ref != nil {
+		a.released = append(a.released, ref)
+	}
+}
+
 // Stats returns a snapshot of the counters.
 func (a *Aligner) Stats() Stats {
 	a.mu.Lock()
@@ -147,15 +175,26 @@ func (a *Aligner) stream(id string, now time.Time) *stream {
 	return s
 }
 
-// remove forgets s, counting its items that fell into no window.
+// remove forgets s, counting its items that fell into no window and
+// releasing everything it held.
 func (a *Aligner) remove(s *stream) {
 	for _, m := range []Modality{Audio, Vision} {
 		for _, it := range s.media[m] {
 			if !it.used {
 				a.stats.Unused++
 			}
+			a.release(it.Ref)
 		}
 		a.stats.Buffered -= len(s.media[m])
+	}
+	for _, g := range s.segs {
+		a.release(g.Ref)
+	}
+	for _, p := range s.pending {
+		a.release(p.seg.Ref)
+	}
+	if s.draft != nil {
+		a.release(s.draft.Ref)
 	}
 	delete(a.streams, s.id)
 }
@@ -184,7 +223,7 @@ func (a *Aligner) addMedia(m Media, now time.Time) ([]Window, error) {
 	s.seen = s.seen.With(m.Modality)
 	s.wm[m.Modality] = max(s.wm[m.Modality], m.End())
 	for s.buffered() > a.cfg.MaxBuffered {
-		s.dropOldest()
+		a.release(s.dropOldest())
 		a.stats.Overflow++
 		a.stats.Buffered--
 	}
@@ -207,13 +246,19 @@ func (a *Aligner) addSegment(g Segment, now time.Time) ([]Window, error) {
 	if !g.Final {
 		// Sliding windows take their text from final segments only.
 		if a.cfg.Policy == Utterance {
+			if s.draft != nil {
+				a.release(s.draft.Ref)
+			}
 			s.draft = &g
+		} else {
+			a.release(g.Ref)
 		}
 		return a.step(s, now, false), nil
 	}
 	if a.cfg.Policy == Utterance {
 		s.pending = append(s.pending, pending{start: g.Start, end: g.End, seg: g, since: now})
 		if s.draft != nil && s.draft.Start < g.End {
+			a.release(s.draft.Ref)
 			s.draft = nil
 		}
 	} else {
@@ -245,6 +290,7 @@ func (a *Aligner) step(s *stream, now time.Time, force bool) []Window {
 		s.pending[0] = pending{}
 		s.pending = s.pending[1:]
 		w := a.build(s, p)
+		a.release(p.seg.Ref) // an utterance's segment serves one window
 		if w.Present == 0 {
 			continue
 		}
@@ -318,6 +364,7 @@ func (a *Aligner) prune(s *stream) {
 			if !list[n].used {
 				a.stats.Unused++
 			}
+			a.release(list[n].Ref)
 			n++
 		}
 		// Shifting keeps the buffer's capacity, so a steady stream
@@ -327,6 +374,7 @@ func (a *Aligner) prune(s *stream) {
 	}
 	n := 0
 	for n < len(s.segs) && before(s.segs[n].Start, s.segs[n].End, f) {
+		a.release(s.segs[n].Ref)
 		n++
 	}
 	s.segs = slices.Delete(s.segs, 0, n)

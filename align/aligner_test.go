@@ -533,3 +533,41 @@ func TestAudioTrim(t *testing.T) {
 		})
 	}
 }
+
+// TestRefs follows the Refs of an utterance's inputs: into the window, and
+// back from Released once the aligner lets each go.
+func TestRefs(t *testing.T) {
+	t.Parallel()
+	a := newAligner(t, align.Config{})
+	released := func() []any { return a.Released() }
+	for i := range 6 {
+		mustAdd(t, a, align.WithRef(audio("s", 100*i, 100*(i+1)), fmt.Sprint("a", i)))
+	}
+	mustAdd(t, a, align.WithRef(seg("s", 100, 300, "he", "x", false), "d1"))
+	// The draft pins the buffer at 100: chunk a0 goes.
+	if got := released(); !slices.Equal(got, []any{"a0"}) {
+		t.Errorf("after the first draft: released %v, want [a0]", got)
+	}
+	mustAdd(t, a, align.WithRef(seg("s", 100, 400, "hell", "x", false), "d2"))
+	if got := released(); !slices.Equal(got, []any{"d1"}) {
+		t.Errorf("after the second draft: released %v, want [d1]", got)
+	}
+	if _, err := a.Add(align.WithRef(audio("s", 0, 50), "late")); !errors.Is(err, align.ErrLate) {
+		t.Fatalf("late chunk: %v", err)
+	}
+	ws := mustAdd(t, a, align.WithRef(&align.Segment{StreamID: "s", Start: 100 * ms, End: 500 * ms, Text: "hello", Final: true}, "f"))
+	if len(ws) != 1 || !slices.Equal(ws[0].Refs, []any{"f", "a1", "a2", "a3", "a4"}) {
+		t.Fatalf("windows %+v, want one holding f and a1..a4", ws)
+	}
+	// The final replaces draft d2; its window went out, and the chunks
+	// before 500 are pruned. The late chunk was never kept.
+	if got := released(); !slices.Equal(got, []any{"d2", "f", "a1", "a2", "a3", "a4"}) {
+		t.Errorf("after the final: released %v", got)
+	}
+	if ws := a.Flush(); len(ws) != 0 {
+		t.Errorf("Flush emitted %+v", ws)
+	}
+	if got := released(); !slices.Equal(got, []any{"a5"}) {
+		t.Errorf("after Flush: released %v, want [a5]", got)
+	}
+}

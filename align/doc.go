@@ -52,5 +52,14 @@
 // are returned in sequence order by each call, so a caller that needs them in
 // order overall serialises its calls (a pipeline stage with one worker does).
 //
-// The package is pure Go with no cgo and no I/O.
+// # Acknowledgement
+//
+// An input may carry an opaque Ref (see WithRef). A window lists the Refs of
+// its inputs, and Released hands each Ref back once the Aligner no longer
+// holds that input. That is what a pipeline.Retainer needs, so that a
+// transcript read from Kafka is committed only after the event built from
+// its window was delivered; Example_pipeline shows the adapter.
+//
+// The package is pure Go with no cgo and no I/O, and imports no other
+// cmc-stream package.
 package align

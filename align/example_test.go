@@ -36,16 +36,30 @@ func Example() {
 	// call-42/utterance/0 [200ms, 800ms) "sure, that's just great" present=text+audio samples=9600
 }
 
-// stage runs an Aligner as a pipeline stage: Add per input, Tick on the
-// runner's ticks, Flush when the input ends.
-type stage struct{ *align.Aligner }
+// stage runs an Aligner as a pipeline Retainer: each input carries its Hold
+// as Ref, a window's lineage is its Refs, and the runner acknowledges an
+// input only once the aligner released it and the windows holding it were
+// delivered.
+type stage struct{ a *align.Aligner }
 
-func (s stage) Process(_ context.Context, in align.Input) ([]align.Window, error) { return s.Add(in) }
-func (s stage) Tick(context.Context) ([]align.Window, error)                      { return s.Aligner.Tick(), nil }
-func (s stage) Drain(context.Context) ([]align.Window, error)                     { return s.Flush(), nil }
+func (s stage) Retain(_ context.Context, in align.Input, h pipeline.Hold) ([]align.Window, error) {
+	return s.a.Add(align.WithRef(in, h))
+}
+func (s stage) Lineage(w align.Window) []pipeline.Hold        { return holds(w.Refs) }
+func (s stage) Released() []pipeline.Hold                     { return holds(s.a.Released()) }
+func (s stage) Tick(context.Context) ([]align.Window, error)  { return s.a.Tick(), nil }
+func (s stage) Drain(context.Context) ([]align.Window, error) { return s.a.Flush(), nil }
 
-// inputs is a pipeline source replaying fixed inputs.
-type inputs struct{ list []align.Input }
+func holds(refs []any) []pipeline.Hold {
+	hs := make([]pipeline.Hold, len(refs))
+	for i, r := range refs {
+		hs[i] = r.(pipeline.Hold)
+	}
+	return hs
+}
+
+// inputs is a pipeline source replaying fixed inputs, printing each ack.
+type inputs struct{ list []align.Media }
 
 func (s *inputs) Connect(context.Context) error { return nil }
 func (s *inputs) Read(context.Context) (align.Input, pipeline.AckFunc, error) {
@@ -54,7 +68,10 @@ func (s *inputs) Read(context.Context) (align.Input, pipeline.AckFunc, error) {
 	}
 	in := s.list[0]
 	s.list = s.list[1:]
-	return in, nil, nil
+	return in, func(_ context.Context, err error) error {
+		fmt.Printf("  ack frame at %v (err=%v)\n", in.Time, err)
+		return nil
+	}, nil
 }
 func (s *inputs) Close(context.Context) error { return nil }
 
@@ -63,22 +80,22 @@ type printer struct{}
 
 func (printer) Write(_ context.Context, ws []align.Window) error {
 	for _, w := range ws {
-		fmt.Printf("%s/%d [%v, %v) present=%v forced=%v\n", w.StreamID, w.Seq, w.Start, w.End, w.Present, w.Forced)
+		fmt.Printf("%s/%d [%v, %v) present=%v frames=%d forced=%v\n", w.StreamID, w.Seq, w.Start, w.End, w.Present, len(w.Vision), w.Forced)
 	}
 	return nil
 }
 func (printer) Close(context.Context) error { return nil }
 
-// Example_pipeline runs the aligner as a stage with one worker, so windows
-// keep their order; the sliding window still open at the end of input comes
-// out of Drain, marked forced.
+// Example_pipeline runs the aligner as a Retainer stage: each frame is
+// acknowledged only after the window holding it was written. The last
+// window comes out of Drain at the end of input, marked forced.
 func Example_pipeline() {
 	a, err := align.New(align.Config{Policy: align.Sliding, Size: time.Second, Hop: time.Second})
 	if err != nil {
 		panic(err)
 	}
-	var list []align.Input
-	for t := time.Duration(0); t < 1500*time.Millisecond; t += 100 * time.Millisecond {
+	var list []align.Media
+	for t := time.Duration(0); t < 1500*time.Millisecond; t += 250 * time.Millisecond {
 		list = append(list, align.Media{StreamID: "cam", Modality: align.Vision, Time: t})
 	}
 	r, err := pipeline.New(pipeline.Config{})
@@ -86,12 +103,18 @@ func Example_pipeline() {
 		panic(err)
 	}
 	src := pipeline.From(r, "replay", pipeline.SourceConfig{}, pipeline.Source[align.Input](&inputs{list: list}))
-	windows := pipeline.Via(src, "align", pipeline.StageConfig{Workers: 1}, pipeline.Stage[align.Input, align.Window](stage{a}))
+	windows := pipeline.ViaRetainer(src, "align", pipeline.StageConfig{}, pipeline.Retainer[align.Input, align.Window](stage{a}))
 	pipeline.To(windows, "print", pipeline.SinkConfig{}, pipeline.Sink[align.Window](printer{}))
 	if err := r.Run(context.Background()); err != nil {
 		panic(err)
 	}
 	// Output:
-	// cam/0 [0s, 1s) present=vision forced=false
-	// cam/1 [1s, 2s) present=vision forced=true
+	// cam/0 [0s, 1s) present=vision frames=4 forced=false
+	//   ack frame at 0s (err=<nil>)
+	//   ack frame at 250ms (err=<nil>)
+	//   ack frame at 500ms (err=<nil>)
+	//   ack frame at 750ms (err=<nil>)
+	// cam/1 [1s, 2s) present=vision frames=2 forced=true
+	//   ack frame at 1s (err=<nil>)
+	//   ack frame at 1.25s (err=<nil>)
 }

@@ -3,6 +3,7 @@ package align_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 //     the stream expired) and sliding windows lie on the configured grid;
 //   - every item in a window lies inside it;
 //   - after Flush nothing is held, and every accepted media item that fell
-//     into no window was counted, as Unused or as Overflow.
+//     into no window was counted, as Unused or as Overflow;
+//   - Released returns the Ref of every accepted input exactly once, of no
+//     rejected one, and never before a window holding the input.
 func FuzzAligner(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 10, 1, 0, 10, 2, 0, 5, 20, 3, 0, 20, 5})
 	f.Add([]byte{1, 3, 2, 1, 0, 1, 0, 10, 0, 1, 10, 10, 2, 1, 0, 30, 5, 0, 40, 0, 1, 2, 30, 2})
@@ -42,7 +45,25 @@ func FuzzAligner(f *testing.F) {
 		}
 		a := newAligner(t, cfg)
 		var windows []align.Window
-		accepted := map[int]bool{}
+		accepted := map[int]bool{}    // media, by Payload
+		acceptedRef := map[int]bool{} // every input, by Ref
+		released := map[int]bool{}
+		collect := func(ws []align.Window) {
+			for _, w := range ws {
+				for _, r := range w.Refs {
+					if released[r.(int)] {
+						t.Fatalf("window %+v holds input %v, released before", w, r)
+					}
+				}
+			}
+			windows = append(windows, ws...)
+			for _, r := range a.Released() {
+				if released[r.(int)] {
+					t.Fatalf("input %v released twice", r)
+				}
+				released[r.(int)] = true
+			}
+		}
 		id := 0
 		for op := range chunks(data[4:], 4) {
 			kind, stream, at, length := op[0]%7, fmt.Sprint("s", op[1]%3), time.Duration(op[2])*10*ms, int(op[3])
@@ -57,7 +78,7 @@ func FuzzAligner(f *testing.F) {
 			case 5:
 				c.advance(time.Duration(length) * 20 * ms)
 				expired := a.Stats().Expired
-				windows = append(windows, a.Tick()...)
+				collect(a.Tick())
 				if a.Stats().Expired != expired {
 					// An expired stream that sends again starts
 					// afresh, from Seq 0.
@@ -67,9 +88,10 @@ func FuzzAligner(f *testing.F) {
 			case 6:
 				in = align.Media{StreamID: stream, Modality: align.Audio, Time: at, SampleRate: rate} // invalid: no samples
 			}
-			ws, err := a.Add(in)
+			ws, err := a.Add(align.WithRef(in, id))
 			switch {
 			case err == nil:
+				acceptedRef[id] = true
 				if m, ok := in.(align.Media); ok {
 					accepted[m.Payload.(int)] = true
 				}
@@ -77,10 +99,13 @@ func FuzzAligner(f *testing.F) {
 			default:
 				t.Fatalf("Add(%+v): unexpected error %v", in, err)
 			}
-			windows = append(windows, ws...)
+			collect(ws)
 			id++
 		}
-		windows = append(windows, a.Flush()...)
+		collect(a.Flush())
+		if !maps.Equal(released, acceptedRef) {
+			t.Fatalf("released %v, want every accepted input once: %v", released, acceptedRef)
+		}
 
 		next := map[string]uint64{}
 		restarted := map[string]bool{}

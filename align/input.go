@@ -107,6 +107,9 @@ type Media struct {
 	// Payload is an opaque value carried into the window untouched, such as
 	// a reference to a decoded frame; optional.
 	Payload any
+	// Ref is an opaque value identifying the input to its caller, such as
+	// a pipeline.Hold; optional. See Aligner.Released.
+	Ref any
 }
 
 func (m Media) stream() string { return m.StreamID }
@@ -155,6 +158,9 @@ type Segment struct {
 	Final bool
 	// Lang is the language tag, such as "en" or "zh", if known.
 	Lang string
+	// Ref is an opaque value identifying the input to its caller, such as
+	// a pipeline.Hold; optional. See Aligner.Released.
+	Ref any
 }
 
 func (s Segment) stream() string { return s.StreamID }
@@ -170,4 +176,26 @@ func (s Segment) validate() error {
 		return fmt.Errorf("%w: segment ends at %v before it starts at %v", ErrInvalid, s.End, s.Start)
 	}
 	return nil
+}
+
+// WithRef returns a copy of in, a Media or a Segment (or a pointer to one),
+// with its Ref set to ref. It returns any other input unchanged.
+func WithRef(in Input, ref any) Input {
+	switch v := in.(type) {
+	case Media:
+		v.Ref = ref
+		return v
+	case *Media:
+		if v != nil {
+			return WithRef(*v, ref)
+		}
+	case Segment:
+		v.Ref = ref
+		return v
+	case *Segment:
+		if v != nil {
+			return WithRef(*v, ref)
+		}
+	}
+	return in
 }

@@ -65,14 +65,16 @@ func (s *stream) insert(m Media) {
 func (s *stream) buffered() int { return len(s.media[Audio]) + len(s.media[Vision]) }
 
 // dropOldest drops the buffered media item with the earliest Time, audio
-// first on a tie.
-func (s *stream) dropOldest() {
+// first on a tie, and returns its Ref.
+func (s *stream) dropOldest() (ref any) {
 	m := Audio
 	if a, v := s.media[Audio], s.media[Vision]; len(a) == 0 || (len(v) > 0 && v[0].Time < a[0].Time) {
 		m = Vision
 	}
+	ref = s.media[m][0].Ref
 	s.media[m][0] = item{}
 	s.media[m] = s.media[m][1:]
+	return ref
 }
 
 // bounds returns the span of sliding window k.
@@ -164,8 +166,14 @@ func (s *stream) dataFrom(t time.Duration) (first time.Duration, ok bool) {
 // build assembles the window p of s and marks its media used.
 func (a *Aligner) build(s *stream, p pending) Window {
 	w := Window{StreamID: s.id, Kind: a.cfg.Policy, Start: p.start, End: p.end}
+	ref := func(r any) {
+		if r != nil {
+			w.Refs = append(w.Refs, r)
+		}
+	}
 	if a.cfg.Policy == Utterance {
 		w.Speaker, w.Lang, w.Text = p.seg.Speaker, p.seg.Lang, p.seg.Text
+		ref(p.seg.Ref)
 	} else {
 		var texts []string
 		var most time.Duration = -1
@@ -177,6 +185,7 @@ func (a *Aligner) build(s *stream, p pending) Window {
 				continue
 			}
 			texts = append(texts, g.Text)
+			ref(g.Ref)
 			if o := min(g.End, p.end) - max(g.Start, p.start); o > most {
 				most = o
 				w.Speaker, w.Lang = g.Speaker, g.Lang
@@ -185,19 +194,21 @@ func (a *Aligner) build(s *stream, p pending) Window {
 		w.Text = strings.Join(texts, " ")
 	}
 	audio, vision := s.media[Audio], s.media[Vision]
-	// The buffers are in Time order: [a0, a1) and [v0, v1) bound the
-	// items that can fall into the window.
+	// The buffers are in Time order: audio[:a1] and vision[v0:v1] hold the
+	// items that can fall into the window. Chunks may overlap, so their
+	// ends need not be in order: the audio is scanned from the head, which
+	// pruning keeps near the window.
 	a1 := sort.Search(len(audio), func(i int) bool { return audio[i].Time >= p.end })
-	a0 := sort.Search(a1, func(i int) bool { return audio[i].End() > p.start })
 	v1 := sort.Search(len(vision), func(i int) bool { return vision[i].Time >= p.end })
 	v0 := sort.Search(v1, func(i int) bool { return vision[i].Time >= p.start })
-	if a0 < a1 {
-		w.Audio = make([]Media, 0, a1-a0)
+	if a1 > 0 {
+		w.Audio = make([]Media, 0, a1)
 	}
-	for i := a0; i < a1; i++ {
+	for i := range audio[:a1] {
 		if c, ok := trim(audio[i].Media, p.start, p.end); ok {
 			w.Audio = append(w.Audio, c)
 			audio[i].used = true
+			ref(c.Ref)
 		}
 	}
 	if v0 < v1 {
@@ -206,6 +217,7 @@ func (a *Aligner) build(s *stream, p pending) Window {
 	for i := v0; i < v1; i++ {
 		w.Vision[i-v0] = vision[i].Media
 		vision[i].used = true
+		ref(vision[i].Ref)
 	}
 	if w.Text != "" {
 		w.Present = w.Present.With(Text)

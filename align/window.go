@@ -33,6 +33,9 @@ type Window struct {
 	// Present is the set of modalities with data in the window: Text when
 	// Text is not empty, Audio and Vision when they hold items.
 	Present Modalities
+	// Refs holds the non-nil Ref of every input that fell into the window:
+	// its media items and its transcript segments.
+	Refs []any
 	// Forced is true when the window was emitted before the watermarks of
 	// every awaited modality passed its end (after Config.MaxWait, at Flush,
 	// or when its stream expired), so data still on its way was left out.
