@@ -31,11 +31,12 @@ type Config struct {
 	// again after a failure or ErrNotConnected, and before reading again
 	// after any other Read error. Zero means DefaultReconnectBackoff (1 s).
 	ReconnectBackoff time.Duration
-	// OnError, when set, receives every error the runner reports: an
-	// *ItemError for each failed item, and wrapped errors from Connect, Read,
-	// Flush, Close, acknowledgements and the dead-letter sink. It is called
-	// from many goroutines at once and must be safe for concurrent use. Nil
-	// means errors are only counted.
+	// OnError, when set, receives every error the runner reports while
+	// running: an *ItemError for each failed item, and wrapped errors from
+	// Connect, Read, Tick, Drain, Flush, acknowledgements and the dead-letter
+	// sink (Close errors are returned by Run instead). It is called from many
+	// goroutines at once and must be safe for concurrent use. Nil means
+	// errors are only counted in the metrics.
 	OnError func(error)
 	// DeadLetter, when set, receives every failed item as an *ItemError,
 	// before the item is acknowledged. The runner serialises its Writes and

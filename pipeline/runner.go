@@ -20,7 +20,7 @@ type Runner struct {
 	wiring  []error
 	names   map[string]bool
 	streams []consumable
-	starts  []func(ru *run, hard, soft context.Context)
+	starts  []func(hard, soft context.Context, ru *run)
 	metrics []*nodeMetrics
 	// sinks and sources are closed at the end of Run, sinks first.
 	sinks   []closer
@@ -31,7 +31,7 @@ type Runner struct {
 type consumable interface {
 	consumers() int
 	producer() string
-	prepare(ru *run, hard context.Context)
+	prepare(hard context.Context, ru *run)
 }
 
 // closer closes one sink or source at the end of Run.
@@ -90,7 +90,8 @@ func (r *Runner) Metrics() []NodeMetrics {
 // needed; and the errors of the sinks' and sources' Close. Run may be called
 // only once. When a node ignores its context even after the hard stop, Run
 // returns after the full Config.ShutdownTimeout without closing the sinks and
-// sources, and that node's goroutines are left behind.
+// sources, and that node's goroutines are left behind. A miswired pipeline
+// returns at once, without calling any Connect or Close.
 func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	if r.started {
@@ -116,10 +117,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer stopSources()
 	ru := &run{cfg: r.cfg}
 	for _, s := range r.streams {
-		s.prepare(ru, hard)
+		s.prepare(hard, ru)
 	}
 	for _, start := range r.starts {
-		start(ru, hard, soft)
+		start(hard, soft, ru)
 	}
 	done := make(chan struct{})
 	go func() {

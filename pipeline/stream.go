@@ -48,7 +48,7 @@ func (s *Stream[T]) subscribe() int {
 // prepare sets the consumers' channels: the output channel itself for one
 // consumer, or one unbuffered channel per consumer fed by a fan-out
 // goroutine, which owns and closes them.
-func (s *Stream[T]) prepare(ru *run, hard context.Context) {
+func (s *Stream[T]) prepare(hard context.Context, ru *run) {
 	if s.n == 1 {
 		s.subs = []chan envelope[T]{s.out}
 		return
@@ -92,10 +92,10 @@ func From[T any](r *Runner, name string, cfg SourceConfig, sources ...Source[T])
 	for _, src := range sources {
 		r.sources = append(r.sources, closer{m: m, close: src.Close})
 	}
-	r.starts = append(r.starts, func(ru *run, hard, soft context.Context) {
+	r.starts = append(r.starts, func(hard, soft context.Context, ru *run) {
 		var wg sync.WaitGroup
 		for _, src := range sources {
-			wg.Go(func() { readLoop(ru, hard, soft, m, src, s.out) })
+			wg.Go(func() { readLoop(hard, soft, ru, m, src, s.out) })
 		}
 		ru.wg.Go(func() {
 			wg.Wait()
@@ -108,7 +108,7 @@ func From[T any](r *Runner, name string, cfg SourceConfig, sources ...Source[T])
 
 // readLoop connects src and reads it until it ends, the soft stop, or a
 // failed send after the hard stop.
-func readLoop[T any](ru *run, hard, soft context.Context, m *nodeMetrics, src Source[T], out chan<- envelope[T]) {
+func readLoop[T any](hard, soft context.Context, ru *run, m *nodeMetrics, src Source[T], out chan<- envelope[T]) {
 	backoff := ru.cfg.ReconnectBackoff
 	connected := false
 	for soft.Err() == nil {
@@ -165,15 +165,15 @@ func To[T any](in *Stream[T], name string, cfg SinkConfig, sk Sink[T]) {
 	}
 	r.mu.Lock()
 	r.sinks = append(r.sinks, closer{m: m, close: sk.Close})
-	r.starts = append(r.starts, func(ru *run, hard, _ context.Context) {
-		ru.wg.Go(func() { consume(ru, hard, m, sk, size, in.subs[idx]) })
+	r.starts = append(r.starts, func(hard, _ context.Context, ru *run) {
+		ru.wg.Go(func() { consume(hard, ru, m, sk, size, in.subs[idx]) })
 	})
 	r.mu.Unlock()
 }
 
 // consume runs one sink: it writes whatever is ready, up to size items at a
 // time, and flushes the sink once its input is closed.
-func consume[T any](ru *run, hard context.Context, m *nodeMetrics, sk Sink[T], size int, in <-chan envelope[T]) {
+func consume[T any](hard context.Context, ru *run, m *nodeMetrics, sk Sink[T], size int, in <-chan envelope[T]) {
 	envs := make([]envelope[T], 0, size)
 	vals := make([]T, 0, size)
 	for {
@@ -200,7 +200,7 @@ func consume[T any](ru *run, hard context.Context, m *nodeMetrics, sk Sink[T], s
 		for _, e := range envs {
 			vals = append(vals, e.v)
 		}
-		write(ru, hard, m, sk, envs, vals)
+		write(hard, ru, m, sk, envs, vals)
 		clear(envs)
 		clear(vals)
 		if closed {
@@ -217,7 +217,7 @@ func consume[T any](ru *run, hard context.Context, m *nodeMetrics, sk Sink[T], s
 
 // write writes one batch and settles each item: accepted items release their
 // tracker, failed ones are reported.
-func write[T any](ru *run, hard context.Context, m *nodeMetrics, sk Sink[T], envs []envelope[T], vals []T) {
+func write[T any](hard context.Context, ru *run, m *nodeMetrics, sk Sink[T], envs []envelope[T], vals []T) {
 	n := int64(len(envs))
 	m.in.Add(uint64(n))
 	m.inFlight.Add(n)

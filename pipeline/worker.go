@@ -49,7 +49,7 @@ func addStage[In, Out any](in *Stream[In], name string, cfg StageConfig, cfgErr 
 	}
 	ticker, ticks := st.(Ticker[Out])
 	r.mu.Lock()
-	r.starts = append(r.starts, func(ru *run, hard, _ context.Context) {
+	r.starts = append(r.starts, func(hard, _ context.Context, ru *run) {
 		h := newHandler(ru)
 		var wg sync.WaitGroup
 		for i := range workers {
