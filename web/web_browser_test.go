@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/obs"
+	"github.com/cmc-stream/cmc-stream/sink"
 	"github.com/cmc-stream/cmc-stream/web"
 	"github.com/cmc-stream/cmc-stream/web/browsertest"
 )
@@ -37,75 +39,22 @@ const (
 	pollEvery   = 50 * time.Millisecond
 )
 
-// feed is a stand-in for the HTTP sink: it serves the dashboard at "/", an
-// SSE feed at /events that writes what the test sends on msgs, and the
-// Prometheus text metrics at /metrics (404 when empty).
-type feed struct {
-	msgs    chan string
-	stop    chan struct{}
-	metrics string
-}
-
-func (f *feed) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", http.FileServerFS(web.FS()))
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		if f.metrics == "" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		fmt.Fprint(w, f.metrics)
-	})
-	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Cache-Control", "no-cache")
-		rc := http.NewResponseController(w)
-		fmt.Fprint(w, ": hello\n\n")
-		if err := rc.Flush(); err != nil {
-			return
-		}
-		for {
-			select {
-			case m := <-f.msgs:
-				fmt.Fprintf(w, "data: %s\n\n", m)
-				if err := rc.Flush(); err != nil {
-					return
-				}
-			case <-r.Context().Done():
-				return
-			case <-f.stop:
-				return
-			}
-		}
-	})
-	return mux
-}
-
-// dashboard is one test's server, browser and page.
+// dashboard is one test's page in headless Chromium.
 type dashboard struct {
 	t    *testing.T
 	ctx  context.Context
-	feed *feed
 	b    *browsertest.Browser
 	page *browsertest.Page
 }
 
-// openDashboard serves the page, opens it in headless Chromium and waits
-// until its EventSource is connected. It fails the test, naming the install
-// script, when Chromium is missing.
-func openDashboard(t *testing.T, metrics string) *dashboard {
+// openDashboard opens the dashboard at url in headless Chromium and waits
+// until its EventSource is connected, within testTimeout. It fails the
+// test, naming the install script, when Chromium is missing, and at the end
+// of the test when the page threw an uncaught exception.
+func openDashboard(t *testing.T, url string) *dashboard {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	t.Cleanup(cancel)
-
-	f := &feed{msgs: make(chan string), stop: make(chan struct{}), metrics: metrics}
-	srv := httptest.NewServer(f.handler())
-	t.Cleanup(func() {
-		close(f.stop)
-		srv.Close()
-	})
-
 	b, err := browsertest.Start(ctx, t.TempDir())
 	if errors.Is(err, browsertest.ErrNoBrowser) {
 		t.Fatalf("%v: the dashboard tests need a real browser", err)
@@ -118,7 +67,7 @@ func openDashboard(t *testing.T, metrics string) *dashboard {
 			t.Errorf("closing the browser: %v", err)
 		}
 	})
-	page, err := b.Open(ctx, srv.URL+"/", viewWidth, viewHeight)
+	page, err := b.Open(ctx, url, viewWidth, viewHeight)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,31 +76,80 @@ func openDashboard(t *testing.T, metrics string) *dashboard {
 			t.Errorf("uncaught exception in the page: %s", e)
 		}
 	})
-	d := &dashboard{t: t, ctx: ctx, feed: f, b: b, page: page}
+	d := &dashboard{t: t, ctx: ctx, b: b, page: page}
 	d.waitFor("the feed to connect", func(s snapshot) bool { return s.Connection == "live" })
 	return d
 }
 
-// send writes one SSE message; it blocks until the feed handler takes it.
-func (d *dashboard) send(msg string) {
+// rawFeed stands in for the HTTP sink where a test needs to send what the
+// sink never would: it serves the dashboard at "/" and an SSE feed at
+// /events whose "sentiment" events carry the strings sent on msgs as they
+// are. It has no /metrics.
+type rawFeed struct {
+	msgs chan string
+	stop chan struct{}
+}
+
+// serveRawFeed starts a rawFeed and returns it with its URL.
+func serveRawFeed(t *testing.T) (*rawFeed, string) {
+	f := &rawFeed{msgs: make(chan string), stop: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServerFS(web.FS()))
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		rc := http.NewResponseController(w)
+		msg := ": connected"
+		for {
+			if _, err := fmt.Fprintf(w, "%s\n\n", msg); err != nil || rc.Flush() != nil {
+				return
+			}
+			select {
+			case m := <-f.msgs:
+				msg = "event: sentiment\ndata: " + m
+			case <-r.Context().Done():
+				return
+			case <-f.stop:
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		close(f.stop)
+		srv.Close()
+	})
+	return f, srv.URL + "/"
+}
+
+// send writes one message on the feed f; it blocks until the feed handler
+// takes it.
+func (d *dashboard) send(f *rawFeed, msg string) {
 	d.t.Helper()
 	select {
-	case d.feed.msgs <- msg:
+	case f.msgs <- msg:
 	case <-d.ctx.Done():
 		d.t.Fatalf("sending %q: %v", msg, d.ctx.Err())
 	}
 }
 
-func (d *dashboard) sendEvent(e event.Event) {
-	d.t.Helper()
+// valid fails the test unless e satisfies Event.Validate, and returns e.
+func valid(t *testing.T, e event.Event) event.Event {
+	t.Helper()
 	if err := e.Validate(); err != nil {
-		d.t.Fatalf("test event: %v", err)
+		t.Fatalf("test event: %v", err)
 	}
-	b, err := json.Marshal(e)
+	return e
+}
+
+// encode returns the JSON of a valid event.
+func encode(t *testing.T, e event.Event) string {
+	t.Helper()
+	b, err := json.Marshal(valid(t, e))
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
-	d.send(string(b))
+	return string(b)
 }
 
 // snapshot is what the test reads off the page: the text of every element
@@ -260,21 +258,41 @@ func sample(stream string, seq uint64, noVision bool) event.Event {
 // TestDashboardRendersEvents streams events of two streams into the page
 // and checks every panel, the stream selector and a screenshot.
 func TestDashboardRendersEvents(t *testing.T) {
-	d := openDashboard(t, "# TYPE cmc_source_dropped_total counter\n"+
-		`cmc_source_dropped_total{source="video",reason="queue full {x}"} 3`+"\n"+
-		"cmc_align_late_total 2\ncmc_events_total 40\n")
+	// Drops of other stages, as the pipeline would register them on the
+	// sink's registry; the page adds the sink's own SSE drops (none here).
+	reg := obs.NewRegistry()
+	reg.Counter("cmc_source_dropped_total", "Frames dropped.", "source", "video", "reason", "queue full {x}").Add(3)
+	reg.Counter("cmc_align_late_total", "Late items dropped.").Add(2)
+	h, err := sink.NewHTTP(sink.HTTPConfig{Addr: "127.0.0.1:0", Static: web.FS(), Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	d := openDashboard(t, "http://"+h.Addr()+"/")
 
 	const n = 40
+	write := func(e event.Event) {
+		t.Helper()
+		if err := h.Write(d.ctx, []event.Event{valid(t, e)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for seq := range uint64(n) {
-		d.sendEvent(sample("call-42", seq, seq == n-1))
+		write(sample("call-42", seq, seq == n-1))
 		if seq == 5 {
-			d.sendEvent(sample("cam-1", 0, false))
+			write(sample("cam-1", 0, false))
 		}
 	}
 	last := sample("call-42", n-1, true)
 
 	s := d.waitFor("the last event", func(s snapshot) bool {
-		return s.Text["count-events"] == fmt.Sprint(n+1) && s.Text["count-drops"] == "5"
+		return s.Text["count-messages"] == fmt.Sprint(n+1) && s.Text["count-drops"] == "5"
 	})
 	want := map[string]string{
 		"fused-label":      string(last.Label),
@@ -371,10 +389,11 @@ func checkScreenshot(t *testing.T, b []byte) {
 // schema in different ways and checks the page counts each one, shows what
 // it can, never interprets data as HTML, and renders the next valid event.
 func TestDashboardSurvivesMalformedMessages(t *testing.T) {
-	d := openDashboard(t, "")
+	f, url := serveRawFeed(t)
+	d := openDashboard(t, url)
 
-	d.sendEvent(sample("s", 0, false))
-	d.waitFor("the first valid event", func(s snapshot) bool { return s.Text["count-events"] == "1" })
+	d.send(f, encode(t, sample("s", 0, false)))
+	d.waitFor("the first valid event", func(s snapshot) bool { return s.Text["count-messages"] == "1" })
 
 	bad := []string{
 		`this is not JSON`,
@@ -389,10 +408,10 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 			`"latency_ms":{"features":1,"model":2,"end_to_end":3}}`,
 	}
 	for _, m := range bad {
-		d.send(m)
+		d.send(f, m)
 	}
 	s := d.waitFor("the malformed messages", func(s snapshot) bool {
-		return s.Text["count-events"] == fmt.Sprint(1+len(bad))
+		return s.Text["count-messages"] == fmt.Sprint(1+len(bad))
 	})
 	partial := map[string]string{
 		"count-malformed":  fmt.Sprint(len(bad)),
@@ -421,7 +440,7 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 	// A valid event after all that renders in full; windows 3 and 4 never
 	// came, and with no /metrics the page counts that gap itself.
 	good := sample("s", 5, false)
-	d.sendEvent(good)
+	d.send(f, encode(t, good))
 	s = d.waitFor("the valid event after the malformed ones", func(s snapshot) bool {
 		return s.Text["transcript"] == good.Transcript
 	})
@@ -438,5 +457,20 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 	checkText(t, "after the valid event", s, after)
 	if s.Strips != 3 {
 		t.Errorf("timeline has %d windows, want 3 (seq 0, 2 and 5; seq 1 had no usable probabilities)", s.Strips)
+	}
+
+	// The page keeps the 64 most recently updated streams, and always the
+	// selected one.
+	const extra = 70
+	for i := range extra {
+		d.send(f, encode(t, sample(fmt.Sprintf("x-%02d", i), 0, false)))
+	}
+	s = d.waitFor("the extra streams", func(s snapshot) bool {
+		return s.Text["count-messages"] == fmt.Sprint(2+len(bad)+extra)
+	})
+	if s.Text["count-streams"] != "64" || len(s.Options) != 64 || s.Options[0] != "s" ||
+		s.Options[1] != "x-07" || s.Options[63] != "x-69" || s.Text["transcript"] != good.Transcript {
+		t.Errorf("after %d more streams: %s streams, options %v, transcript %q; want 64, s and x-07 to x-69, %q",
+			extra, s.Text["count-streams"], s.Options, s.Text["transcript"], good.Transcript)
 	}
 }

@@ -7,6 +7,7 @@
   const CLASSES = ["negative", "neutral", "positive"];
   const MODALITIES = ["text", "audio", "vision"];
   const SCHEMA = "cmc.sentiment.v1";
+  const EVENT_TYPE = "sentiment"; // the SSE event type of the HTTP sink
   const HISTORY = 60; // windows per stream in the timeline
   const MAX_STREAMS = 64; // streams kept; the least recently updated goes first
   const METRICS_EVERY_MS = 5000;
@@ -19,7 +20,7 @@
   const state = {
     streams: new Map(), // stream id -> {history, last, lastSeq, updated}
     selected: "",
-    events: 0,
+    messages: 0,
     malformed: 0,
     lastProblem: "",
     seenDrops: 0,
@@ -238,9 +239,6 @@
     o.textContent = id;
     select.append(o);
     select.value = state.selected;
-    if (state.streams.size > MAX_STREAMS) {
-      evict();
-    }
     return s;
   }
 
@@ -267,10 +265,13 @@
     }
     s.last = ev;
     s.updated = ++state.tick;
+    if (state.streams.size > MAX_STREAMS) {
+      evict();
+    }
   }
 
   function handle(data) {
-    state.events++;
+    state.messages++;
     const r = parse(data);
     if (r.problems.length > 0) {
       state.malformed++;
@@ -298,12 +299,31 @@
     el.style.width = frac === null ? "0" : (100 * Math.min(Math.max(frac, 0), 1)).toFixed(1) + "%";
   }
 
-  // heatColor maps a cosine in [-1, 1] to a background and a text colour
-  // with enough contrast: blue for similar, orange for opposed embeddings.
+  // The heat map runs from PALE (0) to BLUE (1) for similar embeddings and
+  // to ORANGE (-1) for opposed ones.
+  const PALE = [243, 246, 250];
+  const BLUE = [24, 86, 166];
+  const ORANGE = [176, 78, 22];
+
+  // luminance is the WCAG relative luminance of an sRGB colour.
+  function luminance(rgb) {
+    const lin = rgb.map((c) => {
+      const v = c / 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  }
+
+  // heatColor maps a cosine in [-1, 1] to a background colour and the text
+  // colour, black or white, that contrasts more with it (at least 4.5:1).
   function heatColor(v) {
-    const hue = v >= 0 ? 212 : 24;
-    const light = 96 - 52 * Math.min(Math.abs(v), 1);
-    return { bg: "hsl(" + hue + " 70% " + light.toFixed(0) + "%)", fg: light < 62 ? "#fff" : "#111" };
+    const end = v >= 0 ? BLUE : ORANGE;
+    const t = Math.min(Math.abs(v), 1);
+    const rgb = PALE.map((c, i) => Math.round(c + t * (end[i] - c)));
+    const l = luminance(rgb);
+    const onWhite = 1.05 / (l + 0.05);
+    const onBlack = (l + 0.05) / 0.05;
+    return { bg: "rgb(" + rgb.join(", ") + ")", fg: onWhite >= onBlack ? "#fff" : "#000" };
   }
 
   function renderFused(ev) {
@@ -373,7 +393,8 @@
     return el;
   }
 
-  // renderChart draws the probability lines over a strip of fused labels.
+  // renderChart draws the probability lines over a strip of fused labels,
+  // in the 640 x 200 user units of the chart's viewBox.
   function renderChart(history) {
     const chart = $("chart");
     for (const el of Array.from(chart.children)) {
@@ -381,29 +402,36 @@
         el.remove();
       }
     }
-    const width = 600, top = 8, plot = 160, stripY = 176, stripH = 16;
-    const step = width / (HISTORY - 1);
+    const left = 36, right = 632, top = 8, plot = 156, stripY = 176, stripH = 16;
+    const step = (right - left) / (HISTORY - 1);
+    const x = (i) => left + i * step;
     const y = (p) => top + plot * (1 - p);
     for (const p of [0, 0.5, 1]) {
-      chart.append(svg("line", { x1: 0, x2: width, y1: y(p), y2: y(p), class: "gridline" }));
+      chart.append(svg("line", { x1: left, x2: right, y1: y(p), y2: y(p), class: "gridline" }));
+      const tick = svg("text", { x: left - 6, y: y(p) + 4, class: "tick" });
+      tick.textContent = String(p);
+      chart.append(tick);
     }
+    const label = svg("text", { x: left - 6, y: stripY + 12, class: "tick" });
+    label.textContent = "label";
+    chart.append(label);
     history.forEach((h, i) => {
       chart.append(svg("rect", {
-        x: i * step - step / 2, y: stripY, width: step, height: stripH,
+        x: x(i) - step / 2 + 0.5, y: stripY, width: step - 1, height: stripH,
         class: "strip", "data-label": h.label === null ? "unknown" : h.label,
       }));
     });
     for (const c of CLASSES) {
-      const points = history.map((h, i) => (i * step).toFixed(1) + "," + y(h.probs[c]).toFixed(1));
+      const points = history.map((h, i) => x(i).toFixed(1) + "," + y(h.probs[c]).toFixed(1));
       if (points.length === 1) {
-        points.push((step / 2).toFixed(1) + "," + y(history[0].probs[c]).toFixed(1));
+        points.push((x(0) + step / 2).toFixed(1) + "," + y(history[0].probs[c]).toFixed(1));
       }
       chart.append(svg("polyline", { points: points.join(" "), class: "line", "data-class": c }));
     }
   }
 
   function renderCounters() {
-    $("count-events").textContent = String(state.events);
+    $("count-messages").textContent = String(state.messages);
     $("count-streams").textContent = String(state.streams.size);
     const server = state.serverDrops !== null;
     $("count-drops").textContent = String(server ? state.serverDrops : state.seenDrops);
@@ -462,7 +490,7 @@
       retryMS = RETRY_MIN_MS;
       setConnection("live", "live");
     };
-    source.onmessage = (m) => handle(m.data);
+    source.addEventListener(EVENT_TYPE, (m) => handle(m.data));
     source.onerror = () => {
       if (source.readyState !== EventSource.CLOSED) {
         setConnection("reconnecting", "reconnecting");
