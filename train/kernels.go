@@ -178,18 +178,18 @@ func streamKey(parts ...uint64) uint64 {
 }
 
 // dropout describes one dropout site: drop probability p, the inverse keep
-// scale 1/(1−p) and the 32-bit threshold below which a hash drops.
+// scale 1/(1−p) and the 16-bit threshold below which a draw drops (p is
+// resolved to 1/65536; 0.1 becomes 6554/65536 = 0.100006).
 type dropout struct {
-	p      float32
 	scale  float32
-	thresh uint32
+	thresh uint16
 }
 
 func newDropout(p float64) dropout {
 	if p <= 0 {
 		return dropout{scale: 1}
 	}
-	return dropout{p: float32(p), scale: float32(1 / (1 - p)), thresh: uint32(p * (1 << 32))}
+	return dropout{scale: float32(1 / (1 - p)), thresh: uint16(math.Round(p * (1 << 16)))}
 }
 
 // active reports whether the site drops anything.
@@ -197,26 +197,23 @@ func (d dropout) active() bool { return d.thresh > 0 }
 
 // mask writes the dropout multipliers (0 or 1/(1−p)) of stream key for
 // len(m) consecutive positions. The stream is wyrand (Wang Yi's generator:
-// a Weyl sequence and one 64×64→128-bit multiply), two 32-bit draws per
+// a Weyl sequence and one 64×64→128-bit multiply), four 16-bit draws per
 // output.
 func (d dropout) mask(m []float32, key uint64) {
 	state := key
-	for i := 0; i < len(m); i += 2 {
+	for i := 0; i < len(m); i += 4 {
 		state += 0xa0761d6478bd642f
 		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
 		r := hi ^ lo
-		m[i] = d.keep(uint32(r))
-		if i+1 < len(m) {
-			m[i+1] = d.keep(uint32(r >> 32))
+		for j := i; j < min(i+4, len(m)); j++ {
+			if uint16(r) < d.thresh {
+				m[j] = 0
+			} else {
+				m[j] = d.scale
+			}
+			r >>= 16
 		}
 	}
-}
-
-func (d dropout) keep(u uint32) float32 {
-	if u < d.thresh {
-		return 0
-	}
-	return d.scale
 }
 
 // dotGo is a dot product with a fixed summation order, for short vectors

@@ -48,7 +48,7 @@ func TestDropoutMask(t *testing.T) {
 		for _, v := range m {
 			switch v {
 			case 0:
-			case float32(1 / (1 - p)):
+			case newDropout(p).scale:
 				kept++
 			default:
 				t.Fatalf("p=%v: multiplier %v", p, v)
