@@ -47,8 +47,8 @@ type Config struct {
 	// Size is set below it.
 	Hop time.Duration
 	// Offset shifts the sliding grid: window k starts at Offset+k*Hop. It
-	// must be below Hop; media before Offset falls into no window. Sliding
-	// only; default 0.
+	// must be below Hop; an item wholly before Offset falls into no window
+	// and is dropped as late. Sliding only; default 0.
 	Offset time.Duration
 	// AllowedLateness is how far behind its modality's watermark an item
 	// may arrive and still be used; a window waits for the watermarks to

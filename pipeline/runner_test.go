@@ -580,3 +580,47 @@ func TestTicker(t *testing.T) {
 		}
 	})
 }
+
+// failingClose is a sink whose Close fails.
+type failingClose struct{ recordingSink }
+
+var errClose = errors.New("close failed")
+
+func (s *failingClose) Close(context.Context) error { return errClose }
+
+func TestErrorsAroundItems(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		j := &journal{}
+		errRead := errors.New("read failed")
+		src := &sliceSource{j: j, items: []int{1}, readErrs: []error{errRead}}
+		sink := &failingClose{recordingSink{name: "sink", j: j}}
+		reported := &list[error]{}
+		r := newRunner(t, pipeline.Config{ReconnectBackoff: 50 * time.Millisecond, OnError: reported.add})
+		pipeline.To(pipeline.From(r, "src", pipeline.SourceConfig{}, src), "sink", pipeline.SinkConfig{}, sink)
+		start := time.Now()
+		err := r.Run(t.Context())
+		// A plain read error is reported and retried after the backoff,
+		// without reconnecting; the Close error is returned by Run.
+		if !errors.Is(err, errClose) {
+			t.Errorf("Run = %v, want the Close error", err)
+		}
+		if d := time.Since(start); d != 50*time.Millisecond {
+			t.Errorf("Run took %v, want one backoff of 50ms", d)
+		}
+		if src.connects != 1 {
+			t.Errorf("Connect called %d times, want 1", src.connects)
+		}
+		if errs := reported.all(); len(errs) != 1 || !errors.Is(errs[0], errRead) {
+			t.Errorf("reported %v, want the read error", errs)
+		}
+		if got := sink.values(); !slices.Equal(got, []int{1}) {
+			t.Errorf("sink got %v, want [1]", got)
+		}
+		for _, m := range r.Metrics() {
+			if m.Errors != 1 {
+				t.Errorf("%s: %d errors, want 1", m.Name, m.Errors)
+			}
+		}
+	})
+}
