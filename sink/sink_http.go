@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/obs"
+	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
 // HTTPConfig configures an HTTP sink. A zero value means the default.
@@ -103,13 +105,13 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.Addr = orDefault(cfg.Addr, DefaultHTTPAddr)
-	cfg.ClientBuffer = orDefault(cfg.ClientBuffer, DefaultClientBuffer)
-	cfg.MaxClients = orDefault(cfg.MaxClients, DefaultMaxClients)
-	cfg.KeepAlive = orDefault(cfg.KeepAlive, DefaultKeepAlive)
-	cfg.ReadHeaderTimeout = orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
-	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.Addr = cmp.Or(cfg.Addr, DefaultHTTPAddr)
+	cfg.ClientBuffer = cmp.Or(cfg.ClientBuffer, DefaultClientBuffer)
+	cfg.MaxClients = cmp.Or(cfg.MaxClients, DefaultMaxClients)
+	cfg.KeepAlive = cmp.Or(cfg.KeepAlive, DefaultKeepAlive)
+	cfg.ReadHeaderTimeout = cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
 	if cfg.Metrics == nil {
 		cfg.Metrics = obs.NewRegistry()
 	}
@@ -186,8 +188,10 @@ func (h *HTTP) Write(ctx context.Context, events []event.Event) error {
 	return nil
 }
 
+var _ pipeline.Flusher = (*HTTP)(nil)
+
 // Flush waits until every connected client was sent everything queued for
-// it, or a client disconnected, or ctx is done.
+// it (or disconnected), or ctx is done; it implements pipeline.Flusher.
 func (h *HTTP) Flush(ctx context.Context) error {
 	h.mu.Lock()
 	cs := make([]*client, 0, len(h.clients))

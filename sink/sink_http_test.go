@@ -165,19 +165,21 @@ func TestHTTPFanOut(t *testing.T) {
 	}
 }
 
-// TestHTTPSlowClientDropsOldest stalls a client until far more data than the
-// loopback socket buffers hold is queued for it: the sink must not block,
+// TestHTTPSlowClientDropsOldest stalls a client until more data than the
+// loopback socket buffers hold is queued for it (a receive buffer that does
+// not grow while nobody reads, 128 KiB by default, and at most 4 MiB of send
+// buffer, net.ipv4.tcp_wmem's default maximum): the sink must not block,
 // must drop the oldest events beyond the client's queue and count them, and
 // the client must then receive the newest events.
 func TestHTTPSlowClientDropsOldest(t *testing.T) {
 	reg := obs.NewRegistry()
 	h := newHTTP(t, sink.HTTPConfig{ClientBuffer: 2, Metrics: reg})
 	events := subscribe(t, h)
-	// 32 MiB in events of 1 MiB: several times the socket buffers.
-	const n = 32
+	// 8 MiB in events of 64 KiB: twice the socket buffers.
+	const n = 128
 	evs := sinktest.Events(n, 1)
 	for i := range evs {
-		evs[i].Transcript = strings.Repeat("x", 1<<20)
+		evs[i].Transcript = strings.Repeat("x", 64<<10)
 		if err := h.Write(t.Context(), evs[i:i+1]); err != nil {
 			t.Fatal(err)
 		}

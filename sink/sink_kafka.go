@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
 // KafkaConfig configures a Kafka sink. A zero duration or count means the
@@ -78,14 +80,6 @@ func (c KafkaConfig) Validate() error {
 	return nil
 }
 
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Kafka writes each event as one message of JSON to a Kafka topic, keyed by
 // the stream id, so the events of a stream stay in order on one partition
 // (partitioned with murmur2, like Java producers). Every write waits for
@@ -105,16 +99,16 @@ func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 		Addr:                   kafka.TCP(cfg.Brokers...),
 		Topic:                  cfg.Topic,
 		Balancer:               &kafka.Murmur2Balancer{Consistent: true},
-		MaxAttempts:            orDefault(cfg.MaxAttempts, DefaultKafkaMaxAttempts),
-		WriteBackoffMin:        orDefault(cfg.BackoffMin, DefaultKafkaBackoffMin),
-		WriteBackoffMax:        orDefault(cfg.BackoffMax, DefaultKafkaBackoffMax),
-		BatchSize:              orDefault(cfg.BatchSize, DefaultKafkaBatchSize),
-		BatchTimeout:           orDefault(cfg.BatchTimeout, DefaultKafkaBatchTimeout),
-		WriteTimeout:           orDefault(cfg.WriteTimeout, DefaultKafkaWriteTimeout),
+		MaxAttempts:            cmp.Or(cfg.MaxAttempts, DefaultKafkaMaxAttempts),
+		WriteBackoffMin:        cmp.Or(cfg.BackoffMin, DefaultKafkaBackoffMin),
+		WriteBackoffMax:        cmp.Or(cfg.BackoffMax, DefaultKafkaBackoffMax),
+		BatchSize:              cmp.Or(cfg.BatchSize, DefaultKafkaBatchSize),
+		BatchTimeout:           cmp.Or(cfg.BatchTimeout, DefaultKafkaBatchTimeout),
+		WriteTimeout:           cmp.Or(cfg.WriteTimeout, DefaultKafkaWriteTimeout),
 		RequiredAcks:           kafka.RequireAll,
 		AllowAutoTopicCreation: cfg.AutoCreateTopic,
 	}
-	return &Kafka{w: w, maxEvent: orDefault(cfg.MaxEventBytes, DefaultKafkaMaxEvent)}, nil
+	return &Kafka{w: w, maxEvent: cmp.Or(cfg.MaxEventBytes, DefaultKafkaMaxEvent)}, nil
 }
 
 // SchemaHeader is the message header that carries event.Schema, so
@@ -123,12 +117,9 @@ const SchemaHeader = "schema"
 
 // Write sends the batch and blocks until every message was acknowledged or
 // failed after MaxAttempts. When some events failed (too large, or their
-// partition's request failed), the returned error wraps a kafka.WriteErrors
-// indexed like events, nil for the events that were written, so the caller
-// can dead-letter exactly the failed ones:
-//
-//	var werrs kafka.WriteErrors
-//	if errors.As(err, &werrs) { ... werrs[i] ... }
+// partition's request failed), the returned error wraps a
+// *pipeline.BatchError with one entry per event, nil for the events that
+// were written, so the pipeline dead-letters exactly the failed ones.
 func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
 	if k.closed.Load() {
 		return ErrClosed
@@ -141,7 +132,7 @@ func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
 	}
 	msgs := make([]kafka.Message, 0, len(events))
 	index := make([]int, 0, len(events)) // msgs[j] is events[index[j]]
-	werrs := make(kafka.WriteErrors, len(events))
+	errs := make([]error, len(events))
 	failed := false
 	header := []kafka.Header{{Key: SchemaHeader, Value: []byte(event.Schema)}}
 	for i := range events {
@@ -150,7 +141,7 @@ func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
 			return fmt.Errorf("sink: kafka: event %q: %w", events[i].EventID, err)
 		}
 		if len(v) > k.maxEvent {
-			werrs[i] = fmt.Errorf("%w: %q is %d bytes, limit %d", ErrEventTooLarge, events[i].EventID, len(v), k.maxEvent)
+			errs[i] = fmt.Errorf("%w: %q is %d bytes, limit %d", ErrEventTooLarge, events[i].EventID, len(v), k.maxEvent)
 			failed = true
 			continue
 		}
@@ -163,7 +154,7 @@ func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
 		switch {
 		case errors.As(err, &kw):
 			for j, e := range kw {
-				werrs[index[j]] = e
+				errs[index[j]] = e
 			}
 			failed = true
 		case err != nil:
@@ -171,7 +162,7 @@ func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
 		}
 	}
 	if failed {
-		return fmt.Errorf("sink: kafka: write to %s: %w", k.w.Topic, werrs)
+		return fmt.Errorf("sink: kafka: write to %s: %w", k.w.Topic, &pipeline.BatchError{Errs: errs})
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/pipeline"
 	"github.com/cmc-stream/cmc-stream/sink"
 	"github.com/cmc-stream/cmc-stream/sink/sinktest"
 )
@@ -158,11 +159,11 @@ func TestKafkaWriteErrors(t *testing.T) {
 	evs := sinktest.Events(3, 1)
 	evs[1].Transcript = strings.Repeat("x", 2<<20)
 	err = s.Write(t.Context(), evs)
-	var werrs kafka.WriteErrors
-	if !errors.As(err, &werrs) {
-		t.Fatalf("Write = %v, want kafka.WriteErrors", err)
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) {
+		t.Fatalf("Write = %v, want a *pipeline.BatchError", err)
 	}
-	if len(werrs) != 3 || werrs[0] != nil || !errors.Is(werrs[1], sink.ErrEventTooLarge) || werrs[2] != nil {
+	if werrs := be.Errs; len(werrs) != 3 || werrs[0] != nil || !errors.Is(werrs[1], sink.ErrEventTooLarge) || werrs[2] != nil {
 		t.Fatalf("per-event errors %v, want only the second", werrs)
 	}
 	for _, want := range []string{evs[0].EventID, evs[2].EventID} {

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,18 +74,10 @@ func (c Config) Validate() error {
 	case c.MaxWait < 0 || c.HeartbeatInterval < 0 || c.SessionTimeout < 0 || c.RebalanceTimeout < 0:
 		return errors.New("kafka: negative duration")
 	}
-	if hb, st := orDefault(c.HeartbeatInterval, DefaultHeartbeatInterval), orDefault(c.SessionTimeout, DefaultSessionTimeout); hb >= st {
+	if hb, st := cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval), cmp.Or(c.SessionTimeout, DefaultSessionTimeout); hb >= st {
 		return fmt.Errorf("kafka: heartbeat interval %v not below session timeout %v", hb, st)
 	}
 	return nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // ErrKeyMismatch is wrapped by a *MalformedError for a message whose key is
@@ -156,7 +149,7 @@ func New(cfg Config) (*Source, error) {
 	return &Source{
 		cfg:   cfg,
 		dec:   event.SegmentDecoder{MaxTextBytes: cfg.MaxTextBytes},
-		slots: make(chan struct{}, orDefault(cfg.MaxUnacked, DefaultMaxUnacked)),
+		slots: make(chan struct{}, cmp.Or(cfg.MaxUnacked, DefaultMaxUnacked)),
 		parts: make(map[int]*partition),
 	}, nil
 }
@@ -179,11 +172,11 @@ func (s *Source) Connect(context.Context) error {
 		Brokers:           s.cfg.Brokers,
 		GroupID:           s.cfg.GroupID,
 		Topic:             s.cfg.Topic,
-		MaxWait:           orDefault(s.cfg.MaxWait, DefaultMaxWait),
-		MaxBytes:          orDefault(s.cfg.MaxBytes, DefaultMaxBytes),
-		HeartbeatInterval: orDefault(s.cfg.HeartbeatInterval, DefaultHeartbeatInterval),
-		SessionTimeout:    orDefault(s.cfg.SessionTimeout, DefaultSessionTimeout),
-		RebalanceTimeout:  orDefault(s.cfg.RebalanceTimeout, DefaultRebalanceTimeout),
+		MaxWait:           cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
+		MaxBytes:          cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
+		HeartbeatInterval: cmp.Or(s.cfg.HeartbeatInterval, DefaultHeartbeatInterval),
+		SessionTimeout:    cmp.Or(s.cfg.SessionTimeout, DefaultSessionTimeout),
+		RebalanceTimeout:  cmp.Or(s.cfg.RebalanceTimeout, DefaultRebalanceTimeout),
 		StartOffset:       start,
 		// Commits are synchronous and explicit: CommitMessages returns
 		// once the broker stored the offset.

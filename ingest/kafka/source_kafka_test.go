@@ -72,10 +72,12 @@ func produce(t *testing.T, addr string, msgs ...msg) {
 	}
 }
 
-func newSource(t *testing.T, addr string) *kafka.Source {
+// newSource connects a group member with fast group timings; maxUnacked
+// 0 means the default.
+func newSource(t *testing.T, addr string, maxUnacked int) *kafka.Source {
 	t.Helper()
 	s, err := kafka.New(kafka.Config{
-		Brokers: []string{addr}, Topic: topic, GroupID: group,
+		Brokers: []string{addr}, Topic: topic, GroupID: group, MaxUnacked: maxUnacked,
 		MaxWait: 10 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond,
 		SessionTimeout: 6 * time.Second, RebalanceTimeout: time.Second,
 	})
@@ -128,7 +130,7 @@ func TestSourceCommitsContiguousAcks(t *testing.T) {
 		msg{0, "a", segment("a", 3)},
 		msg{1, "b", segment("b", 0)}, msg{1, "b", segment("b", 1)},
 	)
-	src := newSource(t, addr)
+	src := newSource(t, addr, 0)
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	got := map[string]read{}
@@ -199,7 +201,7 @@ func TestSourceCommitsContiguousAcks(t *testing.T) {
 
 	// A new member of the group resumes after the committed offsets.
 	produce(t, addr, msg{1, "b", segment("b", 2)})
-	next := newSource(t, addr)
+	next := newSource(t, addr, 0)
 	defer next.Close(ctx)
 	seg, nextAck, err := next.Read(ctx)
 	if err != nil {
@@ -217,17 +219,7 @@ func TestSourceCommitsContiguousAcks(t *testing.T) {
 func TestSourceBackpressure(t *testing.T) {
 	addr := newCluster(t)
 	produce(t, addr, msg{0, "a", segment("a", 0)}, msg{0, "a", segment("a", 1)})
-	s, err := kafka.New(kafka.Config{
-		Brokers: []string{addr}, Topic: topic, GroupID: group, MaxUnacked: 1,
-		MaxWait: 10 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond,
-		SessionTimeout: 6 * time.Second, RebalanceTimeout: time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Connect(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	s := newSource(t, addr, 1)
 	defer s.Close(t.Context())
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
@@ -288,7 +280,7 @@ func TestSourceConcurrentAcks(t *testing.T) {
 		msgs = append(msgs, msg{i % 2, stream, segment(stream, i)})
 	}
 	produce(t, addr, msgs...)
-	src := newSource(t, addr)
+	src := newSource(t, addr, 0)
 	defer src.Close(t.Context())
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()

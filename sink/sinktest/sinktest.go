@@ -8,7 +8,7 @@
 // The suite checks delivery and per-stream order, empty batches, that the
 // batch slice is not retained, cancellation, that an unencodable event fails
 // its whole batch, concurrent writers, Flush when the sink is a
-// sink.Flusher, and Write after Close.
+// pipeline.Flusher, and Write after Close.
 package sinktest
 
 import (
@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/pipeline"
 	"github.com/cmc-stream/cmc-stream/sink"
 )
 
@@ -241,7 +242,7 @@ func testConcurrent(t *testing.T, s sink.Sink, read Reader) {
 func testFlush(t *testing.T, s sink.Sink, read Reader) {
 	evs := Events(5, 1)
 	write(t, s, evs)
-	if f, ok := s.(sink.Flusher); ok {
+	if f, ok := s.(pipeline.Flusher); ok {
 		ctx, cancel := context.WithTimeout(t.Context(), Timeout)
 		defer cancel()
 		if err := f.Flush(ctx); err != nil {
