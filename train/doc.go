@@ -17,6 +17,24 @@
 //     training loops with EMA teachers, model selection and patience
 //     (§3.3–3.5, §4.3–4.5, §5).
 //
+// Where the port differs from the reference, or chooses between its
+// behaviours:
+//
+//   - The text branch starts from precomputed BERT last-hidden states (the
+//     MMSA "text" key); BERT itself is neither run nor fine-tuned, so the
+//     stage-2 BERT parameter groups of §5.2 do not exist here.
+//   - SupCon follows the reference's float32 arithmetic by default, whose
+//     denominator loses about 1e-3 relative precision to cancellation
+//     (EngineOptions.StableSupCon selects an exact form).
+//   - Like the reference, EMA teachers average parameters only: their
+//     BatchNorm running statistics stay at mean 0 and variance 1 through
+//     stage 1 and are copied so into stage 2, which re-estimates them.
+//   - One learning rate (Settings.LR) serves every parameter; the
+//     reference's stage-1 audio and vision optimisers ignore --lr.
+//   - top_k must be 3 (the reference's only setting): the router is a dense
+//     softmax gate.
+//   - Dropout masks come from this package's generator, not PyTorch's.
+//
 // Randomness (initialisation, shuffling, dropout masks) comes from seeded
 // generators; dropout masks are a hash of (seed, step, site, sample,
 // position), so results do not depend on goroutine scheduling, and the same

@@ -18,11 +18,13 @@ func (s Schedule) At(epoch int) float64 {
 	return 1 - (1-s.Initial)/math.Pow(float64(epoch), s.Gamma)
 }
 
-// Reference stage-1 schedules by model.Modality (cmc-model.md §3.2 table:
-// pseudo-label m0 = 0.8 for text and 0.99 for audio and vision with
-// γ = 0.5; EMA-teacher m0/γ = 0.8/2.5, 0.9/5.0 and 0.6/2.0).
+// Reference stage-1 schedules by model.Modality (cmc-model.md §3.2 table).
 var (
-	DefaultLabelMomentum   = [model.Experts]Schedule{{0.8, 0.5}, {0.99, 0.5}, {0.99, 0.5}}
+	// DefaultLabelMomentum are the pseudo-label schedules: m0 = 0.8 for
+	// text and 0.99 for audio and vision, γ = 0.5.
+	DefaultLabelMomentum = [model.Experts]Schedule{{0.8, 0.5}, {0.99, 0.5}, {0.99, 0.5}}
+	// DefaultTeacherMomentum are the EMA-teacher schedules: m0/γ = 0.8/2.5
+	// (text), 0.9/5.0 (audio) and 0.6/2.0 (vision).
 	DefaultTeacherMomentum = [model.Experts]Schedule{{0.8, 2.5}, {0.9, 5.0}, {0.6, 2.0}}
 )
 

@@ -13,11 +13,17 @@ import (
 
 // Reference run settings (cmc-model.md §1.4, §5.2, §5.3).
 const (
+	// DefaultMaxEpochs bounds each stage (reference: 100 epochs).
 	DefaultMaxEpochs = 100
-	DefaultPatience  = 10
+	// DefaultPatience is the number of epochs without validation
+	// improvement before a stage stops (reference: 10).
+	DefaultPatience = 10
+	// DefaultBatchSize is the reference batch size.
 	DefaultBatchSize = 64
-	DefaultLR        = 1e-3
-	DefaultThreads   = 2
+	// DefaultLR is the reference --lr of the non-BERT parameters.
+	DefaultLR = 1e-3
+	// DefaultThreads is the number of goroutines sharing a batch.
+	DefaultThreads = 2
 )
 
 // Settings configures a training run. Zero values select the defaults
@@ -38,6 +44,8 @@ type Settings struct {
 	// masks. The same Seed, data and Threads give the same bytes.
 	Seed uint64
 	// LR is Adam's learning rate for every parameter (default DefaultLR).
+	// The reference's stage-1 audio and vision optimisers always use 1e-3
+	// (§9 item 13); the two agree at the default.
 	LR float64
 	// Threads is the number of goroutines per batch (default
 	// DefaultThreads).
