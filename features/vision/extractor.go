@@ -15,6 +15,9 @@ import (
 var (
 	// FaceModelFile is the BlazeFace short-range ONNX model.
 	FaceModelFile = filepath.Join("models", "face_detection_front_128x128_barracuda.onnx")
+	// ExpressionModelFile is the mini-Xception expression model, a
+	// TensorFlow.js graph model (its weights, emotion.bin, beside it).
+	ExpressionModelFile = filepath.Join("models", "emotion.json")
 )
 
 // DefaultHaarCascade is the frontal-face Haar cascade of Debian's
@@ -50,6 +53,10 @@ type Config struct {
 	// FaceModel is the BlazeFace short-range ONNX file. Default: the
 	// fetched asset FaceModelFile.
 	FaceModel string
+	// ExpressionModel is the TF.js model.json of the expression model,
+	// converted to ONNX when New loads it. Default: the fetched asset
+	// ExpressionModelFile.
+	ExpressionModel string
 	// HaarCascade is the OpenCV Haar cascade XML of the fallback
 	// detector. Default: DefaultHaarCascade.
 	HaarCascade string
@@ -72,6 +79,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.FaceModel == "" {
 		c.FaceModel = envconfig.Asset(FaceModelFile)
+	}
+	if c.ExpressionModel == "" {
+		c.ExpressionModel = envconfig.Asset(ExpressionModelFile)
 	}
 	if c.HaarCascade == "" {
 		c.HaarCascade = DefaultHaarCascade
@@ -120,6 +130,22 @@ const (
 	ColFaceScore
 	// ColFaceHaar is 1 when the face came from the Haar fallback, else 0.
 	ColFaceHaar
+	// ColExprAngry is the first of the 7 facial-expression probabilities
+	// of the largest face (FER2013 classes: angry, disgust, fear, happy,
+	// sad, surprise, neutral; they sum to 1), 0 without a face.
+	ColExprAngry
+	// ColExprDisgust is the probability of disgust.
+	ColExprDisgust
+	// ColExprFear is the probability of fear.
+	ColExprFear
+	// ColExprHappy is the probability of happiness.
+	ColExprHappy
+	// ColExprSad is the probability of sadness.
+	ColExprSad
+	// ColExprSurprise is the probability of surprise.
+	ColExprSurprise
+	// ColExprNeutral is the probability of a neutral face.
+	ColExprNeutral
 	// Dims is the number of columns.
 	Dims
 )
@@ -127,13 +153,14 @@ const (
 // columns are the documented names of the columns, in order.
 var columns = [Dims]string{
 	"face_present", "face_x", "face_y", "face_w", "face_h", "face_score", "face_haar",
+	"expr_angry", "expr_disgust", "expr_fear", "expr_happy", "expr_sad", "expr_surprise", "expr_neutral",
 }
 
 // Columns returns the names of the feature columns, in order.
 func Columns() []string { return append([]string(nil), columns[:]...) }
 
 // SpecName is the feature-spec name of the recipe an Extractor computes.
-const SpecName = "blazeface128-haar"
+const SpecName = "blazeface128-haar-minixception7"
 
 // SpecVersion is bumped whenever a change alters the extracted numbers.
 const SpecVersion = "1"
@@ -178,13 +205,14 @@ func (s Spec) Check(other Spec) error {
 	return nil
 }
 
-// Extractor computes one feature row per video frame: the largest face and
-// its box. Not safe for concurrent use: run one Extractor per worker.
+// Extractor computes one feature row per video frame: the largest face, its
+// box and its expression probabilities. Not safe for concurrent use: run one Extractor per worker.
 // Close releases its models.
 type Extractor struct {
 	cfg   Config
 	blaze *blazeFace
 	haar  *haar
+	expr  *expression
 }
 
 // New validates cfg, initialises ONNX Runtime (envconfig.ORTLibrary) and
@@ -201,6 +229,9 @@ func New(cfg Config) (*Extractor, error) {
 	var err error
 	if e.blaze, err = newBlazeFace(cfg.FaceModel, cfg.Threads, cfg.ScoreThreshold, cfg.IoUThreshold); err != nil {
 		return nil, err
+	}
+	if e.expr, err = newExpression(cfg.ExpressionModel, cfg.Threads); err != nil {
+		return nil, errors.Join(err, e.Close())
 	}
 	if !cfg.DisableHaar {
 		if e.haar, err = newHaar(cfg.HaarCascade); err != nil {
@@ -226,8 +257,10 @@ func (e *Extractor) Columns() []string { return Columns() }
 // Extract writes the features of one frame into dst[:Dims]. The frame holds
 // width*height pixels of 3 bytes in BGR order (OpenCV's layout), row-major
 // without padding. The largest face found by BlazeFace, else by the Haar
-// fallback, fills the columns; a frame without a face gives the no-face
-// vector: every column 0.
+// fallback, fills the box columns, and the expression model run on the
+// square around its box (see faceSquare) the expression columns; a frame
+// without a face gives the no-face vector: every column 0, the expression
+// probabilities included.
 func (e *Extractor) Extract(frame []byte, width, height int, dst []float32) error {
 	if width <= 0 || height <= 0 || len(frame) != width*height*3 {
 		return fmt.Errorf("%w: %d bytes for %dx%d", ErrFrameSize, len(frame), width, height)
@@ -251,9 +284,13 @@ func (e *Extractor) Extract(frame []byte, width, height int, dst []float32) erro
 	if len(faces) == 0 {
 		return nil
 	}
-	f := clip(largest(faces))
+	face := largest(faces)
+	f := clip(face)
 	if f.w <= 0 || f.h <= 0 {
 		return nil
+	}
+	if err := e.expr.probs(frame, width, height, faceSquare(face, width, height), row[ColExprAngry:]); err != nil {
+		return err
 	}
 	row[ColFacePresent] = 1
 	row[ColFaceX], row[ColFaceY], row[ColFaceW], row[ColFaceH] = f.x, f.y, f.w, f.h
@@ -290,6 +327,9 @@ func (e *Extractor) Close() error {
 	}
 	if e.haar != nil {
 		errs = append(errs, e.haar.close())
+	}
+	if e.expr != nil {
+		errs = append(errs, e.expr.close())
 	}
 	return errors.Join(errs...)
 }

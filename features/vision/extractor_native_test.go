@@ -4,6 +4,7 @@ package vision
 
 import (
 	"errors"
+	"math"
 	"os/exec"
 	"testing"
 )
@@ -84,6 +85,23 @@ func TestExtractFace(t *testing.T) {
 	if row[ColFaceHaar] != 0 || row[ColFaceScore] < DefaultScoreThreshold || row[ColFaceScore] > 1 {
 		t.Errorf("score %v, haar %v: want a BlazeFace score in [0.5, 1]", row[ColFaceScore], row[ColFaceHaar])
 	}
+	wantProbs(t, row)
+}
+
+// wantProbs checks that the expression columns hold a probability
+// distribution.
+func wantProbs(t *testing.T, row []float32) {
+	t.Helper()
+	var sum float64
+	for i := ColExprAngry; i <= ColExprNeutral; i++ {
+		if row[i] < 0 || row[i] > 1 {
+			t.Errorf("%s = %v, want a probability", columns[i], row[i])
+		}
+		sum += float64(row[i])
+	}
+	if math.Abs(sum-1) > 1e-5 {
+		t.Errorf("expression probabilities sum to %v, want 1", sum)
+	}
 }
 
 // TestExtractLargestFace puts a small copy of the photo (80x80, top-left)
@@ -158,6 +176,7 @@ func TestExtractHaarFallback(t *testing.T) {
 	if row[ColFaceHaar] != 1 || row[ColFaceScore] != 0 {
 		t.Errorf("haar %v score %v, want 1 and 0", row[ColFaceHaar], row[ColFaceScore])
 	}
+	wantProbs(t, row)
 }
 
 func TestExtractErrors(t *testing.T) {
@@ -177,6 +196,9 @@ func TestExtractErrors(t *testing.T) {
 	}
 	if _, err := New(Config{HaarCascade: "/nonexistent.xml"}); err == nil {
 		t.Error("missing cascade accepted")
+	}
+	if _, err := New(Config{ExpressionModel: "/nonexistent.json"}); err == nil {
+		t.Error("missing expression model accepted")
 	}
 }
 
