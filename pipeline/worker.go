@@ -69,7 +69,7 @@ func addStage[In, Out any](in *Stream[In], name string, cfg StageConfig, cfgErr 
 					m.errs.Add(1)
 					ru.report(fmt.Errorf("pipeline: stage %q: drain: %w", m.name, err))
 				}
-				emit(hard, m, h.settle(hard, outs), out.out)
+				emit(hard, m, h.settle(hard, outs, nil), out.out)
 			}
 		})
 	})
@@ -80,10 +80,11 @@ func addStage[In, Out any](in *Stream[In], name string, cfg StageConfig, cfgErr 
 // handler runs one kind of stage for its workers and gives each output the
 // tracker of the inputs it derives from.
 type handler[In, Out any] interface {
-	// process runs the stage on env; on error the input is not settled.
-	process(ctx context.Context, env envelope[In]) ([]envelope[Out], error)
-	// settle wraps outputs of Tick or Drain.
-	settle(ctx context.Context, outs []Out) []envelope[Out]
+	// process runs the stage on env and appends the outputs to dst; on
+	// error the input is not settled.
+	process(ctx context.Context, env envelope[In], dst []envelope[Out]) ([]envelope[Out], error)
+	// settle appends outputs of Tick or Drain to dst.
+	settle(ctx context.Context, outs []Out, dst []envelope[Out]) []envelope[Out]
 }
 
 // stageHandler runs a Stage: each output derives from the input it was
@@ -93,26 +94,24 @@ type stageHandler[In, Out any] struct {
 	st Stage[In, Out]
 }
 
-func (h *stageHandler[In, Out]) process(ctx context.Context, env envelope[In]) ([]envelope[Out], error) {
+func (h *stageHandler[In, Out]) process(ctx context.Context, env envelope[In], dst []envelope[Out]) ([]envelope[Out], error) {
 	outs, err := h.st.Process(ctx, env.v)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	env.tr.add(len(outs))
-	envs := make([]envelope[Out], len(outs))
-	for i, o := range outs {
-		envs[i] = envelope[Out]{v: o, tr: env.tr}
+	for _, o := range outs {
+		dst = append(dst, envelope[Out]{v: o, tr: env.tr})
 	}
 	env.tr.done(ctx, h.ru) // the outputs now hold the input
-	return envs, nil
+	return dst, nil
 }
 
-func (h *stageHandler[In, Out]) settle(_ context.Context, outs []Out) []envelope[Out] {
-	envs := make([]envelope[Out], len(outs))
-	for i, o := range outs {
-		envs[i] = envelope[Out]{v: o}
+func (h *stageHandler[In, Out]) settle(_ context.Context, outs []Out, dst []envelope[Out]) []envelope[Out] {
+	for _, o := range outs {
+		dst = append(dst, envelope[Out]{v: o})
 	}
-	return envs
+	return dst
 }
 
 // retainHandler runs a Retainer: each output derives from the inputs its
@@ -123,20 +122,19 @@ type retainHandler[In, Out any] struct {
 	st Retainer[In, Out]
 }
 
-func (h *retainHandler[In, Out]) process(ctx context.Context, env envelope[In]) ([]envelope[Out], error) {
+func (h *retainHandler[In, Out]) process(ctx context.Context, env envelope[In], dst []envelope[Out]) ([]envelope[Out], error) {
 	outs, err := h.st.Retain(ctx, env.v, Hold{t: env.tr})
-	return h.settle(ctx, outs), err
+	return h.settle(ctx, outs, dst), err
 }
 
-func (h *retainHandler[In, Out]) settle(ctx context.Context, outs []Out) []envelope[Out] {
-	envs := make([]envelope[Out], len(outs))
-	for i, o := range outs {
-		envs[i] = envelope[Out]{v: o, tr: join(h.st.Lineage(o), h.ru)}
+func (h *retainHandler[In, Out]) settle(ctx context.Context, outs []Out, dst []envelope[Out]) []envelope[Out] {
+	for _, o := range outs {
+		dst = append(dst, envelope[Out]{v: o, tr: join(h.st.Lineage(o), h.ru)})
 	}
 	for _, held := range h.st.Released() {
 		held.t.done(ctx, h.ru)
 	}
-	return envs
+	return dst
 }
 
 // join returns a tracker for an output derived from the inputs of holds: nil
@@ -180,6 +178,8 @@ type worker[In, Out any] struct {
 	out      chan<- envelope[Out]
 	ticker   Ticker[Out]
 	interval time.Duration
+	// buf is reused for the outputs of each call.
+	buf []envelope[Out]
 }
 
 // run processes items until the input is closed or hard is done.
@@ -202,7 +202,7 @@ func (w *worker[In, Out]) run(hard context.Context) {
 				w.m.errs.Add(1)
 				w.ru.report(fmt.Errorf("pipeline: stage %q: tick: %w", w.m.name, err))
 			}
-			if !emit(hard, w.m, w.h.settle(hard, outs), w.out) {
+			if !w.emit(hard, w.h.settle(hard, outs, w.buf[:0])) {
 				return
 			}
 		case <-hard.Done():
@@ -219,12 +219,20 @@ func (w *worker[In, Out]) process(hard context.Context, env envelope[In]) bool {
 	m.inFlight.Add(1)
 	defer m.inFlight.Add(-1)
 	t0 := w.ru.cfg.Now()
-	envs, err := w.h.process(hard, env)
+	envs, err := w.h.process(hard, env, w.buf[:0])
 	m.observe(w.ru.cfg.Now().Sub(t0))
 	if err != nil {
 		w.ru.fail(hard, m, env.v, env.tr, err)
 	}
-	return emit(hard, m, envs, w.out)
+	return w.emit(hard, envs)
+}
+
+// emit sends envs and keeps their backing array for the next call.
+func (w *worker[In, Out]) emit(hard context.Context, envs []envelope[Out]) bool {
+	ok := emit(hard, w.m, envs, w.out)
+	clear(envs)
+	w.buf = envs[:0]
+	return ok
 }
 
 // emit sends envs downstream; it reports false when hard is done first.
