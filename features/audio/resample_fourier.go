@@ -82,9 +82,9 @@ func (h *halver) octaves(dst [][]float32, y []float32) {
 }
 
 // realDFT is an unnormalised discrete Fourier transform of real sequences
-// of any length: gonum's mixed-radix FFT when the length's prime factors are
-// small, else Bluestein's chirp-z algorithm (Bluestein 1970) over a
-// power-of-two gonum FFT. Its results live in buffers reused by the next
+// of any length: gonum's mixed-radix FFT unless the length has a large
+// prime factor, else Bluestein's chirp-z algorithm (Bluestein 1970) over
+// the radix-2 FFT. Its results live in buffers reused by the next
 // call of the same method.
 type realDFT struct {
 	n      int
@@ -98,9 +98,11 @@ type realDFT struct {
 
 func newRealDFT(n int) *realDFT {
 	d := &realDFT{n: n, coef: make([]complex128, n/2+1), seq: make([]float64, n)}
-	m := 1 << bits.Len(uint(2*n-2))
 	// fftpack handles a prime factor p in about n*p operations; Bluestein
-	// costs three power-of-two FFTs of m points.
+	// costs two radix-2 FFTs of m >= 2n-1 points. The factor 6 is the
+	// measured break-even (5513 = 37*149 is faster in fftpack, 2757 = 3*919
+	// with Bluestein).
+	m := 1 << bits.Len(uint(2*n-2))
 	if n*sumPrimeFactors(n) <= 6*m*bits.Len(uint(m)) {
 		d.direct = fourier.NewFFT(n)
 		return d
@@ -152,9 +154,9 @@ func (d *realDFT) inverse(c []complex128) []float64 {
 // a power of two of at least 2n-1, using jk = (j^2 + k^2 - (k-j)^2)/2.
 type bluestein struct {
 	n      int
-	fft    *fourier.CmplxFFT
+	fft    *radix2
 	chirp  []complex128 // exp(-i*pi*j^2/n), j < n
-	kernel []complex128 // DFT of the conjugate chirp wrapped onto m points
+	kernel []complex128 // DFT of the conjugate chirp wrapped onto m points, over m
 	work   []complex128
 	spec   []complex128
 }
@@ -162,21 +164,26 @@ type bluestein struct {
 func newBluestein(n int) *bluestein {
 	m := 1 << bits.Len(uint(2*n-2))
 	b := &bluestein{
-		n: n, fft: fourier.NewCmplxFFT(m), chirp: make([]complex128, n),
-		work: make([]complex128, m), spec: make([]complex128, m),
+		n: n, fft: newRadix2(m), chirp: make([]complex128, n),
+		kernel: make([]complex128, m), work: make([]complex128, m), spec: make([]complex128, m),
 	}
 	for j := range n {
 		// j^2 mod 2n keeps the angle exact for large j.
 		r := (int64(j) * int64(j)) % int64(2*n)
 		b.chirp[j] = cmplx.Rect(1, -math.Pi*float64(r)/float64(n))
 	}
-	k := make([]complex128, m)
+	k := b.work
+	clear(k)
 	k[0] = cmplx.Conj(b.chirp[0])
 	for j := 1; j < n; j++ {
 		k[j] = cmplx.Conj(b.chirp[j])
 		k[m-j] = k[j]
 	}
-	b.kernel = b.fft.Coefficients(nil, k)
+	b.fft.coefficients(b.kernel, k)
+	scale := complex(1/float64(m), 0) // the inverse transform's normalisation
+	for i := range b.kernel {
+		b.kernel[i] *= scale
+	}
 	return b
 }
 
@@ -187,14 +194,14 @@ func (b *bluestein) transform(dst, z []complex128) {
 	for j, v := range z {
 		b.work[j] = v * b.chirp[j]
 	}
-	spec := b.fft.Coefficients(b.spec, b.work)
-	for i := range spec {
-		spec[i] *= b.kernel[i]
+	b.fft.coefficients(b.spec, b.work)
+	// Inverse DFT of spec*kernel as conj(DFT(conj(...))).
+	for i, v := range b.spec {
+		b.spec[i] = cmplx.Conj(v * b.kernel[i])
 	}
-	conv := b.fft.Sequence(b.work, spec)
-	scale := complex(1/float64(len(b.work)), 0)
+	b.fft.coefficients(b.work, b.spec)
 	for k := range dst {
-		dst[k] = conv[k] * scale * b.chirp[k]
+		dst[k] = cmplx.Conj(b.work[k]) * b.chirp[k]
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 
 func TestRealDFTMatchesNaiveDFT(t *testing.T) {
 	t.Parallel()
-	// 2757 = 3*919 and 4099 (prime) take the Bluestein path; the others
-	// gonum's mixed-radix FFT.
+	// 2757 = 3*919 and 4099 (prime) take the Bluestein path; 1, 2, 7, 97
+	// and 1000 gonum's mixed-radix FFT.
 	for _, n := range []int{1, 2, 7, 97, 1000, 2757, 4099} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
@@ -20,6 +20,9 @@ func TestRealDFTMatchesNaiveDFT(t *testing.T) {
 				twiddle[r] = cmplx.Rect(1, -2*math.Pi*float64(r)/float64(n))
 			}
 			d := newRealDFT(n)
+			if bluestein := d.chirp != nil; bluestein != (n == 2757 || n == 4099) {
+				t.Fatalf("newRealDFT(%d) uses Bluestein: %v", n, bluestein)
+			}
 			got := d.forward(x)
 			for k := range got {
 				var want complex128
