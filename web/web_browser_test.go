@@ -14,6 +14,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,8 +32,8 @@ import (
 //	go test ./web -run TestDashboardRendersEvents -args -screenshot=$PWD/docs/dashboard.png
 var screenshotPath = flag.String("screenshot", "", "write the dashboard screenshot of TestDashboardRendersEvents to this PNG file")
 
-// The browser tests start one Chromium each and take a few seconds in all,
-// so they run with every "go test"; testTimeout bounds each one.
+// The browser tests share one Chromium and take a few seconds in all, so
+// they run with every "go test"; testTimeout bounds each one.
 const (
 	testTimeout = 60 * time.Second
 	viewWidth   = 1280
@@ -47,33 +49,72 @@ type dashboard struct {
 	page *browsertest.Page
 }
 
-// openDashboard opens the dashboard at url in headless Chromium and waits
-// until its EventSource is connected, within testTimeout. It fails the
-// test, naming the install script, when Chromium is missing, and at the end
-// of the test when the page threw an uncaught exception.
+// shared is the Chromium the browser tests share, each in its own tab:
+// starting it takes seconds, a tab a fraction of that. TestMain closes it.
+var shared struct {
+	once sync.Once
+	dir  string
+	b    *browsertest.Browser
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.b != nil {
+		if err := shared.b.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "closing the browser:", err)
+			code = 1
+		}
+	}
+	if shared.dir != "" {
+		_ = os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// browser returns the shared Chromium, starting it on first use. It fails
+// the test, naming the install script, when Chromium is missing.
+func browser(t *testing.T) *browsertest.Browser {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "cmc-web-chromium-")
+		if shared.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		shared.b, shared.err = browsertest.Start(ctx, shared.dir)
+	})
+	if errors.Is(shared.err, browsertest.ErrNoBrowser) {
+		t.Fatalf("%v: the dashboard tests need a real browser", shared.err)
+	}
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.b
+}
+
+// openDashboard opens the dashboard at url in a new tab of the shared
+// Chromium and waits until its EventSource is connected, within
+// testTimeout. At the end of the test it fails the test if the page threw
+// an uncaught exception, and closes the tab.
 func openDashboard(t *testing.T, url string) *dashboard {
 	t.Helper()
+	b := browser(t)
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	t.Cleanup(cancel)
-	b, err := browsertest.Start(ctx, t.TempDir())
-	if errors.Is(err, browsertest.ErrNoBrowser) {
-		t.Fatalf("%v: the dashboard tests need a real browser", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.Close(); err != nil {
-			t.Errorf("closing the browser: %v", err)
-		}
-	})
 	page, err := b.Open(ctx, url, viewWidth, viewHeight)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\nbrowser output:\n%s", err, b.Output())
 	}
 	t.Cleanup(func() {
 		for _, e := range page.Exceptions() {
 			t.Errorf("uncaught exception in the page: %s", e)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := page.Close(ctx); err != nil {
+			t.Error(err)
 		}
 	})
 	d := &dashboard{t: t, ctx: ctx, b: b, page: page}
@@ -84,22 +125,35 @@ func openDashboard(t *testing.T, url string) *dashboard {
 // rawFeed stands in for the HTTP sink where a test needs to send what the
 // sink never would: it serves the dashboard at "/" and an SSE feed at
 // /events whose "sentiment" events carry the strings sent on msgs as they
-// are. It has no /metrics.
+// are. It has no /metrics. A value on hangup ends the current SSE response;
+// while refuse is positive, each new /events request is answered 503 and
+// decrements it.
 type rawFeed struct {
-	msgs chan string
-	stop chan struct{}
+	msgs   chan string
+	hangup chan struct{}
+	stop   chan struct{}
+	refuse atomic.Int32
 }
+
+// feedRetry is the reconnection delay the feed asks of EventSource: short,
+// so the reconnection test is quick.
+const feedRetry = "retry: 100"
 
 // serveRawFeed starts a rawFeed and returns it with its URL.
 func serveRawFeed(t *testing.T) (*rawFeed, string) {
-	f := &rawFeed{msgs: make(chan string), stop: make(chan struct{})}
+	f := &rawFeed{msgs: make(chan string), hangup: make(chan struct{}), stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(web.FS()))
 	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		if f.refuse.Add(-1) >= 0 {
+			http.Error(w, "refused by the test", http.StatusServiceUnavailable)
+			return
+		}
+		f.refuse.Store(0)
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		rc := http.NewResponseController(w)
-		msg := ": connected"
+		msg := feedRetry
 		for {
 			if _, err := fmt.Fprintf(w, "%s\n\n", msg); err != nil || rc.Flush() != nil {
 				return
@@ -107,6 +161,8 @@ func serveRawFeed(t *testing.T) (*rawFeed, string) {
 			select {
 			case m := <-f.msgs:
 				msg = "event: sentiment\ndata: " + m
+			case <-f.hangup:
+				return
 			case <-r.Context().Done():
 				return
 			case <-f.stop:
@@ -122,7 +178,7 @@ func serveRawFeed(t *testing.T) (*rawFeed, string) {
 	return f, srv.URL + "/"
 }
 
-// send writes one message on the feed f; it blocks until the feed handler
+// send writes one message on the feed f; it blocks until a feed handler
 // takes it.
 func (d *dashboard) send(f *rawFeed, msg string) {
 	d.t.Helper()
@@ -130,6 +186,16 @@ func (d *dashboard) send(f *rawFeed, msg string) {
 	case f.msgs <- msg:
 	case <-d.ctx.Done():
 		d.t.Fatalf("sending %q: %v", msg, d.ctx.Err())
+	}
+}
+
+// hangup ends the feed's current SSE response.
+func (d *dashboard) hangup(f *rawFeed) {
+	d.t.Helper()
+	select {
+	case f.hangup <- struct{}{}:
+	case <-d.ctx.Done():
+		d.t.Fatalf("hanging up: %v", d.ctx.Err())
 	}
 }
 
@@ -473,4 +539,33 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 		t.Errorf("after %d more streams: %s streams, options %v, transcript %q; want 64, s and x-07 to x-69, %q",
 			extra, s.Text["count-streams"], s.Options, s.Text["transcript"], good.Transcript)
 	}
+}
+
+// TestDashboardReconnects checks both ways the page gets its feed back: the
+// EventSource's own reconnection after the server ends the response, and
+// the page's retry after the browser gives up on an HTTP error.
+func TestDashboardReconnects(t *testing.T) {
+	f, url := serveRawFeed(t)
+	d := openDashboard(t, url)
+
+	d.hangup(f)
+	first := sample("r", 0, false)
+	d.send(f, encode(t, first)) // taken by the handler of the new connection
+	d.waitFor("the event after the EventSource reconnected", func(s snapshot) bool {
+		return s.Text["transcript"] == first.Transcript
+	})
+
+	// An HTTP error closes the EventSource for good; the page shows it is
+	// offline and opens a new one after its backoff: 1 s, then 2 s.
+	f.refuse.Store(2) // offline for 1 s + 2 s: long enough to see under load
+	d.hangup(f)
+	d.waitFor("the page to show it is offline", func(s snapshot) bool {
+		return s.Connection == "offline" && strings.HasPrefix(s.Text["connection"], "offline, retrying in")
+	})
+	d.waitFor("the page to reconnect", func(s snapshot) bool { return s.Connection == "live" })
+	second := sample("r", 1, false)
+	d.send(f, encode(t, second))
+	d.waitFor("the event after the page reconnected", func(s snapshot) bool {
+		return s.Text["transcript"] == second.Transcript && s.Text["count-messages"] == "2"
+	})
 }

@@ -284,6 +284,7 @@ func (b *Browser) Output() string {
 // Page is one browser tab, attached in a flattened DevTools session.
 type Page struct {
 	b         *Browser
+	targetID  string
 	sessionID string
 }
 
@@ -306,7 +307,7 @@ func (b *Browser) Open(ctx context.Context, url string, width, height int) (*Pag
 	}, &s); err != nil {
 		return nil, fmt.Errorf("browsertest: %w", err)
 	}
-	p := &Page{b: b, sessionID: s.SessionID}
+	p := &Page{b: b, targetID: t.TargetID, sessionID: s.SessionID}
 	var nav struct {
 		ErrorText string `json:"errorText"`
 	}
@@ -329,6 +330,14 @@ func (b *Browser) Open(ctx context.Context, url string, width, height int) (*Pag
 		return nil, fmt.Errorf("browsertest: opening %s: %s", url, nav.ErrorText)
 	}
 	return p, nil
+}
+
+// Close closes the tab. The Browser stays up for other pages.
+func (p *Page) Close(ctx context.Context) error {
+	if err := p.b.call(ctx, "", "Target.closeTarget", map[string]any{"targetId": p.targetID}, nil); err != nil {
+		return fmt.Errorf("browsertest: %w", err)
+	}
+	return nil
 }
 
 // Exceptions returns the page's uncaught JavaScript exceptions so far, one

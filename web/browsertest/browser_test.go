@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +85,41 @@ func TestBrowser(t *testing.T) {
 	if got := img.Bounds().Dx(); got != 320 {
 		t.Errorf("screenshot is %d pixels wide, want 320", got)
 	}
+
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Eval(ctx, "1", nil); err == nil {
+		t.Error("Eval on a closed page succeeded")
+	}
+}
+
+// Example opens a page in headless Chromium and reads its title. It needs
+// Chromium installed (make setup), so it has no checked output.
+func Example() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	profile, err := os.MkdirTemp("", "browsertest-example-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(profile)
+	b, err := browsertest.Start(ctx, profile)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = b.Close() }()
+	p, err := b.Open(ctx, "data:text/html,<title>hello</title>", 800, 600)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var title string
+	if err := p.Eval(ctx, "document.title", &title); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(title)
 }

@@ -13,6 +13,8 @@
   const METRICS_EVERY_MS = 5000;
   const RETRY_MIN_MS = 1000;
   const RETRY_MAX_MS = 30000;
+  // The event package allows probabilities to sum this far from 1.
+  const PROBS_TOLERANCE = 2e-3;
   // The event package allows similarities this far outside [-1, 1].
   const SIMILARITY_TOLERANCE = 1e-3;
   const SVG = "http://www.w3.org/2000/svg";
@@ -65,6 +67,9 @@
     for (const c of CLASSES) {
       p[c] = number(obj, c, path + "." + c, 0, 1, problems);
       ok = ok && p[c] !== null;
+    }
+    if (ok && Math.abs(p.negative + p.neutral + p.positive - 1) > PROBS_TOLERANCE) {
+      problems.push(path + " do not sum to 1");
     }
     return ok ? p : null;
   }
