@@ -56,10 +56,11 @@
 //
 // An input may carry an opaque Ref (see WithRef). A window lists the Refs of
 // its inputs, and Released hands each Ref back once the Aligner no longer
-// holds that input. That is what a pipeline.Retainer needs, so that a
-// transcript read from Kafka is committed only after the event built from
-// its window was delivered; Example_pipeline shows the adapter.
+// holds that input. Stage builds on them to run an Aligner as a
+// pipeline.Retainer, so that a transcript read from Kafka is committed only
+// after the event built from its window was delivered (see
+// Example_pipeline).
 //
-// The package is pure Go with no cgo and no I/O, and imports no other
-// cmc-stream package.
+// The package is pure Go with no cgo and no I/O; of cmc-stream it imports
+// only the pipeline contracts.
 package align

@@ -36,28 +36,6 @@ func Example() {
 	// call-42/utterance/0 [200ms, 800ms) "sure, that's just great" present=text+audio samples=9600
 }
 
-// stage runs an Aligner as a pipeline Retainer: each input carries its Hold
-// as Ref, a window's lineage is its Refs, and the runner acknowledges an
-// input only once the aligner released it and the windows holding it were
-// delivered.
-type stage struct{ a *align.Aligner }
-
-func (s stage) Retain(_ context.Context, in align.Input, h pipeline.Hold) ([]align.Window, error) {
-	return s.a.Add(align.WithRef(in, h))
-}
-func (s stage) Lineage(w align.Window) []pipeline.Hold        { return holds(w.Refs) }
-func (s stage) Released() []pipeline.Hold                     { return holds(s.a.Released()) }
-func (s stage) Tick(context.Context) ([]align.Window, error)  { return s.a.Tick(), nil }
-func (s stage) Drain(context.Context) ([]align.Window, error) { return s.a.Flush(), nil }
-
-func holds(refs []any) []pipeline.Hold {
-	hs := make([]pipeline.Hold, len(refs))
-	for i, r := range refs {
-		hs[i] = r.(pipeline.Hold)
-	}
-	return hs
-}
-
 // inputs is a pipeline source replaying fixed inputs, printing each ack.
 type inputs struct{ list []align.Media }
 
@@ -86,7 +64,7 @@ func (printer) Write(_ context.Context, ws []align.Window) error {
 }
 func (printer) Close(context.Context) error { return nil }
 
-// Example_pipeline runs the aligner as a Retainer stage: each frame is
+// Example_pipeline runs the aligner as a pipeline stage: each frame is
 // acknowledged only after the window holding it was written. The last
 // window comes out of Drain at the end of input, marked forced.
 func Example_pipeline() {
@@ -103,7 +81,7 @@ func Example_pipeline() {
 		panic(err)
 	}
 	src := pipeline.From(r, "replay", pipeline.SourceConfig{}, pipeline.Source[align.Input](&inputs{list: list}))
-	windows := pipeline.ViaRetainer(src, "align", pipeline.StageConfig{}, pipeline.Retainer[align.Input, align.Window](stage{a}))
+	windows := pipeline.ViaRetainer(src, "align", pipeline.StageConfig{}, align.NewStage(a))
 	pipeline.To(windows, "print", pipeline.SinkConfig{}, pipeline.Sink[align.Window](printer{}))
 	if err := r.Run(context.Background()); err != nil {
 		panic(err)

@@ -83,7 +83,7 @@ func TestPipelineMaxWait(t *testing.T) {
 			t.Fatal(err)
 		}
 		src := pipeline.From(r, "feed", pipeline.SourceConfig{}, pipeline.Source[align.Input](feed))
-		ws := pipeline.ViaRetainer(src, "align", pipeline.StageConfig{TickInterval: 100 * time.Millisecond}, pipeline.Retainer[align.Input, align.Window](stage{a}))
+		ws := pipeline.ViaRetainer(src, "align", pipeline.StageConfig{TickInterval: 100 * time.Millisecond}, align.NewStage(a))
 		pipeline.To(ws, "log", pipeline.SinkConfig{}, pipeline.Sink[align.Window](logSink{log}))
 		ctx, cancel := context.WithCancel(t.Context())
 		errc := make(chan error)
