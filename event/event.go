@@ -19,8 +19,11 @@ type Label string
 
 // The sentiment classes, in the order of the model's logits.
 const (
+	// Negative is class 0.
 	Negative Label = "negative"
-	Neutral  Label = "neutral"
+	// Neutral is class 1.
+	Neutral Label = "neutral"
+	// Positive is class 2.
 	Positive Label = "positive"
 )
 
@@ -150,8 +153,11 @@ type Modalities struct {
 // The indices of the modalities in Consensus.Similarity and in the model's
 // tensors.
 const (
-	TextIndex   = 0
-	AudioIndex  = 1
+	// TextIndex is the index of the text modality.
+	TextIndex = 0
+	// AudioIndex is the index of the audio modality.
+	AudioIndex = 1
+	// VisionIndex is the index of the vision modality.
 	VisionIndex = 2
 )
 

@@ -190,3 +190,14 @@ func ExampleDecodeSegment() {
 	// call-42 3.2s 6.85s sure, that's just great
 	// event: segment: field end: out of range: end before start
 }
+
+func BenchmarkDecodeSegment(b *testing.B) {
+	msg := []byte(`{"stream_id":"call-42","speaker":"customer","start":"2026-11-27T10:00:03.20Z","end":"2026-11-27T10:00:06.85Z","text":"sure, that's just great","final":true,"lang":"en"}`)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := event.DecodeSegment(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -57,13 +57,25 @@ type HTTPConfig struct {
 
 // The defaults of HTTPConfig.
 const (
-	DefaultHTTPAddr          = "127.0.0.1:8080"
-	DefaultClientBuffer      = 256
-	DefaultMaxClients        = 64
-	DefaultKeepAlive         = 15 * time.Second
+	// DefaultHTTPAddr is the default listen address, loopback only.
+	DefaultHTTPAddr = "127.0.0.1:8080"
+	// DefaultClientBuffer is the default queue length per SSE client, in
+	// events: a few seconds of many streams.
+	DefaultClientBuffer = 256
+	// DefaultMaxClients is the default bound on concurrent SSE clients.
+	DefaultMaxClients = 64
+	// DefaultKeepAlive is the default interval of SSE keep-alive comments,
+	// below the usual 30 to 60 s idle timeouts of proxies.
+	DefaultKeepAlive = 15 * time.Second
+	// DefaultReadHeaderTimeout is the default bound on reading request
+	// headers.
 	DefaultReadHeaderTimeout = 5 * time.Second
-	DefaultWriteTimeout      = 10 * time.Second
-	DefaultIdleTimeout       = 60 * time.Second
+	// DefaultWriteTimeout is the default bound on writing a response or
+	// one SSE write.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultIdleTimeout is the default bound on idle keep-alive
+	// connections.
+	DefaultIdleTimeout = 60 * time.Second
 )
 
 // Validate checks that no count or duration is negative.

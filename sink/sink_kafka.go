@@ -49,13 +49,21 @@ type KafkaConfig struct {
 
 // The defaults of KafkaConfig.
 const (
-	DefaultKafkaBatchSize    = 100
+	// DefaultKafkaBatchSize is the default largest batch, in events.
+	DefaultKafkaBatchSize = 100
+	// DefaultKafkaBatchTimeout is the default wait to fill a batch: short,
+	// for a live path.
 	DefaultKafkaBatchTimeout = 10 * time.Millisecond
-	DefaultKafkaMaxAttempts  = 3
-	DefaultKafkaBackoffMin   = 10 * time.Millisecond
-	DefaultKafkaBackoffMax   = 500 * time.Millisecond
+	// DefaultKafkaMaxAttempts is the default number of tries per batch.
+	DefaultKafkaMaxAttempts = 3
+	// DefaultKafkaBackoffMin is the default first wait between tries.
+	DefaultKafkaBackoffMin = 10 * time.Millisecond
+	// DefaultKafkaBackoffMax is the default longest wait between tries.
+	DefaultKafkaBackoffMax = 500 * time.Millisecond
+	// DefaultKafkaWriteTimeout is the default bound on one request.
 	DefaultKafkaWriteTimeout = 10 * time.Second
-	DefaultKafkaMaxEvent     = 1_000_000
+	// DefaultKafkaMaxEvent is the default largest encoded event, in bytes.
+	DefaultKafkaMaxEvent = 1_000_000
 )
 
 // ErrEventTooLarge is the per-event error of Kafka.Write for an event whose

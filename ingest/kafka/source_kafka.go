@@ -51,12 +51,19 @@ type Config struct {
 
 // The defaults of Config.
 const (
-	DefaultMaxUnacked        = 1000
-	DefaultMaxWait           = 250 * time.Millisecond
-	DefaultMaxBytes          = 1 << 20
+	// DefaultMaxUnacked is the default bound on unacknowledged segments.
+	DefaultMaxUnacked = 1000
+	// DefaultMaxWait is the default longest fetch wait; it bounds how long
+	// Close and a rebalance wait on an idle fetch.
+	DefaultMaxWait = 250 * time.Millisecond
+	// DefaultMaxBytes is the default bound on a fetch response, in bytes.
+	DefaultMaxBytes = 1 << 20
+	// DefaultHeartbeatInterval is the default group heartbeat period.
 	DefaultHeartbeatInterval = 3 * time.Second
-	DefaultSessionTimeout    = 30 * time.Second
-	DefaultRebalanceTimeout  = 30 * time.Second
+	// DefaultSessionTimeout is the default group session timeout.
+	DefaultSessionTimeout = 30 * time.Second
+	// DefaultRebalanceTimeout is the default group rebalance timeout.
+	DefaultRebalanceTimeout = 30 * time.Second
 )
 
 // Validate checks that brokers, topic and group are set, that no count or
@@ -89,12 +96,16 @@ var ErrKeyMismatch = errors.New("message key is not the stream id")
 // has already counted it as handled: the caller dead-letters it from the
 // fields here.
 type MalformedError struct {
-	// Topic, Partition and Offset locate the message.
-	Topic     string
+	// Topic is the message's topic.
+	Topic string
+	// Partition is the message's partition.
 	Partition int
-	Offset    int64
-	// Key and Value are the message's contents.
-	Key, Value []byte
+	// Offset is the message's offset in its partition.
+	Offset int64
+	// Key is the message's key, normally the stream id.
+	Key []byte
+	// Value is the message's value, the bytes that failed to decode.
+	Value []byte
 	// Err is the reason: a *event.FieldError or ErrKeyMismatch.
 	Err error
 }
