@@ -13,20 +13,24 @@ import (
 // haar is the OpenCV Viola-Jones face detector (Viola and Jones, "Rapid
 // Object Detection using a Boosted Cascade of Simple Features", CVPR 2001)
 // run through gocv, the fallback when BlazeFace finds no face. It keeps
-// one BGR and one grey Mat, reallocated only when the frame size changes.
-// Not safe for concurrent use.
+// its Mats (the frame, its grey version and a downscaled copy), reallocated
+// only when the frame size changes. Not safe for concurrent use.
 type haar struct {
-	cascade  gocv.CascadeClassifier
-	bgr, gry gocv.Mat
-	w, h     int
-	found    []box
+	cascade       gocv.CascadeClassifier
+	bgr, gry, sml gocv.Mat
+	w, h          int
+	small         image.Point // analysed size
+	found         []box
 }
 
-// Haar cascade parameters: OpenCV's documented defaults for scale (1.1),
-// 5 neighbours (fewer false positives than the default 3, as the
-// facedetect tool uses), and a minimum face of 1/10 of the shorter side.
+// Haar cascade parameters. The cascade runs on the grey frame shrunk so
+// that its shorter side is at most haarShort pixels; with the cascade's
+// 24-pixel window, faces smaller than 1/5 of the frame's shorter side are
+// not searched, which keeps the fallback near 10 ms per frame. Scale step
+// 1.2 and 5 neighbours (fewer false positives than OpenCV's default 3).
 const (
-	haarScale     = 1.1
+	haarShort     = 120
+	haarScale     = 1.2
 	haarNeighbors = 5
 )
 
@@ -36,7 +40,7 @@ func newHaar(path string) (*haar, error) {
 		_ = c.Close()
 		return nil, fmt.Errorf("vision: cannot load Haar cascade %s (Debian package opencv-data)", path)
 	}
-	return &haar{cascade: c, bgr: gocv.NewMat(), gry: gocv.NewMat()}, nil
+	return &haar{cascade: c, bgr: gocv.NewMat(), gry: gocv.NewMat(), sml: gocv.NewMat()}, nil
 }
 
 // detect returns the faces of a BGR frame in normalised coordinates; the
@@ -49,6 +53,8 @@ func (d *haar) detect(frame []byte, width, height int) ([]box, error) {
 		}
 		d.bgr = gocv.NewMatWithSize(height, width, gocv.MatTypeCV8UC3)
 		d.w, d.h = width, height
+		f := min(1, float64(haarShort)/float64(min(width, height)))
+		d.small = image.Pt(max(1, int(float64(width)*f+0.5)), max(1, int(float64(height)*f+0.5)))
 	}
 	data, err := d.bgr.DataPtrUint8()
 	if err != nil {
@@ -56,12 +62,11 @@ func (d *haar) detect(frame []byte, width, height int) ([]box, error) {
 	}
 	copy(data, frame)
 	gocv.CvtColor(d.bgr, &d.gry, gocv.ColorBGRToGray)
-	gocv.EqualizeHist(d.gry, &d.gry)
-	minSide := min(width, height) / 10
-	rects := d.cascade.DetectMultiScaleWithParams(d.gry, haarScale, haarNeighbors, 0,
-		image.Pt(minSide, minSide), image.Pt(0, 0))
+	gocv.Resize(d.gry, &d.sml, d.small, 0, 0, gocv.InterpolationArea)
+	gocv.EqualizeHist(d.sml, &d.sml)
+	rects := d.cascade.DetectMultiScaleWithParams(d.sml, haarScale, haarNeighbors, 0, image.Pt(0, 0), image.Pt(0, 0))
 	d.found = d.found[:0]
-	fw, fh := float32(width), float32(height)
+	fw, fh := float32(d.small.X), float32(d.small.Y)
 	for _, r := range rects {
 		d.found = append(d.found, box{
 			x: float32(r.Min.X) / fw, y: float32(r.Min.Y) / fh,
@@ -72,5 +77,5 @@ func (d *haar) detect(frame []byte, width, height int) ([]box, error) {
 }
 
 func (d *haar) close() error {
-	return errors.Join(d.cascade.Close(), d.bgr.Close(), d.gry.Close())
+	return errors.Join(d.cascade.Close(), d.bgr.Close(), d.gry.Close(), d.sml.Close())
 }

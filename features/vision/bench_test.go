@@ -1,0 +1,55 @@
+//go:build cgo && !nocv && !noort
+
+package vision
+
+import (
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuTime returns the CPU time (user + system) the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchExtract measures Extract on one 320x240 frame rendered by filter.
+// Besides wall time it reports the process CPU time per frame and the
+// frames per second of one core that follow from it, which stay
+// meaningful on a busy machine.
+func benchExtract(b *testing.B, cfg Config, filter string) {
+	e := newExtractor(b, cfg)
+	f := frame(b, filter, 320, 240)
+	row := make([]float32, Dims)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpuTime(b)
+	for range b.N {
+		if err := e.Extract(f, 320, 240, row); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu := cpuTime(b) - start
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	b.ReportMetric(cpu.Seconds()*1e3/float64(b.N), "cpu-ms/frame")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "frames/cpu-s")
+}
+
+// BenchmarkExtractFace: a face in every frame (BlazeFace + expression).
+func BenchmarkExtractFace(b *testing.B) {
+	benchExtract(b, Config{}, "scale=240:240,pad=320:240:40:0")
+}
+
+// BenchmarkExtractNoFaceHaar: no face, so the Haar fallback runs too.
+func BenchmarkExtractNoFaceHaar(b *testing.B) {
+	benchExtract(b, Config{}, "crop=64:48:0:0,scale=320:240")
+}
+
+// BenchmarkExtractNoFace: no face, Haar fallback off (BlazeFace only).
+func BenchmarkExtractNoFace(b *testing.B) {
+	benchExtract(b, Config{DisableHaar: true}, "crop=64:48:0:0,scale=320:240")
+}
