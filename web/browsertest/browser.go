@@ -52,6 +52,7 @@ type Browser struct {
 	recv   *os.File // our end of Chromium's event pipe (its fd 4)
 	stderr *limitedBuffer
 	done   chan struct{} // closed when the reader goroutine ends
+	wmu    sync.Mutex    // serialises writes to send
 
 	mu         sync.Mutex
 	nextID     int64
@@ -60,6 +61,7 @@ type Browser struct {
 	readErr    error               // why the reader ended, set before done is closed
 }
 
+// reply is the outcome of one command: its result or its error.
 type reply struct {
 	Result json.RawMessage `json:"result"`
 	Error  *struct {
@@ -127,10 +129,7 @@ func Start(ctx context.Context, profileDir string) (*Browser, error) {
 		exceptions: make(map[string][]string),
 	}
 	go b.read()
-	var v struct {
-		Product string `json:"product"`
-	}
-	if err := b.call(ctx, "", "Browser.getVersion", nil, &v); err != nil {
+	if err := b.call(ctx, "", "Browser.getVersion", nil, nil); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("browsertest: %s did not answer: %w; its output:\n%s", path, err, stderr)
 	}
@@ -219,9 +218,9 @@ func (b *Browser) call(ctx context.Context, sessionID, method string, params, ou
 		forget()
 		return fmt.Errorf("%s: %w", method, err)
 	}
-	b.mu.Lock()
+	b.wmu.Lock()
 	_, err = b.send.Write(append(msg, 0))
-	b.mu.Unlock()
+	b.wmu.Unlock()
 	if err != nil {
 		forget()
 		return fmt.Errorf("%s: %w", method, err)
