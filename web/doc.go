@@ -30,8 +30,9 @@
 // "drops", "dropped" or "late" word between underscores, such as the sink's
 // cmc_sink_http_sse_dropped_total. When that endpoint is missing or reports
 // no such metric, the page counts the windows it sees missing instead (gaps
-// in window.seq per stream and window kind; a window seen again is a
-// redelivery and is not plotted twice). The page keeps the last 60 windows
+// in window.seq per stream and window kind). A window delivered again is
+// not plotted twice, and a window number that goes backwards (a restarted
+// or replayed stream) starts that stream's timeline afresh. The page keeps the last 60 windows
 // of at most 64 streams, forgetting the least recently updated stream but
 // never the selected one.
 //

@@ -566,6 +566,16 @@ func TestDashboardReconnects(t *testing.T) {
 	second := sample("r", 1, false)
 	d.send(f, encode(t, second))
 	d.waitFor("the event after the page reconnected", func(s snapshot) bool {
-		return s.Text["transcript"] == second.Transcript && s.Text["count-messages"] == "2"
+		return s.Text["transcript"] == second.Transcript && s.Text["count-messages"] == "2" && s.Strips == 2
 	})
+
+	// At-least-once delivery: the same window again is not plotted twice; a
+	// replay from an earlier window starts the timeline afresh.
+	d.send(f, encode(t, second))
+	d.send(f, encode(t, first))
+	s := d.waitFor("the redelivered events", func(s snapshot) bool { return s.Text["count-messages"] == "4" })
+	if s.Strips != 1 || s.Text["transcript"] != first.Transcript || s.Text["count-drops"] != "0" {
+		t.Errorf("after a duplicate and a replay: %d windows plotted, transcript %q, %s drops; want 1, %q, 0",
+			s.Strips, s.Text["transcript"], s.Text["count-drops"], first.Transcript)
+	}
 }

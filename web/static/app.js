@@ -180,9 +180,6 @@
       problems.push("model.name missing");
     }
     const lat = raw.latency_ms;
-    if (!isObject(lat)) {
-      problems.push("latency_ms missing");
-    }
     const ev = {
       stream: raw.stream_id,
       speaker: optionalString(raw.speaker, "speaker", problems),
@@ -195,9 +192,9 @@
       transcript: optionalString(raw.transcript, "transcript", problems),
       model: model === null ? "" : [model.name, model.version].filter((s) => typeof s === "string" && s).join(" "),
       latency: {
-        features: isObject(lat) ? number(lat, "features", "latency_ms.features", 0, Infinity, problems) : null,
-        model: isObject(lat) ? number(lat, "model", "latency_ms.model", 0, Infinity, problems) : null,
-        endToEnd: isObject(lat) ? number(lat, "end_to_end", "latency_ms.end_to_end", 0, Infinity, problems) : null,
+        features: number(lat, "features", "latency_ms.features", 0, Infinity, problems),
+        model: number(lat, "model", "latency_ms.model", 0, Infinity, problems),
+        endToEnd: number(lat, "end_to_end", "latency_ms.end_to_end", 0, Infinity, problems),
       },
     };
     return { ev: ev, problems: problems };
@@ -253,14 +250,14 @@
     let fresh = true;
     if (w.kind !== null && w.seq !== null) {
       const prev = s.lastSeq.get(w.kind);
-      if (prev !== undefined && w.seq <= prev) {
-        fresh = false; // a redelivered or reordered window
-      } else {
-        if (prev !== undefined) {
-          state.seenDrops += w.seq - prev - 1;
-        }
-        s.lastSeq.set(w.kind, w.seq);
+      if (w.seq === prev) {
+        fresh = false; // the same window delivered again
+      } else if (w.seq < prev) {
+        s.history = []; // a restarted or replayed stream starts afresh
+      } else if (prev !== undefined) {
+        state.seenDrops += w.seq - prev - 1;
       }
+      s.lastSeq.set(w.kind, w.seq);
     }
     if (fresh && ev.probs !== null) {
       s.history.push({ probs: ev.probs, label: ev.label });
