@@ -386,6 +386,9 @@ func TestDashboardRendersEvents(t *testing.T) {
 	if s.Present["mod-vision"] != "false" || s.Present["mod-text"] != "true" {
 		t.Errorf("data-present = %v, want vision false and text true", s.Present)
 	}
+	if want := fmt.Sprintf("%d windows; the latest is %s: negative %.2f", n, last.Label, last.Probs.Negative); !strings.Contains(s.Text["chart-desc"], want) {
+		t.Errorf("chart description %q does not say %q", s.Text["chart-desc"], want)
+	}
 	if s.Lines != 3 || s.Strips != 40 {
 		t.Errorf("chart has %d lines and %d label strips, want 3 and 40 (one per window)", s.Lines, s.Strips)
 	}

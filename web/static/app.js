@@ -18,6 +18,7 @@
   // The event package allows similarities this far outside [-1, 1].
   const SIMILARITY_TOLERANCE = 1e-3;
   const SVG = "http://www.w3.org/2000/svg";
+  const CHART_DESC = "Class probabilities and fused label of the last windows of the selected stream.";
 
   const state = {
     streams: new Map(), // stream id -> {history, last, lastSeq, updated}
@@ -423,12 +424,19 @@
         class: "strip", "data-label": h.label === null ? "unknown" : h.label,
       }));
     });
+    if (history.length === 0) {
+      $("chart-desc").textContent = CHART_DESC;
+      return;
+    }
+    const last = history.length - 1;
+    const latest = history[last];
+    $("chart-desc").textContent = CHART_DESC + " " + history.length + " windows; the latest is " +
+      (latest.label === null ? "unknown" : latest.label) + ": " +
+      CLASSES.map((c) => c + " " + latest.probs[c].toFixed(2)).join(", ") + ".";
     for (const c of CLASSES) {
       const points = history.map((h, i) => x(i).toFixed(1) + "," + y(h.probs[c]).toFixed(1));
-      if (points.length === 1) {
-        points.push((x(0) + step / 2).toFixed(1) + "," + y(history[0].probs[c]).toFixed(1));
-      }
       chart.append(svg("polyline", { points: points.join(" "), class: "line", "data-class": c }));
+      chart.append(svg("circle", { cx: x(last), cy: y(history[last].probs[c]), r: 3.5, class: "dot", "data-class": c }));
     }
   }
 
