@@ -53,3 +53,35 @@ func BenchmarkExtractNoFaceHaar(b *testing.B) {
 func BenchmarkExtractNoFace(b *testing.B) {
 	benchExtract(b, Config{DisableHaar: true}, "crop=64:48:0:0,scale=320:240")
 }
+
+// BenchmarkBlazeFace measures the face detector alone (letterbox, ONNX
+// Runtime, decoding) on a 320x240 frame with a face.
+func BenchmarkBlazeFace(b *testing.B) {
+	e := newExtractor(b, Config{DisableHaar: true})
+	f := frame(b, "scale=240:240,pad=320:240:40:0", 320, 240)
+	b.ResetTimer()
+	start := cpuTime(b)
+	for range b.N {
+		if _, err := e.blaze.detect(f, 320, 240); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime(b)-start).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkExpression measures the expression model alone (crop, ONNX
+// Runtime) on one face.
+func BenchmarkExpression(b *testing.B) {
+	e := newExtractor(b, Config{DisableHaar: true})
+	f := frame(b, "scale=240:240,pad=320:240:40:0", 320, 240)
+	dst := make([]float32, exprClasses)
+	face := box{x: 0.37, y: 0.25, w: 0.29, h: 0.38}
+	b.ResetTimer()
+	start := cpuTime(b)
+	for range b.N {
+		if err := e.expr.probs(f, 320, 240, face, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime(b)-start).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+}

@@ -1,9 +1,10 @@
 package vision
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/cmc-stream/cmc-stream/model/onnx"
 )
@@ -241,7 +242,7 @@ func (d *blazeFace) decode(scores, boxes []float32, anchors []anchor) {
 // top score, and drop the overlapping boxes. It sorts cands in place and
 // appends the results to dst.
 func weightedNMS(cands, dst []box, iouThresh float32) []box {
-	sort.Slice(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	slices.SortFunc(cands, func(a, b box) int { return cmp.Compare(b.score, a.score) })
 	for len(cands) > 0 {
 		top := cands[0]
 		var sx, sy, sx1, sy1, sw float32

@@ -100,3 +100,34 @@ func TestLetterbox(t *testing.T) {
 		t.Errorf("content box maps to %+v, want the whole frame", got)
 	}
 }
+
+// TestDetectorHotPathNoAllocs: letterboxing, anchor decoding and
+// suppression reuse the detector's buffers.
+func TestDetectorHotPathNoAllocs(t *testing.T) {
+	d := &blazeFace{
+		anchors: blazeAnchorTable(), threshold: 0.5, iouThresh: 0.3,
+		input: make([]float32, blazeSize*blazeSize*3),
+		cands: make([]box, 0, blazeAnchors), kept: make([]box, 0, blazeAnchors),
+		lb: newLetterbox(blazeSize, 320, 240),
+	}
+	frame := make([]byte, 320*240*3)
+	scores := make([]float32, blazeAnchors)
+	boxes := make([]float32, blazeAnchors*blazeCoords)
+	for i := range scores {
+		scores[i] = float32(i%7) - 3 // every 7th anchor scores sigmoid(3) = 0.95
+		boxes[i*blazeCoords+2], boxes[i*blazeCoords+3] = 20, 20
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		d.lb.fill(frame, d.input)
+		d.cands = d.cands[:0]
+		d.decode(scores[:512], boxes[:512*blazeCoords], d.anchors[:512])
+		d.decode(scores[512:], boxes[512*blazeCoords:], d.anchors[512:])
+		d.kept = weightedNMS(d.cands, d.kept[:0], d.iouThresh)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per frame, want 0", allocs)
+	}
+	if len(d.kept) == 0 {
+		t.Error("no boxes decoded")
+	}
+}

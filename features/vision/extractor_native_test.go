@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -21,10 +22,22 @@ var hopperLandmarks = [][2]float64{{108, 95}, {153, 95}, {131, 131}}
 // size pixels with its top-left corner at (x, y), in a frame of w x h.
 type placement struct{ x, y, size, w, h float64 }
 
+// frames caches the frames rendered by frame, by filter graph: each
+// ffmpeg run costs a process start.
+var (
+	framesMu sync.Mutex
+	frames   = map[string][]byte{}
+)
+
 // frame renders the photo through an ffmpeg filter graph into a raw BGR
-// frame of w x h pixels.
+// frame of w x h pixels. Callers must not modify the frame.
 func frame(t testing.TB, filter string, w, h int) []byte {
 	t.Helper()
+	framesMu.Lock()
+	defer framesMu.Unlock()
+	if f, ok := frames[filter]; ok && len(f) == w*h*3 {
+		return f
+	}
 	out, err := exec.Command("ffmpeg", "-loglevel", "error", "-i", hopper,
 		"-filter_complex", filter, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "bgr24", "-").Output()
 	if err != nil {
@@ -33,6 +46,7 @@ func frame(t testing.TB, filter string, w, h int) []byte {
 	if len(out) != w*h*3 {
 		t.Fatalf("ffmpeg %s: %d bytes, want %dx%dx3", filter, len(out), w, h)
 	}
+	frames[filter] = out
 	return out
 }
 
