@@ -467,7 +467,17 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 	bad := []string{
 		`this is not JSON`,
 		`[1, 2, 3]`,
+		`null`,
+		`"just a string"`,
 		`{"schema":"cmc.sentiment.v1","label":"positive"}`, // no stream_id
+		`{"stream_id":42}`,
+		// Mistyped and out-of-range fields, on another stream "m".
+		`{"stream_id":"m","modalities":{"text":{"present":"yes","router_weight":-1}}}`,
+		`{"stream_id":"m","consensus":{"agreement":"high","similarity":[[1,0],[0,1]]}}`,
+		`{"stream_id":"m","consensus":{"similarity":[[1,"NaN",0],[0,1,0],[0,0,1]]},` +
+			`"probs":{"negative":0.9,"neutral":0.9,"positive":0.9}}`,
+		`{"stream_id":"m","window":{"kind":"utterance","seq":-1,"end":"yesterday"}}`,
+		// NaN-like strings and an unknown label on stream "s".
 		`{"schema":"cmc.sentiment.v1","stream_id":"s","window":{"kind":"utterance","seq":1},` +
 			`"label":"furious","probs":{"negative":"NaN","neutral":"Infinity","positive":"0.1"}}`,
 		// Missing modalities, absent similarity, HTML in the transcript.
@@ -521,7 +531,7 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 		"count-malformed":  fmt.Sprint(len(bad)),
 		"count-drops":      "2",
 		"drops-source":     "(seen)",
-		"count-streams":    "1",
+		"count-streams":    "2",
 	}
 	checkText(t, "after the valid event", s, after)
 	if s.Strips != 3 {
