@@ -128,7 +128,9 @@ draw_face() { # identity expression out
          mouth="path 'M 128,160 Q 160,195 192,160'"
          mouthfill=(-stroke none -fill '#7a2020' -draw "path 'M 128,160 Q 160,195 192,160 Q 160,172 128,160 Z'") ;;
     neg) brows="path 'M 116,84 L 150,98' path 'M 170,98 L 204,84'"
-         mouth="path 'M 130,180 Q 160,150 190,180'" ;;
+         # a filled crescent: ImageMagick 6 closes open stroked curves, which would draw a lid
+         mouth="line 128,184 128,184"
+         mouthfill=(-stroke '#8a3030' -strokewidth 2 -fill '#8a3030' -draw "path 'M 128,184 Q 160,146 192,184 Q 160,164 128,184 Z'") ;;
     neu) brows="path 'M 118,89 L 150,89' path 'M 170,89 L 202,89'"
          mouth="path 'M 134,168 L 186,168'" ;;
   esac
@@ -158,6 +160,8 @@ if ((CHECK)); then
   log "checking faces with OpenCV's Haar frontal-face cascade"
   g++ -O2 -o "$WORK/check_faces" "$HERE/check_faces.cpp" $(pkg-config --cflags --libs opencv4)
   "$WORK/check_faces" "$WORK"/faces/*.png | sed "s|$WORK/faces/||" | tee "$WORK/face_check.txt" >&2
+  diff -u "$HERE/face_check.expected" "$WORK/face_check.txt" >&2 ||
+    die "face check differs from scripts/demo-media/face_check.expected"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +303,6 @@ ffmpeg -nostdin -loglevel error -y -f concat -safe 0 -i "$SC/concat.txt" -i "$ME
 source "$HERE/readme.sh"
 write_readme >"$OUT/README.md"
 
-total=$(du -sb "$OUT" | cut -f1)
+total=$(find "$OUT" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 log "demo/: $(wc -l <"$PLAN") clips + showcase (${SHOWCASE_DUR} s), $total bytes"
 ((total < MAX_BYTES)) || die "demo/ is $total bytes, over the $MAX_BYTES budget"
