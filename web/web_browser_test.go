@@ -41,12 +41,19 @@ const (
 	pollEvery   = 50 * time.Millisecond
 )
 
-// dashboard is one test's page in headless Chromium.
+// dashboard is one test's page in headless Chromium. Its helpers fail the
+// test when a step is still waiting at the deadline.
 type dashboard struct {
-	t    *testing.T
-	ctx  context.Context
-	b    *browsertest.Browser
-	page *browsertest.Page
+	t        *testing.T
+	deadline time.Time
+	b        *browsertest.Browser
+	page     *browsertest.Page
+}
+
+// context returns a context for one step of the test, done at the test's
+// end or its deadline.
+func (d *dashboard) context() (context.Context, context.CancelFunc) {
+	return context.WithDeadline(d.t.Context(), d.deadline)
 }
 
 // shared is the Chromium the browser tests share, each in its own tab:
@@ -101,8 +108,9 @@ func browser(t *testing.T) *browsertest.Browser {
 func openDashboard(t *testing.T, url string) *dashboard {
 	t.Helper()
 	b := browser(t)
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	t.Cleanup(cancel)
+	d := &dashboard{t: t, deadline: time.Now().Add(testTimeout), b: b}
+	ctx, cancel := d.context()
+	defer cancel()
 	page, err := b.Open(ctx, url, viewWidth, viewHeight)
 	if err != nil {
 		t.Fatalf("%v\nbrowser output:\n%s", err, b.Output())
@@ -117,7 +125,7 @@ func openDashboard(t *testing.T, url string) *dashboard {
 			t.Error(err)
 		}
 	})
-	d := &dashboard{t: t, ctx: ctx, b: b, page: page}
+	d.page = page
 	d.waitFor("the feed to connect", func(s snapshot) bool { return s.Connection == "live" })
 	return d
 }
@@ -182,20 +190,24 @@ func serveRawFeed(t *testing.T) (*rawFeed, string) {
 // takes it.
 func (d *dashboard) send(f *rawFeed, msg string) {
 	d.t.Helper()
+	ctx, cancel := d.context()
+	defer cancel()
 	select {
 	case f.msgs <- msg:
-	case <-d.ctx.Done():
-		d.t.Fatalf("sending %q: %v", msg, d.ctx.Err())
+	case <-ctx.Done():
+		d.t.Fatalf("sending %q: %v", msg, ctx.Err())
 	}
 }
 
 // hangup ends the feed's current SSE response.
 func (d *dashboard) hangup(f *rawFeed) {
 	d.t.Helper()
+	ctx, cancel := d.context()
+	defer cancel()
 	select {
 	case f.hangup <- struct{}{}:
-	case <-d.ctx.Done():
-		d.t.Fatalf("hanging up: %v", d.ctx.Err())
+	case <-ctx.Done():
+		d.t.Fatalf("hanging up: %v", ctx.Err())
 	}
 }
 
@@ -262,20 +274,22 @@ func checkText(t *testing.T, when string, s snapshot, want map[string]string) {
 // with the last snapshot and the browser's output.
 func (d *dashboard) waitFor(what string, ok func(snapshot) bool) snapshot {
 	d.t.Helper()
+	ctx, cancel := d.context()
+	defer cancel()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	var s snapshot
 	for {
 		s = snapshot{}
-		err := d.page.Eval(d.ctx, snapshotJS, &s)
+		err := d.page.Eval(ctx, snapshotJS, &s)
 		if err == nil && ok(s) {
 			return s
 		}
 		select {
 		case <-tick.C:
-		case <-d.ctx.Done():
+		case <-ctx.Done():
 			d.t.Fatalf("waiting for %s: %v (last error %v)\nlast snapshot: %+v\nbrowser output:\n%s",
-				what, d.ctx.Err(), err, s, d.b.Output())
+				what, ctx.Err(), err, s, d.b.Output())
 		}
 	}
 }
@@ -345,7 +359,7 @@ func TestDashboardRendersEvents(t *testing.T) {
 	const n = 40
 	write := func(e event.Event) {
 		t.Helper()
-		if err := h.Write(d.ctx, []event.Event{valid(t, e)}); err != nil {
+		if err := h.Write(t.Context(), []event.Event{valid(t, e)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -396,7 +410,7 @@ func TestDashboardRendersEvents(t *testing.T) {
 		t.Errorf("stream options %v, want call-42 then cam-1", s.Options)
 	}
 
-	shot, err := d.page.Screenshot(d.ctx)
+	shot, err := d.page.Screenshot(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +422,7 @@ func TestDashboardRendersEvents(t *testing.T) {
 	}
 
 	// Selecting the other stream shows its own latest event.
-	if err := d.page.Eval(d.ctx, `(() => {
+	if err := d.page.Eval(t.Context(), `(() => {
 	  const s = document.getElementById("stream");
 	  s.value = "cam-1";
 	  s.dispatchEvent(new Event("change"));
@@ -512,7 +526,7 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 		t.Errorf("the transcript was parsed as HTML: %d child elements", s.Elements)
 	}
 	var title string
-	if err := d.page.Eval(d.ctx, "document.title", &title); err != nil || title == "pwned" {
+	if err := d.page.Eval(t.Context(), "document.title", &title); err != nil || title == "pwned" {
 		t.Errorf("document.title = %q (%v): the transcript ran as HTML", title, err)
 	}
 
