@@ -23,7 +23,7 @@ type tinyNode struct {
 }
 
 // tinyModel writes a model.json and its single weight shard.
-func tinyModel(t *testing.T, nodes []tinyNode) ([]byte, []byte) {
+func tinyModel(t testing.TB, nodes []tinyNode) ([]byte, []byte) {
 	t.Helper()
 	type a = map[string]any
 	var jnodes []a
@@ -81,7 +81,7 @@ func TestConvertErrors(t *testing.T) {
 		{"unsupported op", []tinyNode{x, {name: "y", op: "Tanh", inputs: []string{"x"}}}, nil, "node y: operator Tanh is not supported"},
 		{"undefined input", []tinyNode{x, {name: "y", op: "Relu", inputs: []string{"nope"}}}, nil, `node "nope" is referenced`},
 		{"short shard", []tinyNode{x, w, {name: "y", op: "Conv2D", inputs: []string{"x", "w"}, padding: "SAME"}},
-			func(b []byte) []byte { return b[:8] }, "weight w: needs bytes 0..36"},
+			func(b []byte) []byte { return b[:8] }, "weight w: shape [3 3 1 1] does not fit the 8 bytes left"},
 		{"bad padding", []tinyNode{x, w, {name: "y", op: "Conv2D", inputs: []string{"x", "w"}, padding: "EXPLICIT"}},
 			nil, `node y: padding "EXPLICIT" is not supported`},
 		{"fused batch norm", []tinyNode{x, w, {name: "y", op: "_FusedConv2D", inputs: []string{"x", "w"}, fused: []string{"FusedBatchNorm"}, padding: "SAME"}},

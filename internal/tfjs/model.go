@@ -112,17 +112,17 @@ func readWeights(m *graphModel, readShard func(path string) ([]byte, error)) (ma
 			if len(w.Quantization) > 0 && string(w.Quantization) != "null" {
 				return nil, fmt.Errorf("tfjs: weight %s: quantized weights are not supported", w.Name)
 			}
-			n := int64(1)
-			for _, d := range w.Shape {
-				n *= d
-			}
-			size := int(n) * 4
 			if w.Dtype != "float32" && w.Dtype != "int32" {
 				return nil, fmt.Errorf("tfjs: weight %s: dtype %q is not supported (float32, int32)", w.Name, w.Dtype)
 			}
-			if off+size > len(buf) {
-				return nil, fmt.Errorf("tfjs: weight %s: needs bytes %d..%d of group %d, shards hold %d", w.Name, off, off+size, g, len(buf))
+			n := int64(1)
+			for _, d := range w.Shape {
+				if d < 0 || (d > 0 && n > int64(len(buf)-off)/4/d) {
+					return nil, fmt.Errorf("tfjs: weight %s: shape %v does not fit the %d bytes left in group %d", w.Name, w.Shape, len(buf)-off, g)
+				}
+				n *= d
 			}
+			size := int(n) * 4
 			c := &constant{shape: w.Shape}
 			raw := buf[off : off+size]
 			if w.Dtype == "float32" {
