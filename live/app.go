@@ -65,7 +65,7 @@ type Stats struct {
 	// Filtered counts windows of speakers the privacy roles exclude.
 	Filtered atomic.Int64
 	// Failed counts items that failed in a stage or sink.
-	Failed atomic.Int64
+	Failed    atomic.Int64
 	mu        sync.Mutex
 	latencies []float64 // end-to-end latencies in ms
 }

@@ -41,7 +41,7 @@ func writeWAV(t *testing.T, path string, y []float32, rate int) {
 	b.WriteString("data")
 	le(uint32(2*len(y)), 4)
 	for _, v := range y {
-		le(uint32(uint16(int16(math.Round(float64(max(-1, min(1, v))) * 32767)))), 2)
+		le(uint32(uint16(int16(math.Round(float64(max(-1, min(1, v)))*32767)))), 2)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
