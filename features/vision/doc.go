@@ -9,7 +9,11 @@
 // SSD anchors (16x16x2 + 8x8x6) are decoded and merged with MediaPipe's
 // weighted non-maximum suppression. When BlazeFace finds nothing, OpenCV's
 // frontal-face Haar cascade (Viola and Jones, CVPR 2001; Debian opencv-data)
-// runs as a fallback through gocv.
+// runs as a fallback through gocv, on the grey frame shrunk to 120 pixels on
+// its shorter side, so it finds faces of at least a fifth of that side; its
+// boxes are squares that reach higher up the forehead than BlazeFace's. The
+// fallback costs several BlazeFace runs on every frame without a face: set
+// Config.DisableHaar where that matters more than the extra detections.
 //
 // Expressions come from the mini-Xception model (Arriaga et al.,
 // arXiv:1710.07557) trained on FER2013, 7 classes, as the TensorFlow.js
