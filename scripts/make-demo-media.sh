@@ -53,6 +53,7 @@ need_debs espeak-ng sox ffmpeg imagemagick jq
 command -v npm >/dev/null || die "npm is needed (Node.js from the machine or Debian's npm package)"
 CONVERT=/usr/bin/convert # Debian's ImageMagick, whatever else is on PATH
 [[ -x $CONVERT ]] || die "$CONVERT missing (Debian package imagemagick)"
+export ESPEAK_VERSION # used by readme.sh
 ESPEAK_VERSION=$(espeak-ng --version | sed -n 's/.*text-to-speech: \([^ ]*\).*/\1/p')
 
 WORK=$(mktemp -d)
@@ -60,7 +61,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 # ---------------------------------------------------------------------------------------------
 # Sources
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/cmc-stream-demo-media
+CACHE=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/cmc-stream-demo-media
 mkdir -p "$CACHE"
 TGZ=$CACHE/sentiment-5.0.2.tgz
 if ! echo "$SENTIMENT_SHA256  $TGZ" | sha256sum -c --status 2>/dev/null; then
@@ -158,6 +159,7 @@ VOICE[astro]='en-us+f2'
 
 if ((CHECK)); then
   log "checking faces with OpenCV's Haar frontal-face cascade"
+  # shellcheck disable=SC2046 # pkg-config prints several words on purpose
   g++ -O2 -o "$WORK/check_faces" "$HERE/check_faces.cpp" $(pkg-config --cflags --libs opencv4)
   "$WORK/check_faces" "$WORK"/faces/*.png | sed "s|$WORK/faces/||" | tee "$WORK/face_check.txt" >&2
   diff -u "$HERE/face_check.expected" "$WORK/face_check.txt" >&2 ||
@@ -209,7 +211,7 @@ n=0
 S=(neg neu pos)
 for ti in 0 1 2; do for ai in 0 1 2; do for vi in 0 1 2; do
   n=$((n + 1)); id=${IDENTITIES[$(((n - 1) % 4))]}
-  mode=train; (((ti + 2 * ai + vi) % 3 == 0)) && mode=test
+  mode=train; (((ti + 2 * ai + vi) % 3 == 0)) && mode='test'
   printf 'c%02d_t%s_a%s_v%s\t%s\t%s\t%s\t%s\t%s\n' $n "${S[ti]}" "${S[ai]}" "${S[vi]}" "$id" "${S[ti]}" "${S[ai]}" "${S[vi]}" $mode >>"$PLAN"
 done; done; done
 for k in 1 2 3 4 5; do for s in pos neg neu; do
@@ -218,6 +220,7 @@ for k in 1 2 3 4 5; do for s in pos neg neu; do
   printf 'c%02d_t%s_a%s_v%s\t%s\t%s\t%s\t%s\t%s\n' $n $s $s $s "$id" $s $s $s $mode >>"$PLAN"
 done; done
 for tav in "pos pos pos" "neg neg pos"; do
+  # shellcheck disable=SC2086 # split the three labels
   set -- $tav; n=$((n + 1))
   printf 'c%02d_t%s_a%s_v%s\t%s\t%s\t%s\t%s\t%s\n' $n "$1" "$2" "$3" astro "$1" "$2" "$3" test >>"$PLAN"
 done
@@ -300,6 +303,7 @@ ffmpeg -nostdin -loglevel error -y -f concat -safe 0 -i "$SC/concat.txt" -i "$ME
 
 # ---------------------------------------------------------------------------------------------
 # README (generated, so it always describes what is there)
+# shellcheck source-path=SCRIPTDIR source=demo-media/readme.sh
 source "$HERE/readme.sh"
 write_readme >"$OUT/README.md"
 
