@@ -29,16 +29,24 @@ var (
 	frames   = map[string][]byte{}
 )
 
-// frame renders the photo through an ffmpeg filter graph into a raw BGR
-// frame of w x h pixels. Callers must not modify the frame.
+// frame renders the Grace Hopper photo through an ffmpeg filter graph into
+// a raw BGR frame of w x h pixels. Callers must not modify the frame.
 func frame(t testing.TB, filter string, w, h int) []byte {
+	t.Helper()
+	return photoFrame(t, hopper, filter, w, h)
+}
+
+// photoFrame renders a photo through an ffmpeg filter graph into a raw BGR
+// frame of w x h pixels. Callers must not modify the frame.
+func photoFrame(t testing.TB, photo, filter string, w, h int) []byte {
 	t.Helper()
 	framesMu.Lock()
 	defer framesMu.Unlock()
-	if f, ok := frames[filter]; ok && len(f) == w*h*3 {
+	key := photo + "|" + filter
+	if f, ok := frames[key]; ok && len(f) == w*h*3 {
 		return f
 	}
-	out, err := exec.Command("ffmpeg", "-loglevel", "error", "-i", hopper,
+	out, err := exec.Command("ffmpeg", "-loglevel", "error", "-i", photo,
 		"-filter_complex", filter, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "bgr24", "-").Output()
 	if err != nil {
 		t.Fatalf("ffmpeg %s: %v", filter, err)
@@ -46,7 +54,7 @@ func frame(t testing.TB, filter string, w, h int) []byte {
 	if len(out) != w*h*3 {
 		t.Fatalf("ffmpeg %s: %d bytes, want %dx%dx3", filter, len(out), w, h)
 	}
-	frames[filter] = out
+	frames[key] = out
 	return out
 }
 
@@ -115,6 +123,34 @@ func wantProbs(t *testing.T, row []float32) {
 	}
 	if math.Abs(sum-1) > 1e-5 {
 		t.Errorf("expression probabilities sum to %v, want 1", sum)
+	}
+}
+
+// TestExtractSmile: Eileen Collins smiles broadly in her NASA portrait
+// (testdata/vision/README.md), so happy must be by far the most probable
+// expression, whether the photo is letterboxed, squeezed to 4:3 or whole.
+func TestExtractSmile(t *testing.T) {
+	e := newExtractor(t, Config{})
+	const collins = "../../testdata/vision/eileen_collins_256.jpg"
+	row := make([]float32, Dims)
+	for _, c := range []struct {
+		filter string
+		w, h   int
+	}{
+		{"scale=240:240,pad=320:240:40:0", 320, 240},
+		{"scale=320:240", 320, 240},
+		{"null", 256, 256},
+	} {
+		if err := e.Extract(photoFrame(t, collins, c.filter, c.w, c.h), c.w, c.h, row); err != nil {
+			t.Fatal(err)
+		}
+		if row[ColFacePresent] != 1 {
+			t.Fatalf("%s: no face", c.filter)
+		}
+		wantProbs(t, row)
+		if row[ColExprHappy] < 0.9 {
+			t.Errorf("%s: expr_happy = %v, want > 0.9 for a broad smile (row %v)", c.filter, row[ColExprHappy], row)
+		}
 	}
 }
 
