@@ -376,3 +376,6 @@ func splitMix64(state uint64) (uint64, uint64) {
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
 	return state, z ^ (z >> 31)
 }
+
+// Tokenizer returns the tokenizer whose encodings the rows follow.
+func (e *LexiconEncoder) Tokenizer() *Tokenizer { return e.tok }
