@@ -28,9 +28,8 @@ type graphModel struct {
 	} `json:"userDefinedMetadata"`
 }
 
-// signature names the graph's inputs and outputs ("name:0").
+// signature names the graph's outputs ("name:0").
 type signature struct {
-	Inputs  map[string]json.RawMessage `json:"inputs"`
 	Outputs map[string]json.RawMessage `json:"outputs"`
 }
 
@@ -45,12 +44,10 @@ type node struct {
 // attr is a TensorFlow AttrValue in JSON: int64 values are strings,
 // strings are base64.
 type attr struct {
-	S     *string  `json:"s"`
-	I     *jsonInt `json:"i"`
-	F     *float64 `json:"f"`
-	B     *bool    `json:"b"`
-	Type  string   `json:"type"`
-	Shape *shape   `json:"shape"`
+	S     *string `json:"s"`
+	B     *bool   `json:"b"`
+	Type  string  `json:"type"`
+	Shape *shape  `json:"shape"`
 	List  *struct {
 		S []string  `json:"s"`
 		I []jsonInt `json:"i"`
