@@ -66,7 +66,6 @@ func blazeAnchorTable() []anchor {
 type letterbox struct {
 	size               int
 	frameW, frameH     int
-	scale              float32 // input pixels per frame pixel
 	offX, offY         float32
 	contentW, contentH float32
 	x0, x1             []int32 // per input column: left and right source column (-1: padding)
@@ -79,13 +78,13 @@ type letterbox struct {
 // frameW x frameH pixels into a size x size input.
 func newLetterbox(size, frameW, frameH int) *letterbox {
 	lb := &letterbox{size: size, frameW: frameW, frameH: frameH}
-	lb.scale = float32(size) / float32(max(frameW, frameH))
-	lb.contentW = float32(frameW) * lb.scale
-	lb.contentH = float32(frameH) * lb.scale
+	scale := float32(size) / float32(max(frameW, frameH)) // input pixels per frame pixel
+	lb.contentW = float32(frameW) * scale
+	lb.contentH = float32(frameH) * scale
 	lb.offX = (float32(size) - lb.contentW) / 2
 	lb.offY = (float32(size) - lb.contentH) / 2
-	lb.x0, lb.x1, lb.wx = sampleTable(size, lb.offX, lb.scale, frameW)
-	lb.y0, lb.y1, lb.wy = sampleTable(size, lb.offY, lb.scale, frameH)
+	lb.x0, lb.x1, lb.wx = sampleTable(size, lb.offX, scale, frameW)
+	lb.y0, lb.y1, lb.wy = sampleTable(size, lb.offY, scale, frameH)
 	return lb
 }
 

@@ -257,8 +257,9 @@ func (e *Extractor) Columns() []string { return Columns() }
 // Extract writes the features of one frame into dst[:Dims]. The frame holds
 // width*height pixels of 3 bytes in BGR order (OpenCV's layout), row-major
 // without padding. The largest face found by BlazeFace, else by the Haar
-// fallback, fills the box columns, and the expression model run on the
-// square around its box (see faceSquare) the expression columns; a frame
+// fallback, fills the box columns, and the expression model, run on the
+// square around the box's centre with the box's longer side, fills the
+// expression columns; a frame
 // without a face gives the no-face vector: every column 0, the expression
 // probabilities included.
 func (e *Extractor) Extract(frame []byte, width, height int, dst []float32) error {
