@@ -54,9 +54,9 @@ type Config struct {
 
 // clip is one transcript line with its labels.
 type clip struct {
-	ID         string  `json:"clip_id"`
-	Start, End float64 `json:"-"`
-	Text       string  `json:"text"`
+	ID         string     `json:"clip_id"`
+	Start, End float64    `json:"-"`
+	Text       string     `json:"text"`
 	label      [4]float32 // M, T, A, V
 	mode       string
 }
