@@ -2,17 +2,21 @@ package browsertest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"time"
 )
+
+// ErrPageClosed is returned by the methods of a Page whose tab was closed.
+var ErrPageClosed = errors.New("browsertest: page closed")
 
 // ErrNoBrowser is returned by Path and Start when no Chromium is installed.
 var ErrNoBrowser = errors.New("browsertest: chromium not found; install it with `make setup` or `bash scripts/install-browser.sh` (Debian package chromium)")
@@ -47,22 +51,30 @@ const closeTimeout = 5 * time.Second
 
 // Browser is a running headless Chromium.
 type Browser struct {
-	cmd    *exec.Cmd
-	send   *os.File // our end of Chromium's command pipe (its fd 3)
-	recv   *os.File // our end of Chromium's event pipe (its fd 4)
-	stderr *limitedBuffer
-	done   chan struct{} // closed when the reader goroutine ends
-	wmu    sync.Mutex    // serialises writes to send
+	cmd  *exec.Cmd
+	send *os.File      // our end of Chromium's command pipe (its fd 3)
+	recv *os.File      // our end of Chromium's event pipe (its fd 4)
+	log  string        // the file Chromium's stdout and stderr go to
+	done chan struct{} // closed when the reader goroutine ends
+	wmu  sync.Mutex    // serialises writes to send
 
 	mu         sync.Mutex
 	nextID     int64
-	pending    map[int64]chan reply
+	pending    map[int64]pendingCall
+	detached   map[string]bool     // sessions whose tab closed
 	exceptions map[string][]string // uncaught exceptions by session id
 	readErr    error               // why the reader ended, set before done is closed
 }
 
+// pendingCall is a command waiting for its reply.
+type pendingCall struct {
+	ch        chan reply // buffered, one reply
+	sessionID string
+}
+
 // reply is the outcome of one command: its result or its error.
 type reply struct {
+	closed bool            // the session ended before the reply came
 	Result json.RawMessage `json:"result"`
 	Error  *struct {
 		Code    int    `json:"code"`
@@ -94,13 +106,23 @@ type exceptionThrown struct {
 }
 
 // Start launches Chromium with a fresh profile in profileDir, which must be
-// an empty directory that outlives the Browser (a test's t.TempDir()). ctx
-// bounds only the start; call Close to end the browser.
+// an empty directory that outlives the Browser (a test's t.TempDir()).
+// Chromium keeps all its state there, its crash-report database included,
+// and writes its output to the file chromium.log in it. ctx bounds only the
+// start; call Close to end the browser.
 func Start(ctx context.Context, profileDir string) (*Browser, error) {
 	path, err := Path()
 	if err != nil {
 		return nil, err
 	}
+	// Chromium's output goes to a file, not a pipe: its crash handler
+	// outlives it, and would hold a pipe open, and cmd.Wait with it.
+	logPath := filepath.Join(profileDir, "chromium.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("browsertest: %w", err)
+	}
+	defer closeAll(logFile) // the child holds its own copy
 	// Chromium reads commands from fd 3 and writes replies and events to fd 4.
 	cmdR, cmdW, err := os.Pipe()
 	if err != nil {
@@ -113,10 +135,11 @@ func Start(ctx context.Context, profileDir string) (*Browser, error) {
 	}
 	args := append(append([]string(nil), flags...), "--user-data-dir="+profileDir, "about:blank")
 	cmd := exec.Command(path, args...)
+	// XDG_CONFIG_HOME moves the crash-report database into the profile.
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+profileDir, "XDG_CACHE_HOME="+filepath.Join(profileDir, "cache"))
 	cmd.ExtraFiles = []*os.File{cmdR, evW}
-	stderr := &limitedBuffer{max: 16 << 10}
-	cmd.Stdout = stderr
-	cmd.Stderr = stderr
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
 	err = cmd.Start()
 	closeAll(cmdR, evW) // the child holds its own copies now
 	if err != nil {
@@ -124,14 +147,14 @@ func Start(ctx context.Context, profileDir string) (*Browser, error) {
 		return nil, fmt.Errorf("browsertest: starting %s: %w", path, err)
 	}
 	b := &Browser{
-		cmd: cmd, send: cmdW, recv: evR, stderr: stderr,
-		done: make(chan struct{}), pending: make(map[int64]chan reply),
-		exceptions: make(map[string][]string),
+		cmd: cmd, send: cmdW, recv: evR, log: logPath,
+		done: make(chan struct{}), pending: make(map[int64]pendingCall),
+		detached: make(map[string]bool), exceptions: make(map[string][]string),
 	}
 	go b.read()
 	if err := b.call(ctx, "", "Browser.getVersion", nil, nil); err != nil {
 		_ = b.Close()
-		return nil, fmt.Errorf("browsertest: %s did not answer: %w; its output:\n%s", path, err, stderr)
+		return nil, fmt.Errorf("browsertest: %s did not answer: %w; its output:\n%s", path, err, b.Output())
 	}
 	return b, nil
 }
@@ -143,8 +166,8 @@ func closeAll(files ...*os.File) {
 }
 
 // read dispatches Chromium's replies to their callers until the pipe
-// closes. Of the events it keeps the uncaught exceptions of each session and
-// drops the rest.
+// closes. Of the events it keeps the uncaught exceptions of each session,
+// notes the sessions that ended, and drops the rest.
 func (b *Browser) read() {
 	r := bufio.NewReader(b.recv)
 	var err error
@@ -159,18 +182,24 @@ func (b *Browser) read() {
 			err = fmt.Errorf("decoding a DevTools message: %w", err)
 			break
 		}
-		if m.ID == 0 {
-			if m.Method == "Runtime.exceptionThrown" {
-				b.recordException(m.SessionID, m.Params)
+		switch {
+		case m.ID != 0:
+			b.mu.Lock()
+			c, ok := b.pending[m.ID]
+			delete(b.pending, m.ID)
+			b.mu.Unlock()
+			if ok {
+				c.ch <- m.reply // buffered: never blocks
 			}
-			continue
-		}
-		b.mu.Lock()
-		ch := b.pending[m.ID]
-		delete(b.pending, m.ID)
-		b.mu.Unlock()
-		if ch != nil {
-			ch <- m.reply // buffered: never blocks
+		case m.Method == "Runtime.exceptionThrown":
+			b.recordException(m.SessionID, m.Params)
+		case m.Method == "Target.detachedFromTarget":
+			var d struct {
+				SessionID string `json:"sessionId"`
+			}
+			if json.Unmarshal(m.Params, &d) == nil {
+				b.detach(d.SessionID)
+			}
 		}
 	}
 	b.mu.Lock()
@@ -191,15 +220,33 @@ func (b *Browser) recordException(sessionID string, params json.RawMessage) {
 	b.mu.Unlock()
 }
 
+// detach marks a session as ended and fails its pending commands with
+// ErrPageClosed: Chromium does not answer them once the tab is gone.
+func (b *Browser) detach(sessionID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.detached[sessionID] = true
+	for id, c := range b.pending {
+		if c.sessionID == sessionID {
+			c.ch <- reply{closed: true}
+			delete(b.pending, id)
+		}
+	}
+}
+
 // call sends one DevTools command, in the flattened session sessionID or to
 // the browser when it is "", and decodes its result into out unless out is
 // nil.
 func (b *Browser) call(ctx context.Context, sessionID, method string, params, out any) error {
 	ch := make(chan reply, 1)
 	b.mu.Lock()
+	if b.detached[sessionID] {
+		b.mu.Unlock()
+		return fmt.Errorf("%s: %w", method, ErrPageClosed)
+	}
 	b.nextID++
 	id := b.nextID
-	b.pending[id] = ch
+	b.pending[id] = pendingCall{ch: ch, sessionID: sessionID}
 	b.mu.Unlock()
 	forget := func() {
 		b.mu.Lock()
@@ -228,6 +275,9 @@ func (b *Browser) call(ctx context.Context, sessionID, method string, params, ou
 
 	select {
 	case r := <-ch:
+		if r.closed {
+			return fmt.Errorf("%s: %w", method, ErrPageClosed)
+		}
 		if r.Error != nil {
 			return fmt.Errorf("%s: DevTools error %d: %s", method, r.Error.Code, r.Error.Message)
 		}
@@ -274,10 +324,27 @@ func (b *Browser) Close() error {
 	return err
 }
 
+// outputTail is how much of Chromium's output Output returns, in bytes.
+const outputTail = 16 << 10
+
 // Output returns the last 16 KiB Chromium wrote to stdout and stderr, for
 // failure messages.
 func (b *Browser) Output() string {
-	return b.stderr.String()
+	f, err := os.Open(b.log)
+	if err != nil {
+		return err.Error()
+	}
+	defer closeAll(f)
+	if fi, err := f.Stat(); err == nil && fi.Size() > outputTail {
+		if _, err := f.Seek(-outputTail, io.SeekEnd); err != nil {
+			return err.Error()
+		}
+	}
+	out, err := io.ReadAll(f)
+	if err != nil {
+		return err.Error()
+	}
+	return string(out)
 }
 
 // Page is one browser tab, attached in a flattened DevTools session.
@@ -331,11 +398,13 @@ func (b *Browser) Open(ctx context.Context, url string, width, height int) (*Pag
 	return p, nil
 }
 
-// Close closes the tab. The Browser stays up for other pages.
+// Close closes the tab; the Browser stays up for other pages. Later calls
+// of the Page's methods return ErrPageClosed.
 func (p *Page) Close(ctx context.Context) error {
 	if err := p.b.call(ctx, "", "Target.closeTarget", map[string]any{"targetId": p.targetID}, nil); err != nil {
 		return fmt.Errorf("browsertest: %w", err)
 	}
+	p.b.detach(p.sessionID)
 	return nil
 }
 
@@ -392,29 +461,4 @@ func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("browsertest: screenshot: %w", err)
 	}
 	return png, nil
-}
-
-// limitedBuffer keeps the last max bytes written to it; it is safe for
-// concurrent use, as os/exec may write stdout and stderr from two
-// goroutines.
-type limitedBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf bytes.Buffer
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	if extra := l.buf.Len() - l.max; extra > 0 {
-		l.buf.Next(extra)
-	}
-	return len(p), nil
-}
-
-func (l *limitedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -89,8 +89,8 @@ func TestBrowser(t *testing.T) {
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Eval(ctx, "1", nil); err == nil {
-		t.Error("Eval on a closed page succeeded")
+	if err := p.Eval(ctx, "1", nil); !errors.Is(err, browsertest.ErrPageClosed) {
+		t.Errorf("Eval on a closed page: err = %v, want ErrPageClosed", err)
 	}
 }
 
