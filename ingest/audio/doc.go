@@ -29,7 +29,11 @@
 //
 // The package needs cgo and PortAudio (pkg-config portaudio-2.0). Built with
 // the tag noportaudio, or with CGO_ENABLED=0, Init, Open and ListDevices
-// return [ErrNotBuilt] and nothing links against PortAudio.
+// return [ErrNotBuilt] and nothing links against PortAudio. Under -race the
+// binding trips Go's pointer checks (its OpenStream converts a uintptr to an
+// unsafe.Pointer), so run this package's race tests with
+// -gcflags=all=-d=checkptr=0; the ring buffer's race test also runs in the
+// noportaudio build.
 //
 // # Machines without a sound card
 //
