@@ -20,12 +20,17 @@ const (
 type layerCache struct {
 	x, t1, qkv, a, x2, t2, f []float32
 	mu1, rs1, mu2, rs2       []float32
+	// probs are the attention probabilities before dropout,
+	// [sample, head, query, key], kept when the Engine's budget allows;
+	// otherwise the backward pass recomputes them.
+	probs []float32
 }
 
 // branchWork runs one branch in train mode for the samples [lo,hi) of a
 // batch: the forward pass with its caches and the backward pass.
 type branchWork struct {
 	lo, hi, seqLen, dim int
+	keepProbs           bool      // keep the attention probabilities for the backward pass
 	xn                  []float32 // branch input after BatchNorm [R,D] (aliases the text input)
 	layers              []layerCache
 	out                 []float32 // encoder output [R,E]
@@ -105,9 +110,19 @@ func (w *branchWork) layerForward(l *model.EncoderLayer, c *layerCache, next []f
 	layerNormForward(c.t1, c.x, c.mu1, c.rs1, r, e, &l.Norm1)
 	linearForward(c.qkv, c.t1, r, &l.InProj)
 	L := w.seqLen
+	per := heads * L * L
+	if w.keepProbs {
+		c.probs = grow(c.probs, (w.hi-w.lo)*per)
+	} else {
+		c.probs = nil
+	}
 	for b := range w.hi - w.lo {
+		var store []float32
+		if c.probs != nil {
+			store = c.probs[b*per : (b+1)*per]
+		}
 		w.att.forward(c.qkv[b*L*3*e:(b+1)*L*3*e], c.a[b*L*e:(b+1)*L*e], L, e, heads, drop,
-			streamKey(key, siteAttn, uint64(w.lo+b)))
+			streamKey(key, siteAttn, uint64(w.lo+b)), store)
 	}
 	w.tmp = grow(w.tmp, r*ff)
 	y := w.tmp[:r*e]
@@ -229,9 +244,14 @@ func (w *branchWork) layerBackward(l, g *model.EncoderLayer, c *layerCache, r, e
 	w.da = grow(w.da, r*e)
 	linearBackward(w.da, dy, c.a, r, &l.OutProj, &g.OutProj, false)
 	w.dqkv = grow(w.dqkv, r*3*e)
+	per := heads * L * L
 	for b := range w.hi - w.lo {
+		var store []float32
+		if c.probs != nil {
+			store = c.probs[b*per : (b+1)*per]
+		}
 		w.att.backward(c.qkv[b*L*3*e:(b+1)*L*3*e], w.da[b*L*e:(b+1)*L*e], w.dqkv[b*L*3*e:(b+1)*L*3*e],
-			L, e, heads, drop, streamKey(key, siteAttn, uint64(w.lo+b)))
+			L, e, heads, drop, streamKey(key, siteAttn, uint64(w.lo+b)), store)
 	}
 	linearBackward(dy, w.dqkv, c.t1, r, &l.InProj, &g.InProj, false)
 	layerNormBackward(w.dh, dy, c.x, c.mu1, c.rs1, r, e, &l.Norm1, &g.Norm1)
@@ -274,8 +294,9 @@ func (a *attnScratch) scores(q []float32, L int) float32 {
 // forward computes multi-head self-attention (before the output
 // projection) for one sample: qkv [L,3E] to out [L,E]. With dropout, the
 // probabilities of query row i in head h are masked by the stream
-// (key, h, i).
-func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout, key uint64) {
+// (key, h, i). When store is not nil ([heads,L,L]) it receives the
+// probabilities before dropout.
+func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout, key uint64, store []float32) {
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	a.kt, a.vt = grow(a.kt, dh*L), grow(a.vt, dh*L)
@@ -288,6 +309,12 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 				q[k] = qkv[i*3*e+h*dh+k] * scale
 			}
 			inv := a.scores(q, L)
+			if store != nil {
+				row := store[(h*L+i)*L : (h*L+i+1)*L]
+				for j, v := range a.s {
+					row[j] = v * inv
+				}
+			}
 			if drop.active() {
 				drop.mask(a.m, streamKey(key, uint64(h), uint64(i)))
 				for j, m := range a.m {
@@ -303,8 +330,9 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 }
 
 // backward computes dqkv [L,3E] of one sample from the gradient dout [L,E]
-// of the attention output, recomputing the probabilities and masks.
-func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop dropout, key uint64) {
+// of the attention output. It takes the probabilities from store when not
+// nil and recomputes them otherwise; it regenerates the dropout masks.
+func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop dropout, key uint64, store []float32) {
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	a.kt, a.vt = grow(a.kt, dh*L), grow(a.vt, dh*L)
@@ -319,7 +347,13 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 			for k := range dh {
 				q[k] = qkv[i*3*e+h*dh+k] * scale
 			}
-			inv := a.scores(q, L) // a.s = e_j, p_j = e_j·inv
+			// a.s = e_j with p_j = e_j·inv
+			inv := float32(1)
+			if store != nil {
+				copy(a.s, store[(h*L+i)*L:(h*L+i+1)*L])
+			} else {
+				inv = a.scores(q, L)
+			}
 			do := dout[i*e+h*dh : i*e+h*dh+dh]
 			dp := a.dp
 			clear(dp)

@@ -76,13 +76,18 @@ func assertClose(t *testing.T, name string, got, want []float32, atol, rtol floa
 
 // TestStage2Fixture checks the train-mode forward pass, the stage-2 loss
 // terms, every parameter gradient and the BatchNorm running statistics
-// against the reference fixture, with one and two threads.
+// against the reference fixture, with one and two threads, with the
+// attention probabilities kept or recomputed.
 func TestStage2Fixture(t *testing.T) {
-	for _, threads := range []int{1, 2} {
-		t.Run(map[int]string{1: "1-thread", 2: "2-threads"}[threads], func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		threads int
+		cache   int64
+	}{{"1-thread", 1, 0}, {"2-threads", 2, 0}, {"2-threads-recompute", 2, -1}} {
+		t.Run(tc.name, func(t *testing.T) {
 			fx := loadFixture(t)
 			f := fx.file
-			eng, err := NewEngine(fx.model, EngineOptions{Threads: threads, EncoderDropout: -1})
+			eng, err := NewEngine(fx.model, EngineOptions{Threads: tc.threads, EncoderDropout: -1, AttentionCache: tc.cache})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -59,7 +59,8 @@ func randomCase(t testing.TB, layers, heads, embed, batch int, seed uint64) (*mo
 // TestGradientsFiniteDifference compares every parameter tensor's gradient
 // with a central finite difference of the loss along a random direction,
 // for both stages, several layer and head counts, and active dropout (the
-// masks depend only on the step key, so the loss is a fixed function).
+// masks depend only on the step key, so the loss is a fixed function), with
+// the attention probabilities kept or recomputed.
 func TestGradientsFiniteDifference(t *testing.T) {
 	for _, tc := range []struct {
 		name                 string
@@ -67,19 +68,21 @@ func TestGradientsFiniteDifference(t *testing.T) {
 		stage2               bool
 		rule                 string
 		encDrop, outDrop     float64
+		cache                int64
 	}{
-		{"stage2-1-layer-2-heads-dropout", 1, 2, 8, true, "mosi", 0.2, 0.3},
-		{"stage2-3-layers-4-heads", 3, 4, 16, true, "sims", -1, 0},
-		{"stage1-2-layers-1-head-dropout", 2, 1, 8, false, "sims", 0.2, 0.3},
-		{"stage1-0-layers", 0, 1, 8, false, "mosi", -1, 0},
-		{"stage2-2-layers-1-head-encoder-dropout", 2, 1, 8, true, "sims", 0.2, 0},
-		{"stage1-2-layers-2-heads-head-dropout", 2, 2, 8, false, "sims", -1, 0.3},
+		{"stage2-1-layer-2-heads-dropout", 1, 2, 8, true, "mosi", 0.2, 0.3, 0},
+		{"stage2-1-layer-2-heads-dropout-recompute", 1, 2, 8, true, "mosi", 0.2, 0.3, -1},
+		{"stage2-3-layers-4-heads", 3, 4, 16, true, "sims", -1, 0, 0},
+		{"stage1-2-layers-1-head-dropout-recompute", 2, 1, 8, false, "sims", 0.2, 0.3, -1},
+		{"stage1-0-layers", 0, 1, 8, false, "mosi", -1, 0, 0},
+		{"stage2-2-layers-1-head-encoder-dropout", 2, 1, 8, true, "sims", 0.2, 0, 0},
+		{"stage1-2-layers-2-heads-head-dropout", 2, 2, 8, false, "sims", -1, 0.3, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			m, in, lab := randomCase(t, tc.layers, tc.heads, tc.embed, 5, 11)
 			eng, err := NewEngine(m, EngineOptions{EncoderDropout: tc.encDrop, OutDropout: tc.outDrop,
-				SupConRule: tc.rule, StableSupCon: true, Seed: 3})
+				SupConRule: tc.rule, StableSupCon: true, Seed: 3, AttentionCache: tc.cache})
 			if err != nil {
 				t.Fatal(err)
 			}
