@@ -152,28 +152,29 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// BenchmarkRingWrite measures the audio callback's work for a 256-frame
-// mono buffer (16 ms at 16 kHz): the time PortAudio's thread spends in Go.
-func BenchmarkRingWrite(b *testing.B) {
-	r := newRing(32000, 1)
-	buf := make([]float32, 256)
-	b.SetBytes(int64(4 * len(buf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r.write(buf)
-	}
-}
-
-// BenchmarkRingRead measures reading a 1600-frame chunk (100 ms at 16 kHz).
-func BenchmarkRingRead(b *testing.B) {
-	r := newRing(32000, 1)
-	buf := make([]float32, 1600)
-	b.SetBytes(int64(4 * len(buf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r.write(buf)
-		if _, _, err := r.readChunk(context.Background(), len(buf)); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkRing measures the audio callback's work for a 256-frame mono
+// buffer (16 ms at 16 kHz: the time PortAudio's thread spends in Go), and a
+// write and read of one 1600-frame chunk (100 ms at 16 kHz).
+func BenchmarkRing(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		frames int
+		read   bool
+	}{{"write256", 256, false}, {"write+read1600", 1600, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := newRing(32000, 1)
+			buf := make([]float32, bc.frames)
+			b.SetBytes(int64(4 * len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r.write(buf)
+				if !bc.read {
+					continue
+				}
+				if _, _, err := r.readChunk(context.Background(), len(buf)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
