@@ -66,7 +66,7 @@ func (s *Source) capture(ctx context.Context, g *grabber) error {
 	return nil
 }
 
-// ReadFile decodes every frame of the video file path, resized and converted
+// ReadFile decodes every frame of the video file (or URL) path, resized and converted
 // as cfg says (cfg.Device, cfg.Realtime and cfg.QueueFrames are ignored), and
 // calls fn with each frame in order, in the calling goroutine, as fast as the
 // file decodes. It stops at the end of the file (returning nil), at the first
@@ -76,8 +76,8 @@ func (s *Source) capture(ctx context.Context, g *grabber) error {
 func ReadFile(ctx context.Context, path string, cfg Config, fn func(Frame) error) (st Stats, err error) {
 	cfg.Device = path
 	cfg.Realtime = false
-	if _, err := os.Stat(path); err != nil {
-		return st, fmt.Errorf("video: %w", err)
+	if k, _ := cfg.deviceKind(); k == kindDevice {
+		return st, fmt.Errorf("video: ReadFile reads files, and %q is a device index (write ./%s for a file of that name)", path, path)
 	}
 	g, err := newGrabber(cfg)
 	if err != nil {

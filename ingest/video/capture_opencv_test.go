@@ -182,6 +182,9 @@ func TestReadFileStops(t *testing.T) {
 	if !errors.Is(err, stop) || st.Frames != 5 {
 		t.Fatalf("ReadFile = %+v, %v; want 5 frames and the callback's error", st, err)
 	}
+	if _, err := ReadFile(context.Background(), "0", Config{}, nil); err == nil || !strings.Contains(err.Error(), "device index") {
+		t.Fatalf("ReadFile(\"0\") = %v, want a device index error", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := ReadFile(ctx, clip, Config{}, func(Frame) error { return nil }); !errors.Is(err, context.Canceled) {
