@@ -13,29 +13,11 @@ import (
 	"github.com/cmc-stream/cmc-stream/ingest/media"
 )
 
-// ExampleOpen reads the audio track of a video at 16 kHz mono, paced in
-// real time like a microphone, in 100 ms chunks.
+// ExampleOpen reads a 16 kHz WAV file (written here: a quarter second of
+// silence) in 100 ms chunks, each stamped with its start time. The audio
+// track of a video reads the same way (through ffmpeg); Config.Realtime
+// paces the chunks like a microphone.
 func ExampleOpen() {
-	src, err := media.Open(media.Config{Path: "interview.mp4", Realtime: true})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer src.Close()
-	for {
-		c, err := src.Read(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Println(c.Start, len(c.Samples))
-	}
-}
-
-// ExampleSource_Read reads a 16 kHz WAV file (written here: a quarter second
-// of silence) in 100 ms chunks, each stamped with its start time.
-func ExampleSource_Read() {
 	dir, err := os.MkdirTemp("", "media-example-")
 	if err != nil {
 		log.Fatal(err)
