@@ -10,7 +10,7 @@ import (
 
 // Stream is a running PortAudio input stream started by Open. Read must not
 // be called concurrently with itself; Stats and Close are safe for
-// concurrent use. The caller that opened it calls Close exactly once, before
+// concurrent use. The caller that opened it calls Close (idempotent) before
 // Terminate.
 type Stream struct {
 	cfg       Config

@@ -108,3 +108,20 @@ func (d *ffmpegDecoder) close() error {
 	_ = d.wait() // the exit status of a killed ffmpeg says only that
 	return nil
 }
+
+// tail keeps the last bytes written to it: ffmpeg's error output.
+type tail struct {
+	b []byte
+}
+
+// Write appends p, keeping the last 4 KiB.
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - 4096; over > 0 {
+		t.b = t.b[over:]
+	}
+	return len(p), nil
+}
+
+// String returns the kept output, trimmed.
+func (t *tail) String() string { return strings.TrimSpace(string(t.b)) }

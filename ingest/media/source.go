@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -211,20 +210,3 @@ func (s *Source) decodeChunk() (Chunk, error) {
 // Close stops decoding (it kills ffmpeg if it is still running) and releases
 // the file. It returns nil after a complete read.
 func (s *Source) Close() error { return s.dec.close() }
-
-// tail keeps the last bytes written to it: ffmpeg's error output.
-type tail struct {
-	b []byte
-}
-
-// Write appends p, keeping the last 4 KiB.
-func (t *tail) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if over := len(t.b) - 4096; over > 0 {
-		t.b = t.b[over:]
-	}
-	return len(p), nil
-}
-
-// String returns the kept output, trimmed.
-func (t *tail) String() string { return strings.TrimSpace(string(t.b)) }
