@@ -38,8 +38,8 @@ type branchWork struct {
 	norm                []float32 // ‖mean‖ per sample
 
 	// scratch
-	tmp, dh, dt, dqkv, da, df, mask, dm []float32
-	att                                 attnScratch
+	tmp, dh, dt, dqkv, da, df, dm []float32
+	att                           attnScratch
 }
 
 // attnScratch holds the per-head buffers of the attention kernels.
@@ -149,13 +149,8 @@ func (w *branchWork) applyDrop(v []float32, n int, drop dropout, key uint64) {
 		return
 	}
 	per := w.seqLen * n
-	w.mask = grow(w.mask, per)
 	for b := range w.hi - w.lo {
-		drop.mask(w.mask, streamKey(key, uint64(w.lo+b)))
-		seg := v[b*per : (b+1)*per]
-		for i, m := range w.mask {
-			seg[i] *= m
-		}
+		drop.apply(v[b*per:(b+1)*per], streamKey(key, uint64(w.lo+b)))
 	}
 }
 
@@ -316,10 +311,7 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 				}
 			}
 			if drop.active() {
-				drop.mask(a.m, streamKey(key, uint64(h), uint64(i)))
-				for j, m := range a.m {
-					a.s[j] *= m
-				}
+				drop.apply(a.s, streamKey(key, uint64(h), uint64(i)))
 			}
 			o := out[i*e+h*dh:]
 			for k := range dh {

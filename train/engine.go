@@ -96,17 +96,17 @@ type Engine struct {
 	workers []*worker
 	out     model.Output
 
-	emb, demb      []float32 // [3,B,E] unit embeddings and their gradients
-	heads          [model.Experts]headCache
-	pfm            []pfmCache
-	dlogits        [model.Experts][]float32
-	dmixed         [model.Experts][]float32
-	dfinal         []float32
-	tmp, mask, hdx []float32
-	q              []bool
-	bnScale        [model.Experts][]float32 // per feature: γ·rstd
-	bnMean         [model.Experts][]float32
-	bnRstd         [model.Experts][]float32
+	emb, demb []float32 // [3,B,E] unit embeddings and their gradients
+	heads     [model.Experts]headCache
+	pfm       []pfmCache
+	dlogits   [model.Experts][]float32
+	dmixed    [model.Experts][]float32
+	dfinal    []float32
+	tmp, hdx  []float32
+	q         []bool
+	bnScale   [model.Experts][]float32 // per feature: γ·rstd
+	bnMean    [model.Experts][]float32
+	bnRstd    [model.Experts][]float32
 }
 
 type worker struct {
@@ -411,7 +411,7 @@ func (e *Engine) fusion(lab *Labels, b, dim int, base uint64, fused bool) Losses
 	e.out.Batch = b
 	e.out.Logits = grow(e.out.Logits, b*c)
 	e.out.Router = grow(e.out.Router, b*model.Experts)
-	e.tmp, e.mask = grow(e.tmp, b*dim), grow(e.mask, dim)
+	e.tmp = grow(e.tmp, b*dim)
 	for k := range model.Experts {
 		e.heads[k].resize(b, dim)
 		e.dlogits[k] = grow(e.dlogits[k], b*c)
@@ -451,7 +451,7 @@ func (e *Engine) fusion(lab *Labels, b, dim int, base uint64, fused bool) Losses
 	var losses Losses
 	for k := range model.Experts {
 		hc := &e.heads[k]
-		headForward(&wts.Heads[k], hc, b, e.outDrop, streamKey(base, 200+uint64(k)), e.mask)
+		headForward(&wts.Heads[k], hc, b, e.outDrop, streamKey(base, 200+uint64(k)))
 		e.out.ExpertLogits[k] = grow(e.out.ExpertLogits[k], b*c)
 		copy(e.out.ExpertLogits[k], hc.logits)
 		clear(e.dlogits[k])
@@ -499,7 +499,7 @@ func (e *Engine) fusion(lab *Labels, b, dim int, base uint64, fused bool) Losses
 	for k := range model.Experts {
 		hc := &e.heads[k]
 		headBackward(&wts.Heads[k], &e.grads.Heads[k], hc, b, e.outDrop, streamKey(base, 200+uint64(k)),
-			e.dlogits[k], e.hdx, e.tmp, e.mask)
+			e.dlogits[k], e.hdx, e.tmp)
 		axpy(1, e.hdx, e.dmixed[k])
 	}
 	if fused {

@@ -19,7 +19,7 @@ func (c *headCache) resize(b, e int) {
 
 // headForward applies the residual head of cmc-model.md §2.3 to the rows
 // of c.x: logits = Out(Proj2(Drop(ReLU(Proj1 x))) + x).
-func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64, mask []float32) {
+func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64) {
 	e := hd.Proj1.In
 	linearForward(c.a, c.x, b, &hd.Proj1)
 	for i, v := range c.a {
@@ -27,11 +27,7 @@ func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64, 
 	}
 	if drop.active() {
 		for s := range b {
-			drop.mask(mask, streamKey(key, uint64(s)))
-			row := c.rd[s*e : (s+1)*e]
-			for j, m := range mask {
-				row[j] *= m
-			}
+			drop.apply(c.rd[s*e:(s+1)*e], streamKey(key, uint64(s)))
 		}
 	}
 	linearForward(c.res, c.rd, b, &hd.Proj2)
@@ -42,19 +38,15 @@ func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64, 
 }
 
 // headBackward accumulates the head's parameter gradients into g from the
-// logit gradients dlogits and writes the input gradient to dx. tmp and
-// mask are scratch of [B,E] and [E].
-func headBackward(hd, g *model.Head, c *headCache, b int, drop dropout, key uint64, dlogits, dx, tmp, mask []float32) {
+// logit gradients dlogits and writes the input gradient to dx. tmp is
+// scratch of [B,E].
+func headBackward(hd, g *model.Head, c *headCache, b int, drop dropout, key uint64, dlogits, dx, tmp []float32) {
 	e := hd.Proj1.In
 	linearBackward(dx, dlogits, c.res, b, &hd.Out, &g.Out, false) // dx = d res
 	linearBackward(tmp, dx, c.rd, b, &hd.Proj2, &g.Proj2, false)  // tmp = d rd
 	if drop.active() {
 		for s := range b {
-			drop.mask(mask, streamKey(key, uint64(s)))
-			row := tmp[s*e : (s+1)*e]
-			for j, m := range mask {
-				row[j] *= m
-			}
+			drop.apply(tmp[s*e:(s+1)*e], streamKey(key, uint64(s)))
 		}
 	}
 	for i, v := range c.a {

@@ -196,21 +196,40 @@ func newDropout(p float64) dropout {
 func (d dropout) active() bool { return d.thresh > 0 }
 
 // mask writes the dropout multipliers (0 or 1/(1−p)) of stream key for
-// len(m) consecutive positions. The stream is wyrand (Wang Yi's generator:
-// a Weyl sequence and one 64×64→128-bit multiply), four 16-bit draws per
-// output.
+// len(m) consecutive positions.
 func (d dropout) mask(m []float32, key uint64) {
+	for i := range m {
+		m[i] = 1
+	}
+	d.apply(m, key)
+}
+
+// apply multiplies v in place by the dropout multipliers of stream key.
+// The stream is wyrand (Wang Yi's generator: a Weyl sequence and one
+// 64×64→128-bit multiply), four 16-bit draws per output; a draw u drops
+// its position when u < thresh, tested without a branch: uint32(u) −
+// thresh wraps to ≥ 2³¹ exactly then.
+func (d dropout) apply(v []float32, key uint64) {
+	vals := [2]float32{d.scale, 0}
+	t := uint32(d.thresh)
 	state := key
-	for i := 0; i < len(m); i += 4 {
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
 		state += 0xa0761d6478bd642f
 		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
 		r := hi ^ lo
-		for j := i; j < min(i+4, len(m)); j++ {
-			if uint16(r) < d.thresh {
-				m[j] = 0
-			} else {
-				m[j] = d.scale
-			}
+		w := v[i : i+4 : i+4]
+		w[0] *= vals[(uint32(uint16(r))-t)>>31]
+		w[1] *= vals[(uint32(uint16(r>>16))-t)>>31]
+		w[2] *= vals[(uint32(uint16(r>>32))-t)>>31]
+		w[3] *= vals[(uint32(uint16(r>>48))-t)>>31]
+	}
+	if i < len(v) {
+		state += 0xa0761d6478bd642f
+		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
+		r := hi ^ lo
+		for ; i < len(v); i++ {
+			v[i] *= vals[(uint32(uint16(r))-t)>>31]
 			r >>= 16
 		}
 	}

@@ -126,7 +126,7 @@ func unimodalLogits(m *model.Model, out *model.Output, hc *[model.Experts]headCa
 	for k := range model.Experts {
 		hc[k].resize(out.Batch, m.Config.EmbedDim)
 		copy(hc[k].x, out.Embeddings[k])
-		headForward(&m.Weights.Heads[k], &hc[k], out.Batch, dropout{}, 0, nil)
+		headForward(&m.Weights.Heads[k], &hc[k], out.Batch, dropout{}, 0)
 		logits[k] = hc[k].logits
 	}
 	return logits
