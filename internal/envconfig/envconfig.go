@@ -19,12 +19,23 @@ const (
 )
 
 // AssetsDir returns the assets folder: $CMC_ASSETS, else the first
-// third_party folder found above the working directory or beside the
+// third_party folder found above the working directory or above the
 // executable's folder, else "third_party".
 func AssetsDir() string {
 	if v := os.Getenv(AssetsVar); v != "" {
 		return v
 	}
+	if p, ok := ProjectFile("third_party"); ok {
+		return p
+	}
+	return "third_party"
+}
+
+// ProjectFile finds rel (a path inside the project, such as
+// "demo/media/showcase.mp4") in the working directory or the closest folder
+// above it that has it, then likewise from the executable's folder. It
+// returns rel itself and false when none has it.
+func ProjectFile(rel string) (string, bool) {
 	var starts []string
 	if wd, err := os.Getwd(); err == nil {
 		starts = append(starts, wd)
@@ -34,9 +45,9 @@ func AssetsDir() string {
 	}
 	for _, dir := range starts {
 		for {
-			candidate := filepath.Join(dir, "third_party")
-			if st, err := os.Stat(candidate); err == nil && st.IsDir() {
-				return candidate
+			candidate := filepath.Join(dir, rel)
+			if _, err := os.Stat(candidate); err == nil {
+				return candidate, true
 			}
 			parent := filepath.Dir(dir)
 			if parent == dir {
@@ -45,7 +56,7 @@ func AssetsDir() string {
 			dir = parent
 		}
 	}
-	return "third_party"
+	return rel, false
 }
 
 // Asset returns the path of a fetched asset, relative to AssetsDir.

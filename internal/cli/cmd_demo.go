@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cmc-stream/cmc-stream/broker"
+	"github.com/cmc-stream/cmc-stream/internal/envconfig"
+	"github.com/cmc-stream/cmc-stream/live"
+	"github.com/cmc-stream/cmc-stream/web"
+)
+
+func init() {
+	commands["demo"] = command{
+		summary: "play the bundled sample clip through the whole pipeline, with an embedded Kafka broker and the dashboard",
+		run:     runDemo,
+	}
+}
+
+// Demo files, relative to the project folder.
+const (
+	demoBundle     = "models/demo"
+	demoVideo      = "demo/media/showcase.mp4"
+	demoAudio      = "demo/media/showcase.wav"
+	demoTranscript = "demo/showcase_transcript.jsonl"
+	demoStream     = "showcase"
+	demoTopic      = "demo.transcripts"
+)
+
+// demoUtterance is one line of the showcase transcript.
+type demoUtterance struct {
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	Text  string  `json:"text"`
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	forDur := fs.Duration("for", 0, "stop after this `duration` (default: when the clip ends)")
+	listen := fs.String("listen", "127.0.0.1:8080", "dashboard `address`")
+	brokerAddr := fs.String("broker-addr", "127.0.0.1:0", "embedded Kafka broker `address` (loopback; port 0 picks one)")
+	asJSON := fs.Bool("json", false, "print events as JSON lines (the default when stdout is not a terminal)")
+	noDashboard := fs.Bool("no-dashboard", false, "do not serve the dashboard")
+	bundle := fs.String("model", "", "model bundle `directory` (default: the bundled "+demoBundle+")")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	paths := map[string]string{}
+	for name, rel := range map[string]string{"model": demoBundle, "video": demoVideo, "audio": demoAudio, "transcript": demoTranscript} {
+		p, ok := envconfig.ProjectFile(rel)
+		if !ok && !(name == "model" && *bundle != "") {
+			return fmt.Errorf("demo: %s not found: run the demo from the cmc-stream folder (make demo)", rel)
+		}
+		paths[name] = p
+	}
+	if *bundle != "" {
+		paths["model"] = *bundle
+	}
+	utts, err := readDemoTranscript(paths["transcript"])
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := broker.Start(ctx, broker.Config{Addr: *brokerAddr, Topics: []string{demoTopic}, Partitions: 1})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(stderr, "embedded Kafka broker on %s, topic %s\n", b.Addr(), demoTopic)
+
+	format := "text"
+	if *asJSON || !isTerminal(stdout) {
+		format = "jsonl"
+	}
+	cfg := &live.Config{
+		Model: live.ModelConfig{Bundle: paths["model"], Threads: 2},
+		Sources: live.SourcesConfig{
+			Video:       []live.VideoSource{{StreamID: demoStream, Device: paths["video"], FPS: 15, Width: 320, Height: 240}},
+			Audio:       []live.AudioSource{{StreamID: demoStream, File: paths["audio"]}},
+			Transcripts: live.TranscriptSource{Kafka: &live.KafkaInput{Brokers: []string{b.Addr()}, Topic: demoTopic, Group: "cmc-demo"}},
+		},
+		Window: live.WindowConfig{Policy: "utterance", MaxWait: time.Second},
+		Sinks:  live.SinksConfig{Stdout: &live.StdoutSink{Format: format}},
+	}
+	if !*noDashboard {
+		cfg.Sinks.HTTP = &live.HTTPSink{Listen: *listen}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app, err := live.Build(cfg, live.Options{Stdout: stdout, Dashboard: web.FS(), Logger: logger,
+		Listening: func(addr string) { fmt.Fprintf(stderr, "dashboard: http://%s/\n", addr) }})
+	if err != nil {
+		return err
+	}
+	m := app.Model()
+	fmt.Fprintf(stderr, "model %s %s; playing %s (%d utterances) in real time\n", m.Config.Name, m.Config.Version, demoVideo, len(utts))
+
+	// The clip ends at its last utterance; the run stops a little after,
+	// once the last window had time to be scored, or after --for.
+	end := time.Duration(utts[len(utts)-1].End*float64(time.Second)) + 3*time.Second
+	if *forDur > 0 {
+		end = *forDur
+	}
+	start := time.Now()
+	feedErr := make(chan error, 1)
+	go func() { feedErr <- feedTranscript(ctx, b.Addr(), utts, start) }()
+	stop := time.AfterFunc(end, cancel)
+	defer stop.Stop()
+	runErr := app.Run(ctx)
+	cancel()
+	if err := <-feedErr; err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
+		runErr = err
+	}
+	fmt.Fprintf(stderr, "demo: %s\n", app.Summary())
+	return runErr
+}
+
+// readDemoTranscript reads the showcase utterances.
+func readDemoTranscript(path string) ([]demoUtterance, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var utts []demoUtterance
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		var u demoUtterance
+		if err := json.Unmarshal(sc.Bytes(), &u); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		utts = append(utts, u)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(utts) == 0 {
+		return nil, fmt.Errorf("%s: no utterances", path)
+	}
+	return utts, nil
+}
+
+// feedTranscript produces each utterance to the broker as a final
+// transcript segment when the playback reaches its end, as a speech
+// recogniser would.
+func feedTranscript(ctx context.Context, addr string, utts []demoUtterance, start time.Time) error {
+	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: demoTopic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	for _, u := range utts {
+		at := start.Add(time.Duration(u.End * float64(time.Second)))
+		t := time.NewTimer(time.Until(at))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		seg, err := json.Marshal(map[string]any{"stream_id": demoStream, "speaker": "speaker", "start": u.Start, "end": u.End,
+			"text": u.Text, "final": true, "lang": "en"})
+		if err != nil {
+			return err
+		}
+		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(demoStream), Value: seg}); err != nil {
+			return fmt.Errorf("demo: producing the transcript: %w", err)
+		}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
