@@ -277,13 +277,22 @@ func (a *attnScratch) scores(q []float32, L int) float32 {
 	for _, v := range s[1:] {
 		mx = max(mx, v)
 	}
-	var sum float32
-	for j, v := range s {
-		e := expf(v - mx)
-		s[j] = e
-		sum += e
+	// Four partial sums keep the additions off one dependency chain.
+	var sum [4]float32
+	j := 0
+	for ; j+4 <= len(s); j += 4 {
+		w := s[j : j+4 : j+4]
+		w[0], w[1], w[2], w[3] = expf(w[0]-mx), expf(w[1]-mx), expf(w[2]-mx), expf(w[3]-mx)
+		sum[0] += w[0]
+		sum[1] += w[1]
+		sum[2] += w[2]
+		sum[3] += w[3]
 	}
-	return 1 / sum
+	for ; j < len(s); j++ {
+		s[j] = expf(s[j] - mx)
+		sum[0] += s[j]
+	}
+	return 1 / ((sum[0] + sum[1]) + (sum[2] + sum[3]))
 }
 
 // forward computes multi-head self-attention (before the output
@@ -355,17 +364,13 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 			// dp_j = ∂/∂(dropped p_j); with the mask m_j it becomes ∂/∂p_j,
 			// and dS_j = p_j·(dp_j − Σ_l p_l dp_l). a.s becomes the dropped
 			// probabilities p_j·m_j for dV.
-			var c float32
 			if drop.active() {
 				drop.mask(a.m, streamKey(key, uint64(h), uint64(i)))
 				for j, m := range a.m {
 					dp[j] *= m
-					c += dp[j] * a.s[j]
 				}
-			} else {
-				c = dotGo(dp, a.s)
 			}
-			c *= inv
+			c := dotGo(dp, a.s) * inv
 			if drop.active() {
 				for j, ej := range a.s {
 					p := ej * inv

@@ -311,11 +311,6 @@ func (e *Engine) run(in *model.Input, lab *Labels, step uint64, fused bool) (Los
 			axpy(1, p.Data, gp[i].Data)
 		}
 	}
-	for _, p := range gp {
-		if p.Buffer {
-			clear(p.Data)
-		}
-	}
 	return losses, nil
 }
 
@@ -368,10 +363,7 @@ func (e *Engine) prepareInput(w *worker, mod model.Modality, s *model.Sequence) 
 		return
 	}
 	d := s.Dim
-	if cap(bw.xn) < len(rows) || (len(rows) > 0 && &bw.xn[:1][0] == &rows[0]) {
-		bw.xn = make([]float32, len(rows))
-	}
-	bw.xn = bw.xn[:len(rows)]
+	bw.xn = grow(bw.xn, len(rows)) // never the input: only the text branch, which has no BatchNorm, aliases it
 	mean, scale := e.bnMean[mod], e.bnScale[mod]
 	for i, v := range rows {
 		j := i % d

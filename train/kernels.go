@@ -235,12 +235,20 @@ func (d dropout) apply(v []float32, key uint64) {
 	}
 }
 
-// dotGo is a dot product with a fixed summation order, for short vectors
-// whose alignment is not controlled.
+// dotGo is a dot product with a fixed summation order (four interleaved
+// partial sums), for vectors whose alignment is not controlled.
 func dotGo(x, y []float32) float32 {
-	var s float32
-	for i, v := range x {
-		s += v * y[i]
+	var s [4]float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		a, b := x[i:i+4:i+4], y[i:i+4:i+4]
+		s[0] += a[0] * b[0]
+		s[1] += a[1] * b[1]
+		s[2] += a[2] * b[2]
+		s[3] += a[3] * b[3]
 	}
-	return s
+	for ; i < len(x); i++ {
+		s[0] += x[i] * y[i]
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
 }
