@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"image/png"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/web/browsertest"
+)
+
+var screenshot = flag.String("screenshot", "", "write the dashboard screenshot of TestDemo to this PNG file")
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemo runs "cmc-stream demo --for 32s --json" from the repository
+// (the bundled clip, model and transcript, the embedded broker), loads the
+// dashboard in headless Chromium while it plays, and checks that every
+// utterance of the clip yields a valid cmc.sentiment.v1 event.
+func TestDemo(t *testing.T) {
+	utts, err := readDemoTranscript("../../" + demoTranscript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	t.Chdir("../..")
+	go func() {
+		done <- Main(ctx, []string{"demo", "--for", "32s", "--json", "--listen", "127.0.0.1:0", "--broker-addr", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
+
+	// The dashboard address is printed first; events follow within seconds.
+	addrRE := regexp.MustCompile(`dashboard: (http://127\.0\.0\.1:\d+/)`)
+	var url string
+	for deadline := time.Now().Add(30 * time.Second); url == ""; {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			url = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no dashboard address; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b, err := browsertest.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	page, err := b.Open(ctx, url, 1280, 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the page has rendered at least two events of the stream
+	// (six for the README's screenshot).
+	want := 2
+	if *screenshot != "" {
+		want = 6
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var n int
+		if err := page.Eval(ctx, `Number((document.getElementById("count-messages") || {textContent: "0"}).textContent)`, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard showed %d events after 30 s; stderr:\n%s", n, stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var label, transcript string
+	page.Eval(ctx, `document.getElementById("fused-label").textContent`, &label)
+	page.Eval(ctx, `document.getElementById("transcript").textContent`, &transcript)
+	if !event.Label(strings.TrimSpace(label)).Valid() || len(strings.TrimSpace(transcript)) < 5 {
+		t.Errorf("dashboard shows label %q, transcript %q", label, transcript)
+	}
+	shot, err := page.Screenshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil || img.Bounds().Dx() != 1280 {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if *screenshot != "" {
+		os.WriteFile(*screenshot, shot, 0o644)
+	}
+	if ex := page.Exceptions(); len(ex) > 0 {
+		t.Errorf("page exceptions: %v", ex)
+	}
+
+	if code := <-done; code != 0 {
+		t.Fatalf("demo exited %d; stderr:\n%s", code, stderr.String())
+	}
+	seen := map[uint64]bool{}
+	sc := bufio.NewScanner(strings.NewReader(stdout.String()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e event.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("not JSON: %q", sc.Text())
+		}
+		if err := e.Validate(); err != nil {
+			t.Error(err)
+		}
+		seen[e.Window.Seq] = true
+	}
+	for i := range utts {
+		if !seen[uint64(i)] {
+			t.Errorf("no event for utterance %d (%q)", i, utts[i].Text)
+		}
+	}
+	if !strings.Contains(stderr.String(), "demo: windows") {
+		t.Errorf("no summary line; stderr:\n%s", stderr.String())
+	}
+}
