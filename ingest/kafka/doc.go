@@ -7,9 +7,10 @@
 // offset committed. Acknowledgements may come in any order: per partition,
 // the source commits only the highest offset below which every message was
 // acknowledged, so a crash never skips an unprocessed segment. A message that
-// is not a valid segment is returned as a *MalformedError carrying the
-// message and its offset, for the caller to dead-letter; it does not stop the
-// source, and it counts as handled once Read has returned it.
+// is not a valid segment goes to Config.Reject (a dead-letter writer) and is
+// committed only once Reject took it; without Reject it is returned as a
+// *MalformedError carrying the message and its offset, and counts as handled
+// once Read has returned it. Either way it does not stop the source.
 //
 // Kafka input never drops: when MaxUnacked segments await acknowledgement,
 // Read blocks, which pushes back on the broker.

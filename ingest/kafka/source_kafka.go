@@ -47,6 +47,13 @@ type Config struct {
 	// MaxTextBytes bounds a segment's text, in bytes; a longer one is
 	// malformed. Default event.DefaultMaxTextBytes.
 	MaxTextBytes int
+	// Reject, when set, receives each malformed message before its offset
+	// counts as handled, typically to write it to a dead-letter topic. While
+	// it fails, Read returns its error and tries the same message again on
+	// the next call, so a malformed message is committed only once Reject
+	// took it. It is called from Read's goroutine. Default nil: Read
+	// returns the *MalformedError and the message counts as handled.
+	Reject func(ctx context.Context, m *MalformedError) error
 }
 
 // The defaults of Config.
@@ -129,6 +136,10 @@ type Source struct {
 	r      *kafkago.Reader
 	closed bool
 	slots  chan struct{} // one token per unacknowledged message
+	// held is a malformed message whose Reject failed, with its entry; the
+	// next Read offers it to Reject again before fetching.
+	held      *MalformedError
+	heldEntry *entry
 
 	commitMu sync.Mutex // serialises commits, so they never go backwards
 	mu       sync.Mutex
@@ -202,13 +213,33 @@ func (s *Source) Connect(context.Context) error {
 
 // Read fetches the next message and decodes it. It blocks while MaxUnacked
 // segments await acknowledgement, and until a message arrives or ctx is
-// done. It returns a *MalformedError for a message that is not a valid
-// segment (the next Read goes on after it), pipeline.ErrNotConnected before
-// Connect and after Close, and ctx.Err() when ctx is done.
+// done. A message that is not a valid segment is handed to Config.Reject
+// when set (Read then goes on with the next message, or returns Reject's
+// error and offers the same message again on the next call); without
+// Reject, Read returns it as a *MalformedError and the next Read goes on
+// after it. Read returns pipeline.ErrNotConnected before Connect and after
+// Close, and ctx.Err() when ctx is done.
 func (s *Source) Read(ctx context.Context) (event.Segment, pipeline.AckFunc, error) {
 	if s.r == nil || s.closed {
 		return event.Segment{}, nil, pipeline.ErrNotConnected
 	}
+	if s.held != nil {
+		if err := s.reject(ctx, s.held, s.heldEntry); err != nil {
+			return event.Segment{}, nil, err
+		}
+	}
+	for {
+		seg, ack, err := s.fetch(ctx)
+		var merr *MalformedError
+		if s.cfg.Reject == nil || !errors.As(err, &merr) {
+			return seg, ack, err
+		}
+	}
+}
+
+// fetch reads one message; a malformed one goes to reject when
+// Config.Reject is set, and is returned as a *MalformedError.
+func (s *Source) fetch(ctx context.Context) (event.Segment, pipeline.AckFunc, error) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -232,6 +263,12 @@ func (s *Source) Read(ctx context.Context) (event.Segment, pipeline.AckFunc, err
 	}
 	if err != nil {
 		merr := &MalformedError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Err: err}
+		if s.cfg.Reject != nil {
+			if rerr := s.reject(ctx, merr, e); rerr != nil {
+				return event.Segment{}, nil, rerr
+			}
+			return event.Segment{}, nil, merr
+		}
 		if cerr := s.settle(ctx, m.Partition, e); cerr != nil {
 			return event.Segment{}, nil, errors.Join(merr, cerr)
 		}
@@ -241,6 +278,17 @@ func (s *Source) Read(ctx context.Context) (event.Segment, pipeline.AckFunc, err
 		return s.settle(ctx, m.Partition, e)
 	}
 	return seg, ack, nil
+}
+
+// reject hands a malformed message to Config.Reject and settles it once
+// Reject took it; on failure it holds the message for the next Read.
+func (s *Source) reject(ctx context.Context, m *MalformedError, e *entry) error {
+	if err := s.cfg.Reject(ctx, m); err != nil {
+		s.held, s.heldEntry = m, e
+		return fmt.Errorf("kafka: reject %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
+	}
+	s.held, s.heldEntry = nil, nil
+	return s.settle(ctx, m.Partition, e)
 }
 
 // track records a fetched message. A partition fetched at or below an offset
