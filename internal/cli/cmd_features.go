@@ -12,27 +12,30 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/features/audio"
 	"github.com/cmc-stream/cmc-stream/features/text"
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/safetensors"
 )
 
 func init() {
 	commands["features"] = command{
-		summary: "print or save the features of one file: features audio|text",
+		summary: "print or save the features of one file: features audio|vision|text",
 		run:     runFeatures,
 	}
 }
 
 // featureKinds maps "cmc-stream features <kind>" to its implementation.
-var featureKinds = map[string]func(args []string, stdout, stderr io.Writer) error{
-	"audio": featuresAudio,
-	"text":  featuresText,
+var featureKinds = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"audio":  featuresAudio,
+	"vision": featuresVision,
+	"text":   featuresText,
 }
 
-func runFeatures(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || featureKinds[args[0]] == nil {
-		return fmt.Errorf("%w: features needs a kind: audio or text", errUsage)
+		return fmt.Errorf("%w: features needs a kind: audio, vision or text", errUsage)
 	}
-	return featureKinds[args[0]](args[1:], stdout, stderr)
+	return featureKinds[args[0]](ctx, args[1:], stdout, stderr)
 }
 
 // frameFeatures is the --json output of audio and vision features.
@@ -42,7 +45,7 @@ type frameFeatures struct {
 	Frames  [][]float32 `json:"frames"`
 }
 
-func featuresAudio(args []string, stdout, stderr io.Writer) error {
+func featuresAudio(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features audio", stderr)
 	input := fs.String("input", "", "audio `file` (WAV: PCM 8/16/24/32-bit or float 32-bit, any rate and channel count)")
 	asJSON := fs.Bool("json", false, `print {"columns","hop_s","frames"} as JSON`)
@@ -65,21 +68,63 @@ func featuresAudio(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *input, err)
 	}
-	if *out != "" {
-		spec, err := json.Marshal(ex.Spec())
-		if err != nil {
-			return err
-		}
-		return safetensors.WriteFile(*out, &safetensors.File{
-			Tensors:  map[string]*safetensors.Tensor{"features": {Shape: []int{f.Frames, len(f.Columns)}, Data: f.Data}},
-			Metadata: map[string]string{"columns": strings.Join(f.Columns, ","), "hop_s": fmt.Sprint(f.HopSeconds), "spec": string(spec)},
-		})
-	}
-	res := frameFeatures{Columns: f.Columns, HopS: f.HopSeconds, Frames: make([][]float32, f.Frames)}
+	rows := make([][]float32, f.Frames)
 	for t := range f.Frames {
-		res.Frames[t] = f.Row(t)
+		rows[t] = f.Row(t)
 	}
-	return json.NewEncoder(stdout).Encode(res)
+	return writeFrames(stdout, *out, ex.Spec(), f.Columns, f.HopSeconds, rows)
+}
+
+// writeFrames prints per-frame features as JSON, or writes them to a
+// safetensors file when out is set.
+func writeFrames(stdout io.Writer, out string, spec any, columns []string, hop float64, rows [][]float32) error {
+	if out == "" {
+		return json.NewEncoder(stdout).Encode(frameFeatures{Columns: columns, HopS: hop, Frames: rows})
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	data := make([]float32, 0, len(rows)*len(columns))
+	for _, r := range rows {
+		data = append(data, r...)
+	}
+	return safetensors.WriteFile(out, &safetensors.File{
+		Tensors:  map[string]*safetensors.Tensor{"features": {Shape: []int{len(rows), len(columns)}, Data: data}},
+		Metadata: map[string]string{"columns": strings.Join(columns, ","), "hop_s": fmt.Sprint(hop), "spec": string(specJSON)},
+	})
+}
+
+func featuresVision(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("features vision", stderr)
+	input := fs.String("input", "", "video `file` (or an image sequence pattern OpenCV reads)")
+	asJSON := fs.Bool("json", false, `print {"columns","hop_s","frames"} as JSON`)
+	out := fs.String("out", "", "write tensor \"features\" [frames, columns] to this safetensors `file`")
+	fps := fs.Float64("fps", 15, "frames per second to sample")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *input == "" || (*asJSON == (*out != "")) {
+		return fmt.Errorf("%w: --input and exactly one of --json or --out are required", errUsage)
+	}
+	ex, err := vision.New(vision.Config{})
+	if err != nil {
+		return err
+	}
+	defer ex.Close()
+	var rows [][]float32
+	_, err = video.ReadFile(ctx, *input, video.Config{Device: *input, FPS: *fps, Width: 320, Height: 240}, func(f video.Frame) error {
+		row := make([]float32, vision.Dims)
+		if err := ex.Extract(f.Pix, f.Width, f.Height, row); err != nil {
+			return fmt.Errorf("frame %d: %w", f.Index, err)
+		}
+		rows = append(rows, row)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", *input, err)
+	}
+	return writeFrames(stdout, *out, ex.Spec(), ex.Columns(), 1 / *fps, rows)
 }
 
 // textRecord is one line of "features text" output.
@@ -91,7 +136,7 @@ type textRecord struct {
 	Tokens        []string `json:"tokens"`
 }
 
-func featuresText(args []string, stdout, stderr io.Writer) error {
+func featuresText(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features text", stderr)
 	input := fs.String("input", "", "UTF-8 `file`: one sentence per line, or JSONL with a \"text\" field when the name ends in .jsonl")
 	vocab := fs.String("vocab", "", "BERT vocab.txt `file`")

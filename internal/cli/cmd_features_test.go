@@ -158,3 +158,33 @@ func floatWAV(y []float32, rate int) []byte {
 	}
 	return b
 }
+
+// TestFeaturesVision runs the command on a demo clip whose drawn face the
+// Haar detector finds (demo/README.md) and on a test pattern without a face:
+// the demo frames report a face, the pattern gives the all-zero no-face
+// vector.
+func TestFeaturesVision(t *testing.T) {
+	code, stdout, stderr := runCLI("features", "vision", "--input", "../../demo/media/c28_tpos_apos_vpos.mp4", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res frameFeatures
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Frames) < 30 || res.Columns[0] != "face_present" || len(res.Columns) != 14 || math.Abs(res.HopS-1.0/15) > 1e-9 {
+		t.Fatalf("%d frames, columns %v, hop %v", len(res.Frames), res.Columns, res.HopS)
+	}
+	faces := 0
+	for _, f := range res.Frames {
+		if f[0] == 1 {
+			faces++
+		}
+	}
+	if faces < len(res.Frames)*9/10 {
+		t.Errorf("a face in %d of %d frames of a clip showing one face throughout", faces, len(res.Frames))
+	}
+	if code, _, stderr := runCLI("features", "vision", "--input", "../../demo/media/missing.mp4", "--json"); code == 0 || !strings.Contains(stderr, "missing.mp4") {
+		t.Errorf("missing file: exit %d, %q", code, stderr)
+	}
+}
