@@ -383,9 +383,10 @@ func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 		}
 		mx := scoresRow(s, hs.q, hs.kt, u)
 		inv := 1 / expShift(s, count, mx)
-		orow := ws.attn[(r0+i)*e+h*dh:]
-		for k := range dh {
-			orow[k] = dotKernel(s, hs.vt[k*u:(k+1)*u]) * inv
+		orow := ws.attn[(r0+i)*e+h*dh : (r0+i)*e+(h+1)*dh]
+		weightedRows(orow, s, hs.vt, u)
+		for k := range orow {
+			orow[k] *= inv
 		}
 	}
 }

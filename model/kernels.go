@@ -18,6 +18,17 @@ var expShift = expShiftGeneric
 // dotKernel returns Σ_i x[i]·y[i] for len(x) = len(y).
 var dotKernel = dotGeneric
 
+// weightedRows sets out[k] = Σ_j p[j]·vt[k·u+j] for k < len(out) and
+// j < u: one query's attention output for one head, from the weights p
+// and the head's transposed values vt.
+var weightedRows = weightedRowsGeneric
+
+func weightedRowsGeneric(out, p, vt []float32, u int) {
+	for k := range out {
+		out[k] = dotKernel(p[:u], vt[k*u:(k+1)*u])
+	}
+}
+
 func scoresRowGeneric(s, q, kt []float32, u int) float32 {
 	clear(s[:u])
 	for k, qk := range q {

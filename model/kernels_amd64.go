@@ -13,6 +13,7 @@ func init() {
 		scoresRow = scoresRowAVX2
 		expShift = expShiftAVX2
 		dotKernel = dotAVX2
+		weightedRows = weightedRowsAVX2
 	}
 }
 
@@ -27,6 +28,9 @@ func expShiftBlocksAVX2(s, count *float32, blocks int, mx float32) float32
 
 //go:noescape
 func dotBlocksAVX2(x, y *float32, blocks int) float32
+
+//go:noescape
+func dot4BlocksAVX2(out, p, vt *float32, blocks, u int)
 
 func scoresRowAVX2(s, q, kt []float32, u int) float32 {
 	dh := len(q)
@@ -69,4 +73,23 @@ func dotAVX2(x, y []float32) float32 {
 		sum += x[i] * y[i]
 	}
 	return sum
+}
+
+func weightedRowsAVX2(out, p, vt []float32, u int) {
+	blocks := u / 8
+	k := 0
+	if blocks > 0 {
+		for ; k+4 <= len(out); k += 4 {
+			_ = vt[(k+3)*u+blocks*8-1] // bounds check for the assembly
+			dot4BlocksAVX2(&out[k], &p[0], &vt[k*u], blocks, u)
+			for j := blocks * 8; j < u; j++ {
+				for r := range 4 {
+					out[k+r] += p[j] * vt[(k+r)*u+j]
+				}
+			}
+		}
+	}
+	for ; k < len(out); k++ {
+		out[k] = dotAVX2(p[:u], vt[k*u:(k+1)*u])
+	}
 }

@@ -204,3 +204,45 @@ dsum:
 	MOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func dot4BlocksAVX2(out, p, vt *float32, blocks, u int)
+// out[r] = sum_{j < 8*blocks} p[j]*vt[r*u+j] for r < 4: four dot products
+// that share the vector p, loaded once per block.
+TEXT ·dot4BlocksAVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ vt+16(FP), DX
+	MOVQ blocks+24(FP), CX
+	MOVQ u+32(FP), R8
+	SHLQ $2, R8
+	LEAQ (DX)(R8*1), R9      // row 1
+	LEAQ (R9)(R8*1), R10     // row 2
+	LEAQ (R10)(R8*1), R11    // row 3
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+d4loop:
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DX), Y4, Y0
+	VFMADD231PS (R9), Y4, Y1
+	VFMADD231PS (R10), Y4, Y2
+	VFMADD231PS (R11), Y4, Y3
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ  d4loop
+
+	// Horizontal sums: reduce each accumulator to one float.
+	VHADDPS Y1, Y0, Y0       // [a01 a23 b01 b23 | a45 a67 b45 b67]
+	VHADDPS Y3, Y2, Y2       // same for rows 2, 3
+	VHADDPS Y2, Y0, Y0       // [a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7]
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0        // [a b c d]
+	VMOVUPS X0, (DI)
+	VZEROUPPER
+	RET

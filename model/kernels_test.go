@@ -32,6 +32,19 @@ func TestKernels(t *testing.T) {
 				}
 			}
 		}
+		for _, dh := range []int{1, 4, 6, 8, 32} {
+			p, vt := fill(u), fill(dh*u)
+			got, want := make([]float32, dh), make([]float32, dh)
+			weightedRows(got, p, vt, u)
+			for k := range dh {
+				want[k] = dotGeneric(p, vt[k*u:(k+1)*u])
+			}
+			for k := range dh {
+				if math.Abs(float64(got[k]-want[k])) > 1e-5*float64(u) {
+					t.Fatalf("weightedRows u=%d dh=%d: out[%d] = %v, want %v", u, dh, k, got[k], want[k])
+				}
+			}
+		}
 		x, y := fill(u), fill(u)
 		if got, want := dotKernel(x, y), dotGeneric(x, y); math.Abs(float64(got-want)) > 1e-5*float64(u) {
 			t.Fatalf("dot n=%d: %v, want %v", u, got, want)
