@@ -20,9 +20,10 @@ const (
 type layerCache struct {
 	x, t1, qkv, a, x2, t2, f []float32
 	mu1, rs1, mu2, rs2       []float32
-	// probs are the attention probabilities before dropout,
-	// [sample, head, query, key], kept when the Engine's budget allows;
-	// otherwise the backward pass recomputes them.
+	// probs are the unnormalised attention weights before dropout, each
+	// query row followed by its 1/Σ, [sample, head, query, key+1]; kept
+	// when the Engine's budget allows, otherwise the backward pass
+	// recomputes them.
 	probs []float32
 }
 
@@ -110,7 +111,7 @@ func (w *branchWork) layerForward(l *model.EncoderLayer, c *layerCache, next []f
 	layerNormForward(c.t1, c.x, c.mu1, c.rs1, r, e, &l.Norm1)
 	linearForward(c.qkv, c.t1, r, &l.InProj)
 	L := w.seqLen
-	per := heads * L * L
+	per := heads * L * (L + 1)
 	if w.keepProbs {
 		c.probs = grow(c.probs, (w.hi-w.lo)*per)
 	} else {
@@ -239,7 +240,7 @@ func (w *branchWork) layerBackward(l, g *model.EncoderLayer, c *layerCache, r, e
 	w.da = grow(w.da, r*e)
 	linearBackward(w.da, dy, c.a, r, &l.OutProj, &g.OutProj, false)
 	w.dqkv = grow(w.dqkv, r*3*e)
-	per := heads * L * L
+	per := heads * L * (L + 1)
 	for b := range w.hi - w.lo {
 		var store []float32
 		if c.probs != nil {
@@ -298,8 +299,8 @@ func (a *attnScratch) scores(q []float32, L int) float32 {
 // forward computes multi-head self-attention (before the output
 // projection) for one sample: qkv [L,3E] to out [L,E]. With dropout, the
 // probabilities of query row i in head h are masked by the stream
-// (key, h, i). When store is not nil ([heads,L,L]) it receives the
-// probabilities before dropout.
+// (key, h, i). When store is not nil ([heads,L,L+1]) it receives each
+// row's unnormalised weights and their 1/Σ.
 func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout, key uint64, store []float32) {
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
@@ -314,10 +315,9 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 			}
 			inv := a.scores(q, L)
 			if store != nil {
-				row := store[(h*L+i)*L : (h*L+i+1)*L]
-				for j, v := range a.s {
-					row[j] = v * inv
-				}
+				row := store[(h*L+i)*(L+1) : (h*L+i+1)*(L+1)]
+				copy(row, a.s)
+				row[L] = inv
 			}
 			if drop.active() {
 				drop.apply(a.s, streamKey(key, uint64(h), uint64(i)))
@@ -348,10 +348,12 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 			for k := range dh {
 				q[k] = qkv[i*3*e+h*dh+k] * scale
 			}
-			// a.s = e_j with p_j = e_j·inv
-			inv := float32(1)
+			// ev = e_j with p_j = e_j·inv
+			var inv float32
+			ev := a.s
 			if store != nil {
-				copy(a.s, store[(h*L+i)*L:(h*L+i+1)*L])
+				row := store[(h*L+i)*(L+1) : (h*L+i+1)*(L+1)]
+				ev, inv = row[:L], row[L]
 			} else {
 				inv = a.scores(q, L)
 			}
@@ -370,15 +372,15 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 					dp[j] *= m
 				}
 			}
-			c := dotGo(dp, a.s) * inv
+			c := dotGo(dp, ev) * inv
 			if drop.active() {
-				for j, ej := range a.s {
+				for j, ej := range ev {
 					p := ej * inv
 					dp[j] = p * (dp[j] - c)
 					a.s[j] = p * a.m[j]
 				}
 			} else {
-				for j, ej := range a.s {
+				for j, ej := range ev {
 					p := ej * inv
 					dp[j] = p * (dp[j] - c)
 					a.s[j] = p
