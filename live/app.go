@@ -50,6 +50,9 @@ type Options struct {
 
 // App is a built pipeline: sources, aligner, scorer and sinks.
 type App struct {
+	// wall holds the ids of the streams whose transcripts carry wall-clock
+	// times.
+	wall    sync.Map
 	runner  *pipeline.Runner
 	aligner *align.Aligner
 	stats   *Stats
@@ -65,7 +68,11 @@ type Stats struct {
 	// Filtered counts windows of speakers the privacy roles exclude.
 	Filtered atomic.Int64
 	// Failed counts items that failed in a stage or sink.
-	Failed    atomic.Int64
+	Failed atomic.Int64
+	// Rejected counts input messages rejected before the aligner:
+	// malformed transcript messages and segments that start before their
+	// stream.
+	Rejected  atomic.Int64
 	mu        sync.Mutex
 	latencies []float64 // end-to-end latencies in ms
 }
@@ -73,6 +80,9 @@ type Stats struct {
 // Summary is what a run did, for the closing line of demo and run.
 type Summary struct {
 	Windows, Events, Filtered, Failed int64
+	// Rejected counts malformed input messages (dead-lettered when a
+	// dead-letter topic is configured).
+	Rejected int64
 	// Dropped counts media dropped by live sources (capture overload,
 	// decode errors) and by the aligner (late items, buffer overflow).
 	Dropped int64
@@ -82,8 +92,8 @@ type Summary struct {
 
 // String formats the summary as one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("windows %d, events %d, filtered %d, failed %d, drops %d, end-to-end latency p50 %.1f ms, p99 %.1f ms",
-		s.Windows, s.Events, s.Filtered, s.Failed, s.Dropped, s.LatencyP50, s.LatencyP99)
+	return fmt.Sprintf("windows %d, events %d, filtered %d, failed %d, rejected %d, drops %d, end-to-end latency p50 %.1f ms, p99 %.1f ms",
+		s.Windows, s.Events, s.Filtered, s.Failed, s.Rejected, s.Dropped, s.LatencyP50, s.LatencyP99)
 }
 
 // Build loads the model and wires the pipeline of cfg. Nothing runs until
@@ -120,17 +130,32 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 	}()
 	metrics := obs.NewRegistry()
-	r, err := pipeline.New(pipeline.Config{
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	var ready readiness
+	var dl *deadLetter
+	pcfg := pipeline.Config{
 		ShutdownTimeout: cfg.Pipeline.ShutdownTimeout,
 		OnError: func(err error) {
 			var ie *pipeline.ItemError
 			if errors.As(err, &ie) {
 				app.stats.Failed.Add(1)
+				stream, _ := describe(ie.Item)
+				opts.Logger.Warn("item failed", "node", ie.Node, "stream", stream, "err", ie.Err)
+				return
 			}
 			opts.Logger.Warn("pipeline", "err", err)
 		},
 		Now: opts.Now,
-	})
+	}
+	if d := cfg.Sinks.DeadLetter; d != nil {
+		dl = newDeadLetter(d, opts.Logger, now)
+		pcfg.DeadLetter = dl
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "dead letter", brokers: d.Brokers, topic: d.Topic})
+	}
+	r, err := pipeline.New(pcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -168,14 +193,22 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, &transcriptInput{src: f, clock: clock})
+		inputs = append(inputs, &transcriptInput{src: f, clock: clock, reject: app.rejectSegment(dl, opts.Logger)})
 	} else if k := tr.Kafka; k != nil {
-		src, err := kafka.New(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: orString(k.Group, "cmc-stream")})
+		src, err := kafka.New(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: orString(k.Group, "cmc-stream"),
+			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
+			Reject: app.rejectMessage(dl, opts.Logger)})
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, &transcriptInput{src: src, clock: clock})
+		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectSegment(dl, opts.Logger), wall: &app.wall})
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
 	}
+	// Utterance windows of Kafka transcripts take their sequence number
+	// from the segment's start, not from this process's count, so that the
+	// process that takes a partition over after a crash or a rebalance
+	// gives a redelivered segment the event id it had.
+	keyed := cfg.Sources.Transcripts.Kafka != nil && (cfg.Window.Policy == "" || cfg.Window.Policy == string(align.Utterance))
 
 	// Aligner.
 	w := cfg.Window
@@ -201,7 +234,13 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			app.stats.Filtered.Add(1)
 			return nil, nil
 		}
-		return scorer.Process(ctx, w)
+		evs, err := scorer.Process(ctx, w)
+		if keyed {
+			for i := range evs {
+				app.rekey(&evs[i], w)
+			}
+		}
+		return evs, err
 	})
 	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: orInt(cfg.Pipeline.Workers, 1), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
 
@@ -223,11 +262,13 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "events", brokers: k.Brokers, topic: k.Topic})
 		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](out))
 	}
 	if h := cfg.Sinks.HTTP; h != nil {
 		app.registerMetrics(metrics)
-		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: orString(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics})
+		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: orString(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics,
+			Ready: ready.check})
 		if err != nil {
 			return nil, err
 		}
@@ -268,7 +309,7 @@ func (a *App) Model() *model.Model { return a.model }
 func (a *App) Summary() Summary {
 	st := a.aligner.Stats()
 	s := Summary{Windows: int64(st.Windows), Events: a.stats.Events.Load(), Filtered: a.stats.Filtered.Load(),
-		Failed: a.stats.Failed.Load(), Dropped: int64(st.Late + st.Overflow)}
+		Failed: a.stats.Failed.Load(), Rejected: a.stats.Rejected.Load(), Dropped: int64(st.Late + st.Overflow)}
 	for _, v := range a.videos {
 		s.Dropped += v.dropped()
 	}
@@ -284,6 +325,7 @@ func (a *App) registerMetrics(reg *obs.Registry) {
 	reg.GaugeFunc("cmc_events_total", "Events handed to the sinks.", func() float64 { return float64(a.stats.Events.Load()) })
 	reg.GaugeFunc("cmc_windows_filtered_total", "Windows of speakers excluded by the privacy roles.", func() float64 { return float64(a.stats.Filtered.Load()) })
 	reg.GaugeFunc("cmc_items_failed_total", "Items that failed in a stage or a sink.", func() float64 { return float64(a.stats.Failed.Load()) })
+	reg.GaugeFunc("cmc_input_rejected_total", "Malformed input messages rejected before the aligner.", func() float64 { return float64(a.stats.Rejected.Load()) })
 	reg.GaugeFunc("cmc_drops_total", "Media dropped by live sources and the aligner (late, overflow).", func() float64 { return float64(a.Summary().Dropped) })
 	reg.GaugeFunc("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
 	reg.GaugeFunc("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
@@ -416,4 +458,47 @@ func orString(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// rejectMessage returns the Kafka source's Config.Reject: it logs a
+// malformed transcript message with its offset and reason, writes it to the
+// dead-letter topic when one is configured, and counts it once written.
+func (a *App) rejectMessage(dl *deadLetter, log *slog.Logger) func(context.Context, *kafka.MalformedError) error {
+	return func(ctx context.Context, m *kafka.MalformedError) error {
+		log.Warn("rejected transcript message", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "key", string(m.Key), "err", m.Err)
+		if dl != nil {
+			if err := dl.reject(ctx, m); err != nil {
+				return err
+			}
+		}
+		a.stats.Rejected.Add(1)
+		return nil
+	}
+}
+
+// rejectSegment returns the transcript input's handler of a decoded segment
+// that cannot enter the aligner: it logs and counts it and writes it to the
+// dead-letter topic when one is configured, retrying until it succeeds or
+// ctx is done.
+func (a *App) rejectSegment(dl *deadLetter, log *slog.Logger) func(context.Context, align.Segment, error) error {
+	return func(ctx context.Context, seg align.Segment, reason error) error {
+		log.Warn("rejected transcript segment", "stream", seg.StreamID, "err", reason)
+		a.stats.Rejected.Add(1)
+		if dl == nil {
+			return nil
+		}
+		return dl.Write(ctx, []*pipeline.ItemError{{Node: "source", Item: seg, Err: reason}})
+	}
+}
+
+// rekey gives the event of utterance window w a sequence number, and so an
+// event id, derived from its segment's start: milliseconds since the Unix
+// epoch for wall-clock transcripts, since the stream's start otherwise.
+func (a *App) rekey(ev *event.Event, w align.Window) {
+	seq := uint64(w.Start / time.Millisecond)
+	if _, ok := a.wall.Load(w.StreamID); ok {
+		seq = uint64(ev.Window.Start.UnixMilli())
+	}
+	ev.Window.Seq = seq
+	ev.EventID = event.ID(ev.StreamID, ev.Window.Kind, seq)
 }

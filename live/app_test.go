@@ -67,21 +67,7 @@ func TestAppFiles(t *testing.T) {
 {"stream_id":"clip","speaker":"customer","start":1.5,"end":2.9,"text":"disposed young man, great!","final":true}
 `), 0o644)
 
-	enc, _, err := NewLexiconEncoder("en", 24)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.New(model.Config{Name: "e2e", Convention: "mosi", Layers: 1, Heads: 4,
-		Dims:    model.PerModality{Text: enc.Dim(), Audio: 34, Vision: vision.Dims},
-		Lengths: model.PerModality{Text: 24, Audio: 80, Vision: 30}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Weights.Randomize(9)
-	bundle := filepath.Join(dir, "bundle")
-	if err := m.Save(bundle); err != nil {
-		t.Fatal(err)
-	}
+	bundle := saveBundle(t, model.PerModality{Audio: 34, Vision: vision.Dims}, 9)
 	cfgYAML := `
 model: {bundle: ` + bundle + `}
 text: {max_len: 24}

@@ -113,6 +113,17 @@ type KafkaInput struct {
 	Topic string `yaml:"topic"`
 	// Group is the consumer group. Default "cmc-stream".
 	Group string `yaml:"group"`
+	// SessionTimeout is how long the group waits for a silent member (a
+	// killed process) before it gives the member's partitions to the
+	// others. Default 30s; the broker's group.min.session.timeout.ms
+	// (6s by default) bounds it from below.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// HeartbeatInterval is the group heartbeat period, below
+	// SessionTimeout. Default 3s.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// RebalanceTimeout is how long a rebalance waits for the members to
+	// rejoin. Default 30s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 }
 
 // WindowConfig configures the aligner (see align.Config).
@@ -141,6 +152,24 @@ type SinksConfig struct {
 	Kafka *KafkaOutput `yaml:"kafka"`
 	// HTTP serves the dashboard, /events (SSE), /metrics, /healthz, /readyz.
 	HTTP *HTTPSink `yaml:"http"`
+	// DeadLetter receives what the pipeline rejects: malformed transcript
+	// messages, items that fail in a stage, and events a sink failed to
+	// write after its retries. It is not an event sink.
+	DeadLetter *DeadLetterSink `yaml:"dead_letter"`
+}
+
+// DeadLetterSink is a Kafka topic of rejected input and failed items. Each
+// message is one JSON object keyed by stream id: the reason, the node that
+// failed, the source topic, partition and offset and the original bytes of a
+// malformed message, or the failed window or event. A write is retried with
+// back-off (100ms doubling to 5s) until it succeeds or the pipeline stops
+// hard, and a transcript offset is committed only once its failure was
+// written here.
+type DeadLetterSink struct {
+	// Brokers are the seed brokers, host:port; required.
+	Brokers []string `yaml:"brokers"`
+	// Topic is the dead-letter topic; required.
+	Topic string `yaml:"topic"`
 }
 
 // StdoutSink prints events.
@@ -281,6 +310,12 @@ func (c *Config) Validate() error {
 		if k.Topic == "" {
 			bad("sources.transcripts.kafka.topic", "required")
 		}
+		if k.SessionTimeout < 0 || k.HeartbeatInterval < 0 || k.RebalanceTimeout < 0 {
+			bad("sources.transcripts.kafka", "session_timeout, heartbeat_interval and rebalance_timeout must not be negative")
+		}
+		if k.SessionTimeout > 0 && k.HeartbeatInterval >= k.SessionTimeout {
+			bad("sources.transcripts.kafka.heartbeat_interval", "%v is not below session_timeout %v", k.HeartbeatInterval, k.SessionTimeout)
+		}
 	}
 	if len(c.Sources.Video) == 0 && len(c.Sources.Audio) == 0 && tr.File == "" && tr.Kafka == nil {
 		bad("sources", "at least one source is required")
@@ -322,6 +357,14 @@ func (c *Config) Validate() error {
 		}
 		if k.BatchTimeout < 0 || k.BatchSize < 0 {
 			bad("sinks.kafka", "batch_timeout and batch_size must not be negative")
+		}
+	}
+	if d := s.DeadLetter; d != nil {
+		if len(d.Brokers) == 0 {
+			bad("sinks.dead_letter.brokers", "required")
+		}
+		if d.Topic == "" {
+			bad("sinks.dead_letter.topic", "required")
 		}
 	}
 	if h := s.HTTP; h != nil && h.Listen != "" {

@@ -27,9 +27,7 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name, from, to, want string
-	}{
+	cases := []configCase{
 		{"unknown key", "policy: utterance", "polcy: utterance", "field polcy not found"},
 		{"bad policy", "policy: utterance", "policy: tumbling", `window.policy: "tumbling" is not a policy`},
 		{"no bundle", "bundle: models/demo", "bundle: \"\"", "model.bundle: required"},
@@ -42,19 +40,41 @@ func TestConfigErrors(t *testing.T) {
 		{"record media", "sinks:", "privacy:\n  record_media: true\nsinks:", "privacy.record_media"},
 		{"no sinks", "sinks:\n  stdout:\n    format: jsonl", "", "sinks: at least one sink is required"},
 	}
+	checkConfigErrors(t, string(base), cases)
+	kafkaCases := []configCase{
+		{"dead letter without topic", "topic: calls.dead-letter", "topic: \"\"", "sinks.dead_letter.topic: required"},
+		{"heartbeat not below session", "heartbeat_interval: 1s", "heartbeat_interval: 10s", "sources.transcripts.kafka.heartbeat_interval"},
+		{"negative session timeout", "session_timeout: 10s", "session_timeout: -1s", "must not be negative"},
+	}
+	kafkaBase, err := os.ReadFile("../configs/kafka-callcentre.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkConfigErrors(t, string(kafkaBase), kafkaCases)
+	if _, err := DecodeConfig(nil); err == nil {
+		t.Error("empty config accepted")
+	}
+}
+
+// configCase is a config made invalid by replacing from with to, and the
+// error it must give.
+type configCase struct {
+	name, from, to, want string
+}
+
+// checkConfigErrors decodes base with each case's replacement and checks
+// the error.
+func checkConfigErrors(t *testing.T, base string, cases []configCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			src := string(base)
-			if !strings.Contains(src, c.from) {
+			if !strings.Contains(base, c.from) {
 				t.Fatalf("base config lacks %q", c.from)
 			}
-			_, err := DecodeConfig([]byte(strings.Replace(src, c.from, c.to, 1)))
+			_, err := DecodeConfig([]byte(strings.Replace(base, c.from, c.to, 1)))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, c.want)
 			}
 		})
-	}
-	if _, err := DecodeConfig(nil); err == nil {
-		t.Error("empty config accepted")
 	}
 }

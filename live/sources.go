@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -145,42 +146,68 @@ func mono(samples []float32, channels int) []float32 {
 	return out
 }
 
+// maxClockAhead is how far ahead of the wall clock a wall-clock transcript
+// segment may start: generous for skewed clocks, far below what a corrupt
+// timestamp gives.
+const maxClockAhead = time.Hour
+
 // transcriptInput turns a source of transcript segments (a JSONL file or a
 // Kafka topic) into aligner segments in stream time, passing the
 // acknowledgements through. Wall-clock segment times are measured from the
 // stream's start on the StreamClock (the first segment's start when no
-// media source started the stream).
+// media source started the stream). A segment that starts before its
+// stream, or more than maxClockAhead ahead of the clock, goes to reject, is acknowledged, and the read goes on.
 type transcriptInput struct {
-	src   pipeline.Source[event.Segment]
-	clock *StreamClock
+	src    pipeline.Source[event.Segment]
+	clock  *StreamClock
+	reject func(ctx context.Context, seg align.Segment, reason error) error
+	// wall, when set, records the streams whose segments carry wall-clock
+	// times.
+	wall *sync.Map
 }
 
 func (t *transcriptInput) Connect(ctx context.Context) error { return t.src.Connect(ctx) }
 
 func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
-	seg, ack, err := t.src.Read(ctx)
-	if err != nil {
-		return nil, ack, err
-	}
-	start, end := seg.Start.Offset(), seg.End.Offset()
-	if seg.Start.IsWall() {
-		t.clock.Start(seg.StreamID, seg.Start.Wall())
-		base := t.clock.Wall(seg.StreamID, 0)
-		start, end = seg.Start.Wall().Sub(base), seg.End.Wall().Sub(base)
-		if start < 0 {
-			err := fmt.Errorf("live: transcript segment of stream %q starts at %v, before the stream's start %v",
-				seg.StreamID, seg.Start.Wall().Format(time.RFC3339Nano), base.Format(time.RFC3339Nano))
-			if ack != nil {
-				// The segment is rejected for good: acknowledge it with the reason.
-				if aerr := ack(ctx, err); aerr != nil {
-					return nil, nil, errors.Join(err, aerr)
-				}
+	for {
+		seg, ack, err := t.src.Read(ctx)
+		if err != nil {
+			return nil, ack, err
+		}
+		out := align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Start: seg.Start.Offset(), End: seg.End.Offset(),
+			Text: seg.Text, Final: seg.Final, Lang: seg.Lang}
+		if !seg.Start.IsWall() {
+			return out, ack, nil
+		}
+		if t.wall != nil {
+			t.wall.Store(seg.StreamID, struct{}{})
+		}
+		var reason error
+		if now := t.clock.Now(); seg.Start.Wall().After(now.Add(maxClockAhead)) {
+			// Taken as the stream's start, it would make every later
+			// segment of the stream start before it.
+			reason = fmt.Errorf("live: transcript segment of stream %q starts at %v, more than %v ahead of the clock (%v)",
+				seg.StreamID, seg.Start.Wall().Format(time.RFC3339Nano), maxClockAhead, now.Format(time.RFC3339Nano))
+		} else {
+			t.clock.Start(seg.StreamID, seg.Start.Wall())
+			base := t.clock.Wall(seg.StreamID, 0)
+			out.Start, out.End = seg.Start.Wall().Sub(base), seg.End.Wall().Sub(base)
+			if out.Start >= 0 {
+				return out, ack, nil
 			}
-			return nil, nil, err
+			reason = fmt.Errorf("live: transcript segment of stream %q starts at %v, before the stream's start %v",
+				seg.StreamID, seg.Start.Wall().Format(time.RFC3339Nano), base.Format(time.RFC3339Nano))
+		}
+		if err := t.reject(ctx, out, reason); err != nil {
+			// Not acknowledged: a Kafka segment is delivered again.
+			return nil, nil, errors.Join(reason, err)
+		}
+		if ack != nil {
+			if err := ack(ctx, reason); err != nil {
+				return nil, nil, errors.Join(reason, err)
+			}
 		}
 	}
-	return align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Start: start, End: end,
-		Text: seg.Text, Final: seg.Final, Lang: seg.Lang}, ack, nil
 }
 
 func (t *transcriptInput) Close(ctx context.Context) error { return t.src.Close(ctx) }
