@@ -24,3 +24,17 @@ func TestBenchModel(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchTrain(t *testing.T) {
+	code, stdout, stderr := runCLI("bench", "train", "--clips", "8", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r trainBenchResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Clips != 8 || !(r.Stage1EpochS > 0) || !(r.Stage2EpochS > 0) {
+		t.Errorf("result %+v", r)
+	}
+}
