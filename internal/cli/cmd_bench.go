@@ -1,29 +1,37 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cmc-stream/cmc-stream/bench"
+	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
 func init() {
 	commands["bench"] = command{
-		summary: "measure latency and throughput: bench model",
+		summary: "measure latency and throughput: bench model, bench pipeline",
 		run:     runBench,
 	}
 }
 
 // benchTargets maps "cmc-stream bench <target>" to its implementation.
 var benchTargets = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-	"model": benchModel,
+	"model":    benchModel,
+	"pipeline": benchPipeline,
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -124,6 +132,121 @@ func measureForward(m *model.Model, batch int, fill float64, threads int, minTim
 	perBatch := float64(time.Since(start).Microseconds()) / 1e3 / float64(runs)
 	return benchResult{Batch: batch, Fill: fill, Threads: threads, Runs: runs,
 		MsPerBatch: perBatch, MsPerSample: perBatch / float64(batch)}, nil
+}
+
+// benchPipeline replays --streams concurrent streams of a clip in real time
+// through one pipeline, or with --search finds the largest count that meets
+// the latency target, and prints one line (or JSON object) per run.
+func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench pipeline", stderr)
+	streams := fs.Int("streams", 8, "concurrent streams; with --search, the most streams to try")
+	search := fs.Bool("search", false, "find the largest number of streams, up to --streams, that meets the target")
+	p99 := fs.Duration("p99", 250*time.Millisecond, "target: end-to-end p99 latency below this `duration` (and no drops, every event)")
+	video := fs.String("video", demoVideo, "video `file` every stream plays")
+	audio := fs.String("audio", "", "audio `file` of the video (default: the video's path with .wav)")
+	transcript := fs.String("transcript", demoTranscript, "transcript JSONL `file` (start, end, text; clip_id filters by the video's name)")
+	bundle := fs.String("model", demoBundle, "model bundle `directory`")
+	duration := fs.Duration("duration", 0, "how long each stream plays; longer than the clip loops it (default: the clip's length)")
+	workers := fs.Int("workers", runtime.NumCPU(), "windows scored at once")
+	threads := fs.Int("threads", 1, "goroutines per forward pass")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to `file` (go tool pprof)")
+	asJSON := fs.Bool("json", false, "print one JSON object per run")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *streams < 1 || *workers < 1 || *threads < 1 || *p99 <= 0 || *duration < 0 {
+		return fmt.Errorf("%w: --streams, --workers, --threads and --p99 must be positive", errUsage)
+	}
+	if *audio == "" {
+		*audio = strings.TrimSuffix(*video, filepath.Ext(*video)) + ".wav"
+	}
+	paths := []*string{video, audio, transcript, bundle}
+	for _, p := range paths {
+		*p, _ = envconfig.ProjectFile(*p)
+	}
+	clip, err := bench.LoadClip(ctx, *video, *audio, *transcript)
+	if err != nil {
+		return err
+	}
+	cfg := bench.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Duration: *duration, Workers: *workers, Threads: *threads,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	target := bench.Target{P99: *p99}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "# %s/%s, %d CPUs (%s), Go %s; load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverage())
+		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), workers=%d threads=%d; target: every event, no drops, p99 < %v\n",
+			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), *workers, *threads, *p99)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	report := func(r bench.Result, met bool) error {
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(struct {
+				bench.Result
+				Met bool `json:"met"`
+			}{r, met})
+		}
+		verdict := "MISSED"
+		if met {
+			verdict = "met"
+		}
+		_, err := fmt.Fprintf(stdout, "pipeline %s  %s\n", r, verdict)
+		return err
+	}
+	if !*search {
+		r, err := bench.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return report(r, target.Met(r))
+	}
+	var reportErr error
+	best, err := bench.Search(ctx, cfg, target, *streams, func(r bench.Result, met bool) {
+		reportErr = cmp.Or(reportErr, report(r, met))
+	})
+	if err != nil {
+		return err
+	}
+	if reportErr != nil {
+		return reportErr
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "largest sustained: %d streams (of at most %d tried)\n", best, *streams)
+	}
+	return nil
+}
+
+// cpuModel returns the CPU's model name from /proc/cpuinfo, or "unknown".
+func cpuModel() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages from
+// /proc/loadavg, or "unknown": a shared machine makes the numbers
+// pessimistic.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(raw)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 func intList(flag, s string) ([]int, error) {

@@ -81,4 +81,3 @@ func mosiShaped(n int, seed uint64) *dataset.Split {
 	}
 	return s
 }
-
