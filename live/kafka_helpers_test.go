@@ -286,3 +286,12 @@ func containsAll(s string, subs ...string) error {
 func testLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// distinct returns the number of distinct event ids in evs.
+func distinct(evs []event.Event) int {
+	ids := map[string]bool{}
+	for _, e := range evs {
+		ids[e.EventID] = true
+	}
+	return len(ids)
+}
