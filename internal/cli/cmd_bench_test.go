@@ -38,3 +38,22 @@ func TestBenchTrain(t *testing.T) {
 		t.Errorf("result %+v", r)
 	}
 }
+
+func TestBenchFeatures(t *testing.T) {
+	t.Chdir("../..")
+	code, stdout, stderr := runCLI("bench", "features", "--time", "1ms", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var r featureBenchResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Runs < 3 || !(r.MsPerUnit > 0) {
+			t.Errorf("line %q: %+v %v", line, r, err)
+		}
+		n++
+	}
+	if n != 4 {
+		t.Errorf("%d extractors, want 4", n)
+	}
+}
