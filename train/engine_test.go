@@ -95,3 +95,24 @@ func TestEngineErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineSmallBatch checks a batch smaller than the thread count (one
+// worker gets no samples) against a single thread.
+func TestEngineSmallBatch(t *testing.T) {
+	var losses []float64
+	for _, threads := range []int{1, 3} {
+		m, in, lab := randomCase(t, 1, 2, 8, 2, 5)
+		eng, err := NewEngine(m, EngineOptions{Threads: threads, Seed: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := eng.Stage1(in, lab, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, l.Total)
+	}
+	if math.Abs(losses[0]-losses[1]) > 1e-6 {
+		t.Errorf("1 thread: loss %.8g, 3 threads: %.8g", losses[0], losses[1])
+	}
+}
