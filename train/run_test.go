@@ -136,3 +136,25 @@ func TestEMA(t *testing.T) {
 		}
 	}
 }
+
+func TestFinite(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		losses []float64
+		ok     bool
+	}{
+		{"finite", []float64{1, 0.5}, true},
+		{"nan", []float64{1, math.NaN()}, false},
+		{"inf", []float64{math.Inf(1)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := finite(2, 3, tc.losses...)
+			if (err == nil) != tc.ok {
+				t.Fatalf("finite(%v) = %v", tc.losses, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), "stage 2 epoch 3") {
+				t.Errorf("error %q does not name the epoch", err)
+			}
+		})
+	}
+}

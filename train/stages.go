@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -117,6 +118,17 @@ func (r *runner) trainEpoch(ctx context.Context, rng *rand.Rand, step func(idx [
 	return sum / float64(len(bs)), nil
 }
 
+// finite reports a diverged epoch: a training or validation loss that is
+// NaN or infinite.
+func finite(stage, epoch int, losses ...float64) error {
+	for _, l := range losses {
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return fmt.Errorf("train: stage %d epoch %d: loss %v is not finite (training diverged)", stage, epoch, l)
+		}
+	}
+	return nil
+}
+
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // unimodalLogits applies each head to its own embedding (the stage-1
@@ -218,6 +230,9 @@ func (r *runner) stage1(ctx context.Context, sum *Summary) (*model.Model, *exper
 		rep := EpochReport{Stage: 1, Epoch: epoch, TrainLoss: trainLoss}
 		vce, _, err := r.stage1Eval(r.valid, stores[1], student, teacher, epoch)
 		if err != nil {
+			return nil, nil, err
+		}
+		if err := finite(1, epoch, trainLoss, vce[0], vce[1], vce[2]); err != nil {
 			return nil, nil, err
 		}
 		_, tlog, err := r.stage1Eval(r.test, stores[2], student, teacher, epoch)
@@ -386,6 +401,9 @@ func (r *runner) stage2(ctx context.Context, pre *model.Model, labels *expertLab
 		rep := EpochReport{Stage: 2, Epoch: epoch, TrainLoss: trainLoss}
 		vloss, _, err := r.stage2Eval(r.valid, &labels.valid, m)
 		if err != nil {
+			return nil, err
+		}
+		if err := finite(2, epoch, trainLoss, vloss); err != nil {
 			return nil, err
 		}
 		if rep.Test, err = r.testMetrics(&labels.test, m); err != nil {
