@@ -274,10 +274,7 @@ func (a *attnScratch) scores(q []float32, L int) float32 {
 	for k, qk := range q {
 		axpy(qk, a.kt[k*L:(k+1)*L], s)
 	}
-	mx := s[0]
-	for _, v := range s[1:] {
-		mx = max(mx, v)
-	}
+	mx := rowMax(s)
 	// Four partial sums keep the additions off one dependency chain.
 	var sum [4]float32
 	j := 0
@@ -294,6 +291,34 @@ func (a *attnScratch) scores(q []float32, L int) float32 {
 		sum[0] += s[j]
 	}
 	return 1 / ((sum[0] + sum[1]) + (sum[2] + sum[3]))
+}
+
+// rowMax returns the largest entry of the non-empty s, with four running
+// maxima to shorten the comparison chain.
+func rowMax(s []float32) float32 {
+	m := [4]float32{s[0], s[0], s[0], s[0]}
+	j := 0
+	for ; j+4 <= len(s); j += 4 {
+		w := s[j : j+4 : j+4]
+		if w[0] > m[0] {
+			m[0] = w[0]
+		}
+		if w[1] > m[1] {
+			m[1] = w[1]
+		}
+		if w[2] > m[2] {
+			m[2] = w[2]
+		}
+		if w[3] > m[3] {
+			m[3] = w[3]
+		}
+	}
+	for ; j < len(s); j++ {
+		if s[j] > m[0] {
+			m[0] = s[j]
+		}
+	}
+	return max(max(m[0], m[1]), max(m[2], m[3]))
 }
 
 // forward computes multi-head self-attention (before the output
