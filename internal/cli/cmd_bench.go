@@ -23,7 +23,7 @@ import (
 
 func init() {
 	commands["bench"] = command{
-		summary: "measure latency and throughput: bench model, bench pipeline",
+		summary: "measure latency and throughput: bench model, features, train, pipeline",
 		run:     runBench,
 	}
 }

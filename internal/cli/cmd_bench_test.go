@@ -57,3 +57,35 @@ func TestBenchFeatures(t *testing.T) {
 		t.Errorf("%d extractors, want 4", n)
 	}
 }
+
+func TestBenchPipeline(t *testing.T) {
+	code, stdout, stderr := runCLI("bench", "pipeline", "--streams", "1", "--duration", "6s", "--json")
+	if code == exitError && strings.Contains(stderr, "built without") {
+		t.Skip(stderr)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Streams  int     `json:"streams"`
+		Expected int64   `json:"expected"`
+		Events   int64   `json:"events"`
+		P99      float64 `json:"p99_ms"`
+		Met      *bool   `json:"met"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v: %q", err, stdout)
+	}
+	if r.Streams != 1 || r.Expected != 1 || r.Events != 1 || !(r.P99 > 0) || r.Met == nil {
+		t.Errorf("result %+v from %q", r, stdout)
+	}
+	for _, bad := range [][]string{
+		{"bench", "pipeline", "--streams", "0"},
+		{"bench", "pipeline", "--p99", "0s"},
+		{"bench", "pipeline", "--nope"},
+	} {
+		if code, _, stderr := runCLI(bad...); code != exitUsage || !strings.Contains(stderr, "cmc-stream bench") {
+			t.Errorf("%v: exit %d, %q", bad, code, stderr)
+		}
+	}
+}

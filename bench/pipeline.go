@@ -1,0 +1,332 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cmc-stream/cmc-stream/broker"
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/live"
+	"github.com/cmc-stream/cmc-stream/pipeline"
+)
+
+// topic is the transcript topic of the in-process broker.
+const topic = "bench.transcripts"
+
+// endSlack is how far an utterance may end after Config.Duration and still
+// be produced: transcripts round their times, so the last utterance of a
+// clip may end a fraction of a millisecond after its audio.
+const endSlack = 10 * time.Millisecond
+
+// Defaults of Config.
+const (
+	// DefaultDrain is how long a run waits for its last events after the
+	// last utterance ended.
+	DefaultDrain = 5 * time.Second
+	// DefaultMaxWait is the aligner's wait for missing modalities (the
+	// demo's setting).
+	DefaultMaxWait = time.Second
+)
+
+// Config configures a run. The zero value of a field selects its default.
+type Config struct {
+	// Streams is the number of concurrent streams; required, at least 1.
+	Streams int
+	// Clip is what every stream plays; required.
+	Clip Clip
+	// Bundle is the model bundle directory; required.
+	Bundle string
+	// Duration is how long each stream plays: utterances ending later
+	// (by more than 10 ms) are not produced. A Duration above the clip's length loops the clip.
+	// Default: the clip's length.
+	Duration time.Duration
+	// Workers is the number of windows scored at once. Default
+	// runtime.NumCPU().
+	Workers int
+	// Threads is the number of goroutines of one forward pass. Default 1.
+	Threads int
+	// Queue is the capacity of the pipeline's queues. Default: live's (16).
+	Queue int
+	// MaxWait is how long a due window waits for a missing modality.
+	// Default DefaultMaxWait.
+	MaxWait time.Duration
+	// Drain is how long the run waits for the last events after the last
+	// utterance ended. Default DefaultDrain.
+	Drain time.Duration
+	// Logger receives the pipeline's warnings. Default: discarded.
+	Logger *slog.Logger
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	switch {
+	case c.Streams < 1:
+		return fmt.Errorf("bench: %d streams, want at least 1", c.Streams)
+	case c.Clip.Video == "" || c.Clip.Audio == "" || len(c.Clip.Utterances) == 0 || c.Clip.Length <= 0:
+		return errors.New("bench: the clip needs a video, an audio file, utterances and a length")
+	case c.Bundle == "":
+		return errors.New("bench: a model bundle is required")
+	case c.Duration < 0 || c.Drain < 0 || c.MaxWait < 0 || c.Workers < 0 || c.Threads < 0 || c.Queue < 0:
+		return errors.New("bench: durations and counts must not be negative")
+	}
+	return nil
+}
+
+// Result is what one run measured. Latencies are in milliseconds, from a
+// window's end (in wall time, on the pipeline's stream clock) to the moment
+// its event reached the sinks.
+type Result struct {
+	// Streams is the number of concurrent streams.
+	Streams int `json:"streams"`
+	// Played is how long each stream played, in seconds.
+	Played float64 `json:"played_s"`
+	// Elapsed is the wall time from the start to the last event, in
+	// seconds.
+	Elapsed float64 `json:"elapsed_s"`
+	// Expected is the number of utterances produced: one event each.
+	Expected int64 `json:"expected"`
+	// Windows and Events are what the aligner emitted and the sinks got.
+	Windows int64 `json:"windows"`
+	Events  int64 `json:"events"`
+	// EventsPerSec is Events over Elapsed.
+	EventsPerSec float64 `json:"events_per_s"`
+	// Dropped counts media dropped by the sources and the aligner; Failed
+	// counts items that failed in a stage or sink.
+	Dropped int64 `json:"drops"`
+	Failed  int64 `json:"failed"`
+	// P50, P99 and Max are end-to-end latencies in ms.
+	P50 float64 `json:"p50_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+	// HeapInuse (MiB) and Goroutines are sampled when the last event
+	// arrived, before shutdown.
+	HeapInuse  float64 `json:"heap_inuse_mib"`
+	Goroutines int     `json:"goroutines"`
+}
+
+// String formats the result as one line.
+func (r Result) String() string {
+	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms heap=%.1fMiB goroutines=%d",
+		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max, r.HeapInuse, r.Goroutines)
+}
+
+// Target is what a sustained load must meet.
+type Target struct {
+	// P99 bounds the end-to-end p99 latency.
+	P99 time.Duration
+}
+
+// Met reports whether r meets the target: every expected event, no drops,
+// no failures and p99 below the bound.
+func (t Target) Met(r Result) bool {
+	return r.Events == r.Expected && r.Dropped == 0 && r.Failed == 0 && r.P99 < float64(t.P99)/float64(time.Millisecond)
+}
+
+// Run plays cfg.Streams streams at real-time pace through one live.App and
+// returns what it measured. It returns when every expected event arrived,
+// or Drain after the last utterance ended, or when ctx is done (with its
+// error).
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	clip := cfg.Clip
+	if cfg.Duration == 0 {
+		cfg.Duration = clip.Length
+	}
+	if cfg.Drain == 0 {
+		cfg.Drain = DefaultDrain
+	}
+	if cfg.Duration > clip.Length {
+		dir, err := os.MkdirTemp("", "cmc-bench-")
+		if err != nil {
+			return Result{}, fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		times := int(math.Ceil(cfg.Duration.Seconds() / clip.Length.Seconds()))
+		if clip, err = clip.Loop(ctx, times, dir); err != nil {
+			return Result{}, err
+		}
+	}
+	var utts []Utterance
+	for _, u := range clip.Utterances {
+		if seconds(u.End) <= cfg.Duration+endSlack {
+			utts = append(utts, u)
+		}
+	}
+	if len(utts) == 0 {
+		return Result{}, fmt.Errorf("bench: no utterance ends within %v", cfg.Duration)
+	}
+	last := seconds(utts[len(utts)-1].End)
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:0", Topics: []string{topic}, Partitions: 1})
+	if err != nil {
+		return Result{}, err
+	}
+	defer b.Close()
+
+	expected := int64(cfg.Streams * len(utts))
+	col := newCollector(expected)
+	app, err := live.Build(appConfig(cfg, clip, b.Addr()), live.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})
+	if err != nil {
+		return Result{}, err
+	}
+
+	start := time.Now()
+	runErr := make(chan error, 1)
+	go func() { runErr <- app.Run(ctx) }()
+	w := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Topic: topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
+	var wg sync.WaitGroup
+	feedErr := make(chan error, cfg.Streams)
+	for i := range cfg.Streams {
+		wg.Go(func() { feedErr <- feed(ctx, w, streamID(i), utts, start) })
+	}
+
+	deadline := time.NewTimer(last + cfg.Drain)
+	defer deadline.Stop()
+	var res Result
+	select {
+	case <-col.done:
+	case <-deadline.C:
+	case err := <-runErr:
+		// The pipeline stopped on its own before the events arrived.
+		cancel()
+		wg.Wait()
+		return Result{}, errors.Join(fmt.Errorf("bench: the pipeline stopped early"), err, w.Close())
+	case <-ctx.Done():
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.HeapInuse, res.Goroutines = float64(ms.HeapInuse)/(1<<20), runtime.NumGoroutine()
+	cancel()
+	wg.Wait()
+	close(feedErr)
+	errs := []error{<-runErr, w.Close()}
+	for err := range feedErr {
+		if !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, err
+	}
+	sum := app.Summary()
+	res.Streams, res.Played, res.Expected = cfg.Streams, cfg.Duration.Seconds(), expected
+	res.Windows, res.Dropped, res.Failed = sum.Windows, sum.Dropped, sum.Failed
+	col.fill(&res, start)
+	return res, parent.Err()
+}
+
+// streamID names stream i.
+func streamID(i int) string { return fmt.Sprintf("bench-%03d", i) }
+
+// appConfig is the pipeline of a run: N video and N audio file sources
+// played in real time, the Kafka transcript feed, utterance windows and the
+// stdout sink writing JSON lines to nowhere.
+func appConfig(cfg Config, clip Clip, addr string) *live.Config {
+	c := &live.Config{
+		Model:    live.ModelConfig{Bundle: cfg.Bundle, Threads: cfg.Threads},
+		Window:   live.WindowConfig{Policy: "utterance", MaxWait: cfg.MaxWait},
+		Sinks:    live.SinksConfig{Stdout: &live.StdoutSink{Format: "jsonl"}},
+		Pipeline: live.PipelineConfig{Workers: cfg.Workers, Queue: cfg.Queue},
+	}
+	if c.Window.MaxWait == 0 {
+		c.Window.MaxWait = DefaultMaxWait
+	}
+	if c.Pipeline.Workers == 0 {
+		c.Pipeline.Workers = runtime.NumCPU()
+	}
+	for i := range cfg.Streams {
+		id := streamID(i)
+		c.Sources.Video = append(c.Sources.Video, live.VideoSource{StreamID: id, Device: clip.Video, FPS: 15, Width: 320, Height: 240})
+		c.Sources.Audio = append(c.Sources.Audio, live.AudioSource{StreamID: id, File: clip.Audio, SampleRate: 16000})
+	}
+	c.Sources.Transcripts.Kafka = &live.KafkaInput{Brokers: []string{addr}, Topic: topic, Group: "cmc-bench"}
+	return c
+}
+
+// feed produces each utterance of stream id as a final transcript segment
+// when the playback, started at start, reaches its end.
+func feed(ctx context.Context, w *kafka.Writer, id string, utts []Utterance, start time.Time) error {
+	for _, u := range utts {
+		t := time.NewTimer(time.Until(start.Add(seconds(u.End))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		seg, err := json.Marshal(event.Segment{StreamID: id, Speaker: "speaker", Start: event.StreamOffset(seconds(u.Start)),
+			End: event.StreamOffset(seconds(u.End)), Text: u.Text, Final: true, Lang: "en"})
+		if err != nil {
+			return err
+		}
+		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(id), Value: seg}); err != nil {
+			return fmt.Errorf("bench: producing the transcript of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// collector is the sink that timestamps events as they are written. Safe
+// for concurrent use.
+type collector struct {
+	expected  int64
+	done      chan struct{}
+	mu        sync.Mutex
+	latencies []float64
+	last      time.Time
+}
+
+func newCollector(expected int64) *collector {
+	return &collector{expected: expected, done: make(chan struct{}), latencies: make([]float64, 0, expected)}
+}
+
+// Write records each event's latency from its window's end.
+func (c *collector) Write(_ context.Context, batch []event.Event) error {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range batch {
+		c.latencies = append(c.latencies, float64(now.Sub(e.Window.End))/float64(time.Millisecond))
+	}
+	c.last = now
+	if int64(len(c.latencies)) == c.expected {
+		close(c.done)
+	}
+	return nil
+}
+
+// Close does nothing.
+func (c *collector) Close(context.Context) error { return nil }
+
+// fill sets the event counts and latencies of r.
+func (c *collector) fill(r *Result, start time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r.Events = int64(len(c.latencies))
+	if r.Events == 0 {
+		return
+	}
+	l := slices.Sorted(slices.Values(c.latencies))
+	at := func(q float64) float64 { return l[min(len(l)-1, int(math.Ceil(q*float64(len(l))))-1)] }
+	r.P50, r.P99, r.Max = at(0.5), at(0.99), l[len(l)-1]
+	r.Elapsed = c.last.Sub(start).Seconds()
+	r.EventsPerSec = float64(r.Events) / r.Elapsed
+}
