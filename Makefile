@@ -75,3 +75,9 @@ check:
 
 clean:
 	rm -rf bin .setup-done
+
+# soak: 4 streams for 10 minutes through one pipeline (bench/soak_test.go);
+# fails if the live heap or the goroutine count grows after the warm-up.
+.PHONY: soak
+soak: .setup-done
+	$(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./bench -soak -soak.duration 10m -soak.streams 4
