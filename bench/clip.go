@@ -132,3 +132,35 @@ func (c Clip) Loop(ctx context.Context, times int, dir string) (Clip, error) {
 	}
 	return out, nil
 }
+
+// Cut writes the part of the clip from offset on, length long, into dir
+// under name (re-encoded so that it starts and ends at the exact frame and
+// sample: the video with libx264, the audio as 16-bit PCM) and returns it, with the utterances that
+// lie wholly inside the part, shifted by -offset. The clip must last at
+// least offset+length.
+func (c Clip) Cut(ctx context.Context, offset, length time.Duration, dir, name string) (Clip, error) {
+	if offset < 0 || length <= 0 || offset+length > c.Length {
+		return Clip{}, fmt.Errorf("bench: cut %v from %v of a %v clip", length, offset, c.Length)
+	}
+	out := Clip{Length: length,
+		Video: filepath.Join(dir, name+filepath.Ext(c.Video)), Audio: filepath.Join(dir, name+filepath.Ext(c.Audio))}
+	from, dur := strconv.FormatFloat(offset.Seconds(), 'f', 6, 64), strconv.FormatFloat(length.Seconds(), 'f', 6, 64)
+	for _, args := range [][]string{
+		{"-ss", from, "-i", c.Video, "-t", dur, "-an", "-c:v", "libx264", "-preset", "ultrafast", out.Video},
+		{"-ss", from, "-i", c.Audio, "-t", dur, "-vn", "-c:a", "pcm_s16le", out.Audio},
+	} {
+		cmd := exec.CommandContext(ctx, media.DefaultFFmpeg, append([]string{"-nostdin", "-v", "error", "-y"}, args...)...)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return Clip{}, fmt.Errorf("bench: cutting %s: %w: %s", args[3], err, strings.TrimSpace(string(msg)))
+		}
+	}
+	shift := offset.Seconds()
+	for _, u := range c.Utterances {
+		u.Start -= shift
+		u.End -= shift
+		if u.Start >= 0 && seconds(u.End) <= length+endSlack {
+			out.Utterances = append(out.Utterances, u)
+		}
+	}
+	return out, nil
+}

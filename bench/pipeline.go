@@ -51,6 +51,12 @@ type Config struct {
 	// (by more than 10 ms) are not produced. A Duration above the clip's length loops the clip.
 	// Default: the clip's length.
 	Duration time.Duration
+	// Stagger starts stream i's playback i/Streams of the clip's length
+	// into the clip (the staggered copies are cut with ffmpeg before the
+	// run), so that the streams' utterances end at different moments, as
+	// independent calls do. Without it every stream plays the clip from
+	// its start and all their windows end at once: the worst-case burst.
+	Stagger bool
 	// Workers is the number of windows scored at once. Default
 	// runtime.NumCPU().
 	Workers int
@@ -141,47 +147,44 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	clip := cfg.Clip
 	if cfg.Duration == 0 {
-		cfg.Duration = clip.Length
+		cfg.Duration = cfg.Clip.Length
 	}
 	if cfg.Drain == 0 {
 		cfg.Drain = DefaultDrain
 	}
-	if cfg.Duration > clip.Length {
-		dir, err := os.MkdirTemp("", "cmc-bench-")
-		if err != nil {
-			return Result{}, fmt.Errorf("bench: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		times := int(math.Ceil(cfg.Duration.Seconds() / clip.Length.Seconds()))
-		if clip, err = clip.Loop(ctx, times, dir); err != nil {
-			return Result{}, err
+	dir, err := os.MkdirTemp("", "cmc-bench-")
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	clips, err := streamClips(ctx, cfg, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	var expected int64
+	var last time.Duration
+	for _, c := range clips {
+		if n := len(c.Utterances); n > 0 {
+			expected += int64(n)
+			last = max(last, seconds(c.Utterances[n-1].End))
 		}
 	}
-	var utts []Utterance
-	for _, u := range clip.Utterances {
-		if seconds(u.End) <= cfg.Duration+endSlack {
-			utts = append(utts, u)
-		}
-	}
-	if len(utts) == 0 {
+	if expected == 0 {
 		return Result{}, fmt.Errorf("bench: no utterance ends within %v", cfg.Duration)
 	}
-	last := seconds(utts[len(utts)-1].End)
 
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:0", Topics: []string{topic}, Partitions: 1})
+	b, err := broker.Start(parent, broker.Config{Addr: "127.0.0.1:0", Topics: []string{topic}, Partitions: 1})
 	if err != nil {
 		return Result{}, err
 	}
 	defer b.Close()
 
-	expected := int64(cfg.Streams * len(utts))
 	col := newCollector(expected)
-	app, err := live.Build(appConfig(cfg, clip, b.Addr()), live.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})
+	app, err := live.Build(appConfig(cfg, clips, b.Addr()), live.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})
 	if err != nil {
 		return Result{}, err
 	}
@@ -193,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var wg sync.WaitGroup
 	feedErr := make(chan error, cfg.Streams)
 	for i := range cfg.Streams {
-		wg.Go(func() { feedErr <- feed(ctx, w, streamID(i), utts, start) })
+		wg.Go(func() { feedErr <- feed(ctx, w, streamID(i), clips[i].Utterances, start) })
 	}
 
 	deadline := time.NewTimer(last + cfg.Drain)
@@ -234,10 +237,45 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // streamID names stream i.
 func streamID(i int) string { return fmt.Sprintf("bench-%03d", i) }
 
+// streamClips returns what each stream plays, cfg.Duration long, with the
+// utterances that end within it: the clip, looped into dir when it is
+// shorter than needed, and with Stagger, cut from a later start for every
+// stream but the first.
+func streamClips(ctx context.Context, cfg Config, dir string) ([]Clip, error) {
+	clip, need := cfg.Clip, cfg.Duration
+	if cfg.Stagger && cfg.Streams > 1 {
+		need += clip.Length
+	}
+	if need > clip.Length {
+		times := int(math.Ceil(need.Seconds() / clip.Length.Seconds()))
+		var err error
+		if clip, err = clip.Loop(ctx, times, dir); err != nil {
+			return nil, err
+		}
+	}
+	clips := make([]Clip, cfg.Streams)
+	for i := range clips {
+		offset := time.Duration(0)
+		if cfg.Stagger {
+			offset = time.Duration(i) * cfg.Clip.Length / time.Duration(cfg.Streams)
+		}
+		c := clip
+		if offset > 0 {
+			var err error
+			if c, err = clip.Cut(ctx, offset, cfg.Duration, dir, streamID(i)); err != nil {
+				return nil, err
+			}
+		}
+		c.Utterances = slices.DeleteFunc(slices.Clone(c.Utterances), func(u Utterance) bool { return seconds(u.End) > cfg.Duration+endSlack })
+		clips[i] = c
+	}
+	return clips, nil
+}
+
 // appConfig is the pipeline of a run: N video and N audio file sources
 // played in real time, the Kafka transcript feed, utterance windows and the
 // stdout sink writing JSON lines to nowhere.
-func appConfig(cfg Config, clip Clip, addr string) *live.Config {
+func appConfig(cfg Config, clips []Clip, addr string) *live.Config {
 	c := &live.Config{
 		Model:    live.ModelConfig{Bundle: cfg.Bundle, Threads: cfg.Threads},
 		Window:   live.WindowConfig{Policy: "utterance", MaxWait: cfg.MaxWait},
@@ -250,7 +288,7 @@ func appConfig(cfg Config, clip Clip, addr string) *live.Config {
 	if c.Pipeline.Workers == 0 {
 		c.Pipeline.Workers = runtime.NumCPU()
 	}
-	for i := range cfg.Streams {
+	for i, clip := range clips {
 		id := streamID(i)
 		c.Sources.Video = append(c.Sources.Video, live.VideoSource{StreamID: id, Device: clip.Video, FPS: 15, Width: 320, Height: 240})
 		c.Sources.Audio = append(c.Sources.Audio, live.AudioSource{StreamID: id, File: clip.Audio, SampleRate: 16000})

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,12 +77,31 @@ func TestClipLoop(t *testing.T) {
 	if len(l.Utterances) != 14 || l.Utterances[7].End != 4.564+c.Length.Seconds() || l.Length != 2*c.Length {
 		t.Errorf("looped %+v", l)
 	}
-	got, err := audioLength(t.Context(), l.Audio)
+	checkLength(t, l)
+	// The second pass from 14.54 s for 8 s holds the utterance from
+	// 16.538 s to 19.259 s; the next ends after the cut.
+	c, err = l.Cut(t.Context(), l.Length/4, 8*time.Second, t.TempDir(), "cut")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := got - l.Length; d < -time.Millisecond || d > time.Millisecond {
-		t.Errorf("looped audio is %v long, want %v", got, l.Length)
+	if len(c.Utterances) != 1 || math.Abs(c.Utterances[0].Start-(16.538-l.Length.Seconds()/4)) > 1e-9 || c.Length != 8*time.Second {
+		t.Errorf("cut %+v", c)
+	}
+	checkLength(t, c)
+	if _, err := l.Cut(t.Context(), l.Length/2, l.Length, t.TempDir(), "cut"); err == nil {
+		t.Error("cut past the end")
+	}
+}
+
+// checkLength checks that the audio of c lasts c.Length.
+func checkLength(t *testing.T, c Clip) {
+	t.Helper()
+	got, err := audioLength(t.Context(), c.Audio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got - c.Length; d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("%s is %v long, want %v", c.Audio, got, c.Length)
 	}
 }
 
@@ -168,22 +188,23 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-// TestRun plays one stream of the showcase for 8 s (one utterance) through
-// the whole pipeline. It checks what was counted, not how fast: speed is
+// TestRun plays two staggered streams of the showcase for 8 s (one
+// utterance each: stream 1 starts 14.54 s into the clip) through the whole
+// pipeline. It checks what was counted, not how fast: speed is
 // measured by cmc-stream bench pipeline.
 func TestRun(t *testing.T) {
 	t.Parallel()
 	clip, bundle := demoClip(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	r, err := Run(ctx, Config{Streams: 1, Clip: clip, Bundle: bundle, Duration: 8 * time.Second})
+	r, err := Run(ctx, Config{Streams: 2, Stagger: true, Clip: clip, Bundle: bundle, Duration: 8 * time.Second})
 	if errors.Is(err, video.ErrNotBuilt) || errors.Is(err, vision.ErrNotBuilt) || errors.Is(err, onnx.ErrNotBuilt) {
 		t.Skip(err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Streams != 1 || r.Expected != 1 || r.Events != 1 || r.Windows != 1 || r.Failed != 0 || r.Played != 8 {
+	if r.Streams != 2 || r.Expected != 2 || r.Events != 2 || r.Windows != 2 || r.Failed != 0 || r.Played != 8 {
 		t.Errorf("result %v", r)
 	}
 	if !(r.P50 > 0 && r.P50 <= r.P99 && r.P99 <= r.Max && r.EventsPerSec > 0 && r.HeapInuse > 0 && r.Goroutines > 0) {

@@ -147,6 +147,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	transcript := fs.String("transcript", demoTranscript, "transcript JSONL `file` (start, end, text; clip_id filters by the video's name)")
 	bundle := fs.String("model", demoBundle, "model bundle `directory`")
 	duration := fs.Duration("duration", 0, "how long each stream plays; longer than the clip loops it (default: the clip's length)")
+	stagger := fs.Bool("stagger", true, "start stream i i/N of the clip into it, so that the streams' utterances end at different moments (false: all in phase, the worst-case burst)")
 	workers := fs.Int("workers", runtime.NumCPU(), "windows scored at once")
 	threads := fs.Int("threads", 1, "goroutines per forward pass")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to `file` (go tool pprof)")
@@ -168,13 +169,17 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	cfg := bench.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Duration: *duration, Workers: *workers, Threads: *threads,
+	cfg := bench.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	target := bench.Target{P99: *p99}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "# %s/%s, %d CPUs (%s), Go %s; load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverage())
-		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), workers=%d threads=%d; target: every event, no drops, p99 < %v\n",
-			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), *workers, *threads, *p99)
+		phase := "in phase"
+		if *stagger {
+			phase = "staggered"
+		}
+		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), streams %s, workers=%d threads=%d; target: every event, no drops, p99 < %v\n",
+			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, *p99)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
