@@ -366,7 +366,7 @@ func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	hs.kt, hs.vt = grow(hs.kt, dh*u), grow(hs.vt, dh*u)
-	hs.scores, hs.q = grow(hs.scores, u), grow(hs.q, dh)
+	hs.scores, hs.q = grow(hs.scores, 2*u), grow(hs.q, 2*dh)
 	count := ws.count[r0:r1]
 	for j := range u {
 		row := ws.qkv[(r0+j)*3*e:]
@@ -375,19 +375,35 @@ func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 			hs.vt[k*u+j] = row[2*e+h*dh+k]
 		}
 	}
-	s := hs.scores
-	for i := range u {
-		qrow := ws.qkv[(r0+i)*3*e+h*dh:]
-		for k := range dh {
-			hs.q[k] = qrow[k] * scale
+	s0, s1 := hs.scores[:u], hs.scores[u:2*u]
+	for i := 0; i < u; i += 2 {
+		q0 := hs.q[:dh]
+		for k, v := range ws.qkv[(r0+i)*3*e+h*dh:][:dh] {
+			q0[k] = v * scale
 		}
-		mx := scoresRow(s, hs.q, hs.kt, u)
-		inv := 1 / expShift(s, count, mx)
-		orow := ws.attn[(r0+i)*e+h*dh : (r0+i)*e+(h+1)*dh]
-		weightedRows(orow, s, hs.vt, u)
-		for k := range orow {
-			orow[k] *= inv
+		if i+1 == u {
+			mx := scoresRow(s0, q0, hs.kt, u)
+			ws.attendRow(hs, s0, mx, count, r0+i, e, h, dh, u)
+			break
 		}
+		q1 := hs.q[dh : 2*dh]
+		for k, v := range ws.qkv[(r0+i+1)*3*e+h*dh:][:dh] {
+			q1[k] = v * scale
+		}
+		mx0, mx1 := scoresRow2(s0, s1, q0, q1, hs.kt, u)
+		ws.attendRow(hs, s0, mx0, count, r0+i, e, h, dh, u)
+		ws.attendRow(hs, s1, mx1, count, r0+i+1, e, h, dh, u)
+	}
+}
+
+// attendRow turns one query's scores s (largest mx) into its attention
+// output for head h: count-weighted softmax, then the weighted values.
+func (ws *workspace) attendRow(hs *headScratch, s []float32, mx float32, count []float32, row, e, h, dh, u int) {
+	inv := 1 / expShift(s, count, mx)
+	orow := ws.attn[row*e+h*dh : row*e+(h+1)*dh]
+	weightedRows(orow, s, hs.vt, u)
+	for k := range orow {
+		orow[k] *= inv
 	}
 }
 

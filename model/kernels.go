@@ -18,6 +18,13 @@ var expShift = expShiftGeneric
 // dotKernel returns Σ_i x[i]·y[i] for len(x) = len(y).
 var dotKernel = dotGeneric
 
+// scoresRow2 is scoresRow for two queries at once, sharing the loads of kt.
+var scoresRow2 = scoresRow2Generic
+
+func scoresRow2Generic(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {
+	return scoresRow(s0, q0, kt, u), scoresRow(s1, q1, kt, u)
+}
+
 // weightedRows sets out[k] = Σ_j p[j]·vt[k·u+j] for k < len(out) and
 // j < u: one query's attention output for one head, from the weights p
 // and the head's transposed values vt.

@@ -14,6 +14,7 @@ func init() {
 		expShift = expShiftAVX2
 		dotKernel = dotAVX2
 		weightedRows = weightedRowsAVX2
+		scoresRow2 = scoresRow2AVX2
 	}
 }
 
@@ -31,6 +32,9 @@ func dotBlocksAVX2(x, y *float32, blocks int) float32
 
 //go:noescape
 func dot4BlocksAVX2(out, p, vt *float32, blocks, u int)
+
+//go:noescape
+func scores2BlocksAVX2(s0, s1, q0, q1, kt *float32, blocks, u, dh int) (mx0, mx1 float32)
 
 func scoresRowAVX2(s, q, kt []float32, u int) float32 {
 	dh := len(q)
@@ -92,4 +96,25 @@ func weightedRowsAVX2(out, p, vt []float32, u int) {
 	for ; k < len(out); k++ {
 		out[k] = dotAVX2(p[:u], vt[k*u:(k+1)*u])
 	}
+}
+
+func scoresRow2AVX2(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {
+	dh := len(q0)
+	blocks := u / 8
+	mx0, mx1 := float32(math.Inf(-1)), float32(math.Inf(-1))
+	if blocks > 0 {
+		_ = kt[(dh-1)*u+blocks*8-1] // bounds checks for the assembly
+		_, _, _ = s0[blocks*8-1], s1[blocks*8-1], q1[dh-1]
+		mx0, mx1 = scores2BlocksAVX2(&s0[0], &s1[0], &q0[0], &q1[0], &kt[0], blocks, u, dh)
+	}
+	for j := blocks * 8; j < u; j++ {
+		var v0, v1 float32
+		for k := range dh {
+			v0 += q0[k] * kt[k*u+j]
+			v1 += q1[k] * kt[k*u+j]
+		}
+		s0[j], s1[j] = v0, v1
+		mx0, mx1 = max(mx0, v0), max(mx1, v1)
+	}
+	return mx0, mx1
 }

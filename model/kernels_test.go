@@ -32,6 +32,21 @@ func TestKernels(t *testing.T) {
 				}
 			}
 		}
+		for _, dh := range []int{1, 4, 8, 32} {
+			q0, q1, kt := fill(dh), fill(dh), fill(dh*u)
+			a0, a1 := make([]float32, u), make([]float32, u)
+			b0, b1 := make([]float32, u), make([]float32, u)
+			m0, m1 := scoresRow2(a0, a1, q0, q1, kt, u)
+			w0, w1 := scoresRowGeneric(b0, q0, kt, u), scoresRowGeneric(b1, q1, kt, u)
+			if math.Abs(float64(m0-w0)) > 1e-5*float64(dh) || math.Abs(float64(m1-w1)) > 1e-5*float64(dh) {
+				t.Fatalf("scoresRow2 u=%d dh=%d: max %v %v, want %v %v", u, dh, m0, m1, w0, w1)
+			}
+			for j := range u {
+				if math.Abs(float64(a0[j]-b0[j])) > 1e-5*float64(dh) || math.Abs(float64(a1[j]-b1[j])) > 1e-5*float64(dh) {
+					t.Fatalf("scoresRow2 u=%d dh=%d: s[%d] = %v %v, want %v %v", u, dh, j, a0[j], a1[j], b0[j], b1[j])
+				}
+			}
+		}
 		for _, dh := range []int{1, 4, 6, 8, 32} {
 			p, vt := fill(u), fill(dh*u)
 			got, want := make([]float32, dh), make([]float32, dh)
@@ -83,4 +98,23 @@ func BenchmarkAttentionKernels(b *testing.B) {
 			dotKernel(s, kt[k*u:(k+1)*u])
 		}
 	}
+}
+
+// BenchmarkScores compares one query at a time with two queries sharing
+// the key loads, for one head of a 400-frame sequence (SIMS audio).
+func BenchmarkScores(b *testing.B) {
+	const u, dh = 400, 8
+	q0, q1, kt := make([]float32, dh), make([]float32, dh), make([]float32, dh*u)
+	s0, s1 := make([]float32, u), make([]float32, u)
+	b.Run("one", func(b *testing.B) {
+		for range b.N {
+			scoresRow(s0, q0, kt, u)
+			scoresRow(s1, q1, kt, u)
+		}
+	})
+	b.Run("two", func(b *testing.B) {
+		for range b.N {
+			scoresRow2(s0, s1, q0, q1, kt, u)
+		}
+	})
 }
