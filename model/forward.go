@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/cmc-stream/cmc-stream/internal/simd"
 )
 
 // Eps values of the reference layers (PyTorch defaults, cmc-model.md §2).
@@ -382,7 +384,7 @@ func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 			q0[k] = v * scale
 		}
 		if i+1 == u {
-			mx := scoresRow(s0, q0, hs.kt, u)
+			mx := simd.ScoresRow(s0, q0, hs.kt, u)
 			ws.attendRow(hs, s0, mx, count, r0+i, e, h, dh, u)
 			break
 		}
@@ -390,7 +392,7 @@ func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 		for k, v := range ws.qkv[(r0+i+1)*3*e+h*dh:][:dh] {
 			q1[k] = v * scale
 		}
-		mx0, mx1 := scoresRow2(s0, s1, q0, q1, hs.kt, u)
+		mx0, mx1 := simd.ScoresRow2(s0, s1, q0, q1, hs.kt, u)
 		ws.attendRow(hs, s0, mx0, count, r0+i, e, h, dh, u)
 		ws.attendRow(hs, s1, mx1, count, r0+i+1, e, h, dh, u)
 	}
@@ -399,9 +401,9 @@ func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 // attendRow turns one query's scores s (largest mx) into its attention
 // output for head h: count-weighted softmax, then the weighted values.
 func (ws *workspace) attendRow(hs *headScratch, s []float32, mx float32, count []float32, row, e, h, dh, u int) {
-	inv := 1 / expShift(s, count, mx)
+	inv := 1 / simd.ExpShift(s, count, mx)
 	orow := ws.attn[row*e+h*dh : row*e+(h+1)*dh]
-	weightedRows(orow, s, hs.vt, u)
+	simd.WeightedRows(orow, s, hs.vt, u)
 	for k := range orow {
 		orow[k] *= inv
 	}
@@ -442,7 +444,7 @@ func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, accumulate bool
 			if accumulate {
 				target = hs.row
 			}
-			scoresRow(target, x[i*l.In:(i+1)*l.In], wt, l.Out)
+			simd.ScoresRow(target, x[i*l.In:(i+1)*l.In], wt, l.Out)
 			if l.Bias != nil {
 				for j, b := range l.Bias {
 					target[j] += b

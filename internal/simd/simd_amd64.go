@@ -1,6 +1,6 @@
 //go:build !noasm
 
-package model
+package simd
 
 import (
 	"math"
@@ -12,7 +12,9 @@ func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		scoresRow = scoresRowAVX2
 		expShift = expShiftAVX2
-		dotKernel = dotAVX2
+		expSub = expSubAVX2
+		dot = dotAVX2
+		axpy = axpyAVX2
 		weightedRows = weightedRowsAVX2
 		scoresRow2 = scoresRow2AVX2
 	}
@@ -29,6 +31,12 @@ func expShiftBlocksAVX2(s, count *float32, blocks int, mx float32) float32
 
 //go:noescape
 func dotBlocksAVX2(x, y *float32, blocks int) float32
+
+//go:noescape
+func axpyBlocksAVX2(a float32, x, y *float32, blocks int)
+
+//go:noescape
+func expSubBlocksAVX2(s *float32, blocks int, mx float32) float32
 
 //go:noescape
 func dot4BlocksAVX2(out, p, vt *float32, blocks, u int)
@@ -64,6 +72,24 @@ func expShiftAVX2(s, count []float32, mx float32) float32 {
 		sum = expShiftBlocksAVX2(&s[0], &count[0], blocks, mx)
 	}
 	return sum + expShiftGeneric(s[blocks*8:], count[blocks*8:], mx)
+}
+
+func expSubAVX2(s []float32, mx float32) float32 {
+	blocks := len(s) / 8
+	var sum float32
+	if blocks > 0 {
+		sum = expSubBlocksAVX2(&s[0], blocks, mx)
+	}
+	return sum + expSubGeneric(s[blocks*8:], mx)
+}
+
+func axpyAVX2(a float32, x, y []float32) {
+	blocks := len(x) / 8
+	if blocks > 0 {
+		_ = y[blocks*8-1] // bounds check for the assembly
+		axpyBlocksAVX2(a, &x[0], &y[0], blocks)
+	}
+	axpyGeneric(a, x[blocks*8:], y[blocks*8:len(x)])
 }
 
 func dotAVX2(x, y []float32) float32 {

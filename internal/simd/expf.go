@@ -1,15 +1,15 @@
-package model
+package simd
 
 import "math"
 
-// expf returns e^x in float32 with a relative error below 2e-7 over the
+// Expf returns e^x in float32 with a relative error below 2e-7 over the
 // range where the result is a normal float32. It is the range reduction
 // x = n·ln2 + r with a degree-6 polynomial for e^r, after the single
 // precision exponential of the Cephes library (S. L. Moshier, "Methods and
 // Programs for Mathematical Functions", 1989: constants C1, C2 and the
 // polynomial coefficients below). math.Exp in float64 costs several times
 // more, and the attention softmax evaluates e^x L² times per head.
-func expf(x float32) float32 {
+func Expf(x float32) float32 {
 	const (
 		maxArg = 88.72283905206835  // ln(MaxFloat32)
 		minArg = -87.33654475055310 // ln(SmallestNormalFloat32)

@@ -1,4 +1,4 @@
-package model
+package simd
 
 import (
 	"math"
@@ -21,14 +21,14 @@ func TestKernels(t *testing.T) {
 		for _, dh := range []int{1, 4, 8, 32} {
 			q, kt := fill(dh), fill(dh*u)
 			got, want := make([]float32, u), make([]float32, u)
-			mx := scoresRow(got, q, kt, u)
+			mx := ScoresRow(got, q, kt, u)
 			wantMax := scoresRowGeneric(want, q, kt, u)
 			if math.Abs(float64(mx-wantMax)) > 1e-5*float64(dh) {
-				t.Fatalf("scoresRow u=%d dh=%d: max %v, want %v", u, dh, mx, wantMax)
+				t.Fatalf("ScoresRow u=%d dh=%d: max %v, want %v", u, dh, mx, wantMax)
 			}
 			for j := range u {
 				if math.Abs(float64(got[j]-want[j])) > 1e-5*float64(dh) {
-					t.Fatalf("scoresRow u=%d dh=%d: s[%d] = %v, want %v", u, dh, j, got[j], want[j])
+					t.Fatalf("ScoresRow u=%d dh=%d: s[%d] = %v, want %v", u, dh, j, got[j], want[j])
 				}
 			}
 		}
@@ -36,32 +36,52 @@ func TestKernels(t *testing.T) {
 			q0, q1, kt := fill(dh), fill(dh), fill(dh*u)
 			a0, a1 := make([]float32, u), make([]float32, u)
 			b0, b1 := make([]float32, u), make([]float32, u)
-			m0, m1 := scoresRow2(a0, a1, q0, q1, kt, u)
+			m0, m1 := ScoresRow2(a0, a1, q0, q1, kt, u)
 			w0, w1 := scoresRowGeneric(b0, q0, kt, u), scoresRowGeneric(b1, q1, kt, u)
 			if math.Abs(float64(m0-w0)) > 1e-5*float64(dh) || math.Abs(float64(m1-w1)) > 1e-5*float64(dh) {
-				t.Fatalf("scoresRow2 u=%d dh=%d: max %v %v, want %v %v", u, dh, m0, m1, w0, w1)
+				t.Fatalf("ScoresRow2 u=%d dh=%d: max %v %v, want %v %v", u, dh, m0, m1, w0, w1)
 			}
 			for j := range u {
 				if math.Abs(float64(a0[j]-b0[j])) > 1e-5*float64(dh) || math.Abs(float64(a1[j]-b1[j])) > 1e-5*float64(dh) {
-					t.Fatalf("scoresRow2 u=%d dh=%d: s[%d] = %v %v, want %v %v", u, dh, j, a0[j], a1[j], b0[j], b1[j])
+					t.Fatalf("ScoresRow2 u=%d dh=%d: s[%d] = %v %v, want %v %v", u, dh, j, a0[j], a1[j], b0[j], b1[j])
 				}
 			}
 		}
 		for _, dh := range []int{1, 4, 6, 8, 32} {
 			p, vt := fill(u), fill(dh*u)
 			got, want := make([]float32, dh), make([]float32, dh)
-			weightedRows(got, p, vt, u)
+			WeightedRows(got, p, vt, u)
 			for k := range dh {
 				want[k] = dotGeneric(p, vt[k*u:(k+1)*u])
 			}
 			for k := range dh {
 				if math.Abs(float64(got[k]-want[k])) > 1e-5*float64(u) {
-					t.Fatalf("weightedRows u=%d dh=%d: out[%d] = %v, want %v", u, dh, k, got[k], want[k])
+					t.Fatalf("WeightedRows u=%d dh=%d: out[%d] = %v, want %v", u, dh, k, got[k], want[k])
 				}
 			}
 		}
+		ax, ay := fill(u), fill(u)
+		want := append([]float32{}, ay...)
+		axpyGeneric(0.7, ax, want)
+		Axpy(0.7, ax, ay)
+		for i := range u {
+			if math.Abs(float64(ay[i]-want[i])) > 1e-6 {
+				t.Fatalf("Axpy n=%d: y[%d] = %v, want %v", u, i, ay[i], want[i])
+			}
+		}
+		es := fill(u)
+		es2 := append([]float32{}, es...)
+		esum, esum2 := ExpSub(es, 1.5), expSubGeneric(es2, 1.5)
+		for i := range u {
+			if math.Abs(float64(es[i]-es2[i])) > 3e-7*math.Abs(float64(es2[i])) {
+				t.Fatalf("ExpSub n=%d: [%d] = %v, want %v", u, i, es[i], es2[i])
+			}
+		}
+		if math.Abs(float64(esum-esum2)) > 1e-5*math.Abs(float64(esum2)) {
+			t.Fatalf("ExpSub n=%d: sum %v, want %v", u, esum, esum2)
+		}
 		x, y := fill(u), fill(u)
-		if got, want := dotKernel(x, y), dotGeneric(x, y); math.Abs(float64(got-want)) > 1e-5*float64(u) {
+		if got, want := Dot(x, y), dotGeneric(x, y); math.Abs(float64(got-want)) > 1e-5*float64(u) {
 			t.Fatalf("dot n=%d: %v, want %v", u, got, want)
 		}
 		s, count := fill(u), fill(u)
@@ -72,14 +92,14 @@ func TestKernels(t *testing.T) {
 		s[u/2] = -200 // underflows to 0
 		s2 := append([]float32{}, s...)
 		mx := float32(3)
-		sum, sum2 := expShift(s, count, mx), expShiftGeneric(s2, count, mx)
+		sum, sum2 := ExpShift(s, count, mx), expShiftGeneric(s2, count, mx)
 		for j := range u {
 			if math.Abs(float64(s[j]-s2[j])) > 3e-7*math.Abs(float64(s2[j]))+1e-30 {
-				t.Fatalf("expShift n=%d: [%d] = %v, want %v", u, j, s[j], s2[j])
+				t.Fatalf("ExpShift n=%d: [%d] = %v, want %v", u, j, s[j], s2[j])
 			}
 		}
 		if math.Abs(float64(sum-sum2)) > 1e-5*math.Abs(float64(sum2)) {
-			t.Fatalf("expShift n=%d: sum %v, want %v", u, sum, sum2)
+			t.Fatalf("ExpShift n=%d: sum %v, want %v", u, sum, sum2)
 		}
 	}
 }
@@ -92,10 +112,10 @@ func BenchmarkAttentionKernels(b *testing.B) {
 		count[i] = 1
 	}
 	for range b.N {
-		scoresRow(s, q, kt, u)
-		expShift(s, count, 0)
+		ScoresRow(s, q, kt, u)
+		ExpShift(s, count, 0)
 		for k := range dh {
-			dotKernel(s, kt[k*u:(k+1)*u])
+			Dot(s, kt[k*u:(k+1)*u])
 		}
 	}
 }
@@ -108,13 +128,13 @@ func BenchmarkScores(b *testing.B) {
 	s0, s1 := make([]float32, u), make([]float32, u)
 	b.Run("one", func(b *testing.B) {
 		for range b.N {
-			scoresRow(s0, q0, kt, u)
-			scoresRow(s1, q1, kt, u)
+			ScoresRow(s0, q0, kt, u)
+			ScoresRow(s1, q1, kt, u)
 		}
 	})
 	b.Run("two", func(b *testing.B) {
 		for range b.N {
-			scoresRow2(s0, s1, q0, q1, kt, u)
+			ScoresRow2(s0, s1, q0, q1, kt, u)
 		}
 	})
 }

@@ -1,0 +1,117 @@
+// Package simd holds the float32 vector kernels of the CMC inference engine
+// (package model) and of training (package train): the attention scores,
+// the softmax exponentials, the weighted sums of values, dot products and
+// axpy. On amd64 processors with AVX2 and FMA they run as assembly
+// (simd_amd64.s); elsewhere, or with the build tag noasm, as the portable
+// Go below, which the tests use as the reference for the assembly.
+//
+// The kernels do not depend on the alignment of their arguments, so the
+// same inputs always give the same bits. They are safe for concurrent use.
+package simd
+
+import "math"
+
+// The implementations, replaced by simd_amd64.go when the processor allows.
+var (
+	scoresRow    = scoresRowGeneric
+	scoresRow2   = scoresRow2Generic
+	expShift     = expShiftGeneric
+	expSub       = expSubGeneric
+	dot          = dotGeneric
+	axpy         = axpyGeneric
+	weightedRows = weightedRowsGeneric
+)
+
+// ScoresRow sets s[j] = Σ_k q[k]·m[k·u+j] for j < u, where m holds len(q)
+// rows of length u, and returns the largest s[j]: a row vector times a
+// row-major matrix, such as one query against one head's transposed keys,
+// or one input row through a linear layer's transposed weights.
+func ScoresRow(s, q, m []float32, u int) float32 { return scoresRow(s, q, m, u) }
+
+// ScoresRow2 is ScoresRow for two vectors at once, sharing the loads of m;
+// it returns both maxima.
+func ScoresRow2(s0, s1, q0, q1, m []float32, u int) (float32, float32) {
+	return scoresRow2(s0, s1, q0, q1, m, u)
+}
+
+// ExpShift sets s[j] = count[j]·e^(s[j]−mx) and returns Σ_j s[j]: the
+// unnormalised softmax of scores whose keys stand for count[j] positions.
+func ExpShift(s, count []float32, mx float32) float32 { return expShift(s, count, mx) }
+
+// ExpSub sets s[j] = e^(s[j]−mx) and returns Σ_j s[j].
+func ExpSub(s []float32, mx float32) float32 { return expSub(s, mx) }
+
+// Dot returns Σ_i x[i]·y[i] for len(x) = len(y).
+func Dot(x, y []float32) float32 { return dot(x, y) }
+
+// Axpy sets y[i] += a·x[i] for len(x) = len(y).
+func Axpy(a float32, x, y []float32) { axpy(a, x, y) }
+
+// WeightedRows sets out[k] = Σ_j p[j]·m[k·u+j] for k < len(out) and j < u:
+// one query's attention output for one head, from the weights p and the
+// head's transposed values m.
+func WeightedRows(out, p, m []float32, u int) { weightedRows(out, p, m, u) }
+
+func scoresRowGeneric(s, q, m []float32, u int) float32 {
+	clear(s[:u])
+	for k, qk := range q {
+		row := m[k*u : (k+1)*u]
+		for j, v := range row {
+			s[j] += qk * v
+		}
+	}
+	mx := float32(math.Inf(-1))
+	for _, v := range s[:u] {
+		mx = max(mx, v)
+	}
+	return mx
+}
+
+func scoresRow2Generic(s0, s1, q0, q1, m []float32, u int) (float32, float32) {
+	return scoresRow(s0, q0, m, u), scoresRow(s1, q1, m, u)
+}
+
+func expShiftGeneric(s, count []float32, mx float32) float32 {
+	var sum float32
+	for j := range s {
+		s[j] = count[j] * Expf(s[j]-mx)
+		sum += s[j]
+	}
+	return sum
+}
+
+func expSubGeneric(s []float32, mx float32) float32 {
+	var sum float32
+	for j := range s {
+		s[j] = Expf(s[j] - mx)
+		sum += s[j]
+	}
+	return sum
+}
+
+func dotGeneric(x, y []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func axpyGeneric(a float32, x, y []float32) {
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+func weightedRowsGeneric(out, p, m []float32, u int) {
+	for k := range out {
+		out[k] = dot(p[:u], m[k*u:(k+1)*u])
+	}
+}
