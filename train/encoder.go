@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 
+	"github.com/cmc-stream/cmc-stream/internal/simd"
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
@@ -269,56 +270,8 @@ func (a *attnScratch) transposeHead(qkv []float32, L, e, dh, h int) {
 // of query row q (already scaled) against the keys in a.kt into a.s and
 // returns 1/Σ e_j.
 func (a *attnScratch) scores(q []float32, L int) float32 {
-	s := a.s
-	clear(s)
-	for k, qk := range q {
-		axpy(qk, a.kt[k*L:(k+1)*L], s)
-	}
-	mx := rowMax(s)
-	// Four partial sums keep the additions off one dependency chain.
-	var sum [4]float32
-	j := 0
-	for ; j+4 <= len(s); j += 4 {
-		w := s[j : j+4 : j+4]
-		w[0], w[1], w[2], w[3] = expf(w[0]-mx), expf(w[1]-mx), expf(w[2]-mx), expf(w[3]-mx)
-		sum[0] += w[0]
-		sum[1] += w[1]
-		sum[2] += w[2]
-		sum[3] += w[3]
-	}
-	for ; j < len(s); j++ {
-		s[j] = expf(s[j] - mx)
-		sum[0] += s[j]
-	}
-	return 1 / ((sum[0] + sum[1]) + (sum[2] + sum[3]))
-}
-
-// rowMax returns the largest entry of the non-empty s, with four running
-// maxima to shorten the comparison chain.
-func rowMax(s []float32) float32 {
-	m := [4]float32{s[0], s[0], s[0], s[0]}
-	j := 0
-	for ; j+4 <= len(s); j += 4 {
-		w := s[j : j+4 : j+4]
-		if w[0] > m[0] {
-			m[0] = w[0]
-		}
-		if w[1] > m[1] {
-			m[1] = w[1]
-		}
-		if w[2] > m[2] {
-			m[2] = w[2]
-		}
-		if w[3] > m[3] {
-			m[3] = w[3]
-		}
-	}
-	for ; j < len(s); j++ {
-		if s[j] > m[0] {
-			m[0] = s[j]
-		}
-	}
-	return max(max(m[0], m[1]), max(m[2], m[3]))
+	mx := simd.ScoresRow(a.s, q, a.kt, L)
+	return 1 / simd.ExpSub(a.s[:L], mx)
 }
 
 // forward computes multi-head self-attention (before the output
@@ -347,9 +300,10 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 			if drop.active() {
 				drop.apply(a.s, streamKey(key, uint64(h), uint64(i)))
 			}
-			o := out[i*e+h*dh:]
-			for k := range dh {
-				o[k] = dot(a.s, a.vt[k*L:(k+1)*L]) * inv
+			o := out[i*e+h*dh : i*e+(h+1)*dh]
+			simd.WeightedRows(o, a.s, a.vt, L)
+			for k := range o {
+				o[k] *= inv
 			}
 		}
 	}
@@ -384,10 +338,7 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 			}
 			do := dout[i*e+h*dh : i*e+h*dh+dh]
 			dp := a.dp
-			clear(dp)
-			for k, v := range do {
-				axpy(v, a.vt[k*L:(k+1)*L], dp)
-			}
+			simd.ScoresRow(dp, do, a.vt, L)
 			// dp_j = ∂/∂(dropped p_j); with the mask m_j it becomes ∂/∂p_j,
 			// and dS_j = p_j·(dp_j − Σ_l p_l dp_l). a.s becomes the dropped
 			// probabilities p_j·m_j for dV.
@@ -411,11 +362,12 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 					a.s[j] = p
 				}
 			}
-			dq := dqkv[i*3*e+h*dh:]
+			dq := dqkv[i*3*e+h*dh : i*3*e+(h+1)*dh]
+			simd.WeightedRows(dq, dp, a.kt, L)
 			for k := range dh {
-				dq[k] = scale * dot(dp, a.kt[k*L:(k+1)*L])
-				axpy(q[k], dp, a.dkt[k*L:(k+1)*L])
-				axpy(do[k], a.s, a.dvt[k*L:(k+1)*L])
+				dq[k] *= scale
+				simd.Axpy(q[k], dp, a.dkt[k*L:(k+1)*L])
+				simd.Axpy(do[k], a.s, a.dvt[k*L:(k+1)*L])
 			}
 		}
 		for j := range L {

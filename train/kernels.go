@@ -130,37 +130,6 @@ func dot(x, y []float32) float32 {
 	return blas32.Dot(blas32.Vector{N: len(x), Inc: 1, Data: x}, blas32.Vector{N: len(y), Inc: 1, Data: y})
 }
 
-// exp2Table holds 2^(j/64) for j = 0..63.
-var exp2Table = func() (t [64]float32) {
-	for j := range t {
-		t[j] = float32(math.Exp2(float64(j) / 64))
-	}
-	return t
-}()
-
-// expf returns e^x for x ≤ 0 in float32 (the attention softmax after
-// subtracting the row maximum), with a relative error below 3e-7. It
-// writes x = (64a + j)·ln2/64 + r with |r| ≤ ln2/128 (Cody–Waite split of
-// ln2 into 0.693359375, whose 9 significant bits keep the product with the
-// 13-bit multiple exact, and a correction), so e^x = 2^a · 2^(j/64) · e^r
-// with e^r from its cubic Taylor polynomial (truncation r⁴/24 < 4e-11).
-func expf(x float32) float32 {
-	const (
-		invLn2x64 = 64 / math.Ln2
-		ln2hi     = 0.693359375 / 64
-		ln2lo     = (math.Ln2 - 0.693359375) / 64
-		minX      = -87.33654 // below: e^x is under the smallest normal float32
-	)
-	if x < minX {
-		return 0
-	}
-	k := -int32(0.5 - x*invLn2x64) // round(x·64/ln2) for x ≤ 0, by truncation toward zero
-	fk := float32(k)
-	r := (x - fk*ln2hi) - fk*ln2lo
-	p := 1 + r*(1+r*(0.5+r*(1.0/6)))
-	return p * exp2Table[k&63] * math.Float32frombits(uint32((k>>6)+127)<<23)
-}
-
 // mix is the splitmix64 finaliser (S. Vigna), a bijective 64-bit hash.
 func mix(z uint64) uint64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9

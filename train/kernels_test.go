@@ -5,40 +5,6 @@ import (
 	"testing"
 )
 
-// TestExpf checks expf against math.Exp over the whole input range it
-// serves (x ≤ 0 down to the smallest normal float32), including both
-// ends of the reduction intervals.
-func TestExpf(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		from, step float64
-		n          int
-	}{
-		{"near-zero", 0, -1e-6, 200000},
-		{"unit", 0, -1e-4, 200000},
-		{"full-range", 0, -8.7e-4, 100000},
-		{"ln2-multiples", -math.Ln2 / 128, -math.Ln2 / 64, 8000},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for i := range tc.n {
-				x := float32(tc.from + float64(i)*tc.step)
-				got, want := float64(expf(x)), math.Exp(float64(x))
-				if want < 1.2e-38 {
-					break
-				}
-				if r := math.Abs(got-want) / want; r > 3e-7 {
-					t.Fatalf("expf(%v) = %v, want %v (relative error %.2g)", x, got, want, r)
-				}
-			}
-		})
-	}
-	if got := expf(-100); got != 0 {
-		t.Errorf("expf(-100) = %v, want 0", got)
-	}
-}
-
-// TestDropoutMask checks the keep rate and the scale of the dropout masks
-// and that a stream is reproducible.
 func TestDropoutMask(t *testing.T) {
 	for _, p := range []float64{0.1, 0.5} {
 		d := newDropout(p)
@@ -68,23 +34,5 @@ func TestDropoutMask(t *testing.T) {
 	}
 	if newDropout(0).active() {
 		t.Error("p=0 is active")
-	}
-}
-
-func BenchmarkExpf(b *testing.B) {
-	x := make([]float32, 1024)
-	for i := range x {
-		x[i] = -float32(i) * 0.01
-	}
-	var s float32
-	cpu := cpuSeconds()
-	for b.Loop() {
-		for _, v := range x {
-			s += expf(v)
-		}
-	}
-	b.ReportMetric((cpuSeconds()-cpu)/float64(b.N)/float64(len(x))*1e9, "cpu-ns/exp")
-	if s == 0 {
-		b.Fatal("no result")
 	}
 }
