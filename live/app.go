@@ -1,6 +1,7 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -263,7 +264,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, err
 		}
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "events", brokers: k.Brokers, topic: k.Topic})
-		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](out))
+		retry := &retrying{sk: out, timeout: cmp.Or(k.RetryTimeout, DefaultRetryTimeout), log: opts.Logger, name: "kafka"}
+		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
 	}
 	if h := cfg.Sinks.HTTP; h != nil {
 		app.registerMetrics(metrics)

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -69,24 +68,11 @@ func TestBadTranscriptInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
-	app, err := Build(cfg, Options{Logger: testLogger(&log)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	defer func() {
-		if t.Failed() {
-			t.Log(log.String())
-		}
-	}()
+	app, stop, log := startApp(t, cfg, Options{})
 	poll(t, "events and dead letters", func() error {
 		return errors.Join(errCount("events", len(events(t, addr)), len(want)), errCount("dead letters", len(deadLetters(t, addr)), len(rows)+1))
 	})
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -189,6 +189,10 @@ type KafkaOutput struct {
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
 	// BatchSize is the largest batch. Default 100.
 	BatchSize int `yaml:"batch_size"`
+	// RetryTimeout is how long the events of a failed write are written
+	// again, with back-off from 100ms to 5s, before they go to the
+	// dead-letter topic (or are reported failed without one). Default 30s.
+	RetryTimeout time.Duration `yaml:"retry_timeout"`
 }
 
 // HTTPSink serves events and the dashboard.
@@ -355,8 +359,8 @@ func (c *Config) Validate() error {
 		if k.Topic == "" {
 			bad("sinks.kafka.topic", "required")
 		}
-		if k.BatchTimeout < 0 || k.BatchSize < 0 {
-			bad("sinks.kafka", "batch_timeout and batch_size must not be negative")
+		if k.BatchTimeout < 0 || k.BatchSize < 0 || k.RetryTimeout < 0 {
+			bad("sinks.kafka", "batch_timeout, batch_size and retry_timeout must not be negative")
 		}
 	}
 	if d := s.DeadLetter; d != nil {

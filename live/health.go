@@ -39,19 +39,38 @@ func (r readiness) check(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// check asks the brokers for the topic's metadata.
+// check asks the brokers, one after the other until one answers, for the
+// topic's partitions over a fresh connection (a shared kafka-go transport
+// would answer from its cached metadata while the brokers are away).
 func (e kafkaEndpoint) check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	c := &kafkago.Client{Addr: kafkago.TCP(e.brokers...), Timeout: readyTimeout}
-	resp, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{e.topic}})
-	if err != nil {
-		return fmt.Errorf("kafka %s topic %q at %v unreachable: %w", e.role, e.topic, e.brokers, err)
-	}
-	for _, t := range resp.Topics {
-		if t.Error != nil {
-			return fmt.Errorf("kafka %s topic %q at %v: %w", e.role, e.topic, e.brokers, t.Error)
+	d := &kafkago.Dialer{Timeout: readyTimeout}
+	var errs []error
+	for _, b := range e.brokers {
+		err := readPartitions(ctx, d, b, e.topic)
+		if err == nil {
+			return nil
 		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("kafka %s topic %q unreachable: %w", e.role, e.topic, errors.Join(errs...))
+}
+
+// readPartitions asks broker for the partitions of topic.
+func readPartitions(ctx context.Context, d *kafkago.Dialer, broker, topic string) error {
+	conn, err := d.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		if err := conn.SetDeadline(dl); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.ReadPartitions(topic); err != nil {
+		return fmt.Errorf("%s: %w", broker, err)
 	}
 	return nil
 }

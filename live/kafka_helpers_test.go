@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,4 +296,36 @@ func distinct(evs []event.Event) int {
 		ids[e.EventID] = true
 	}
 	return len(ids)
+}
+
+// startApp builds cfg with opts, logging to the returned log (printed if
+// the test fails), and runs it in the background. The returned stop cancels
+// the run and returns Run's result; it may be called more than once.
+func startApp(t *testing.T, cfg *Config, opts Options) (app *App, stop func() error, log *syncWriter) {
+	t.Helper()
+	log = &syncWriter{w: &bytes.Buffer{}}
+	opts.Logger = testLogger(log)
+	app, err := Build(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		_ = stop()
+		if t.Failed() {
+			t.Log(log.String())
+		}
+	})
+	return app, stop, log
 }

@@ -99,6 +99,10 @@ func (c Config) Validate() error {
 // stream's partition, which breaks the per-stream order.
 var ErrKeyMismatch = errors.New("message key is not the stream id")
 
+// errRedelivered is fetch's report of a message this source returned
+// already (see track); Read goes on with the next one.
+var errRedelivered = errors.New("kafka: message redelivered")
+
 // MalformedError reports a message that is not a valid segment. The source
 // has already counted it as handled: the caller dead-letters it from the
 // fields here.
@@ -230,6 +234,9 @@ func (s *Source) Read(ctx context.Context) (event.Segment, pipeline.AckFunc, err
 	}
 	for {
 		seg, ack, err := s.fetch(ctx)
+		if errors.Is(err, errRedelivered) {
+			continue
+		}
 		var merr *MalformedError
 		if s.cfg.Reject == nil || !errors.As(err, &merr) {
 			return seg, ack, err
@@ -256,7 +263,16 @@ func (s *Source) fetch(ctx context.Context) (event.Segment, pipeline.AckFunc, er
 		}
 		return event.Segment{}, nil, fmt.Errorf("kafka: fetch: %w", err)
 	}
-	e := s.track(m)
+	e, redelivered := s.track(m)
+	if redelivered {
+		<-s.slots // the first copy holds the message's slot
+		if e != nil && e.acked {
+			if err := s.recommit(ctx, m.Partition); err != nil {
+				return event.Segment{}, nil, err
+			}
+		}
+		return event.Segment{}, nil, errRedelivered
+	}
 	seg, err := s.dec.Decode(m.Value)
 	if err == nil && len(m.Key) > 0 && string(m.Key) != seg.StreamID {
 		err = fmt.Errorf("%w: key %q, stream_id %q", ErrKeyMismatch, m.Key, seg.StreamID)
@@ -291,14 +307,29 @@ func (s *Source) reject(ctx context.Context, m *MalformedError, e *entry) error 
 	return s.settle(ctx, m.Partition, e)
 }
 
-// track records a fetched message. A partition fetched at or below an offset
-// it already returned was reassigned by a rebalance: what was pending on it
-// is forgotten (its later acknowledgements are ignored), and the broker's
+// track records a fetched message, or reports it as a redelivery. When the
+// group re-forms (a broker restart, a rebalance that hands the partition
+// back), the reader fetches again from the committed offset: a message this
+// source returned already is not returned twice. Its first copy, committed
+// or still pending, stands for it, and redelivered is true; e is that
+// pending copy, or nil when it was committed. A partition fetched below the
+// offsets it tracks was reassigned meanwhile: what was pending on it is
+// forgotten (its later acknowledgements are ignored), and the broker's
 // committed offset is where the new assignment resumed.
-func (s *Source) track(m kafkago.Message) *entry {
+func (s *Source) track(m kafkago.Message) (e *entry, redelivered bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.parts[m.Partition]
+	if p != nil && m.Offset <= p.last {
+		if len(p.pending) == 0 || m.Offset < p.pending[0].offset {
+			return nil, true
+		}
+		for _, e := range p.pending {
+			if e.offset == m.Offset {
+				return e, true
+			}
+		}
+	}
 	if p == nil || m.Offset <= p.last {
 		gen := 0
 		if p != nil {
@@ -309,9 +340,9 @@ func (s *Source) track(m kafkago.Message) *entry {
 		s.parts[m.Partition] = p
 	}
 	p.last = m.Offset
-	e := &entry{offset: m.Offset, gen: p.gen}
+	e = &entry{offset: m.Offset, gen: p.gen}
 	p.pending = append(p.pending, e)
-	return e
+	return e, false
 }
 
 // release returns n slots.
@@ -332,12 +363,33 @@ func (s *Source) settle(ctx context.Context, part int, e *entry) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	s.mu.Lock()
-	p := s.parts[part]
-	if p == nil || p.gen != e.gen {
+	if p := s.parts[part]; p == nil || p.gen != e.gen {
 		s.mu.Unlock()
 		return nil
 	}
 	e.acked = true
+	s.mu.Unlock()
+	return s.commitLocked(ctx, part)
+}
+
+// recommit commits the partition again up to its acknowledged prefix, for a
+// redelivered message whose first copy was acknowledged but not committed
+// (the commit failed while the broker was away).
+func (s *Source) recommit(ctx context.Context, part int) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.commitLocked(ctx, part)
+}
+
+// commitLocked commits the partition up to the highest offset below which
+// everything is acknowledged; the caller holds commitMu.
+func (s *Source) commitLocked(ctx context.Context, part int) error {
+	s.mu.Lock()
+	p := s.parts[part]
+	if p == nil {
+		s.mu.Unlock()
+		return nil
+	}
 	n := 0
 	for n < len(p.pending) && p.pending[n].acked {
 		n++
