@@ -236,9 +236,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, nil
 		}
 		evs, err := scorer.Process(ctx, w)
-		if keyed {
-			for i := range evs {
+		for i := range evs {
+			if keyed {
 				app.rekey(&evs[i], w)
+			}
+			// A window whose features or weights hold NaN or Inf gives
+			// probabilities no sink can encode: it fails alone, here.
+			if verr := evs[i].Validate(); verr != nil {
+				return nil, fmt.Errorf("live: window %s/%d: %w", w.StreamID, w.Seq, verr)
 			}
 		}
 		return evs, err

@@ -3,6 +3,7 @@ package live
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,6 +139,8 @@ func TestBuildRejectsBadBundle(t *testing.T) {
 		{name: "wrong text dims", dims: model.PerModality{Text: 17, Audio: 34, Vision: vision.Dims}, want: "dims.text 17"},
 		{name: "truncated weights", dims: model.PerModality{Audio: 34, Vision: vision.Dims}, want: "weights",
 			hurt: func(dir string) error { return os.Truncate(filepath.Join(dir, "weights.safetensors"), 100) }},
+		{name: "NaN weight", dims: model.PerModality{Audio: 34, Vision: vision.Dims}, want: `tensor "router.linear.bias" has a non-finite value`,
+			hurt: nanBias},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := saveBundle(t, c.dims, 3)
@@ -155,4 +158,15 @@ func TestBuildRejectsBadBundle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nanBias rewrites the bundle in dir with a NaN router bias, the way a
+// diverged training run leaves it.
+func nanBias(dir string) error {
+	m, err := model.Load(dir)
+	if err != nil {
+		return err
+	}
+	m.Weights.Router.Bias[0] = float32(math.NaN())
+	return m.Save(dir)
 }

@@ -197,7 +197,7 @@ func deadLetters(t *testing.T, addr string) []deadLetterRecord {
 }
 
 // committedOffsets returns the group's committed offset of each partition of
-// inTopic (-1 for none).
+// inTopic; 0, the start of the test's fresh topics, for none.
 func committedOffsets(t *testing.T, addr string, partitions int) []int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), kafkaWait)
@@ -212,11 +212,8 @@ func committedOffsets(t *testing.T, addr string, partitions int) []int64 {
 		t.Fatal(err)
 	}
 	out := make([]int64, partitions)
-	for i := range out {
-		out[i] = -1
-	}
 	for _, p := range resp.Topics[inTopic] {
-		if p.Error == nil {
+		if p.Error == nil && p.CommittedOffset > 0 {
 			out[p.Partition] = p.CommittedOffset
 		}
 	}
