@@ -334,6 +334,13 @@ func (a *App) registerMetrics(reg *obs.Registry) {
 	reg.GaugeFunc("cmc_items_failed_total", "Items that failed in a stage or a sink.", func() float64 { return float64(a.stats.Failed.Load()) })
 	reg.GaugeFunc("cmc_input_rejected_total", "Malformed input messages rejected before the aligner.", func() float64 { return float64(a.stats.Rejected.Load()) })
 	reg.GaugeFunc("cmc_drops_total", "Media dropped by live sources and the aligner (late, overflow).", func() float64 { return float64(a.Summary().Dropped) })
+	reg.GaugeFunc("cmc_video_lost_total", "Times a camera or video URL stopped delivering frames (each is opened again).", func() float64 {
+		var n int64
+		for _, v := range a.videos {
+			n += v.lost.Load()
+		}
+		return float64(n)
+	})
 	reg.GaugeFunc("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
 	reg.GaugeFunc("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
 	reg.GaugeFunc("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })

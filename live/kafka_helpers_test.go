@@ -111,7 +111,9 @@ func seg(stream string, start, end float64, text string) record {
 // sink (murmur2), and waits for the broker's acknowledgement.
 func produce(t *testing.T, addr, topic string, recs ...record) {
 	t.Helper()
-	w := &kafkago.Writer{Addr: kafkago.TCP(addr), Topic: topic, Balancer: &kafkago.Murmur2Balancer{Consistent: true},
+	tr := &kafkago.Transport{} // not the default one, which outlives a restarted broker
+	defer tr.CloseIdleConnections()
+	w := &kafkago.Writer{Addr: kafkago.TCP(addr), Topic: topic, Transport: tr, Balancer: &kafkago.Murmur2Balancer{Consistent: true},
 		BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll, BatchBytes: 2 << 20}
 	defer w.Close()
 	msgs := make([]kafkago.Message, len(recs))
@@ -206,7 +208,11 @@ func committedOffsets(t *testing.T, addr string, partitions int) []int64 {
 	for i := range ids {
 		ids[i] = i
 	}
-	c := &kafkago.Client{Addr: kafkago.TCP(addr)}
+	// A transport of its own: the shared default one keeps connections
+	// to a broker that a test restarted.
+	tr := &kafkago.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &kafkago.Client{Addr: kafkago.TCP(addr), Transport: tr}
 	resp, err := c.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: "cmc-test", Topics: map[string][]int{inTopic: ids}})
 	if err != nil {
 		t.Fatal(err)

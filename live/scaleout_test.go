@@ -109,7 +109,11 @@ func (s *syncWriter) String() string {
 func groupMembers(t *testing.T, addr string) (int, error) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	c := &kafkago.Client{Addr: kafkago.TCP(addr)}
+	// A transport of its own: the shared default one keeps connections
+	// to a broker that a test restarted.
+	tr := &kafkago.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &kafkago.Client{Addr: kafkago.TCP(addr), Transport: tr}
 	resp, err := c.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{"cmc-test"}})
 	if err != nil {
 		return 0, err

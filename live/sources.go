@@ -21,18 +21,31 @@ import (
 // computes each frame's vision features in its own goroutine, so a slow
 // extractor makes the capture queue drop the oldest frames (counted)
 // instead of delaying the stream. The extractor is loaded before the
-// pipeline starts, so that the capture starts with the other sources.
+// pipeline starts, so that the capture starts with the other sources. A
+// camera or URL that stops delivering frames (unplugged, network gone) is
+// closed, counted and reported as pipeline.ErrNotConnected, so the runner
+// opens it again after its back-off; meanwhile the stream's windows go on
+// without vision once they waited window.max_wait.
 type videoInput struct {
 	stream string
 	cfg    video.Config
 	clock  *StreamClock
-	src    *video.Source
 	ex     *vision.Extractor
-	feat   []float32
 	errs   atomic.Int64 // frames whose features failed
+	lost   atomic.Int64 // times the capture stopped delivering frames
+
+	mu  sync.Mutex // guards src and past against dropped
+	src *video.Source
+	// base is the stream time of the current capture's first frame: the
+	// capture's frame times start at 0 on every open.
+	base   time.Duration
+	opened bool  // a capture was opened before
+	past   int64 // drops and decode errors of the captures closed after a loss
 }
 
 func (v *videoInput) Connect(context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.src != nil {
 		return nil
 	}
@@ -42,6 +55,10 @@ func (v *videoInput) Connect(context.Context) error {
 	}
 	v.src = src
 	v.clock.Start(v.stream, v.clock.Now())
+	if v.opened {
+		v.base = max(v.clock.Now().Sub(v.clock.Wall(v.stream, 0)), 0)
+	}
+	v.opened = true
 	return nil
 }
 
@@ -50,6 +67,10 @@ func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, e
 		f, err := v.src.Read(ctx)
 		if errors.Is(err, io.EOF) {
 			return nil, nil, pipeline.ErrEndOfInput
+		}
+		if errors.Is(err, video.ErrDeviceLost) {
+			v.lost.Add(1)
+			return nil, nil, v.drop(err)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -60,11 +81,25 @@ func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, e
 			v.errs.Add(1)
 			continue
 		}
-		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: f.Time, Features: feat}, nil, nil
+		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Features: feat}, nil, nil
 	}
 }
 
+// drop closes a capture that stopped delivering frames, keeping its
+// counters, and returns the error that makes the runner connect again.
+func (v *videoInput) drop(cause error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st := v.src.Stats()
+	v.past += st.Dropped + st.DecodeErrors
+	cerr := v.src.Close()
+	v.src = nil
+	return errors.Join(fmt.Errorf("%w: live: video source %q: %w", pipeline.ErrNotConnected, v.stream, cause), cerr)
+}
+
 func (v *videoInput) Close(context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	var errs []error
 	if v.src != nil {
 		errs = append(errs, v.src.Close())
@@ -72,13 +107,16 @@ func (v *videoInput) Close(context.Context) error {
 	return errors.Join(append(errs, v.ex.Close())...)
 }
 
-// dropped returns the frames the capture dropped or could not use.
+// dropped returns the frames the captures dropped or could not use.
 func (v *videoInput) dropped() int64 {
-	if v.src == nil {
-		return v.errs.Load()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := v.past + v.errs.Load()
+	if v.src != nil {
+		st := v.src.Stats()
+		n += st.Dropped + st.DecodeErrors
 	}
-	st := v.src.Stats()
-	return st.Dropped + st.DecodeErrors + v.errs.Load()
+	return n
 }
 
 // micInput is a pipeline source of audio items from a PortAudio device.

@@ -47,9 +47,12 @@ func segment(stream string, i int) string {
 
 func produce(t *testing.T, addr string, msgs ...msg) {
 	t.Helper()
+	tr := &kafkago.Transport{} // not the default one, which outlives a restarted broker
+	defer tr.CloseIdleConnections()
 	w := &kafkago.Writer{
-		Addr:  kafkago.TCP(addr),
-		Topic: topic,
+		Addr:      kafkago.TCP(addr),
+		Topic:     topic,
+		Transport: tr,
 		// The test places each message on the partition it names.
 		Balancer: kafkago.BalancerFunc(func(m kafkago.Message, _ ...int) int {
 			return int(m.Headers[0].Value[0])
@@ -96,7 +99,11 @@ func committed(t *testing.T, addr string) [2]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	c := &kafkago.Client{Addr: kafkago.TCP(addr)}
+	// A transport of its own: the shared default one keeps connections
+	// to a broker that a test restarted.
+	tr := &kafkago.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &kafkago.Client{Addr: kafkago.TCP(addr), Transport: tr}
 	resp, err := c.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1}}})
 	if err != nil {
 		t.Fatal(err)
