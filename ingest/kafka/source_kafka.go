@@ -103,9 +103,9 @@ var ErrKeyMismatch = errors.New("message key is not the stream id")
 // already (see track); Read goes on with the next one.
 var errRedelivered = errors.New("kafka: message redelivered")
 
-// MalformedError reports a message that is not a valid segment. The source
-// has already counted it as handled: the caller dead-letters it from the
-// fields here.
+// MalformedError reports a message its Decoder refused. Without
+// Config.Reject the source has already counted it as handled: the caller
+// dead-letters it from the fields here.
 type MalformedError struct {
 	// Topic is the message's topic.
 	Topic string
@@ -117,7 +117,8 @@ type MalformedError struct {
 	Key []byte
 	// Value is the message's value, the bytes that failed to decode.
 	Value []byte
-	// Err is the reason: a *event.FieldError or ErrKeyMismatch.
+	// Err is the reason: the Decoder's error (a *event.FieldError for
+	// segments) or ErrKeyMismatch.
 	Err error
 }
 
@@ -130,12 +131,20 @@ func (e *MalformedError) Error() string {
 // Unwrap returns the reason.
 func (e *MalformedError) Unwrap() error { return e.Err }
 
-// Source is a pipeline.Source of transcript segments from a consumer group.
-// As the contract says, Connect, Read and Close are not called concurrently,
-// while the AckFuncs it returns may be called from any goroutine.
-type Source struct {
+// Decoder decodes the value of a message into an item and returns the
+// item's stream id, which must match the message key when the key is set.
+// An error makes the message malformed; it should name the field at fault.
+// A Decoder is called from Read's goroutine only.
+type Decoder[T any] func(value []byte) (item T, streamID string, err error)
+
+// Source is a pipeline.Source of items decoded from the messages of a
+// topic, read as a member of a consumer group: transcript segments (New) or
+// anything a Decoder makes (NewDecoding). As the contract says, Connect,
+// Read and Close are not called concurrently, while the AckFuncs it returns
+// may be called from any goroutine.
+type Source[T any] struct {
 	cfg Config
-	dec event.SegmentDecoder
+	dec Decoder[T]
 
 	r      *kafkago.Reader
 	closed bool
@@ -150,7 +159,7 @@ type Source struct {
 	parts    map[int]*partition
 }
 
-var _ pipeline.Source[event.Segment] = (*Source)(nil)
+var _ pipeline.Source[event.Segment] = (*Source[event.Segment])(nil)
 
 // partition tracks the fetched, not yet committed messages of one partition
 // in fetch order.
@@ -167,14 +176,25 @@ type entry struct {
 	once   sync.Once
 }
 
-// New returns a source; Connect joins the group.
-func New(cfg Config) (*Source, error) {
+// New returns a source of transcript segments, decoded by an
+// event.SegmentDecoder with Config.MaxTextBytes; Connect joins the group.
+func New(cfg Config) (*Source[event.Segment], error) {
+	dec := event.SegmentDecoder{MaxTextBytes: cfg.MaxTextBytes}
+	return NewDecoding(cfg, func(value []byte) (event.Segment, string, error) {
+		seg, err := dec.Decode(value)
+		return seg, seg.StreamID, err
+	})
+}
+
+// NewDecoding returns a source of the items dec decodes; Connect joins the
+// group.
+func NewDecoding[T any](cfg Config, dec Decoder[T]) (*Source[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Source{
+	return &Source[T]{
 		cfg:   cfg,
-		dec:   event.SegmentDecoder{MaxTextBytes: cfg.MaxTextBytes},
+		dec:   dec,
 		slots: make(chan struct{}, cmp.Or(cfg.MaxUnacked, DefaultMaxUnacked)),
 		parts: make(map[int]*partition),
 	}, nil
@@ -183,7 +203,7 @@ func New(cfg Config) (*Source, error) {
 // Connect creates the group reader, the first time it is called; kafka-go
 // joins the group and reconnects in the background, so later calls do
 // nothing. It fails after Close.
-func (s *Source) Connect(context.Context) error {
+func (s *Source[T]) Connect(context.Context) error {
 	if s.closed {
 		return errors.New("kafka: source closed")
 	}
@@ -223,13 +243,13 @@ func (s *Source) Connect(context.Context) error {
 // Reject, Read returns it as a *MalformedError and the next Read goes on
 // after it. Read returns pipeline.ErrNotConnected before Connect and after
 // Close, and ctx.Err() when ctx is done.
-func (s *Source) Read(ctx context.Context) (event.Segment, pipeline.AckFunc, error) {
+func (s *Source[T]) Read(ctx context.Context) (T, pipeline.AckFunc, error) {
 	if s.r == nil || s.closed {
-		return event.Segment{}, nil, pipeline.ErrNotConnected
+		return *new(T), nil, pipeline.ErrNotConnected
 	}
 	if s.held != nil {
 		if err := s.reject(ctx, s.held, s.heldEntry); err != nil {
-			return event.Segment{}, nil, err
+			return *new(T), nil, err
 		}
 	}
 	for {
@@ -246,59 +266,59 @@ func (s *Source) Read(ctx context.Context) (event.Segment, pipeline.AckFunc, err
 
 // fetch reads one message; a malformed one goes to reject when
 // Config.Reject is set, and is returned as a *MalformedError.
-func (s *Source) fetch(ctx context.Context) (event.Segment, pipeline.AckFunc, error) {
+func (s *Source[T]) fetch(ctx context.Context) (T, pipeline.AckFunc, error) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
-		return event.Segment{}, nil, ctx.Err()
+		return *new(T), nil, ctx.Err()
 	}
 	m, err := s.r.FetchMessage(ctx)
 	if err != nil {
 		<-s.slots
 		switch {
 		case ctx.Err() != nil:
-			return event.Segment{}, nil, ctx.Err()
+			return *new(T), nil, ctx.Err()
 		case errors.Is(err, io.EOF):
-			return event.Segment{}, nil, pipeline.ErrNotConnected
+			return *new(T), nil, pipeline.ErrNotConnected
 		}
-		return event.Segment{}, nil, fmt.Errorf("kafka: fetch: %w", err)
+		return *new(T), nil, fmt.Errorf("kafka: fetch: %w", err)
 	}
 	e, redelivered := s.track(m)
 	if redelivered {
 		<-s.slots // the first copy holds the message's slot
 		if e != nil && e.acked {
 			if err := s.recommit(ctx, m.Partition); err != nil {
-				return event.Segment{}, nil, err
+				return *new(T), nil, err
 			}
 		}
-		return event.Segment{}, nil, errRedelivered
+		return *new(T), nil, errRedelivered
 	}
-	seg, err := s.dec.Decode(m.Value)
-	if err == nil && len(m.Key) > 0 && string(m.Key) != seg.StreamID {
-		err = fmt.Errorf("%w: key %q, stream_id %q", ErrKeyMismatch, m.Key, seg.StreamID)
+	item, stream, err := s.dec(m.Value)
+	if err == nil && len(m.Key) > 0 && string(m.Key) != stream {
+		err = fmt.Errorf("%w: key %q, stream_id %q", ErrKeyMismatch, m.Key, stream)
 	}
 	if err != nil {
 		merr := &MalformedError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value, Err: err}
 		if s.cfg.Reject != nil {
 			if rerr := s.reject(ctx, merr, e); rerr != nil {
-				return event.Segment{}, nil, rerr
+				return *new(T), nil, rerr
 			}
-			return event.Segment{}, nil, merr
+			return *new(T), nil, merr
 		}
 		if cerr := s.settle(ctx, m.Partition, e); cerr != nil {
-			return event.Segment{}, nil, errors.Join(merr, cerr)
+			return *new(T), nil, errors.Join(merr, cerr)
 		}
-		return event.Segment{}, nil, merr
+		return *new(T), nil, merr
 	}
 	ack := func(ctx context.Context, _ error) error {
 		return s.settle(ctx, m.Partition, e)
 	}
-	return seg, ack, nil
+	return item, ack, nil
 }
 
 // reject hands a malformed message to Config.Reject and settles it once
 // Reject took it; on failure it holds the message for the next Read.
-func (s *Source) reject(ctx context.Context, m *MalformedError, e *entry) error {
+func (s *Source[T]) reject(ctx context.Context, m *MalformedError, e *entry) error {
 	if err := s.cfg.Reject(ctx, m); err != nil {
 		s.held, s.heldEntry = m, e
 		return fmt.Errorf("kafka: reject %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
@@ -316,7 +336,7 @@ func (s *Source) reject(ctx context.Context, m *MalformedError, e *entry) error 
 // offsets it tracks was reassigned meanwhile: what was pending on it is
 // forgotten (its later acknowledgements are ignored), and the broker's
 // committed offset is where the new assignment resumed.
-func (s *Source) track(m kafkago.Message) (e *entry, redelivered bool) {
+func (s *Source[T]) track(m kafkago.Message) (e *entry, redelivered bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.parts[m.Partition]
@@ -346,7 +366,7 @@ func (s *Source) track(m kafkago.Message) (e *entry, redelivered bool) {
 }
 
 // release returns n slots.
-func (s *Source) release(n int) {
+func (s *Source[T]) release(n int) {
 	for range n {
 		<-s.slots
 	}
@@ -354,7 +374,7 @@ func (s *Source) release(n int) {
 
 // settle acknowledges one message, once, and commits the partition up to
 // the highest offset below which everything is acknowledged.
-func (s *Source) settle(ctx context.Context, part int, e *entry) error {
+func (s *Source[T]) settle(ctx context.Context, part int, e *entry) error {
 	first := false
 	e.once.Do(func() { first = true })
 	if !first {
@@ -375,7 +395,7 @@ func (s *Source) settle(ctx context.Context, part int, e *entry) error {
 // recommit commits the partition again up to its acknowledged prefix, for a
 // redelivered message whose first copy was acknowledged but not committed
 // (the commit failed while the broker was away).
-func (s *Source) recommit(ctx context.Context, part int) error {
+func (s *Source[T]) recommit(ctx context.Context, part int) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	return s.commitLocked(ctx, part)
@@ -383,7 +403,7 @@ func (s *Source) recommit(ctx context.Context, part int) error {
 
 // commitLocked commits the partition up to the highest offset below which
 // everything is acknowledged; the caller holds commitMu.
-func (s *Source) commitLocked(ctx context.Context, part int) error {
+func (s *Source[T]) commitLocked(ctx context.Context, part int) error {
 	s.mu.Lock()
 	p := s.parts[part]
 	if p == nil {
@@ -424,7 +444,7 @@ func (s *Source) commitLocked(ctx context.Context, part int) error {
 
 // Close leaves the group and closes the connections. Acknowledgements after
 // Close fail to commit, so the segments are delivered again.
-func (s *Source) Close(context.Context) error {
+func (s *Source[T]) Close(context.Context) error {
 	if s.r == nil || s.closed {
 		return nil
 	}

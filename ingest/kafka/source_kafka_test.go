@@ -77,7 +77,7 @@ func produce(t *testing.T, addr string, msgs ...msg) {
 
 // newSource connects a group member with fast group timings; maxUnacked
 // 0 means the default.
-func newSource(t *testing.T, addr string, maxUnacked int) *kafka.Source {
+func newSource(t *testing.T, addr string, maxUnacked int) *kafka.Source[event.Segment] {
 	t.Helper()
 	s, err := kafka.New(kafka.Config{
 		Brokers: []string{addr}, Topic: topic, GroupID: group, MaxUnacked: maxUnacked,
