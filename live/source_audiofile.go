@@ -24,6 +24,7 @@ func newAudioFileInput(stream, path string, rate int, realtime bool, clock *Stre
 	return &audioFileInput{stream: stream, clock: clock, cfg: media.Config{Path: path, SampleRate: rate, Realtime: realtime}}
 }
 
+// Connect opens the file and starts the stream clock.
 func (a *audioFileInput) Connect(context.Context) error {
 	if a.src != nil {
 		return nil
@@ -37,6 +38,7 @@ func (a *audioFileInput) Connect(context.Context) error {
 	return nil
 }
 
+// Read returns the next chunk, pipeline.ErrEndOfInput after the last.
 func (a *audioFileInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
 	c, err := a.src.Read(ctx)
 	if errors.Is(err, io.EOF) {
@@ -48,6 +50,7 @@ func (a *audioFileInput) Read(ctx context.Context) (align.Input, pipeline.AckFun
 	return align.Media{StreamID: a.stream, Modality: align.Audio, Time: c.Start, Samples: c.Samples, SampleRate: c.SampleRate}, nil, nil
 }
 
+// Close stops the decoder (and its ffmpeg process).
 func (a *audioFileInput) Close(context.Context) error {
 	if a.src == nil {
 		return nil

@@ -38,8 +38,10 @@ type subsetResult struct {
 // subsetFlags collects repeated --subset NAME=IDS.txt flags.
 type subsetFlags map[string]string
 
+// String lists the subsets, for flag.Value.
 func (s subsetFlags) String() string { return fmt.Sprint(map[string]string(s)) }
 
+// Set adds one NAME=IDS.txt subset, for flag.Value.
 func (s subsetFlags) Set(v string) error {
 	name, path, ok := strings.Cut(v, "=")
 	if !ok || name == "" || path == "" {
