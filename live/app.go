@@ -194,15 +194,16 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, &transcriptInput{src: f, clock: clock, reject: app.rejectSegment(dl, opts.Logger)})
+		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger)})
 	} else if k := tr.Kafka; k != nil {
-		src, err := kafka.New(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: orString(k.Group, "cmc-stream"),
+		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: orString(k.Group, "cmc-stream"),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
-			Reject: app.rejectMessage(dl, opts.Logger)})
+			Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectSegment(dl, opts.Logger), wall: &app.wall})
+		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger), wall: &app.wall,
+			rate: orInt(k.SampleRate, 16000)})
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
 	}
 	// Utterance windows of Kafka transcripts take their sequence number
@@ -475,11 +476,11 @@ func orString(v, def string) string {
 }
 
 // rejectMessage returns the Kafka source's Config.Reject: it logs a
-// malformed transcript message with its offset and reason, writes it to the
+// malformed input message with its offset and reason, writes it to the
 // dead-letter topic when one is configured, and counts it once written.
 func (a *App) rejectMessage(dl *deadLetter, log *slog.Logger) func(context.Context, *kafka.MalformedError) error {
 	return func(ctx context.Context, m *kafka.MalformedError) error {
-		log.Warn("rejected transcript message", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "key", string(m.Key), "err", m.Err)
+		log.Warn("rejected input message", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "key", string(m.Key), "err", m.Err)
 		if dl != nil {
 			if err := dl.reject(ctx, m); err != nil {
 				return err
@@ -490,18 +491,19 @@ func (a *App) rejectMessage(dl *deadLetter, log *slog.Logger) func(context.Conte
 	}
 }
 
-// rejectSegment returns the transcript input's handler of a decoded segment
+// rejectItem returns the transcript input's handler of a decoded item
 // that cannot enter the aligner: it logs and counts it and writes it to the
 // dead-letter topic when one is configured, retrying until it succeeds or
 // ctx is done.
-func (a *App) rejectSegment(dl *deadLetter, log *slog.Logger) func(context.Context, align.Segment, error) error {
-	return func(ctx context.Context, seg align.Segment, reason error) error {
-		log.Warn("rejected transcript segment", "stream", seg.StreamID, "err", reason)
+func (a *App) rejectItem(dl *deadLetter, log *slog.Logger) func(context.Context, any, error) error {
+	return func(ctx context.Context, item any, reason error) error {
+		stream, _ := describe(item)
+		log.Warn("rejected input", "stream", stream, "err", reason)
 		a.stats.Rejected.Add(1)
 		if dl == nil {
 			return nil
 		}
-		return dl.Write(ctx, []*pipeline.ItemError{{Node: "source", Item: seg, Err: reason}})
+		return dl.Write(ctx, []*pipeline.ItemError{{Node: "source", Item: item, Err: reason}})
 	}
 }
 

@@ -100,8 +100,8 @@ type AudioSource struct {
 type TranscriptSource struct {
 	// File is a JSONL file of transcript segments.
 	File string `yaml:"file"`
-	// Kafka is a Kafka topic of transcript segments (JSON values keyed by
-	// stream id).
+	// Kafka is a Kafka topic of transcript segments, and optionally audio
+	// chunks of the same streams (JSON values keyed by stream id).
 	Kafka *KafkaInput `yaml:"kafka"`
 }
 
@@ -124,6 +124,11 @@ type KafkaInput struct {
 	// RebalanceTimeout is how long a rebalance waits for the members to
 	// rejoin. Default 30s.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// SampleRate is the rate, in Hz, of the audio chunks the topic may
+	// carry next to the segments (JSON messages with stream_id, start,
+	// sample_rate, encoding pcm16le or f32le, and base64 samples, keyed by
+	// stream id); a chunk at another rate is rejected. Default 16000.
+	SampleRate int `yaml:"sample_rate"`
 }
 
 // WindowConfig configures the aligner (see align.Config).
@@ -313,6 +318,9 @@ func (c *Config) Validate() error {
 		}
 		if k.Topic == "" {
 			bad("sources.transcripts.kafka.topic", "required")
+		}
+		if k.SampleRate < 0 {
+			bad("sources.transcripts.kafka.sample_rate", "must not be negative")
 		}
 		if k.SessionTimeout < 0 || k.HeartbeatInterval < 0 || k.RebalanceTimeout < 0 {
 			bad("sources.transcripts.kafka", "session_timeout, heartbeat_interval and rebalance_timeout must not be negative")

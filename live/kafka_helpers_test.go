@@ -3,11 +3,14 @@ package live
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -331,4 +334,19 @@ func startApp(t *testing.T, cfg *Config, opts Options) (app *App, stop func() er
 		}
 	})
 	return app, stop, log
+}
+
+// audioChunk returns the JSON of an audio chunk of stream starting at start
+// seconds, with samples already encoded in base64.
+func audioChunk(stream string, start float64, rate int, encoding, samples string) record {
+	return record{stream, fmt.Sprintf(`{"stream_id":%q,"start":%g,"sample_rate":%d,"encoding":%q,"samples":%q}`, stream, start, rate, encoding, samples)}
+}
+
+// f32le encodes samples as little-endian float32 in base64.
+func f32le(samples []float32) string {
+	b := make([]byte, 4*len(samples))
+	for i, v := range samples {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

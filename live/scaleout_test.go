@@ -27,8 +27,8 @@ var (
 	binDir    string
 )
 
-// binary builds cmd/cmc-stream once per test run and returns its path.
-func binary(t *testing.T) string {
+// cmcBinary builds cmd/cmc-stream once per test run and returns its path.
+func cmcBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "cmc-stream-bin")
@@ -161,7 +161,7 @@ func TestScaleOutSIGKILL(t *testing.T) {
 		rounds     = 40
 		killAfter  = 16 // rounds produced before the kill
 	)
-	bin := binary(t)
+	bin := cmcBinary(t)
 	k := newKafka(t, partitions)
 	addr := k.ListenAddrs()[0]
 	cfg := filepath.Join(t.TempDir(), "run.yaml")
@@ -288,7 +288,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		rounds     = 60
 		deadline   = 8 * time.Second
 	)
-	bin := binary(t)
+	bin := cmcBinary(t)
 	k := newKafka(t, partitions)
 	addr := k.ListenAddrs()[0]
 	for i := range rounds {

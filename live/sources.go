@@ -13,6 +13,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features/vision"
 	"github.com/cmc-stream/cmc-stream/ingest/audio"
+	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
@@ -185,59 +186,98 @@ func mono(samples []float32, channels int) []float32 {
 }
 
 // maxClockAhead is how far ahead of the wall clock a wall-clock transcript
-// segment may start: generous for skewed clocks, far below what a corrupt
-// timestamp gives.
+// segment or audio chunk may start: generous for skewed clocks, far below
+// what a corrupt timestamp gives.
 const maxClockAhead = time.Hour
 
-// transcriptInput turns a source of transcript segments (a JSONL file or a
-// Kafka topic) into aligner segments in stream time, passing the
-// acknowledgements through. Wall-clock segment times are measured from the
-// stream's start on the StreamClock (the first segment's start when no
-// media source started the stream). A segment that starts before its
-// stream, or more than maxClockAhead ahead of the clock, goes to reject, is acknowledged, and the read goes on.
+// feedItem is one message of a transcript feed: a transcript segment, or,
+// on a Kafka feed, an audio chunk of the same streams.
+type feedItem struct {
+	seg   event.Segment
+	audio *kafka.AudioChunk
+}
+
+// decodeFeed is the Decoder of a Kafka feed: audio chunks (messages with a
+// "samples" field) and transcript segments on one topic, so that a stream's
+// audio and transcript share its partition, its order and its consumer.
+func decodeFeed(maxText int) kafka.Decoder[feedItem] {
+	dec := event.SegmentDecoder{MaxTextBytes: maxText}
+	return func(value []byte) (feedItem, string, error) {
+		if kafka.IsAudioChunk(value) {
+			c, err := kafka.DecodeAudioChunk(value)
+			return feedItem{audio: &c}, c.StreamID, err
+		}
+		seg, err := dec.Decode(value)
+		return feedItem{seg: seg}, seg.StreamID, err
+	}
+}
+
+// segmentFeed adapts a source of transcript segments (the JSONL file) to a
+// source of feed items.
+type segmentFeed struct {
+	src pipeline.Source[event.Segment]
+}
+
+func (f segmentFeed) Connect(ctx context.Context) error { return f.src.Connect(ctx) }
+
+func (f segmentFeed) Read(ctx context.Context) (feedItem, pipeline.AckFunc, error) {
+	seg, ack, err := f.src.Read(ctx)
+	return feedItem{seg: seg}, ack, err
+}
+
+func (f segmentFeed) Close(ctx context.Context) error { return f.src.Close(ctx) }
+
+// transcriptInput turns a feed of transcript segments (a JSONL file or a
+// Kafka topic, which may also carry audio chunks) into aligner items in
+// stream time, passing the acknowledgements through. Wall-clock times are
+// measured from the stream's start on the StreamClock (the first item's
+// start when no media source started the stream). An item that starts
+// before its stream or more than maxClockAhead ahead of the clock, and an
+// audio chunk at another rate than the feed's, go to reject, are
+// acknowledged, and the read goes on.
 type transcriptInput struct {
-	src    pipeline.Source[event.Segment]
+	src    pipeline.Source[feedItem]
 	clock  *StreamClock
-	reject func(ctx context.Context, seg align.Segment, reason error) error
-	// wall, when set, records the streams whose segments carry wall-clock
+	reject func(ctx context.Context, item any, reason error) error
+	// wall, when set, records the streams whose items carry wall-clock
 	// times.
 	wall *sync.Map
+	// rate is the sample rate audio chunks must have, in Hz.
+	rate int
 }
 
 func (t *transcriptInput) Connect(ctx context.Context) error { return t.src.Connect(ctx) }
 
 func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
 	for {
-		seg, ack, err := t.src.Read(ctx)
+		it, ack, err := t.src.Read(ctx)
 		if err != nil {
 			return nil, ack, err
 		}
-		out := align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Start: seg.Start.Offset(), End: seg.End.Offset(),
-			Text: seg.Text, Final: seg.Final, Lang: seg.Lang}
-		if !seg.Start.IsWall() {
-			return out, ack, nil
-		}
-		if t.wall != nil {
-			t.wall.Store(seg.StreamID, struct{}{})
-		}
+		var in align.Input
 		var reason error
-		if now := t.clock.Now(); seg.Start.Wall().After(now.Add(maxClockAhead)) {
-			// Taken as the stream's start, it would make every later
-			// segment of the stream start before it.
-			reason = fmt.Errorf("live: transcript segment of stream %q starts at %v, more than %v ahead of the clock (%v)",
-				seg.StreamID, seg.Start.Wall().Format(time.RFC3339Nano), maxClockAhead, now.Format(time.RFC3339Nano))
-		} else {
-			t.clock.Start(seg.StreamID, seg.Start.Wall())
-			base := t.clock.Wall(seg.StreamID, 0)
-			out.Start, out.End = seg.Start.Wall().Sub(base), seg.End.Wall().Sub(base)
-			if out.Start >= 0 {
-				return out, ack, nil
+		if c := it.audio; c != nil {
+			m := align.Media{StreamID: c.StreamID, Modality: align.Audio, Samples: c.Samples, SampleRate: c.SampleRate}
+			m.Time, reason = t.streamTime(c.StreamID, c.Start)
+			if reason == nil && c.SampleRate != t.rate {
+				reason = fmt.Errorf("live: audio chunk of stream %q at %d Hz, the feed's sample_rate is %d Hz", c.StreamID, c.SampleRate, t.rate)
 			}
-			reason = fmt.Errorf("live: transcript segment of stream %q starts at %v, before the stream's start %v",
-				seg.StreamID, seg.Start.Wall().Format(time.RFC3339Nano), base.Format(time.RFC3339Nano))
+			in = m
+		} else {
+			seg := it.seg
+			s := align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Text: seg.Text, Final: seg.Final, Lang: seg.Lang}
+			s.Start, reason = t.streamTime(seg.StreamID, seg.Start)
+			s.End = s.Start + seg.End.Offset() - seg.Start.Offset()
+			if seg.Start.IsWall() {
+				s.End = s.Start + seg.End.Wall().Sub(seg.Start.Wall())
+			}
+			in = s
 		}
-		if err := t.reject(ctx, out, reason); err != nil {
-			// Not acknowledged: a Kafka segment is delivered again.
+		if reason == nil {
+			return in, ack, nil
+		}
+		if err := t.reject(ctx, in, reason); err != nil {
+			// Not acknowledged: a Kafka message is delivered again.
 			return nil, nil, errors.Join(reason, err)
 		}
 		if ack != nil {
@@ -246,6 +286,31 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			}
 		}
 	}
+}
+
+// streamTime returns the stream time of tm in stream id: an offset as it
+// is, a wall-clock time measured from the stream's start.
+func (t *transcriptInput) streamTime(id string, tm event.Time) (time.Duration, error) {
+	if !tm.IsWall() {
+		return tm.Offset(), nil
+	}
+	if t.wall != nil {
+		t.wall.Store(id, struct{}{})
+	}
+	if now := t.clock.Now(); tm.Wall().After(now.Add(maxClockAhead)) {
+		// Taken as the stream's start, it would make every later item of
+		// the stream start before it.
+		return 0, fmt.Errorf("live: stream %q: item starts at %v, more than %v ahead of the clock (%v)",
+			id, tm.Wall().Format(time.RFC3339Nano), maxClockAhead, now.Format(time.RFC3339Nano))
+	}
+	t.clock.Start(id, tm.Wall())
+	base := t.clock.Wall(id, 0)
+	d := tm.Wall().Sub(base)
+	if d < 0 {
+		return 0, fmt.Errorf("live: stream %q: item starts at %v, before the stream's start %v",
+			id, tm.Wall().Format(time.RFC3339Nano), base.Format(time.RFC3339Nano))
+	}
+	return d, nil
 }
 
 func (t *transcriptInput) Close(ctx context.Context) error { return t.src.Close(ctx) }
