@@ -115,6 +115,12 @@ type Result struct {
 	P50 float64 `json:"p50_ms"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
+	// FeaturesP50 and FeaturesP99 are the scorer's feature extraction
+	// times (text and audio, in ms): the part of the latency spent
+	// computing after the window closed, the rest being the wait for the
+	// window's media and transcript and the queues.
+	FeaturesP50 float64 `json:"features_p50_ms"`
+	FeaturesP99 float64 `json:"features_p99_ms"`
 	// HeapInuse (MiB) and Goroutines are sampled when the last event
 	// arrived, before shutdown.
 	HeapInuse  float64 `json:"heap_inuse_mib"`
@@ -123,8 +129,9 @@ type Result struct {
 
 // String formats the result as one line.
 func (r Result) String() string {
-	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms heap=%.1fMiB goroutines=%d",
-		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max, r.HeapInuse, r.Goroutines)
+	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB goroutines=%d",
+		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max,
+		r.FeaturesP50, r.FeaturesP99, r.HeapInuse, r.Goroutines)
 }
 
 // Target is what a sustained load must meet.
@@ -328,12 +335,14 @@ type collector struct {
 	expected  int64
 	done      chan struct{}
 	mu        sync.Mutex
-	latencies []float64
+	latencies []float64 // end to end, ms
+	features  []float64 // the scorer's feature extraction, ms
 	last      time.Time
 }
 
 func newCollector(expected int64) *collector {
-	return &collector{expected: expected, done: make(chan struct{}), latencies: make([]float64, 0, expected)}
+	return &collector{expected: expected, done: make(chan struct{}),
+		latencies: make([]float64, 0, expected), features: make([]float64, 0, expected)}
 }
 
 // Write records each event's latency from its window's end.
@@ -343,6 +352,7 @@ func (c *collector) Write(_ context.Context, batch []event.Event) error {
 	defer c.mu.Unlock()
 	for _, e := range batch {
 		c.latencies = append(c.latencies, float64(now.Sub(e.Window.End))/float64(time.Millisecond))
+		c.features = append(c.features, e.LatencyMS.Features)
 	}
 	c.last = now
 	if int64(len(c.latencies)) == c.expected {
@@ -362,9 +372,15 @@ func (c *collector) fill(r *Result, start time.Time) {
 	if r.Events == 0 {
 		return
 	}
-	l := slices.Sorted(slices.Values(c.latencies))
-	at := func(q float64) float64 { return l[min(len(l)-1, int(math.Ceil(q*float64(len(l))))-1)] }
-	r.P50, r.P99, r.Max = at(0.5), at(0.99), l[len(l)-1]
+	l, f := slices.Sorted(slices.Values(c.latencies)), slices.Sorted(slices.Values(c.features))
+	r.P50, r.P99, r.Max = quantile(l, 0.5), quantile(l, 0.99), l[len(l)-1]
+	r.FeaturesP50, r.FeaturesP99 = quantile(f, 0.5), quantile(f, 0.99)
 	r.Elapsed = c.last.Sub(start).Seconds()
 	r.EventsPerSec = float64(r.Events) / r.Elapsed
+}
+
+// quantile returns the q-quantile of the sorted, non-empty l: the smallest
+// value with at least q of the values at or below it.
+func quantile(l []float64, q float64) float64 {
+	return l[max(0, min(len(l)-1, int(math.Ceil(q*float64(len(l))))-1))]
 }
