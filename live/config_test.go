@@ -45,6 +45,7 @@ func TestConfigErrors(t *testing.T) {
 		{"dead letter without topic", "topic: calls.dead-letter", "topic: \"\"", "sinks.dead_letter.topic: required"},
 		{"heartbeat not below session", "heartbeat_interval: 1s", "heartbeat_interval: 10s", "sources.transcripts.kafka.heartbeat_interval"},
 		{"negative session timeout", "session_timeout: 10s", "session_timeout: -1s", "must not be negative"},
+		{"unknown event numbering", "event_seq: start_ms", "event_seq: offset", `sources.transcripts.kafka.event_seq: "offset"`},
 	}
 	kafkaBase, err := os.ReadFile("../configs/kafka-callcentre.yaml")
 	if err != nil {

@@ -92,7 +92,7 @@ model: {bundle: %s}
 text: {max_len: 24}
 sources:
   transcripts:
-    kafka: {brokers: [%q], topic: %s, group: cmc-test, session_timeout: 3s, heartbeat_interval: 200ms, rebalance_timeout: 3s}
+    kafka: {brokers: [%q], topic: %s, group: cmc-test, session_timeout: 3s, heartbeat_interval: 200ms, rebalance_timeout: 3s, event_seq: start_ms}
 window: {policy: utterance, max_wait: 200ms}
 sinks:
   kafka: {brokers: [%q], topic: %s, batch_timeout: 5ms}
