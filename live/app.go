@@ -141,6 +141,11 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		ShutdownTimeout: cfg.Pipeline.ShutdownTimeout,
 		OnError: func(err error) {
 			var ie *pipeline.ItemError
+			if errors.As(err, &ie) && lateMedia(ie) {
+				// A drop the aligner counted (Summary.Dropped), not a failure.
+				opts.Logger.Debug("late media dropped", "node", ie.Node, "err", ie.Err)
+				return
+			}
 			if errors.As(err, &ie) {
 				app.stats.Failed.Add(1)
 				stream, _ := describe(ie.Item)

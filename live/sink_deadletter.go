@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -102,6 +103,14 @@ func describe(item any) (string, any) {
 	return "", fmt.Sprintf("%T", item)
 }
 
+// lateMedia reports whether ie is a media item the aligner dropped as late:
+// a drop it counts in its stats, by the drop policy of live media, not a
+// failure to record.
+func lateMedia(ie *pipeline.ItemError) bool {
+	_, media := ie.Item.(align.Media)
+	return media && errors.Is(ie.Err, align.ErrLate)
+}
+
 // deadLetter writes rejected input and failed items to a Kafka topic. It is
 // the pipeline's Config.DeadLetter, and its reject method is the Kafka
 // source's Config.Reject. Safe for concurrent use.
@@ -130,13 +139,17 @@ func newDeadLetter(cfg *DeadLetterSink, log *slog.Logger, now func() time.Time) 
 	}
 }
 
-// Write writes one message per failed item, retrying with back-off until
+// Write writes one message per failed item, except late media items (drops
+// the aligner counts, like the frames a live capture drops), retrying with back-off until
 // the broker takes them or ctx (the runner's hard stop) is done: the runner
 // acknowledges a failed item only after Write returned, so its source offset
 // is never committed before the failure is on record.
 func (d *deadLetter) Write(ctx context.Context, batch []*pipeline.ItemError) error {
 	msgs := make([]kafkago.Message, 0, len(batch))
 	for _, ie := range batch {
+		if lateMedia(ie) {
+			continue
+		}
 		stream, item := describe(ie.Item)
 		m, err := d.message(deadLetterRecord{Reason: ie.Err.Error(), Node: ie.Node, StreamID: stream, Item: item})
 		if err != nil {
