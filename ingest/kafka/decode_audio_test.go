@@ -63,3 +63,29 @@ func TestDecodeAudioChunk(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeAudioChunk checks that any input decodes to a valid chunk or a
+// field error, never a panic.
+func FuzzDecodeAudioChunk(f *testing.F) {
+	f.Add(`{"stream_id":"a","start":1,"sample_rate":16000,"encoding":"pcm16le","samples":"AEAAwA=="}`)
+	f.Add(`{"stream_id":"a","start":"2026-11-27T10:00:00Z","sample_rate":8000,"encoding":"f32le","samples":"AACAPg=="}`)
+	f.Add(`{"stream_id":"a","start":1,"sample_rate":1,"encoding":"f32le","samples":"AADAfw=="}`)
+	f.Fuzz(func(t *testing.T, value string) {
+		c, err := kafka.DecodeAudioChunk([]byte(value))
+		if err != nil {
+			var fe *event.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a field error", err)
+			}
+			return
+		}
+		if c.StreamID == "" || c.SampleRate < 1 || c.SampleRate > kafka.MaxSampleRate || len(c.Samples) == 0 || len(c.Samples) > kafka.MaxChunkSeconds*c.SampleRate {
+			t.Fatalf("accepted %+v", c)
+		}
+		for i, v := range c.Samples {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatalf("sample %d is %v", i, v)
+			}
+		}
+	})
+}

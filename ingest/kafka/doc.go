@@ -1,5 +1,9 @@
 // Package kafka reads transcript segments from a Kafka topic as a member of
-// a consumer group, with kafka-go, for the pipeline (pipeline.Source).
+// a consumer group, with kafka-go, for the pipeline (pipeline.Source). New
+// decodes segments; NewDecoding takes any Decoder, such as one that also
+// accepts the audio chunks of DecodeAudioChunk (PCM16 or float32 samples
+// with their rate and start) that call-centre feeds carry on the same
+// topic, keyed by stream id.
 //
 // Delivery is at least once. The source fetches without committing; each
 // segment comes with an acknowledgement function that the pipeline calls
@@ -13,5 +17,8 @@
 // once Read has returned it. Either way it does not stop the source.
 //
 // Kafka input never drops: when MaxUnacked segments await acknowledgement,
-// Read blocks, which pushes back on the broker.
+// Read blocks, which pushes back on the broker. When the group re-forms (a
+// broker restart, a rebalance) and the reader fetches again from the
+// committed offset, a message the source returned already is not returned a
+// second time.
 package kafka
