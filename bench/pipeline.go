@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,17 +123,20 @@ type Result struct {
 	// window's media and transcript and the queues.
 	FeaturesP50 float64 `json:"features_p50_ms"`
 	FeaturesP99 float64 `json:"features_p99_ms"`
-	// HeapInuse (MiB) and Goroutines are sampled when the last event
-	// arrived, before shutdown.
+	// HeapInuse (MiB), RSS (MiB) and Goroutines are sampled when the last
+	// event arrived, before shutdown. RSS is the process's resident set
+	// (the Go heap plus ONNX Runtime's and OpenCV's memory), 0 where
+	// /proc/self/statm cannot be read.
 	HeapInuse  float64 `json:"heap_inuse_mib"`
+	RSS        float64 `json:"rss_mib"`
 	Goroutines int     `json:"goroutines"`
 }
 
 // String formats the result as one line.
 func (r Result) String() string {
-	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB goroutines=%d",
+	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB rss=%.0fMiB goroutines=%d",
 		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max,
-		r.FeaturesP50, r.FeaturesP99, r.HeapInuse, r.Goroutines)
+		r.FeaturesP50, r.FeaturesP99, r.HeapInuse, r.RSS, r.Goroutines)
 }
 
 // Target is what a sustained load must meet.
@@ -221,7 +226,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	res.HeapInuse, res.Goroutines = float64(ms.HeapInuse)/(1<<20), runtime.NumGoroutine()
+	res.HeapInuse, res.RSS, res.Goroutines = float64(ms.HeapInuse)/(1<<20), rss(), runtime.NumGoroutine()
 	cancel()
 	wg.Wait()
 	close(feedErr)
@@ -383,4 +388,22 @@ func (c *collector) fill(r *Result, start time.Time) {
 // value with at least q of the values at or below it.
 func quantile(l []float64, q float64) float64 {
 	return l[max(0, min(len(l)-1, int(math.Ceil(q*float64(len(l))))-1))]
+}
+
+// rss returns the process's resident set size in MiB from
+// /proc/self/statm, or 0 when it cannot be read.
+func rss() float64 {
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return float64(pages*int64(os.Getpagesize())) / (1 << 20)
 }

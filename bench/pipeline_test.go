@@ -207,7 +207,7 @@ func TestRun(t *testing.T) {
 	if r.Streams != 2 || r.Expected != 2 || r.Events != 2 || r.Windows != 2 || r.Failed != 0 || r.Played != 8 {
 		t.Errorf("result %v", r)
 	}
-	if !(r.P50 > 0 && r.P50 <= r.P99 && r.P99 <= r.Max && r.FeaturesP50 > 0 && r.FeaturesP50 <= r.FeaturesP99 && r.EventsPerSec > 0 && r.HeapInuse > 0 && r.Goroutines > 0) {
+	if !(r.P50 > 0 && r.P50 <= r.P99 && r.P99 <= r.Max && r.FeaturesP50 > 0 && r.FeaturesP50 <= r.FeaturesP99 && r.EventsPerSec > 0 && r.HeapInuse > 0 && r.RSS >= r.HeapInuse && r.Goroutines > 0) {
 		t.Errorf("measures %v", r)
 	}
 }
