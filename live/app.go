@@ -211,12 +211,12 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			rate: orInt(k.SampleRate, 16000)})
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
 	}
-	// With event_seq start_ms, utterance windows of Kafka transcripts take
+	// With event_seq start_ms (the default), utterance windows of Kafka transcripts take
 	// their sequence number from the segment's start, not from this
 	// process's count, so that the process that takes a partition over
 	// after a crash or a rebalance gives a redelivered segment the event id
 	// it had.
-	keyed := cfg.Sources.Transcripts.Kafka != nil && cfg.Sources.Transcripts.Kafka.EventSeq == "start_ms" &&
+	keyed := cfg.Sources.Transcripts.Kafka != nil && cfg.Sources.Transcripts.Kafka.EventSeq != "count" &&
 		(cfg.Window.Policy == "" || cfg.Window.Policy == string(align.Utterance))
 
 	// Aligner.

@@ -125,14 +125,13 @@ type KafkaInput struct {
 	// rejoin. Default 30s.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 	// EventSeq chooses how the utterance windows of the topic's streams
-	// are numbered in event ids: "count" (the default) numbers each
-	// stream's windows 0, 1, 2, ... in this process, which starts again at
-	// 0 after a restart or when another process takes the stream over;
-	// "start_ms" numbers a window by its segment's start in milliseconds
-	// (since the Unix epoch for wall-clock times, since the stream's start
-	// for offsets), so that a segment delivered again after a crash or a
-	// rebalance gets the same event id in any process. Use start_ms when
-	// several processes share a group or consumers de-duplicate by id.
+	// are numbered in event ids: "start_ms" (the default) numbers a window
+	// by its segment's start in milliseconds (since the Unix epoch for
+	// wall-clock times, since the stream's start for offsets), so that a
+	// segment delivered again after a crash or a rebalance gets the same
+	// event id in any process of the group; "count" numbers each stream's
+	// windows 0, 1, 2, ... in this process, which starts again at 0 after a
+	// restart or when another process takes the stream over.
 	EventSeq string `yaml:"event_seq"`
 	// SampleRate is the rate, in Hz, of the audio chunks the topic may
 	// carry next to the segments (JSON messages with stream_id, start,

@@ -10,8 +10,8 @@
 // processes share its partitions; an offset is committed only once every
 // sink accepted the events built from its message, or once its failure was
 // written to the dead-letter topic (sinks.dead_letter). Delivery is at
-// least once; with event_seq start_ms an event keeps its id in whichever
-// process scores its segment again.
+// least once, and an utterance's event keeps its id (numbered by the
+// segment's start in milliseconds) in whichever process scores it again.
 //
 // Bad input never stops a stream: a malformed message (bad JSON, wrong
 // types, missing fields, oversize or non-UTF-8 text, a key that is not the

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"regexp"
 	"strings"
@@ -119,7 +121,9 @@ func TestDemo(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Fatalf("demo exited %d; stderr:\n%s", code, stderr.String())
 	}
-	seen := map[uint64]bool{}
+	// One event per utterance: its transcript is the utterance's text, and
+	// its id is the segment's start in milliseconds (event_seq start_ms).
+	seen := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -130,11 +134,16 @@ func TestDemo(t *testing.T) {
 		if err := e.Validate(); err != nil {
 			t.Error(err)
 		}
-		seen[e.Window.Seq] = true
+		seen[e.Transcript] = e.EventID
 	}
-	for i := range utts {
-		if !seen[uint64(i)] {
-			t.Errorf("no event for utterance %d (%q)", i, utts[i].Text)
+	for _, u := range utts {
+		id, ok := seen[u.Text]
+		if !ok {
+			t.Errorf("no event for utterance %q", u.Text)
+			continue
+		}
+		if want := fmt.Sprintf("%s/utt/%d", demoStream, int64(math.Round(u.Start*1000))); id != want {
+			t.Errorf("utterance %q: event id %q, want %q", u.Text, id, want)
 		}
 	}
 	if !strings.Contains(stderr.String(), "demo: windows") {
