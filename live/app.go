@@ -60,6 +60,8 @@ type App struct {
 	videos  []*videoInput
 	mics    []*micInput
 	model   *model.Model
+	// lag reports the Kafka input's consumer lag; nil without Kafka input.
+	lag func() int64
 }
 
 // Stats counts what an App did; safe for concurrent use.
@@ -209,6 +211,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger), wall: &app.wall,
 			rate: orInt(k.SampleRate, 16000)})
+		app.lag = src.Lag
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
 	}
 	// With event_seq start_ms (the default), utterance windows of Kafka transcripts take
@@ -281,7 +284,6 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
 	}
 	if h := cfg.Sinks.HTTP; h != nil {
-		app.registerMetrics(metrics)
 		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: orString(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics,
 			Ready: ready.check})
 		if err != nil {
@@ -294,6 +296,9 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	}
 	for i, s := range opts.Extra {
 		pipeline.To(events, fmt.Sprintf("extra-%d", i), pipeline.SinkConfig{}, s)
+	}
+	if cfg.Sinks.HTTP != nil {
+		app.registerMetrics(metrics)
 	}
 	built = true
 	return app, nil
@@ -352,9 +357,25 @@ func (a *App) registerMetrics(reg *obs.Registry) {
 	reg.GaugeFunc("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
 	reg.GaugeFunc("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
 	reg.GaugeFunc("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
-	for _, node := range []string{"sources", "align", "score", "stats"} {
-		reg.GaugeFunc("cmc_stage_queue_depth", "Items waiting in a stage's input queue.", func() float64 { return float64(a.node(node).Queue) }, "stage", node)
-		reg.GaugeFunc("cmc_stage_items_total", "Items a stage emitted.", func() float64 { return float64(a.node(node).Out) }, "stage", node)
+	if a.lag != nil {
+		reg.GaugeFunc("cmc_kafka_consumer_lag", "Messages of the assigned partitions not fetched yet.", func() float64 { return float64(a.lag()) })
+	}
+	bounds := make([]float64, len(pipeline.LatencyBounds()))
+	for i, b := range pipeline.LatencyBounds() {
+		bounds[i] = b.Seconds()
+	}
+	for _, n := range a.runner.Metrics() {
+		node := n.Name
+		reg.GaugeFunc("cmc_stage_queue_depth", "Items waiting in a node's output queue.", func() float64 { return float64(a.node(node).Queue) }, "stage", node)
+		reg.GaugeFunc("cmc_stage_items_total", "Items a node passed on.", func() float64 { return float64(a.node(node).Out) }, "stage", node)
+		if n.Kind == pipeline.KindSource {
+			continue
+		}
+		reg.HistogramFunc("cmc_stage_latency_seconds", "Time per item in a stage (Process) or per batch in a sink (Write).", bounds,
+			func() obs.HistogramSnapshot {
+				h := a.node(node).Latency
+				return obs.HistogramSnapshot{Counts: h.Counts, Sum: h.Sum.Seconds()}
+			}, "stage", node)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features/vision"
 	"github.com/cmc-stream/cmc-stream/model"
+	"github.com/cmc-stream/cmc-stream/obs"
 )
 
 // writeWAV writes mono float32 samples as a 16-bit PCM WAV file.
@@ -117,6 +118,19 @@ sinks: {stdout: {format: jsonl}}
 		}
 		if !strings.Contains(e.Transcript, []string{"ill", "young"}[i]) {
 			t.Errorf("event %d transcript %q", i, e.Transcript)
+		}
+	}
+	// The metrics of /metrics: the score stage's latency histogram counted
+	// both windows.
+	reg := obs.NewRegistry()
+	app.registerMetrics(reg)
+	var metrics strings.Builder
+	if err := reg.WriteText(&metrics); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`cmc_stage_latency_seconds_count{stage="score"} 2`, `cmc_stage_items_total{stage="score"} 2`, "cmc_events_total 2"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics.String())
 		}
 	}
 	s := app.Summary()

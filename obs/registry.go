@@ -93,14 +93,59 @@ func (r *Registry) GaugeFunc(name, help string, f func() float64, labels ...stri
 // implicit. labels are as for Counter. It panics on invalid bounds or an
 // invalid or duplicate registration.
 func (r *Registry) Histogram(name, help string, bounds []float64, labels ...string) *Histogram {
+	checkBounds(name, bounds)
+	h := &Histogram{bounds: slices.Clone(bounds), counts: make([]atomic.Uint64, len(bounds)+1)}
+	r.register(name, help, "histogram", labels, h)
+	return h
+}
+
+// HistogramSnapshot is a histogram read at writing time: per-bucket (not
+// cumulative) counts for the upper bounds, the last for +Inf, and the sum
+// of the observations.
+type HistogramSnapshot struct {
+	Counts []uint64
+	Sum    float64
+}
+
+// HistogramFunc registers a histogram whose buckets are read from f when
+// the registry is written, such as a pipeline stage's latency histogram
+// kept elsewhere. bounds are as for Histogram; f must return
+// len(bounds)+1 counts, be safe for concurrent use and not call the
+// registry. It panics on invalid bounds or an invalid or duplicate
+// registration.
+func (r *Registry) HistogramFunc(name, help string, bounds []float64, f func() HistogramSnapshot, labels ...string) {
+	checkBounds(name, bounds)
+	r.register(name, help, "histogram", labels, histogramFunc{bounds: slices.Clone(bounds), f: f})
+}
+
+type histogramFunc struct {
+	bounds []float64
+	f      func() HistogramSnapshot
+}
+
+func (h histogramFunc) write(w *bufio.Writer, name, labels string) {
+	snap := h.f()
+	var cum uint64
+	for i := range len(h.bounds) + 1 {
+		if i < len(snap.Counts) {
+			cum += snap.Counts[i]
+		}
+		le := "+Inf"
+		if i < len(h.bounds) {
+			le = formatFloat(h.bounds[i])
+		}
+		fmt.Fprintf(w, "%s_bucket%s %d\n", name, withLabel(labels, "le", le), cum)
+	}
+	fmt.Fprintf(w, "%s_sum%s %s\n", name, labels, formatFloat(snap.Sum))
+	fmt.Fprintf(w, "%s_count%s %d\n", name, labels, cum)
+}
+
+func checkBounds(name string, bounds []float64) {
 	for i, b := range bounds {
 		if math.IsInf(b, 0) || math.IsNaN(b) || (i > 0 && b <= bounds[i-1]) {
 			panic(fmt.Sprintf("obs: histogram %q: bounds %v not finite and increasing", name, bounds))
 		}
 	}
-	h := &Histogram{bounds: slices.Clone(bounds), counts: make([]atomic.Uint64, len(bounds)+1)}
-	r.register(name, help, "histogram", labels, h)
-	return h
 }
 
 // WriteText writes every metric in the Prometheus text format, families

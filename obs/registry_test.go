@@ -130,3 +130,27 @@ func ExampleRegistry() {
 	// # TYPE cmc_sink_events_total counter
 	// cmc_sink_events_total{sink="stdout"} 3
 }
+
+// TestHistogramFunc checks the exposition of a histogram read from a
+// snapshot: cumulative buckets, sum and count.
+func TestHistogramFunc(t *testing.T) {
+	r := obs.NewRegistry()
+	r.HistogramFunc("lat_seconds", "Latency.", []float64{0.1, 1}, func() obs.HistogramSnapshot {
+		return obs.HistogramSnapshot{Counts: []uint64{2, 3, 1}, Sum: 4.5}
+	}, "stage", "score")
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `# HELP lat_seconds Latency.
+# TYPE lat_seconds histogram
+lat_seconds_bucket{stage="score",le="0.1"} 2
+lat_seconds_bucket{stage="score",le="1"} 5
+lat_seconds_bucket{stage="score",le="+Inf"} 6
+lat_seconds_sum{stage="score"} 4.5
+lat_seconds_count{stage="score"} 6
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -231,7 +231,10 @@ func (s *Source[T]) Connect(context.Context) error {
 	if err := rc.Validate(); err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	s.r = kafkago.NewReader(rc)
+	r := kafkago.NewReader(rc)
+	s.mu.Lock()
+	s.r = r
+	s.mu.Unlock()
 	return nil
 }
 
@@ -453,4 +456,17 @@ func (s *Source[T]) Close(context.Context) error {
 		return fmt.Errorf("kafka: close: %w", err)
 	}
 	return nil
+}
+
+// Lag returns how many messages of the partitions this member reads were
+// not fetched yet when the reader last looked (the high-water mark minus
+// the fetch offset; 0 before Connect). Safe for concurrent use.
+func (s *Source[T]) Lag() int64 {
+	s.mu.Lock()
+	r := s.r
+	s.mu.Unlock()
+	if r == nil {
+		return 0
+	}
+	return r.Stats().Lag
 }
