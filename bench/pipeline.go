@@ -50,8 +50,8 @@ type Config struct {
 	// Bundle is the model bundle directory; required.
 	Bundle string
 	// Duration is how long each stream plays: utterances ending later
-	// (by more than 10 ms) are not produced. A Duration above the clip's length loops the clip.
-	// Default: the clip's length.
+	// (by more than 10 ms) are not produced. A Duration above the clip's
+	// length loops the clip. Default: the clip's length.
 	Duration time.Duration
 	// Stagger starts stream i's playback i/Streams of the clip's length
 	// into the clip (the staggered copies are cut with ffmpeg before the
