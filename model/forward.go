@@ -157,9 +157,12 @@ func (in *Inferencer) Forward(x *Input, out *Output) error {
 
 // parallel splits the tasks [0,n) into contiguous ranges, one per thread,
 // and runs fn on each; fn gets its thread index for per-thread scratch.
-func (in *Inferencer) parallel(n int, fn func(thread, lo, hi int)) {
+//
+// work estimates the multiply-adds of all n tasks; below minParallelWork
+// the goroutine hand-off costs more than it saves, and fn runs alone.
+func (in *Inferencer) parallel(n, work int, fn func(thread, lo, hi int)) {
 	threads := min(len(in.heads), n)
-	if threads <= 1 {
+	if threads <= 1 || work < minParallelWork {
 		fn(0, 0, n)
 		return
 	}
@@ -169,6 +172,12 @@ func (in *Inferencer) parallel(n int, fn func(thread, lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// minParallelWork is the estimated multiply-adds below which a parallel
+// section runs on one goroutine: about 50 µs of work with the AVX2 kernels,
+// some ten times the cost of starting and joining a goroutine (measured
+// with BenchmarkForward's SIMS batch-1 case, which has many small layers).
+const minParallelWork = 1 << 18
 
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
@@ -340,7 +349,12 @@ func (in *Inferencer) layer(l *EncoderLayer, r, e, heads int) {
 	ws.attn = grow(ws.attn, r*e)
 	// One task per (sample, head), shared among the threads.
 	samples := len(ws.start) - 1
-	in.parallel(samples*heads, func(thread, lo, hi int) {
+	work := 0
+	for b := range samples {
+		u := ws.start[b+1] - ws.start[b]
+		work += 2 * u * u * e
+	}
+	in.parallel(samples*heads, work, func(thread, lo, hi int) {
 		for task := lo; task < hi; task++ {
 			b, h := task/heads, task%heads
 			ws.attention(&in.heads[thread], ws.start[b], ws.start[b+1], e, heads, h)
@@ -435,7 +449,7 @@ func layerNorm(dst, x []float32, r, e int, ln *LayerNorm) {
 // accumulate is set (the residual connections), rows shared among threads.
 func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, accumulate bool) {
 	wt := in.wt[l]
-	in.parallel(r, func(thread, lo, hi int) {
+	in.parallel(r, r*l.In*l.Out, func(thread, lo, hi int) {
 		hs := &in.heads[thread]
 		hs.row = grow(hs.row, l.Out)
 		for i := lo; i < hi; i++ {
