@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/cmc-stream/cmc-stream/dataset"
@@ -48,6 +49,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1111, "random seed (the reference uses 1111)")
 	gt := fs.Bool("gt-labels", false, "CMC-GT: train on the dataset's unimodal labels (CH-SIMS layouts) instead of PLGM pseudo labels")
 	name := fs.String("name", "", "model name recorded in the bundle (default: cmc-<preset or convention>)")
+	labelMom := scheduleFlag{train.DefaultLabelMomentum}
+	teacherMom := scheduleFlag{train.DefaultTeacherMomentum}
+	fs.Var(&labelMom, "label-momentum", "PLGM pseudo-label momentum `m0:gamma,m0:gamma,m0:gamma` for text, audio, vision (momentum of epoch e = 1-(1-m0)/e^gamma)")
+	fs.Var(&teacherMom, "teacher-momentum", "EMA-teacher momentum `m0:gamma,m0:gamma,m0:gamma` for text, audio, vision")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -95,7 +100,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%s: %w", *data, err)
 	}
 	split := func(n string) *dataset.Split { return ds.Splits[n] }
-	settings := train.Settings{Model: cfg, MaxEpochs: *maxEpochs, Patience: *patience, BatchSize: *batch, Seed: *seed, GroundTruth: *gt}
+	settings := train.Settings{Model: cfg, MaxEpochs: *maxEpochs, Patience: *patience, BatchSize: *batch, Seed: *seed, GroundTruth: *gt,
+		LabelMomentum: labelMom.s, TeacherMomentum: teacherMom.s}
 	bar := newProgress(stderr)
 	m, sum, err := train.Run(ctx, settings, train.Data{Train: split("train"), Valid: split("valid"), Test: split("test")}, func(r train.EpochReport) {
 		bar.clear()
@@ -112,7 +118,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Data: filepath.Base(*data), SHA256: hex.EncodeToString(sha[:]),
 		Sizes: map[string]int{"train": split("train").Len(), "valid": split("valid").Len(), "test": split("test").Len()},
 		Settings: map[string]any{"preset": *preset, "max_epochs": *maxEpochs, "patience": *patience, "batch": *batch,
-			"seed": *seed, "gt_labels": *gt, "layers": m.Config.Layers, "heads": m.Config.Heads, "out_dropout": m.Config.OutDropout},
+			"seed": *seed, "gt_labels": *gt, "layers": m.Config.Layers, "heads": m.Config.Heads, "out_dropout": m.Config.OutDropout,
+			"label_momentum": labelMom.String(), "teacher_momentum": teacherMom.String()},
 		Epochs: map[string]any{"stage1": sum.Stage1Epochs, "stage2": sum.Stage2Epochs,
 			"stage1_best": sum.Stage1Best, "stage2_best": sum.Stage2Best},
 		Test: sum.Test,
@@ -139,4 +146,35 @@ func testAcc(r train.EpochReport) float64 {
 		return r.Test.Has0Acc2
 	}
 	return r.TestUni[model.Text].Has0Acc2
+}
+
+// scheduleFlag parses three stage-1 momentum schedules (text, audio,
+// vision) as m0:gamma,m0:gamma,m0:gamma.
+type scheduleFlag struct{ s [model.Experts]train.Schedule }
+
+// String formats the schedules as the flag takes them.
+func (f *scheduleFlag) String() string {
+	parts := make([]string, len(f.s))
+	for i, sc := range f.s {
+		parts[i] = fmt.Sprintf("%g:%g", sc.Initial, sc.Gamma)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set parses m0:gamma,m0:gamma,m0:gamma.
+func (f *scheduleFlag) Set(v string) error {
+	parts := strings.Split(v, ",")
+	if len(parts) != model.Experts {
+		return fmt.Errorf("want three schedules (text, audio, vision), got %q", v)
+	}
+	for i, p := range parts {
+		m0, g, ok := strings.Cut(strings.TrimSpace(p), ":")
+		a, err1 := strconv.ParseFloat(m0, 64)
+		b, err2 := strconv.ParseFloat(g, 64)
+		if !ok || err1 != nil || err2 != nil || a < 0 || a > 1 || b < 0 {
+			return fmt.Errorf("schedule %q: want m0:gamma with m0 in [0,1] and gamma >= 0", p)
+		}
+		f.s[i] = train.Schedule{Initial: a, Gamma: b}
+	}
+	return nil
 }

@@ -73,6 +73,9 @@ func TestTrainAndEval(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train: exit %d: %s", code, stderr)
 	}
+	if code, _, stderr := runCLI("train", "--data", data, "--convention", "mosi", "--out", out, "--label-momentum", "0.8:0.5,2:1,0.9:1"); code != exitUsage || !strings.Contains(stderr, "label-momentum") {
+		t.Errorf("bad schedule: exit %d, %q", code, stderr)
+	}
 	if !strings.Contains(stdout, "stage 1 epoch   1") || !strings.Contains(stdout, "stage 2 epoch   1") || !strings.Contains(stdout, "wrote "+out) {
 		t.Errorf("train output:\n%s", stdout)
 	}
@@ -81,7 +84,8 @@ func TestTrainAndEval(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec trainedOn
-	if err := json.Unmarshal(m.Config.TrainedOn, &rec); err != nil || rec.Sizes["train"] != 160 || len(rec.SHA256) != 64 {
+	if err := json.Unmarshal(m.Config.TrainedOn, &rec); err != nil || rec.Sizes["train"] != 160 || len(rec.SHA256) != 64 ||
+		rec.Settings["label_momentum"] != "0.8:0.5,0.99:0.5,0.99:0.5" {
 		t.Errorf("trained_on %s (%v)", m.Config.TrainedOn, err)
 	}
 	if m.Config.Dims != (model.PerModality{Text: 16, Audio: 5, Vision: 7}) || m.Config.Lengths != (model.PerModality{Text: 6, Audio: 10, Vision: 8}) {
