@@ -77,7 +77,8 @@ type Stats struct {
 	// stream.
 	Rejected  atomic.Int64
 	mu        sync.Mutex
-	latencies []float64 // end-to-end latencies in ms
+	latencies []float64 // the last latencyWindow end-to-end latencies in ms, a ring
+	next      int       // where the ring writes next once full
 }
 
 // Summary is what a run did, for the closing line of demo and run.
@@ -89,7 +90,8 @@ type Summary struct {
 	// Dropped counts media dropped by live sources (capture overload,
 	// decode errors) and by the aligner (late items, buffer overflow).
 	Dropped int64
-	// LatencyP50 and LatencyP99 are end-to-end latencies in ms.
+	// LatencyP50 and LatencyP99 are end-to-end latencies in ms over the
+	// last 10,000 events.
 	LatencyP50, LatencyP99 float64
 }
 
@@ -393,11 +395,20 @@ func (s *Stats) Write(_ context.Context, batch []event.Event) error {
 	s.Events.Add(int64(len(batch)))
 	s.mu.Lock()
 	for _, e := range batch {
-		s.latencies = append(s.latencies, e.LatencyMS.EndToEnd)
+		if len(s.latencies) < latencyWindow {
+			s.latencies = append(s.latencies, e.LatencyMS.EndToEnd)
+			continue
+		}
+		s.latencies[s.next] = e.LatencyMS.EndToEnd
+		s.next = (s.next + 1) % latencyWindow
 	}
 	s.mu.Unlock()
 	return nil
 }
+
+// latencyWindow is how many of the latest events the latency percentiles
+// cover, so that a long run keeps a bounded record.
+const latencyWindow = 10000
 
 // Close does nothing.
 func (s *Stats) Close(context.Context) error { return nil }

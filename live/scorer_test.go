@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features"
 	"github.com/cmc-stream/cmc-stream/features/audio"
 	"github.com/cmc-stream/cmc-stream/features/text"
@@ -181,5 +182,24 @@ func TestScorerRefusesMismatch(t *testing.T) {
 	configured.Set(features.Audio, map[string]any{"name": "mmsa33", "hop_length": 512})
 	if _, err := NewScorer(ScorerConfig{Model: m, Text: enc, Clock: clock, Spec: configured}); err == nil || !strings.Contains(err.Error(), "audio.hop_length") {
 		t.Errorf("spec mismatch: %v", err)
+	}
+}
+
+// TestStatsLatencyWindow checks that the latency record keeps only the
+// last latencyWindow events: after 10,000 events at 1 ms and 10,000 at
+// 5 ms, both percentiles are 5 ms.
+func TestStatsLatencyWindow(t *testing.T) {
+	var s Stats
+	batch := make([]event.Event, 100)
+	for _, ms := range []float64{1, 5} {
+		for i := range batch {
+			batch[i].LatencyMS.EndToEnd = ms
+		}
+		for range latencyWindow / len(batch) {
+			s.Write(context.Background(), batch)
+		}
+	}
+	if p50, p99 := s.percentiles(); p50 != 5 || p99 != 5 || len(s.latencies) != latencyWindow || s.Events.Load() != 2*latencyWindow {
+		t.Errorf("p50 %v, p99 %v, %d kept, %d events", p50, p99, len(s.latencies), s.Events.Load())
 	}
 }
