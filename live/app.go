@@ -180,21 +180,21 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, fmt.Errorf("live: video source %q: %w", v.StreamID, err)
 		}
 		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex,
-			cfg: video.Config{Device: v.Device, FPS: orFloat(v.FPS, 15), Width: orInt(v.Width, 320), Height: orInt(v.Height, 240), Realtime: realtime}}
+			cfg: video.Config{Device: v.Device, FPS: cmp.Or(v.FPS, 15), Width: cmp.Or(v.Width, 320), Height: cmp.Or(v.Height, 240), Realtime: realtime}}
 		app.videos = append(app.videos, vi)
 		inputs = append(inputs, vi)
 	}
 	for _, a := range cfg.Sources.Audio {
 		realtime := a.Realtime == nil || *a.Realtime
 		if a.File != "" {
-			inputs = append(inputs, newAudioFileInput(a.StreamID, a.File, orInt(a.SampleRate, 16000), realtime, clock))
+			inputs = append(inputs, newAudioFileInput(a.StreamID, a.File, cmp.Or(a.SampleRate, 16000), realtime, clock))
 			continue
 		}
 		dev := a.Device
 		if dev == "default" {
 			dev = ""
 		}
-		mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(orInt(a.SampleRate, 16000))}}
+		mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(cmp.Or(a.SampleRate, 16000))}}
 		app.mics = append(app.mics, mi)
 		inputs = append(inputs, mi)
 	}
@@ -205,14 +205,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger)})
 	} else if k := tr.Kafka; k != nil {
-		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: orString(k.Group, "cmc-stream"),
+		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: cmp.Or(k.Group, "cmc-stream"),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
 			Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
 		if err != nil {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger), wall: &app.wall,
-			rate: orInt(k.SampleRate, 16000)})
+			rate: cmp.Or(k.SampleRate, 16000)})
 		app.lag = src.Lag
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
 	}
@@ -239,7 +239,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("live: window: %w", err)
 	}
 
-	queue := orInt(cfg.Pipeline.Queue, 16)
+	queue := cmp.Or(cfg.Pipeline.Queue, 16)
 	in := pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...)
 	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
 	roles := cfg.Privacy.Roles
@@ -261,7 +261,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		return evs, err
 	})
-	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: orInt(cfg.Pipeline.Workers, 1), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
+	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: cmp.Or(cfg.Pipeline.Workers, 1), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
 
 	// Sinks.
 	pipeline.To(events, "stats", pipeline.SinkConfig{}, pipeline.Sink[event.Event](app.stats))
@@ -286,7 +286,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
 	}
 	if h := cfg.Sinks.HTTP; h != nil {
-		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: orString(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics,
+		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: cmp.Or(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics,
 			Ready: ready.check})
 		if err != nil {
 			return nil, err
@@ -439,7 +439,7 @@ type TextSpec struct {
 // newTextEncoder builds the configured text encoder with maxLen rows
 // (the model's lengths.text unless the config says otherwise).
 func newTextEncoder(cfg TextConfig, maxLen int) (*text.LexiconEncoder, TextSpec, error) {
-	lang := orString(cfg.Lang, "en")
+	lang := cmp.Or(cfg.Lang, "en")
 	if cfg.MaxLen > 0 {
 		maxLen = cfg.MaxLen
 	}
@@ -491,27 +491,6 @@ func DefaultSpec(ts TextSpec) features.Spec {
 	spec.Set(features.Text, ts)
 	spec.Set(features.Vision, map[string]any{"name": vision.SpecName, "version": vision.SpecVersion, "columns": strings.Join(vision.Columns(), ",")})
 	return spec
-}
-
-func orInt(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
-func orFloat(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
-func orString(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // rejectMessage returns the Kafka source's Config.Reject: it logs a
