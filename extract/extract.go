@@ -14,7 +14,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/features/audio"
 	"github.com/cmc-stream/cmc-stream/features/text"
 	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/ingest/media"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 )
 
@@ -260,27 +260,34 @@ func findVideo(dir, id string) string {
 	return ""
 }
 
-// clipAudio reads <id>.wav, or the audio track of the video with ffmpeg
-// (mono, 16 kHz, float32).
+// clipAudio reads <id>.wav, or the audio track of the video, with the live
+// file source (ingest/media: WAV directly, anything else through ffmpeg),
+// as fast as it decodes.
 func clipAudio(ctx context.Context, dir, id, videoPath string) ([]float32, int, error) {
-	wav := filepath.Join(dir, id+".wav")
-	if _, err := os.Stat(wav); err == nil {
-		return audio.ReadWAV(wav)
+	path := filepath.Join(dir, id+".wav")
+	if _, err := os.Stat(path); err != nil {
+		if videoPath == "" {
+			return nil, 0, fmt.Errorf("extract: clip %s: no %s.wav and no video in %s", id, id, dir)
+		}
+		path = videoPath
 	}
-	if videoPath == "" {
-		return nil, 0, fmt.Errorf("extract: clip %s: no %s.wav and no video in %s", id, id, dir)
-	}
-	const rate = 16000
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-loglevel", "error", "-i", videoPath, "-vn", "-f", "f32le", "-ac", "1", "-ar", strconv.Itoa(rate), "-")
-	raw, err := cmd.Output()
+	src, err := media.Open(media.Config{Path: path})
 	if err != nil {
-		return nil, 0, fmt.Errorf("extract: clip %s: reading the audio track of %s with ffmpeg: %w", id, videoPath, err)
+		return nil, 0, fmt.Errorf("extract: clip %s: %w", id, err)
 	}
-	y := make([]float32, len(raw)/4)
-	for i := range y {
-		y[i] = math.Float32frombits(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
+	defer src.Close()
+	var y []float32
+	rate := 0
+	for {
+		c, err := src.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			return y, rate, nil
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("extract: clip %s: reading the audio of %s: %w", id, path, err)
+		}
+		y, rate = append(y, c.Samples...), c.SampleRate
 	}
-	return y, rate, nil
 }
 
 // readTranscripts reads the clips of a transcript JSONL file.
