@@ -18,6 +18,47 @@ DATA expconst<>+44(SB)/4, $127        // exponent bias
 DATA expconst<>+48(SB)/4, $0xff800000 // -Inf
 GLOBL expconst<>(SB), RODATA|NOPTR, $52
 
+// The exponential of both kernels below, as macros so that they share one
+// copy. EXP_SETUP loads the constants (AX = expconst, Y10..Y14) and clears
+// the sum Y9. EXP_SHIFTED sets Y3 = exp(Y0 - Y15) with x = Y0 - Y15 clamped
+// below, n = round(x*log2e), r = x - n*C1 - n*C2, y = poly(r)*r*r + r + 1,
+// times 2^n (Y0..Y5 are scratch).
+#define EXP_SETUP \
+	LEAQ expconst<>(SB), AX; \
+	VBROADCASTSS 0(AX), Y14; \
+	VBROADCASTSS 4(AX), Y13; \
+	VBROADCASTSS 8(AX), Y12; \
+	VBROADCASTSS 40(AX), Y11; \
+	VPBROADCASTD 44(AX), Y10; \
+	VXORPS Y9, Y9, Y9
+
+#define EXP_SHIFTED \
+	VSUBPS Y15, Y0, Y0; \
+	VMAXPS Y11, Y0, Y0; \
+	VMULPS Y14, Y0, Y1; \
+	VROUNDPS $0, Y1, Y1; \
+	VFNMADD231PS Y13, Y1, Y0; \
+	VFNMADD231PS Y12, Y1, Y0; \
+	VMULPS Y0, Y0, Y2; \
+	VBROADCASTSS 12(AX), Y3; \
+	VBROADCASTSS 16(AX), Y4; \
+	VFMADD213PS Y4, Y0, Y3; \
+	VBROADCASTSS 20(AX), Y4; \
+	VFMADD213PS Y4, Y0, Y3; \
+	VBROADCASTSS 24(AX), Y4; \
+	VFMADD213PS Y4, Y0, Y3; \
+	VBROADCASTSS 28(AX), Y4; \
+	VFMADD213PS Y4, Y0, Y3; \
+	VBROADCASTSS 32(AX), Y4; \
+	VFMADD213PS Y4, Y0, Y3; \
+	VFMADD213PS Y0, Y2, Y3; \
+	VBROADCASTSS 36(AX), Y4; \
+	VADDPS Y4, Y3, Y3; \
+	VCVTPS2DQ Y1, Y5; \
+	VPADDD Y10, Y5, Y5; \
+	VPSLLD $23, Y5, Y5; \
+	VMULPS Y5, Y3, Y3
+
 // func scoresBlocksAVX2(s, q, kt *float32, blocks, u, dh int) float32
 // s[j] = sum_k q[k]*kt[k*u+j] for j < 8*blocks, four blocks at a time;
 // returns the largest s[j].
@@ -106,41 +147,11 @@ TEXT ·expShiftBlocksAVX2(SB), NOSPLIT, $0-36
 	MOVQ count+8(FP), SI
 	MOVQ blocks+16(FP), CX
 	VBROADCASTSS mx+24(FP), Y15
-	LEAQ expconst<>(SB), AX
-	VBROADCASTSS 0(AX), Y14  // log2e
-	VBROADCASTSS 4(AX), Y13  // C1
-	VBROADCASTSS 8(AX), Y12  // C2
-	VBROADCASTSS 40(AX), Y11 // lowest argument
-	VPBROADCASTD 44(AX), Y10 // 127
-	VXORPS Y9, Y9, Y9        // sum
+	EXP_SETUP
 
 loop:
 	VMOVUPS (DI), Y0
-	VSUBPS  Y15, Y0, Y0      // x = s - mx
-	VMAXPS  Y11, Y0, Y0      // clamp below
-	VMULPS  Y14, Y0, Y1      // x*log2e
-	VROUNDPS $0, Y1, Y1      // n = round(x*log2e)
-	VFNMADD231PS Y13, Y1, Y0 // r = x - n*C1
-	VFNMADD231PS Y12, Y1, Y0 // r -= n*C2
-	VMULPS  Y0, Y0, Y2       // z = r*r
-	VBROADCASTSS 12(AX), Y3  // y = p0
-	VBROADCASTSS 16(AX), Y4
-	VFMADD213PS Y4, Y0, Y3   // y = y*r + p1
-	VBROADCASTSS 20(AX), Y4
-	VFMADD213PS Y4, Y0, Y3   // + p2
-	VBROADCASTSS 24(AX), Y4
-	VFMADD213PS Y4, Y0, Y3   // + p3
-	VBROADCASTSS 28(AX), Y4
-	VFMADD213PS Y4, Y0, Y3   // + p4
-	VBROADCASTSS 32(AX), Y4
-	VFMADD213PS Y4, Y0, Y3   // + p5
-	VFMADD213PS Y0, Y2, Y3   // y = y*z + r
-	VBROADCASTSS 36(AX), Y4
-	VADDPS  Y4, Y3, Y3       // y += 1
-	VCVTPS2DQ Y1, Y5         // n as int32
-	VPADDD  Y10, Y5, Y5
-	VPSLLD  $23, Y5, Y5      // 2^n
-	VMULPS  Y5, Y3, Y3
+	EXP_SHIFTED
 	VMULPS  (SI), Y3, Y3     // * count
 	VMOVUPS Y3, (DI)
 	VADDPS  Y3, Y9, Y9
@@ -418,41 +429,11 @@ TEXT ·expSubBlocksAVX2(SB), NOSPLIT, $0-28
 	MOVQ s+0(FP), DI
 	MOVQ blocks+8(FP), CX
 	VBROADCASTSS mx+16(FP), Y15
-	LEAQ expconst<>(SB), AX
-	VBROADCASTSS 0(AX), Y14  // log2e
-	VBROADCASTSS 4(AX), Y13  // C1
-	VBROADCASTSS 8(AX), Y12  // C2
-	VBROADCASTSS 40(AX), Y11 // lowest argument
-	VPBROADCASTD 44(AX), Y10 // 127
-	VXORPS Y9, Y9, Y9        // sum
+	EXP_SETUP
 
 eloop:
 	VMOVUPS (DI), Y0
-	VSUBPS  Y15, Y0, Y0
-	VMAXPS  Y11, Y0, Y0
-	VMULPS  Y14, Y0, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS Y13, Y1, Y0
-	VFNMADD231PS Y12, Y1, Y0
-	VMULPS  Y0, Y0, Y2
-	VBROADCASTSS 12(AX), Y3
-	VBROADCASTSS 16(AX), Y4
-	VFMADD213PS Y4, Y0, Y3
-	VBROADCASTSS 20(AX), Y4
-	VFMADD213PS Y4, Y0, Y3
-	VBROADCASTSS 24(AX), Y4
-	VFMADD213PS Y4, Y0, Y3
-	VBROADCASTSS 28(AX), Y4
-	VFMADD213PS Y4, Y0, Y3
-	VBROADCASTSS 32(AX), Y4
-	VFMADD213PS Y4, Y0, Y3
-	VFMADD213PS Y0, Y2, Y3
-	VBROADCASTSS 36(AX), Y4
-	VADDPS  Y4, Y3, Y3
-	VCVTPS2DQ Y1, Y5
-	VPADDD  Y10, Y5, Y5
-	VPSLLD  $23, Y5, Y5
-	VMULPS  Y5, Y3, Y3
+	EXP_SHIFTED
 	VMOVUPS Y3, (DI)
 	VADDPS  Y3, Y9, Y9
 	ADDQ $32, DI
