@@ -222,6 +222,7 @@ func (a *Aligner) addMedia(m Media, now time.Time) ([]Window, error) {
 	s.insert(m)
 	s.seen = s.seen.With(m.Modality)
 	s.wm[m.Modality] = max(s.wm[m.Modality], m.End())
+	s.ahead[m.Modality] = max(s.ahead[m.Modality], s.wm[m.Modality], m.Time+m.Interval)
 	for s.buffered() > a.cfg.MaxBuffered {
 		a.release(s.dropOldest())
 		a.stats.Overflow++
@@ -307,15 +308,16 @@ func (a *Aligner) step(s *stream, now time.Time, force bool) []Window {
 	return out
 }
 
-// ready reports whether the watermarks of every awaited modality of s passed
-// end plus the allowed lateness.
+// ready reports whether the watermarks of every awaited modality of s, or
+// the times their items announced no further item before (Media.Interval),
+// passed end plus the allowed lateness.
 func (a *Aligner) ready(s *stream, end time.Duration) bool {
 	awaited := s.seen | a.cfg.Expect
 	if a.cfg.Policy == Utterance {
 		awaited &^= Of(Text)
 	}
 	for m := range numModalities {
-		if awaited.Has(m) && (!s.seen.Has(m) || s.wm[m] < end+a.cfg.AllowedLateness) {
+		if awaited.Has(m) && (!s.seen.Has(m) || max(s.wm[m], s.ahead[m]) < end+a.cfg.AllowedLateness) {
 			return false
 		}
 	}

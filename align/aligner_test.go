@@ -571,3 +571,63 @@ func TestRefs(t *testing.T) {
 		t.Errorf("after Flush: released %v, want [a5]", got)
 	}
 }
+
+// TestFrameInterval checks that a frame announcing the time to the next one
+// (Media.Interval) lets a window close once that time passes its end, without
+// waiting for a frame at or after the end; that without it the window waits;
+// and that a frame arriving earlier than announced is not late.
+func TestFrameInterval(t *testing.T) {
+	t.Parallel()
+	spaced := func(interval time.Duration, times ...int) []align.Input {
+		var in []align.Input
+		for _, at := range times {
+			f := frame("s", at)
+			f.Interval = interval
+			in = append(in, f)
+		}
+		return in
+	}
+	// The segment comes before the frames: it waits for both watermarks.
+	expect := align.Config{Expect: align.Of(align.Audio, align.Vision)}
+	utterance := []align.Input{seg("s", 200, 500, "hello", "ann", true)}
+	want := []summary{{Stream: "s", Seq: 0, Start: 200, End: 500, Text: "hello", Speaker: "ann", Present: "text+audio+vision", Audio: "200-499/3", Frames: "200,300,400"}}
+	runAll(t, []scenario{
+		{
+			// The frame at 400 says the next comes at 500: the window
+			// [200, 500) has all its frames.
+			name: "announced interval closes the window",
+			cfg:  expect,
+			in:   concat(audioRun("s", 0, 600, 100), utterance, spaced(100*ms, 200, 300, 400)),
+			want: want,
+			// Audio before the utterance is unused.
+			stats: align.Stats{Streams: 1, Buffered: 1, Media: 9, Segments: 1, Windows: 1, Unused: 2},
+		},
+		{
+			name:  "without an interval the window waits for a frame at its end",
+			cfg:   expect,
+			in:    concat(audioRun("s", 0, 600, 100), utterance, frames("s", 200, 500, 100)),
+			stats: align.Stats{Streams: 1, Buffered: 7, Media: 9, Segments: 1, Unused: 2},
+		},
+		{
+			// The frame at 450 comes before the 500 the frame at 400
+			// announced (jitter), after the window closed: late, like any
+			// item that misses its window, and nothing else changes.
+			name:  "a frame earlier than announced is late",
+			cfg:   expect,
+			in:    concat(audioRun("s", 0, 600, 100), utterance, spaced(100*ms, 200, 300, 400, 450)),
+			want:  want,
+			late:  []int{10},
+			stats: align.Stats{Streams: 1, Buffered: 1, Media: 9, Segments: 1, Windows: 1, Late: 1, Unused: 2},
+		},
+	})
+}
+
+func TestFrameIntervalInvalid(t *testing.T) {
+	t.Parallel()
+	a := newAligner(t, align.Config{})
+	f := frame("s", 0)
+	f.Interval = -ms
+	if _, err := a.Add(f); !errors.Is(err, align.ErrInvalid) || !strings.Contains(err.Error(), "frame interval") {
+		t.Fatalf("Add of a negative interval = %v, want ErrInvalid naming the frame interval", err)
+	}
+}

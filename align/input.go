@@ -101,6 +101,15 @@ type Media struct {
 	Samples []float32
 	// SampleRate is an audio chunk's sample rate in Hz; audio only.
 	SampleRate int
+	// Interval is, for a frame of a constant-rate source, the time to the
+	// next frame (1/fps). Once a frame at t arrived, no other frame falls
+	// before t+Interval, so a window ending by then closes without waiting
+	// for the next frame: at 15 fps that saves up to 67 ms of latency. A
+	// frame that arrives earlier than announced (a camera's jitter), after
+	// its window closed, is counted late like any item that misses its
+	// window. Zero: a window waits for a frame at or after its end. Vision
+	// only, optional.
+	Interval time.Duration
 	// Features is a frame's feature vector, if the source computed one;
 	// vision only, optional.
 	Features []float32
@@ -137,6 +146,8 @@ func (m Media) validate() error {
 		return fmt.Errorf("%w: audio chunk with sample rate %d", ErrInvalid, m.SampleRate)
 	case m.Modality == Audio && len(m.Samples) == 0:
 		return fmt.Errorf("%w: audio chunk without samples", ErrInvalid)
+	case m.Interval < 0 || m.Interval > MaxEventTime:
+		return fmt.Errorf("%w: frame interval %v, outside [0, MaxEventTime]", ErrInvalid, m.Interval)
 	}
 	return nil
 }

@@ -16,6 +16,10 @@ type stream struct {
 	// wm is the watermark of each modality in seen: the furthest End of
 	// its media items, or End of its final segments.
 	wm [numModalities]time.Duration
+	// ahead is, per modality, the furthest time before which no further
+	// item can start, as the items' Interval announces it (never behind
+	// wm once an item announced one); windows ending by then are complete.
+	ahead [numModalities]time.Duration
 	// last is when the stream last had input, on the clock Config.Now.
 	last time.Time
 	// media holds the buffered audio and vision items, each in Time order.
