@@ -112,7 +112,8 @@ type grabber struct {
 	// one: each is allocated once and reused for every frame.
 	raw, sized, conv gocv.Mat
 	fps              float64
-	index            int64 // index of the next frame
+	interval         time.Duration // nominal time between frames
+	index            int64         // index of the next frame
 	lastTime         time.Duration
 	failures         int // consecutive failed reads
 }
@@ -153,9 +154,16 @@ func newGrabber(cfg Config) (*grabber, error) {
 	if g.fps == 0 {
 		g.fps = g.cap.Get(gocv.VideoCaptureFPS)
 	}
-	if !(g.fps > 0 && g.fps < 10000) { // NaN, 0, or a bogus container value
+	if !validFPS(g.fps) {
 		g.fps = DefaultFPS
 	}
+	// A file's frames are stamped with their container position, so their
+	// spacing is the container's rate whatever the configured FPS.
+	nominal := g.fps
+	if fps := g.cap.Get(gocv.VideoCaptureFPS); g.kind == kindFile && validFPS(fps) {
+		nominal = fps
+	}
+	g.interval = time.Duration(math.Round(float64(time.Second) / nominal))
 	g.raw, g.sized, g.conv = gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	return g, nil
 }
@@ -239,14 +247,19 @@ func (g *grabber) frame(index int64) (Frame, error) {
 		return Frame{}, err
 	}
 	return Frame{
-		Index:  index,
-		Time:   g.timestamp(index),
-		Width:  w,
-		Height: h,
-		Format: g.cfg.Format,
-		Pix:    pix,
+		Index:    index,
+		Time:     g.timestamp(index),
+		Interval: g.interval,
+		Width:    w,
+		Height:   h,
+		Format:   g.cfg.Format,
+		Pix:      pix,
 	}, nil
 }
+
+// validFPS reports whether fps is a usable frame rate: not NaN, 0 or a
+// bogus container value.
+func validFPS(fps float64) bool { return fps > 0 && fps < 10000 }
 
 // timestamp returns the event time of the frame just read: the container's
 // position for a file when it moves forward, index / fps otherwise.

@@ -91,6 +91,9 @@ func TestReadFileMatchesFFmpeg(t *testing.T) {
 		if wantT := time.Duration(i) * time.Second / clipFPS; absDur(f.Time-wantT) > time.Millisecond {
 			t.Errorf("frame %d at %v, want %v", i, f.Time, wantT)
 		}
+		if wantI := time.Second / clipFPS; absDur(f.Interval-wantI) > time.Microsecond {
+			t.Errorf("frame %d announces the next after %v, want 1/%d s", i, f.Interval, clipFPS)
+		}
 		// OpenCV decodes through the same libavcodec; the YUV to BGR
 		// conversion may round differently, so allow 2 levels on average.
 		if d := meanAbsDiff(f.Pix, want[i*frameBytes:(i+1)*frameBytes]); d > 2 {

@@ -180,6 +180,9 @@ type Frame struct {
 	// Time is the event time of the frame since the start of the stream:
 	// the container's position for files, Index / FPS otherwise.
 	Time time.Duration
+	// Interval is the nominal time to the next frame: 1/fps of the
+	// container for a file, 1/FPS otherwise.
+	Interval time.Duration
 	// Width and Height are the frame size in pixels.
 	Width, Height int
 	// Format is the pixel layout of Pix.
