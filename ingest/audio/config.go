@@ -17,8 +17,10 @@ const (
 	// hands the callback at once (16 ms at 16 kHz).
 	DefaultFramesPerBuffer = 256
 	// DefaultChunkDuration is the default length of a chunk returned by
-	// Stream.Read.
-	DefaultChunkDuration = 100 * time.Millisecond
+	// Stream.Read: 20 ms, the frame of real-time speech codecs (Opus,
+	// WebRTC), so that a window closing mid-chunk waits at most 20 ms for
+	// the rest of its audio.
+	DefaultChunkDuration = 20 * time.Millisecond
 	// DefaultBufferDuration is the default capacity of the ring buffer.
 	DefaultBufferDuration = 2 * time.Second
 )
@@ -51,7 +53,7 @@ type Config struct {
 	// DefaultFramesPerBuffer (256) when zero.
 	FramesPerBuffer int
 	// ChunkFrames is the number of frames in a chunk returned by Read;
-	// DefaultChunkDuration (100 ms) of frames when zero.
+	// DefaultChunkDuration (20 ms) of frames when zero.
 	ChunkFrames int
 	// BufferFrames is the capacity of the ring buffer in frames; the
 	// oldest frames are dropped beyond it. DefaultBufferDuration (2 s) of

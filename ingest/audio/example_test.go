@@ -10,7 +10,7 @@ import (
 )
 
 // ExampleOpen captures five seconds from the default microphone at 16 kHz
-// mono in 100 ms chunks.
+// mono in 20 ms chunks.
 func ExampleOpen() {
 	if err := audio.Init(); err != nil { // once per process, in main
 		log.Fatal(err)

@@ -147,7 +147,7 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	d := Config{}.withDefaults()
-	if d.SampleRate != 16000 || d.Channels != 1 || d.ChunkFrames != 1600 || d.BufferFrames != 32000 || d.FramesPerBuffer != 256 {
+	if d.SampleRate != 16000 || d.Channels != 1 || d.ChunkFrames != 320 || d.BufferFrames != 32000 || d.FramesPerBuffer != 256 {
 		t.Fatalf("defaults = %+v", d)
 	}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // ExampleOpen reads a 16 kHz WAV file (written here: a quarter second of
-// silence) in 100 ms chunks, each stamped with its start time. The audio
+// silence) in 100 ms chunks (the default is 20 ms), each stamped with its start time. The audio
 // track of a video reads the same way (through ffmpeg); Config.Realtime
 // paces the chunks like a microphone.
 func ExampleOpen() {
@@ -32,7 +32,7 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 
-	src, err := media.Open(media.Config{Path: path})
+	src, err := media.Open(media.Config{Path: path, ChunkFrames: 1600})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,8 +13,10 @@ import (
 const (
 	// DefaultSampleRate is the default output sample rate in Hz.
 	DefaultSampleRate = 16000
-	// DefaultChunkDuration is the default length of a chunk.
-	DefaultChunkDuration = 100 * time.Millisecond
+	// DefaultChunkDuration is the default length of a chunk: 20 ms, the
+	// frame of real-time speech codecs (Opus, WebRTC), so that a window
+	// closing mid-chunk waits at most 20 ms for the rest of its audio.
+	DefaultChunkDuration = 20 * time.Millisecond
 	// DefaultFFmpeg is the ffmpeg binary looked up on PATH by default.
 	DefaultFFmpeg = "ffmpeg"
 )
@@ -28,7 +30,7 @@ type Config struct {
 	// when zero.
 	SampleRate int
 	// ChunkFrames is the number of frames per chunk (the last chunk may be
-	// shorter); DefaultChunkDuration (100 ms) of frames when zero.
+	// shorter); DefaultChunkDuration (20 ms) of frames when zero.
 	ChunkFrames int
 	// Realtime paces the chunks in real time: Read returns a chunk once
 	// the time since the first Read reaches the chunk's end.

@@ -272,7 +272,7 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-// TestRealtime paces 1 s of audio in 100 ms chunks on a fake clock: each
+// TestRealtime paces 1 s of audio in 20 ms chunks (the default) on a fake clock: each
 // chunk waits until its end, and a cancelled wait keeps the chunk.
 func TestRealtime(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1e9, 0)}
@@ -287,12 +287,12 @@ func TestRealtime(t *testing.T) {
 		t.Fatalf("Read(cancelled) = %v", err)
 	}
 	got := readAll(t, s)
-	if len(got) != 16000 || len(clock.sleeps) != 10 {
-		t.Fatalf("%d frames, %d waits; want 16000 frames in 10 waits", len(got), len(clock.sleeps))
+	if len(got) != 16000 || len(clock.sleeps) != 50 {
+		t.Fatalf("%d frames, %d waits; want 16000 frames in 50 waits", len(got), len(clock.sleeps))
 	}
 	for _, d := range clock.sleeps {
-		if d != 100*time.Millisecond {
-			t.Fatalf("waits %v, want 100ms each", clock.sleeps)
+		if d != 20*time.Millisecond {
+			t.Fatalf("waits %v, want 20ms each", clock.sleeps)
 		}
 	}
 	// Reading late (the clock moved on) does not wait.
