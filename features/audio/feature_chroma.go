@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"math/cmplx"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
@@ -180,21 +181,32 @@ func roundComplex64(c complex128) complex128 {
 
 // constantQ computes librosa's CQT magnitude and chroma_cqt at one sample
 // rate, caching the filter basis of each tuning it meets (at most 101: the
-// tuning estimate lives on a 0.01-bin grid in [-0.5, 0.5]).
+// tuning estimate lives on a 0.01-bin grid in [-0.5, 0.5]). Its octaves
+// can be computed by several goroutines, one lane each.
 type constantQ struct {
 	sampleRate int
 	bases      map[int]*cqtBasis
 	halver     *halver
 	octaves    [cqtOctaves - 1][]float32 // the signal halved 1..6 times
-	fft        realFFT                   // frame transform of fftSize points
+	lanes      []cqtLane
 	fftSize    int
-	frame      []float64
-	spectrum   []complex128
 }
 
-func newConstantQ(sampleRate int) *constantQ {
-	return &constantQ{sampleRate: sampleRate, bases: make(map[int]*cqtBasis), halver: newHalver()}
+// cqtLane holds one goroutine's frame buffers.
+type cqtLane struct {
+	fft      realFFT // frame transform of fftSize points
+	frame    []float64
+	spectrum []complex128
 }
+
+// newConstantQ returns a CQT computed by lanes goroutines (at least one).
+func newConstantQ(sampleRate, lanes int) *constantQ {
+	return &constantQ{sampleRate: sampleRate, bases: make(map[int]*cqtBasis), halver: newHalver(), lanes: make([]cqtLane, max(lanes, 1))}
+}
+
+// halve computes the signal y halved once to six times, the input of the
+// lower octaves of the next call to magnitude with the same y.
+func (c *constantQ) halve(y []float32) { c.halver.octaves(c.octaves[:], y) }
 
 func (c *constantQ) basis(tuning float64) *cqtBasis {
 	key := int(math.Round(tuning / tuningResolution))
@@ -206,27 +218,30 @@ func (c *constantQ) basis(tuning float64) *cqtBasis {
 	return b
 }
 
-// magnitude returns |CQT| of y (frame-major, frames x 252 bins from C1
+// magnitude returns, after halve(y), |CQT| of y (frame-major, frames x 252 bins from C1
 // upwards, frames = 1 + len(y)/hop) as librosa.cqt(y, sr, hop, n_bins=252,
 // bins_per_octave=36, tuning, res_type="fft") computes it: the top octave
 // from y, then each lower octave from the signal halved once more (see
 // halver.octaves) with the hop halved, each frame a centred, zero-padded,
-// rectangular-window FFT multiplied by the sparse filters. The result is
-// written into dst's memory when its capacity allows.
+// rectangular-window FFT multiplied by the sparse filters. The lanes share
+// out the octaves, each writing its own bins. The result is written into
+// dst's memory when its capacity allows.
 func (c *constantQ) magnitude(dst, y []float32, hop int, tuning float64) []float32 {
 	b := c.basis(tuning)
 	frames := 1 + len(y)/hop
 	out := resize(dst, frames*cqtBins)
 	n := b.fftSize
 	if c.fftSize != n {
-		c.fft, c.fftSize = newRealFFT(n), n
-		c.frame = make([]float64, n)
-		c.spectrum = make([]complex128, n/2+1)
+		c.fftSize = n
+		for i := range c.lanes {
+			c.lanes[i] = cqtLane{fft: newRealFFT(n), frame: make([]float64, n), spectrum: make([]complex128, n/2+1)}
+		}
 	}
-	fft, frame, spectrum := c.fft, c.frame, c.spectrum
-	c.halver.octaves(c.octaves[:], y)
-	signal := y
-	for oct := range cqtOctaves {
+	octave := func(l *cqtLane, oct int) {
+		signal := y
+		if oct > 0 {
+			signal = c.octaves[oct-1]
+		}
 		// Downsampling by 2^oct is compensated by sqrt(2^oct) (librosa
 		// rescales each octave's basis by sqrt(sr/my_sr)).
 		gain := math.Sqrt(math.Exp2(float64(oct)))
@@ -234,29 +249,40 @@ func (c *constantQ) magnitude(dst, y []float32, hop int, tuning float64) []float
 		first := cqtBins - cqtBinsPerOctave*(oct+1)
 		for t := range frames {
 			start := t*h - n/2
-			for i := range frame {
+			for i := range l.frame {
 				if j := start + i; j >= 0 && j < len(signal) {
-					frame[i] = float64(signal[j])
+					l.frame[i] = float64(signal[j])
 				} else {
-					frame[i] = 0
+					l.frame[i] = 0
 				}
 			}
-			fft.Coefficients(spectrum, frame)
+			l.fft.Coefficients(l.spectrum, l.frame)
 			row := out[t*cqtBins : (t+1)*cqtBins]
 			for r := range b.rows {
 				f := &b.rows[r]
 				var v complex128
 				for i, bin := range f.bins {
-					v += f.coefs[i] * spectrum[bin]
+					v += f.coefs[i] * l.spectrum[bin]
 				}
 				k := first + r
 				row[k] = float32(cmplx.Abs(v) * gain * b.invSqrtLength[k])
 			}
 		}
-		if oct < cqtOctaves-1 {
-			signal = c.octaves[oct]
+	}
+	var wg sync.WaitGroup
+	for i := range c.lanes {
+		lane := func() {
+			for oct := i; oct < cqtOctaves; oct += len(c.lanes) {
+				octave(&c.lanes[i], oct)
+			}
+		}
+		if i == len(c.lanes)-1 {
+			lane() // the calling goroutine takes the last lane
+		} else {
+			wg.Go(lane)
 		}
 	}
+	wg.Wait()
 	return out
 }
 
