@@ -224,8 +224,10 @@ type Latency struct {
 	Features float64 `json:"features"`
 	// Model is the time spent in the model's forward pass.
 	Model float64 `json:"model"`
-	// EndToEnd is the time from the window's last input arriving to the
-	// event being handed to the sinks.
+	// EndToEnd is the time from the window's end, in wall time (the
+	// stream's start plus the end's offset), to the event being handed to
+	// the sinks. It is 0 for media read faster than real time, whose window
+	// ends lie in the future.
 	EndToEnd float64 `json:"end_to_end"`
 }
 

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -117,13 +118,16 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := NewStreamClock(opts.Now)
+	clock := NewStreamClock(opts.Now, 2*cmp.Or(cfg.Window.IdleTimeout, align.DefaultIdleTimeout))
 	enc, TextSpec, err := newTextEncoder(cfg.Text, m.Config.Lengths.Text)
 	if err != nil {
 		return nil, err
 	}
 	spec := DefaultSpec(TextSpec)
-	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Spec: spec, Clock: clock, Threads: max(cfg.Model.Threads, 1)})
+	// Two goroutines per window's audio features: on an idle core they
+	// shorten the part of the latency spent after the window closed.
+	audioCfg := audio.Config{Threads: min(2, runtime.NumCPU())}
+	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Clock: clock, Threads: max(cfg.Model.Threads, 1)})
 	if err != nil {
 		return nil, err
 	}
@@ -173,13 +177,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 
 	// Sources.
 	var inputs []pipeline.Source[align.Input]
+	gate := make(chan struct{}, cmp.Or(cfg.Pipeline.VisionWorkers, DefaultVisionWorkers()))
 	for _, v := range cfg.Sources.Video {
 		realtime := v.Realtime == nil || *v.Realtime
 		ex, err := vision.New(vision.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("live: video source %q: %w", v.StreamID, err)
 		}
-		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex,
+		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, gate: gate,
 			cfg: video.Config{Device: v.Device, FPS: cmp.Or(v.FPS, 15), Width: cmp.Or(v.Width, 320), Height: cmp.Or(v.Height, 240), Realtime: realtime}}
 		app.videos = append(app.videos, vi)
 		inputs = append(inputs, vi)

@@ -64,7 +64,7 @@ func TestScorer(t *testing.T) {
 	enc := testEncoder(t)
 	m := testModel(t, enc.Dim())
 	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	clock := NewStreamClock(func() time.Time { return start.Add(4 * time.Second) })
+	clock := NewStreamClock(func() time.Time { return start.Add(4 * time.Second) }, time.Hour)
 	clock.Start("s1", start)
 	sc, err := NewScorer(ScorerConfig{Model: m, Text: enc, Clock: clock})
 	if err != nil {
@@ -164,7 +164,7 @@ func TestScorer(t *testing.T) {
 // TestScorerRefusesMismatch checks the construction-time checks.
 func TestScorerRefusesMismatch(t *testing.T) {
 	enc := testEncoder(t)
-	clock := NewStreamClock(nil)
+	clock := NewStreamClock(nil, time.Hour)
 	if _, err := NewScorer(ScorerConfig{Model: testModel(t, 768), Text: enc, Clock: clock}); err == nil || !strings.Contains(err.Error(), "dims.text 768") {
 		t.Errorf("text dim: %v", err)
 	}

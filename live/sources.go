@@ -32,8 +32,9 @@ type videoInput struct {
 	cfg    video.Config
 	clock  *StreamClock
 	ex     *vision.Extractor
-	errs   atomic.Int64 // frames whose features failed
-	lost   atomic.Int64 // times the capture stopped delivering frames
+	gate   chan struct{} // shared by the video inputs: one token per frame in extraction
+	errs   atomic.Int64  // frames whose features failed
+	lost   atomic.Int64  // times the capture stopped delivering frames
 
 	mu  sync.Mutex // guards src and past against dropped
 	src *video.Source
@@ -77,13 +78,30 @@ func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, e
 			return nil, nil, err
 		}
 		feat := make([]float32, vision.Dims)
-		if err := v.ex.Extract(f.Pix, f.Width, f.Height, feat); err != nil {
+		if err := v.extract(ctx, f, feat); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
 			// A frame the extractor cannot read is counted and skipped.
 			v.errs.Add(1)
 			continue
 		}
-		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Features: feat}, nil, nil
+		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Interval: f.Interval, Features: feat}, nil, nil
 	}
+}
+
+// extract computes the features of frame f into feat once the gate lets it:
+// the gate bounds the frames in extraction across all video inputs, so that
+// vision, the bulk of the CPU at many streams, leaves cores to window
+// scoring, whose time adds to every event's latency.
+func (v *videoInput) extract(ctx context.Context, f video.Frame, feat []float32) error {
+	select {
+	case v.gate <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-v.gate }()
+	return v.ex.Extract(f.Pix, f.Width, f.Height, feat)
 }
 
 // drop closes a capture that stopped delivering frames, keeping its
