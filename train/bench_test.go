@@ -2,36 +2,15 @@ package train
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/dataset"
 	"github.com/cmc-stream/cmc-stream/model"
 )
-
-// mosiShaped returns n random clips with the CMU-MOSI tensor shapes of
-// cmc-model.md §1.2 (text 50×768, audio 375×5, vision 500×20), without
-// padding: with dropout in the encoders every position costs the same.
-func mosiShaped(n int, seed uint64) *dataset.Split {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	s := &dataset.Split{Text: dataset.Tensor3{N: n, L: 50, D: 768}, Audio: dataset.Tensor3{N: n, L: 375, D: 5},
-		Vision: dataset.Tensor3{N: n, L: 500, D: 20}, Regression: make([]float32, n), IDs: make([]string, n)}
-	for _, t := range []*dataset.Tensor3{&s.Text, &s.Audio, &s.Vision} {
-		t.Data = make([]float32, t.N*t.L*t.D)
-		for i := range t.Data {
-			t.Data[i] = float32(rng.NormFloat64())
-		}
-	}
-	for i := range n {
-		s.Regression[i] = float32(rng.IntN(7) - 3)
-	}
-	return s
-}
 
 func mosiRunner(b *testing.B, n int) (*runner, *Engine, *Adam) {
 	b.Helper()
 	s := Settings{Model: model.Config{Convention: "mosi", Layers: 2, Heads: 4, OutDropout: 0.5}, Seed: 1}
-	split := mosiShaped(n, 1)
+	split := SyntheticMOSI(n, 1)
 	if err := s.normalize(split); err != nil {
 		b.Fatal(err)
 	}

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"runtime"
 
-	"github.com/cmc-stream/cmc-stream/dataset"
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/train"
 )
@@ -39,7 +37,7 @@ func benchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: --clips must be at least 2", errUsage)
 	}
 	held := max(2, *clips*229/1284)
-	data := train.Data{Train: mosiShaped(*clips, 1), Valid: mosiShaped(held, 2), Test: mosiShaped(max(2, *clips*686/1284), 3)}
+	data := train.Data{Train: train.SyntheticMOSI(*clips, 1), Valid: train.SyntheticMOSI(held, 2), Test: train.SyntheticMOSI(max(2, *clips*686/1284), 3)}
 	var res trainBenchResult
 	res.Clips = *clips
 	settings := train.Settings{Model: model.Config{Convention: "mosi", Layers: 2, Heads: 4, OutDropout: 0.5}, MaxEpochs: 1, Patience: 1, Seed: 1}
@@ -60,24 +58,4 @@ func benchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *clips)
 	fmt.Fprintf(stdout, "train stage 1 epoch %6.1f s\ntrain stage 2 epoch %6.1f s\n", res.Stage1EpochS, res.Stage2EpochS)
 	return nil
-}
-
-// mosiShaped returns n random clips of the CMU-MOSI shapes with random
-// labels in [-3, 3].
-func mosiShaped(n int, seed uint64) *dataset.Split {
-	rng := rand.New(rand.NewPCG(seed, 9))
-	s := &dataset.Split{Text: dataset.Tensor3{N: n, L: 50, D: 768}, Audio: dataset.Tensor3{N: n, L: 375, D: 5},
-		Vision: dataset.Tensor3{N: n, L: 500, D: 20}, Regression: make([]float32, n)}
-	for _, t := range []*dataset.Tensor3{&s.Text, &s.Audio, &s.Vision} {
-		t.Data = make([]float32, t.N*t.L*t.D)
-		for i := range t.Data {
-			t.Data[i] = float32(rng.NormFloat64())
-		}
-	}
-	for i := range n {
-		s.IDs = append(s.IDs, fmt.Sprintf("clip%05d", i))
-		s.RawText = append(s.RawText, "")
-		s.Regression[i] = float32(rng.IntN(7) - 3)
-	}
-	return s
 }
