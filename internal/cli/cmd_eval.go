@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/cmc-stream/cmc-stream/dataset"
@@ -162,18 +160,15 @@ func splitLogits(m *model.Model, s *dataset.Split) ([][3]float32, error) {
 	return logits, nil
 }
 
+// readIDs reads one clip id per line of the file at path, trimmed of
+// surrounding white space; blank lines are skipped.
 func readIDs(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var ids []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if id := strings.TrimSpace(sc.Text()); id != "" {
+	err := scanLines(path, func(line string) error {
+		if id := strings.TrimSpace(line); id != "" {
 			ids = append(ids, id)
 		}
-	}
-	return ids, sc.Err()
+		return nil
+	})
+	return ids, err
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -174,40 +175,55 @@ func featuresText(_ context.Context, args []string, stdout, stderr io.Writer) er
 // readTexts reads one text per line, or the "text" field of each JSONL
 // record when path ends in .jsonl. Errors name the file and line.
 func readTexts(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	jsonl := strings.HasSuffix(path, ".jsonl")
 	var texts []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
+	err := scanLines(path, func(line string) error {
 		if !utf8.ValidString(line) {
-			return nil, fmt.Errorf("%s:%d: invalid UTF-8", path, n)
+			return errors.New("invalid UTF-8")
 		}
 		if !jsonl {
 			texts = append(texts, line)
-			continue
+			return nil
 		}
 		if strings.TrimSpace(line) == "" {
-			continue
+			return nil
 		}
 		var rec struct {
 			Text *string `json:"text"`
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+			return err
 		}
 		if rec.Text == nil {
-			return nil, fmt.Errorf("%s:%d: missing field \"text\"", path, n)
+			return errors.New("missing field \"text\"")
 		}
 		texts = append(texts, *rec.Text)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return texts, nil
+}
+
+// scanLines calls fn with each line of the file at path (lines of up to
+// 16 MiB, without their line ending). An error of fn stops the scan and is
+// returned as "PATH:LINE: error"; a read error as "PATH: error".
+func scanLines(path string, fn func(line string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		if err := fn(sc.Text()); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
