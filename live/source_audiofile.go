@@ -18,6 +18,7 @@ type audioFileInput struct {
 	cfg    media.Config
 	clock  *StreamClock
 	src    *media.Source
+	ended  bool // the file failed to decode: the input is over
 }
 
 func newAudioFileInput(stream, path string, rate int, realtime bool, clock *StreamClock) *audioFileInput {
@@ -38,13 +39,23 @@ func (a *audioFileInput) Connect(context.Context) error {
 	return nil
 }
 
-// Read returns the next chunk, pipeline.ErrEndOfInput after the last.
+// Read returns the next chunk, pipeline.ErrEndOfInput after the last. A
+// file that fails to decode part-way (a WAV cut short of its declared
+// size, say) has its error returned once, for the runner to report, and
+// ends there: its earlier chunks were delivered.
 func (a *audioFileInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	if a.ended {
+		return nil, nil, pipeline.ErrEndOfInput
+	}
 	c, err := a.src.Read(ctx)
 	if errors.Is(err, io.EOF) {
 		return nil, nil, pipeline.ErrEndOfInput
 	}
 	if err != nil {
+		if ctx.Err() == nil {
+			a.ended = true
+			err = fmt.Errorf("live: audio file of stream %q: %w", a.stream, err)
+		}
 		return nil, nil, err
 	}
 	return align.Media{StreamID: a.stream, Modality: align.Audio, Time: c.Start, Samples: c.Samples, SampleRate: c.SampleRate}, nil, nil
