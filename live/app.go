@@ -59,6 +59,7 @@ type App struct {
 	aligner *align.Aligner
 	stats   *Stats
 	videos  []*videoInput
+	vision  *visionPool // computes the video inputs' features
 	mics    []*micInput
 	model   *model.Model
 	// lag reports the Kafka input's consumer lag; nil without Kafka input.
@@ -177,14 +178,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 
 	// Sources.
 	var inputs []pipeline.Source[align.Input]
-	gate := make(chan struct{}, cmp.Or(cfg.Pipeline.VisionWorkers, DefaultVisionWorkers()))
+	app.vision = newVisionPool(cmp.Or(cfg.Pipeline.VisionWorkers, DefaultVisionWorkers()))
 	for _, v := range cfg.Sources.Video {
 		realtime := v.Realtime == nil || *v.Realtime
 		ex, err := vision.New(vision.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("live: video source %q: %w", v.StreamID, err)
 		}
-		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, gate: gate,
+		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, pool: app.vision,
 			cfg: video.Config{Device: v.Device, FPS: cmp.Or(v.FPS, 15), Width: cmp.Or(v.Width, 320), Height: cmp.Or(v.Height, 240), Realtime: realtime}}
 		app.videos = append(app.videos, vi)
 		inputs = append(inputs, vi)
@@ -322,7 +323,9 @@ func (a *App) closeVideos() {
 // Run runs the pipeline until its sources end or ctx is cancelled (then
 // it shuts down in two phases: drain, then stop).
 func (a *App) Run(ctx context.Context) error {
+	a.vision.start()
 	err := a.runner.Run(ctx)
+	a.vision.stop()
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

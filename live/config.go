@@ -235,8 +235,9 @@ type PipelineConfig struct {
 	// Workers is the number of windows scored at once. Default 1.
 	Workers int `yaml:"workers"`
 	// VisionWorkers is the number of video frames whose features are
-	// computed at once, across all video sources. Default
-	// DefaultVisionWorkers(): half the CPUs, at least one.
+	// computed at once, across all video sources, on threads of lower CPU
+	// priority than window scoring. Default DefaultVisionWorkers(): half
+	// the CPUs, at least one.
 	VisionWorkers int `yaml:"vision_workers"`
 	// ShutdownTimeout bounds the shutdown. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`

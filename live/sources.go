@@ -32,9 +32,9 @@ type videoInput struct {
 	cfg    video.Config
 	clock  *StreamClock
 	ex     *vision.Extractor
-	gate   chan struct{} // shared by the video inputs: one token per frame in extraction
-	errs   atomic.Int64  // frames whose features failed
-	lost   atomic.Int64  // times the capture stopped delivering frames
+	pool   *visionPool  // shared by the video inputs
+	errs   atomic.Int64 // frames whose features failed
+	lost   atomic.Int64 // times the capture stopped delivering frames
 
 	mu  sync.Mutex // guards src and past against dropped
 	src *video.Source
@@ -78,7 +78,7 @@ func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, e
 			return nil, nil, err
 		}
 		feat := make([]float32, vision.Dims)
-		if err := v.extract(ctx, f, feat); err != nil {
+		if err := v.pool.extract(ctx, v.ex, f, feat); err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
@@ -88,20 +88,6 @@ func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, e
 		}
 		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Interval: f.Interval, Features: feat}, nil, nil
 	}
-}
-
-// extract computes the features of frame f into feat once the gate lets it:
-// the gate bounds the frames in extraction across all video inputs, so that
-// vision, the bulk of the CPU at many streams, leaves cores to window
-// scoring, whose time adds to every event's latency.
-func (v *videoInput) extract(ctx context.Context, f video.Frame, feat []float32) error {
-	select {
-	case v.gate <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-v.gate }()
-	return v.ex.Extract(f.Pix, f.Width, f.Height, feat)
 }
 
 // drop closes a capture that stopped delivering frames, keeping its
