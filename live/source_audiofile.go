@@ -25,17 +25,20 @@ func newAudioFileInput(stream, path string, rate int, realtime bool, clock *Stre
 	return &audioFileInput{stream: stream, clock: clock, cfg: media.Config{Path: path, SampleRate: rate, Realtime: realtime}}
 }
 
-// Connect opens the file and starts the stream clock.
+// Connect starts the stream clock and opens the file, played in real time
+// from the stream's start, in step with the stream's other sources.
 func (a *audioFileInput) Connect(context.Context) error {
 	if a.src != nil {
 		return nil
 	}
-	src, err := media.Open(a.cfg)
+	a.clock.Start(a.stream, a.clock.Now())
+	cfg := a.cfg
+	cfg.Epoch = a.clock.Wall(a.stream, 0)
+	src, err := media.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("live: audio source %q: %w", a.stream, err)
 	}
 	a.src = src
-	a.clock.Start(a.stream, a.clock.Now())
 	return nil
 }
 

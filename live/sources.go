@@ -51,16 +51,20 @@ func (v *videoInput) Connect(context.Context) error {
 	if v.src != nil {
 		return nil
 	}
-	src, err := video.Open(v.cfg)
+	v.clock.Start(v.stream, v.clock.Now())
+	base := v.base
+	if v.opened {
+		base = max(v.clock.Now().Sub(v.clock.Wall(v.stream, 0)), 0)
+	}
+	// A replayed file plays from the stream's start (or, opened again,
+	// from now), in step with the stream's other sources.
+	cfg := v.cfg
+	cfg.Epoch = v.clock.Wall(v.stream, base)
+	src, err := video.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("live: video source %q: %w", v.stream, err)
 	}
-	v.src = src
-	v.clock.Start(v.stream, v.clock.Now())
-	if v.opened {
-		v.base = max(v.clock.Now().Sub(v.clock.Wall(v.stream, 0)), 0)
-	}
-	v.opened = true
+	v.src, v.base, v.opened = src, base, true
 	return nil
 }
 

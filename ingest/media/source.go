@@ -33,8 +33,12 @@ type Config struct {
 	// shorter); DefaultChunkDuration (20 ms) of frames when zero.
 	ChunkFrames int
 	// Realtime paces the chunks in real time: Read returns a chunk once
-	// the time since the first Read reaches the chunk's end.
+	// the time since Epoch reaches the chunk's end.
 	Realtime bool
+	// Epoch is the wall time at which Realtime playback starts, so that
+	// sources of one stream play in step; the zero time means the first
+	// Read.
+	Epoch time.Time
 	// FFmpeg is the ffmpeg binary, a path or a name looked up on PATH;
 	// DefaultFFmpeg when empty.
 	FFmpeg string
@@ -174,6 +178,9 @@ func (s *Source) Read(ctx context.Context) (Chunk, error) {
 		s.pending = &c
 	}
 	if s.cfg.Realtime {
+		if s.start.IsZero() {
+			s.start = s.cfg.Epoch
+		}
 		if s.start.IsZero() {
 			s.start = s.cfg.Now()
 		}

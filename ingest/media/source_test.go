@@ -302,6 +302,21 @@ func TestRealtime(t *testing.T) {
 	}
 }
 
+// TestRealtimeEpoch paces from an epoch 0.5 s in the past: the chunks of
+// the first half second are due at once, the rest wait as usual.
+func TestRealtimeEpoch(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	s, err := Open(Config{Path: wavFile(t, tagPCM, 16000, 1, 16, make([]byte, 2*16000)), Realtime: true,
+		Epoch: clock.now.Add(-500 * time.Millisecond), Now: clock.Now, Sleep: clock.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := readAll(t, s); len(got) != 16000 || len(clock.sleeps) != 25 {
+		t.Fatalf("%d frames, %d waits; want 16000 frames in 25 waits (the second half second)", len(got), len(clock.sleeps))
+	}
+}
+
 // TestCloseEarly stops ffmpeg in the middle of a file.
 func TestCloseEarly(t *testing.T) {
 	clip := filepath.Join(t.TempDir(), "long.wav")

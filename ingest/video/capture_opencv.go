@@ -43,7 +43,10 @@ func (s *Source) run(ctx context.Context, g *grabber) {
 // capture reads frames into the queue until the end of the file, a lost
 // device (the error it returns) or ctx is done.
 func (s *Source) capture(ctx context.Context, g *grabber) error {
-	start := g.cfg.Now()
+	start := g.cfg.Epoch
+	if start.IsZero() {
+		start = g.cfg.Now()
+	}
 	for ctx.Err() == nil {
 		f, err := g.next(&s.decodeErrors)
 		if errors.Is(err, io.EOF) {

@@ -301,6 +301,27 @@ func TestSourceRealtimeDropsOldest(t *testing.T) {
 	}
 }
 
+// TestSourceRealtimeEpoch paces from an epoch one second in the past: the
+// frames of that second are due at once, only the later ones wait.
+func TestSourceRealtimeEpoch(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	s, err := Open(Config{Device: makeClip(t, "clip.mp4"), Realtime: true, Epoch: clock.now.Add(-time.Second),
+		QueueFrames: clipFrames, Now: clock.Now, Sleep: clock.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	<-s.finished
+	var total time.Duration
+	for _, d := range clock.sleeps {
+		total += d
+	}
+	late := time.Duration(clipFrames-1)*time.Second/clipFPS - time.Second
+	if due := clipFrames - clipFPS - 1; absDur(total-late) > time.Millisecond || len(clock.sleeps) != due {
+		t.Fatalf("%d pacing waits totalling %v, want %d totalling %v", len(clock.sleeps), total, due, late)
+	}
+}
+
 // TestSourceCloseEarly closes a paced source in the middle of a wait.
 func TestSourceCloseEarly(t *testing.T) {
 	waiting := make(chan struct{})

@@ -85,6 +85,10 @@ type Config struct {
 	// stamp) and makes the file a live source that drops the oldest frame
 	// when the queue is full. Devices and URLs are always live.
 	Realtime bool
+	// Epoch is the wall time at which Realtime playback starts, so that
+	// sources of one stream play in step; the zero time means when the
+	// capture starts.
+	Epoch time.Time
 	// QueueFrames is the capacity of the frame queue between the capture
 	// goroutine and [Source.Read]; DefaultQueueFrames (8) when zero.
 	QueueFrames int
