@@ -17,8 +17,11 @@
 // once Read has returned it. Either way it does not stop the source.
 //
 // Kafka input never drops: when MaxUnacked segments await acknowledgement,
-// Read blocks, which pushes back on the broker. When the group re-forms (a
-// broker restart, a rebalance) and the reader fetches again from the
-// committed offset, a message the source returned already is not returned a
-// second time.
+// Read blocks, which pushes back on the broker. The source commits a
+// partition only with the group generation that assigned it to this
+// process, so once a rebalance gives the partition to another process this
+// one never commits it again (which would move the new owner's committed
+// offset back): its unacknowledged segments are dropped here and delivered
+// again to the new owner. A partition kept over the rebalance, or a broker
+// restart, goes on after the last message returned, none a second time.
 package kafka

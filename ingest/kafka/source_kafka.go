@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -99,10 +98,6 @@ func (c Config) Validate() error {
 // stream's partition, which breaks the per-stream order.
 var ErrKeyMismatch = errors.New("message key is not the stream id")
 
-// errRedelivered is fetch's report of a message this source returned
-// already (see track); Read goes on with the next one.
-var errRedelivered = errors.New("kafka: message redelivered")
-
 // MalformedError reports a message its Decoder refused. Without
 // Config.Reject the source has already counted it as handled: the caller
 // dead-letters it from the fields here.
@@ -142,38 +137,57 @@ type Decoder[T any] func(value []byte) (item T, streamID string, err error)
 // anything a Decoder makes (NewDecoding). As the contract says, Connect,
 // Read and Close are not called concurrently, while the AckFuncs it returns
 // may be called from any goroutine.
+//
+// It runs on kafka-go's ConsumerGroup: each generation of the group hands
+// it partitions, which it fetches from their own readers until the
+// generation ends, and it commits with that generation only the partitions
+// assigned in it. A partition that goes to another member is never
+// committed by this one afterwards.
 type Source[T any] struct {
 	cfg Config
 	dec Decoder[T]
 
-	r      *kafkago.Reader
+	cg     *kafkago.ConsumerGroup
 	closed bool
-	slots  chan struct{} // one token per unacknowledged message
+	wg     sync.WaitGroup // run and the goroutines of the generations
+	msgs   chan fetched   // from the fetchers of the current generation
+	slots  chan struct{}  // one token per unacknowledged message
 	// held is a malformed message whose Reject failed, with its entry; the
 	// next Read offers it to Reject again before fetching.
 	held      *MalformedError
 	heldEntry *entry
 
-	commitMu sync.Mutex // serialises commits, so they never go backwards
+	commitMu sync.Mutex // serialises commits and the end of a generation
 	mu       sync.Mutex
-	parts    map[int]*partition
+	gen      *kafkago.Generation // the current generation; nil between generations
+	ready    chan struct{}       // closed while gen is set, and after Close
+	parts    map[int]*partition  // the partitions of the last generation
 }
 
 var _ pipeline.Source[event.Segment] = (*Source[event.Segment])(nil)
 
 // partition tracks the fetched, not yet committed messages of one partition
-// in fetch order.
+// while this member owns it, over the generations that assign it here in a
+// row.
 type partition struct {
-	gen     int      // bumped when the partition is fetched anew
 	pending []*entry // fetched, not committed, in offset order
-	last    int64    // the offset fetched last
+	next    int64    // the offset to fetch next, or FirstOffset or LastOffset
+	lag     int64    // the high-water mark minus next, at the last fetch
 }
 
 type entry struct {
 	offset int64
-	gen    int
+	p      *partition
 	acked  bool
 	once   sync.Once
+}
+
+// fetched is a message, or an error, that a fetcher of generation gen (nil
+// for a group error) hands to Read.
+type fetched struct {
+	m   kafkago.Message
+	err error
+	gen *kafkago.Generation
 }
 
 // New returns a source of transcript segments, decoded by an
@@ -195,47 +209,166 @@ func NewDecoding[T any](cfg Config, dec Decoder[T]) (*Source[T], error) {
 	return &Source[T]{
 		cfg:   cfg,
 		dec:   dec,
+		msgs:  make(chan fetched),
 		slots: make(chan struct{}, cmp.Or(cfg.MaxUnacked, DefaultMaxUnacked)),
+		ready: make(chan struct{}),
 		parts: make(map[int]*partition),
 	}, nil
 }
 
-// Connect creates the group reader, the first time it is called; kafka-go
-// joins the group and reconnects in the background, so later calls do
-// nothing. It fails after Close.
+// Connect joins the group, the first time it is called; kafka-go rejoins
+// and reconnects in the background, so later calls do nothing. It fails
+// after Close.
 func (s *Source[T]) Connect(context.Context) error {
 	if s.closed {
 		return errors.New("kafka: source closed")
 	}
-	if s.r != nil {
+	if s.cg != nil {
 		return nil
 	}
 	start := kafkago.FirstOffset
 	if s.cfg.StartAtEnd {
 		start = kafkago.LastOffset
 	}
-	rc := kafkago.ReaderConfig{
+	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+		ID:                s.cfg.GroupID,
 		Brokers:           s.cfg.Brokers,
-		GroupID:           s.cfg.GroupID,
-		Topic:             s.cfg.Topic,
-		MaxWait:           cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
-		MaxBytes:          cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
+		Topics:            []string{s.cfg.Topic},
 		HeartbeatInterval: cmp.Or(s.cfg.HeartbeatInterval, DefaultHeartbeatInterval),
 		SessionTimeout:    cmp.Or(s.cfg.SessionTimeout, DefaultSessionTimeout),
 		RebalanceTimeout:  cmp.Or(s.cfg.RebalanceTimeout, DefaultRebalanceTimeout),
 		StartOffset:       start,
-		// Commits are synchronous and explicit: CommitMessages returns
-		// once the broker stored the offset.
-		CommitInterval: 0,
-	}
-	if err := rc.Validate(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	r := kafkago.NewReader(rc)
-	s.mu.Lock()
-	s.r = r
-	s.mu.Unlock()
+	s.cg = cg
+	s.wg.Go(s.run)
 	return nil
+}
+
+// run takes each generation of the group in turn until Close. An error
+// joining the group goes to a Read that waits, if any; kafka-go retries
+// with back-off.
+func (s *Source[T]) run() {
+	for {
+		gen, err := s.cg.Next(context.Background())
+		switch {
+		case errors.Is(err, kafkago.ErrGroupClosed):
+			return
+		case errors.Is(err, kafkago.RebalanceInProgress):
+		case err != nil:
+			select {
+			case s.msgs <- fetched{err: fmt.Errorf("kafka: join group %s: %w", s.cfg.GroupID, err)}:
+			default:
+			}
+		default:
+			s.start(gen, func(ctx context.Context) { s.serve(ctx, gen) })
+		}
+	}
+}
+
+// start runs fn for the lifetime of gen. kafka-go ends gen when fn returns,
+// and joins the next generation only once every fn started before the end
+// returned; one started after the end runs at once with ctx done.
+func (s *Source[T]) start(gen *kafkago.Generation, fn func(ctx context.Context)) {
+	s.wg.Add(1)
+	gen.Start(func(ctx context.Context) {
+		defer s.wg.Done()
+		fn(ctx)
+	})
+}
+
+// serve runs gen: it makes gen the current generation, commits what was
+// acknowledged but not committed before (a commit failed, or waited for the
+// rebalance), starts a fetcher per partition, then waits for gen to end and
+// ends it for the commits. kafka-go rejoins the group only once serve
+// returns, so no commit of gen reaches the broker after this member left
+// it, and the serves of two generations never overlap.
+func (s *Source[T]) serve(ctx context.Context, gen *kafkago.Generation) {
+	if ctx.Err() != nil {
+		return // gen ended before it began here
+	}
+	parts, starts := s.begin(gen)
+	s.commitMu.Lock()
+	for id, p := range parts {
+		// On failure the entries stay acknowledged; the next commit
+		// of the partition takes them.
+		_, _ = s.commitLocked(id, p)
+	}
+	s.commitMu.Unlock()
+	for id, offset := range starts {
+		s.start(gen, func(ctx context.Context) { s.fetchPartition(ctx, gen, id, offset) })
+	}
+	<-ctx.Done()
+	s.commitMu.Lock()
+	s.mu.Lock()
+	s.gen, s.ready = nil, make(chan struct{})
+	s.mu.Unlock()
+	s.commitMu.Unlock()
+}
+
+// begin makes gen the current generation and returns its partitions and
+// the offset to fetch each from. A partition it assigns anew is fetched
+// from the group's committed offset. One this member owned in the previous
+// generation too keeps its messages from the committed offset on and is
+// fetched after the last one it returned, so none is returned twice; the
+// messages below the committed offset were committed, by this member or by
+// an owner in between, and are dropped. A partition no longer assigned is
+// forgotten: its acknowledgements commit nothing, and its new owner fetches
+// its unacknowledged messages again.
+func (s *Source[T]) begin(gen *kafkago.Generation) (parts map[int]*partition, starts map[int]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	parts, starts = make(map[int]*partition), make(map[int]int64)
+	for _, a := range gen.Assignments[s.cfg.Topic] {
+		p := s.parts[a.ID]
+		if p == nil {
+			p = &partition{next: a.Offset}
+		} else {
+			n := 0
+			for n < len(p.pending) && p.pending[n].offset < a.Offset {
+				n++
+			}
+			s.releaseN(n)
+			p.pending = p.pending[n:]
+			p.next = max(p.next, a.Offset)
+			delete(s.parts, a.ID)
+		}
+		parts[a.ID], starts[a.ID] = p, p.next
+	}
+	s.release(s.parts) // the partitions lost
+	s.parts, s.gen = parts, gen
+	close(s.ready)
+	return parts, starts
+}
+
+// fetchPartition hands the messages of one partition from offset on to
+// Read until gen ends.
+func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation, part int, offset int64) {
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:   s.cfg.Brokers,
+		Topic:     s.cfg.Topic,
+		Partition: part,
+		MaxWait:   cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
+		MaxBytes:  cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
+	})
+	defer r.Close()
+	_ = r.SetOffset(offset) // fails only on a closed reader
+	for {
+		m, err := r.FetchMessage(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			err = fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, err)
+		}
+		select {
+		case s.msgs <- fetched{m: m, err: err, gen: gen}:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Read fetches the next message and decodes it. It blocks while MaxUnacked
@@ -247,7 +380,7 @@ func (s *Source[T]) Connect(context.Context) error {
 // after it. Read returns pipeline.ErrNotConnected before Connect and after
 // Close, and ctx.Err() when ctx is done.
 func (s *Source[T]) Read(ctx context.Context) (T, pipeline.AckFunc, error) {
-	if s.r == nil || s.closed {
+	if s.cg == nil || s.closed {
 		return *new(T), nil, pipeline.ErrNotConnected
 	}
 	if s.held != nil {
@@ -257,7 +390,7 @@ func (s *Source[T]) Read(ctx context.Context) (T, pipeline.AckFunc, error) {
 	}
 	for {
 		seg, ack, err := s.fetch(ctx)
-		if errors.Is(err, errRedelivered) {
+		if errors.Is(err, errStale) {
 			continue
 		}
 		var merr *MalformedError
@@ -267,6 +400,10 @@ func (s *Source[T]) Read(ctx context.Context) (T, pipeline.AckFunc, error) {
 	}
 }
 
+// errStale is fetch's report of a message of a generation that ended; Read
+// goes on with the next one.
+var errStale = errors.New("kafka: message of an ended generation")
+
 // fetch reads one message; a malformed one goes to reject when
 // Config.Reject is set, and is returned as a *MalformedError.
 func (s *Source[T]) fetch(ctx context.Context) (T, pipeline.AckFunc, error) {
@@ -275,26 +412,22 @@ func (s *Source[T]) fetch(ctx context.Context) (T, pipeline.AckFunc, error) {
 	case <-ctx.Done():
 		return *new(T), nil, ctx.Err()
 	}
-	m, err := s.r.FetchMessage(ctx)
-	if err != nil {
+	var f fetched
+	select {
+	case f = <-s.msgs:
+	case <-ctx.Done():
 		<-s.slots
-		switch {
-		case ctx.Err() != nil:
-			return *new(T), nil, ctx.Err()
-		case errors.Is(err, io.EOF):
-			return *new(T), nil, pipeline.ErrNotConnected
-		}
-		return *new(T), nil, fmt.Errorf("kafka: fetch: %w", err)
+		return *new(T), nil, ctx.Err()
 	}
-	e, redelivered := s.track(m)
-	if redelivered {
-		<-s.slots // the first copy holds the message's slot
-		if e != nil && e.acked {
-			if err := s.recommit(ctx, m.Partition); err != nil {
-				return *new(T), nil, err
-			}
-		}
-		return *new(T), nil, errRedelivered
+	if f.err != nil {
+		<-s.slots
+		return *new(T), nil, f.err
+	}
+	m := f.m
+	e := s.track(f)
+	if e == nil {
+		<-s.slots
+		return *new(T), nil, errStale
 	}
 	item, stream, err := s.dec(m.Value)
 	if err == nil && len(m.Key) > 0 && string(m.Key) != stream {
@@ -330,88 +463,89 @@ func (s *Source[T]) reject(ctx context.Context, m *MalformedError, e *entry) err
 	return s.settle(ctx, m.Partition, e)
 }
 
-// track records a fetched message, or reports it as a redelivery. When the
-// group re-forms (a broker restart, a rebalance that hands the partition
-// back), the reader fetches again from the committed offset: a message this
-// source returned already is not returned twice. Its first copy, committed
-// or still pending, stands for it, and redelivered is true; e is that
-// pending copy, or nil when it was committed. A partition fetched below the
-// offsets it tracks was reassigned meanwhile: what was pending on it is
-// forgotten (its later acknowledgements are ignored), and the broker's
-// committed offset is where the new assignment resumed.
-func (s *Source[T]) track(m kafkago.Message) (e *entry, redelivered bool) {
+// track records a fetched message as pending on its partition and returns
+// its entry, or nil when its generation ended: its partition may be another
+// member's now, and otherwise the next generation fetches it again.
+func (s *Source[T]) track(f fetched) *entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.parts[m.Partition]
-	if p != nil && m.Offset <= p.last {
-		if len(p.pending) == 0 || m.Offset < p.pending[0].offset {
-			return nil, true
-		}
-		for _, e := range p.pending {
-			if e.offset == m.Offset {
-				return e, true
-			}
-		}
+	p := s.parts[f.m.Partition]
+	if f.gen != s.gen || p == nil {
+		return nil
 	}
-	if p == nil || m.Offset <= p.last {
-		gen := 0
-		if p != nil {
-			gen = p.gen + 1
-			s.release(len(p.pending))
-		}
-		p = &partition{gen: gen}
-		s.parts[m.Partition] = p
-	}
-	p.last = m.Offset
-	e = &entry{offset: m.Offset, gen: p.gen}
+	p.next = f.m.Offset + 1
+	p.lag = f.m.HighWaterMark - p.next
+	e := &entry{offset: f.m.Offset, p: p}
 	p.pending = append(p.pending, e)
-	return e, false
+	return e
 }
 
-// release returns n slots.
-func (s *Source[T]) release(n int) {
+// release returns the slots of the pending messages of parts; the caller
+// holds mu.
+func (s *Source[T]) release(parts map[int]*partition) {
+	for _, p := range parts {
+		s.releaseN(len(p.pending))
+	}
+}
+
+// releaseN returns n slots.
+func (s *Source[T]) releaseN(n int) {
 	for range n {
 		<-s.slots
 	}
 }
 
-// settle acknowledges one message, once, and commits the partition up to
-// the highest offset below which everything is acknowledged.
+// settle acknowledges one message, once, and commits its partition up to
+// the highest offset below which everything is acknowledged, unless the
+// partition went to another member meanwhile. While the group rebalances it
+// waits for the next generation, or until ctx is done; the commit itself is
+// bounded by kafka-go's coordinator timeout (5 s), not by ctx.
 func (s *Source[T]) settle(ctx context.Context, part int, e *entry) error {
 	first := false
 	e.once.Do(func() { first = true })
 	if !first {
 		return nil
 	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
 	s.mu.Lock()
-	if p := s.parts[part]; p == nil || p.gen != e.gen {
+	if s.parts[part] != e.p {
 		s.mu.Unlock()
 		return nil
 	}
 	e.acked = true
 	s.mu.Unlock()
-	return s.commitLocked(ctx, part)
-}
-
-// recommit commits the partition again up to its acknowledged prefix, for a
-// redelivered message whose first copy was acknowledged but not committed
-// (the commit failed while the broker was away).
-func (s *Source[T]) recommit(ctx context.Context, part int) error {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	return s.commitLocked(ctx, part)
-}
-
-// commitLocked commits the partition up to the highest offset below which
-// everything is acknowledged; the caller holds commitMu.
-func (s *Source[T]) commitLocked(ctx context.Context, part int) error {
-	s.mu.Lock()
-	p := s.parts[part]
-	if p == nil {
+	for {
+		s.mu.Lock()
+		ready := s.ready
 		s.mu.Unlock()
-		return nil
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s.commitMu.Lock()
+		done, err := s.commitLocked(part, e.p)
+		s.commitMu.Unlock()
+		if done {
+			return err
+		}
+	}
+}
+
+// commitLocked commits partition part, tracked as p, up to the highest
+// offset below which everything is acknowledged, with the current
+// generation; done is false when there is none (the group rebalances). A
+// partition this member no longer owns is not committed. The caller holds
+// commitMu, so commits never go backwards.
+func (s *Source[T]) commitLocked(part int, p *partition) (done bool, err error) {
+	s.mu.Lock()
+	gen := s.gen
+	if s.parts[part] != p {
+		s.mu.Unlock()
+		return true, nil
+	}
+	if gen == nil {
+		s.mu.Unlock()
+		return false, nil
 	}
 	n := 0
 	for n < len(p.pending) && p.pending[n].acked {
@@ -419,54 +553,57 @@ func (s *Source[T]) commitLocked(ctx context.Context, part int) error {
 	}
 	if n == 0 {
 		s.mu.Unlock()
-		return nil
+		return true, nil
 	}
 	next := p.pending[n-1].offset + 1
-	gen := p.gen
 	s.mu.Unlock()
 
-	// kafka-go commits the offset after the message's.
-	err := s.r.CommitMessages(ctx, kafkago.Message{Topic: s.cfg.Topic, Partition: part, Offset: next - 1})
-	if err != nil {
-		return fmt.Errorf("kafka: commit %s/%d@%d: %w", s.cfg.Topic, part, next, err)
+	if err := gen.CommitOffsets(map[string]map[int]int64{s.cfg.Topic: {part: next}}); err != nil {
+		return true, fmt.Errorf("kafka: commit %s/%d@%d: %w", s.cfg.Topic, part, next, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p := s.parts[part]; p != nil && p.gen == gen {
-		// Only the entries committed leave; others may have been acked
-		// meanwhile and are committed by their own settle.
-		k := 0
-		for k < len(p.pending) && p.pending[k].offset < next {
-			k++
-		}
-		p.pending = p.pending[k:]
-		s.release(k)
+	// Only the entries committed leave; others may have been acked
+	// meanwhile and are committed by their own settle.
+	k := 0
+	for k < len(p.pending) && p.pending[k].offset < next {
+		k++
 	}
-	return nil
+	p.pending = p.pending[k:]
+	s.releaseN(k)
+	return true, nil
 }
 
 // Close leaves the group and closes the connections. Acknowledgements after
-// Close fail to commit, so the segments are delivered again.
+// Close commit nothing, so the segments are delivered again.
 func (s *Source[T]) Close(context.Context) error {
-	if s.r == nil || s.closed {
+	if s.cg == nil || s.closed {
 		return nil
 	}
 	s.closed = true
-	if err := s.r.Close(); err != nil {
+	err := s.cg.Close()
+	s.wg.Wait()
+	// No generation is left: the acknowledgements waiting for one, and
+	// those to come, commit nothing.
+	s.mu.Lock()
+	s.parts = nil
+	close(s.ready)
+	s.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("kafka: close: %w", err)
 	}
 	return nil
 }
 
 // Lag returns how many messages of the partitions this member reads were
-// not fetched yet when the reader last looked (the high-water mark minus
-// the fetch offset; 0 before Connect). Safe for concurrent use.
+// not fetched yet, as of the last message fetched from each (the high-water
+// mark minus the next offset; 0 before Connect). Safe for concurrent use.
 func (s *Source[T]) Lag() int64 {
 	s.mu.Lock()
-	r := s.r
-	s.mu.Unlock()
-	if r == nil {
-		return 0
+	defer s.mu.Unlock()
+	var lag int64
+	for _, p := range s.parts {
+		lag += p.lag
 	}
-	return r.Stats().Lag
+	return lag
 }

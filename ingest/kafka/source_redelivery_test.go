@@ -14,9 +14,9 @@ import (
 // TestSourceRedelivery restarts the broker (same port, same data dir) while
 // segments are in flight: one acknowledged and committed, one acknowledged
 // while the broker is away (its commit fails), one not yet acknowledged.
-// When the group re-forms, the reader fetches again from the committed
-// offset; the source returns none of the three a second time, commits the
-// acknowledged one on its redelivery, and goes on with the new segment.
+// When the group re-forms and gives the partition back, the source commits
+// the acknowledged one, returns none of the three a second time and goes on
+// with the new segment.
 func TestSourceRedelivery(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
