@@ -68,6 +68,17 @@ type Config struct {
 	// out, which shortens a call on idle cores without changing its
 	// numbers. Default 1.
 	Threads int
+	// FastLength lets a call drop a few samples from the end of the
+	// signal (after resampling; at most MaxFastLengthTrim) so that the
+	// CQT's octave halving only meets lengths with small prime factors.
+	// The halving transforms the whole signal, and a length with a large
+	// prime factor costs several times as much (Bluestein's algorithm): on
+	// 40 random lengths of 2.7 to 5 s, halving took 97 ms on average (161
+	// at worst) and 22 ms after trimming at most 204 samples (9 ms). The
+	// features are those of the trimmed signal, so this is for live
+	// windows, whose ends are set by a transcript's timing anyway;
+	// datasets keep every sample. Default false.
+	FastLength bool
 }
 
 func (c Config) withDefaults() Config {
@@ -317,6 +328,9 @@ func (e *Extractor) ExtractTo(dst *Features, samples []float32, sampleRate int) 
 			return err
 		}
 		y = e.scratch.resampled
+	}
+	if e.cfg.FastLength {
+		y = y[:fastLength(len(y))]
 	}
 	hop := e.cfg.HopLength
 	frames := 1 + len(y)/hop

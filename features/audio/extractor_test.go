@@ -219,13 +219,13 @@ func BenchmarkExtract1s(b *testing.B) {
 
 // BenchmarkExtractUtterance is the live scorer's case: a 3 s utterance
 // captured at 16 kHz, resampled to 22050 Hz (65930 samples, whose prime
-// factor 347 sends the CQT's octave halving through Bluestein's transform),
-// with one and two threads.
+// factor 347 makes the octave halving's transforms slow), with one and two
+// threads, and with FastLength (65928 samples: 8*3*41*67).
 func BenchmarkExtractUtterance(b *testing.B) {
 	y := golden(b, "speech0880_sr16000", "y").Data
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			e, err := NewExtractor(Config{Threads: threads})
+	for _, cfg := range []Config{{Threads: 1}, {Threads: 2}, {Threads: 2, FastLength: true}} {
+		b.Run(fmt.Sprintf("threads=%d/fast=%v", cfg.Threads, cfg.FastLength), func(b *testing.B) {
+			e, err := NewExtractor(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -311,4 +311,37 @@ func TestExtractorThreads(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestExtractorFastLength checks that FastLength gives exactly the features
+// of the signal trimmed to fastLength, at the analysis rate, and trims at
+// most MaxFastLengthTrim samples.
+func TestExtractorFastLength(t *testing.T) {
+	t.Parallel()
+	y := golden(t, "speech0880_sr22050", "y").Data
+	for _, n := range []int{len(y), len(y) - 3, 40009} {
+		fast, err := NewExtractor(Config{FastLength: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fast.Extract(y[:n], DefaultSampleRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := fastLength(n)
+		if m > n || n-m > MaxFastLengthTrim {
+			t.Fatalf("fastLength(%d) = %d", n, m)
+		}
+		plain, err := NewExtractor(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.Extract(y[:m], DefaultSampleRate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Frames != want.Frames || !slices.Equal(got.Data, want.Data) {
+			t.Fatalf("%d samples: FastLength gives %d frames, the first %d samples %d, or the values differ", n, got.Frames, m, want.Frames)
+		}
+	}
 }

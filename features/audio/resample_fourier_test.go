@@ -77,3 +77,38 @@ func TestOctavesBandLimitedCosine(t *testing.T) {
 		})
 	}
 }
+
+// TestFastLength checks fastLength against its definition on every length
+// of a range: the result is the largest length at most n, at least
+// n-MaxFastLengthTrim, that is a multiple of fastBlock whose quotient has
+// no prime factor above fastPrime, found by brute force.
+func TestFastLength(t *testing.T) {
+	t.Parallel()
+	fast := func(m int) bool {
+		if m%fastBlock != 0 {
+			return false
+		}
+		q := m / fastBlock
+		for p := 2; p <= q; p++ {
+			for q%p == 0 {
+				if p > fastPrime {
+					return false
+				}
+				q /= p
+			}
+		}
+		return true
+	}
+	for n := 1; n <= 30000; n += 7 {
+		want := n
+		for m := n; m > 0 && n-m <= MaxFastLengthTrim; m-- {
+			if fast(m) {
+				want = m
+				break
+			}
+		}
+		if got := fastLength(n); got != want {
+			t.Fatalf("fastLength(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
