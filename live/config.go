@@ -246,9 +246,8 @@ type PipelineConfig struct {
 // DefaultVisionWorkers is the default PipelineConfig.VisionWorkers: half
 // the CPUs, at least one. Vision is most of the CPU at many streams
 // (BlazeFace and mini-Xception on every frame); bounding it keeps the other
-// cores for scoring windows, whose time adds to every event's latency. On
-// the 2-core machine of the README this took the p99 at 8 streams from
-// 373 ms to under 250 ms.
+// cores for scoring windows, whose time adds to every event's latency (the
+// README's Performance section has the figures).
 func DefaultVisionWorkers() int { return max(1, runtime.NumCPU()/2) }
 
 // LoadConfig reads, strictly decodes and validates the YAML file at path.
