@@ -18,6 +18,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/bench"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
+	"github.com/cmc-stream/cmc-stream/live"
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
@@ -178,8 +179,8 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if *stagger {
 			phase = "staggered"
 		}
-		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), streams %s, workers=%d threads=%d; target: every event, no drops, p99 < %v\n",
-			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, *p99)
+		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), streams %s, workers=%d threads=%d vision_workers=%d; target: every event, no drops, p99 < %v\n",
+			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, live.DefaultVisionWorkers(), *p99)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
