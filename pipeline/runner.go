@@ -203,18 +203,6 @@ func (ru *run) fail(ctx context.Context, m *nodeMetrics, item any, tr *tracker, 
 	tr.done(ctx, ru)
 }
 
-// wait blocks for d or until ctx is done, and reports whether d elapsed.
-func wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // send delivers v on ch unless ctx is done first, and reports whether it did.
 func send[T any](ctx context.Context, ch chan<- T, v T) bool {
 	select {

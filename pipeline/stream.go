@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/cmc-stream/cmc-stream/internal/ctxtime"
 )
 
 // Stream is the typed output of a source group or a stage, to be consumed by
@@ -119,7 +121,7 @@ func readLoop[T any](hard, soft context.Context, ru *run, m *nodeMetrics, src So
 				}
 				m.errs.Add(1)
 				ru.report(fmt.Errorf("pipeline: source %q: connect: %w", m.name, err))
-				if !wait(soft, backoff) {
+				if ctxtime.Sleep(soft, backoff) != nil {
 					return
 				}
 				continue
@@ -135,7 +137,7 @@ func readLoop[T any](hard, soft context.Context, ru *run, m *nodeMetrics, src So
 			m.errs.Add(1)
 			ru.report(fmt.Errorf("pipeline: source %q: read: %w", m.name, err))
 			connected = !errors.Is(err, ErrNotConnected)
-			if !wait(soft, backoff) {
+			if ctxtime.Sleep(soft, backoff) != nil {
 				return
 			}
 			continue

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cmc-stream/cmc-stream/internal/ctxtime"
 )
 
 // Default values used for the zero fields of a [Config].
@@ -137,7 +139,7 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleep
+		c.Sleep = ctxtime.Sleep
 	}
 	return c
 }
@@ -160,18 +162,6 @@ func (c Config) deviceKind() (kind, int) {
 		return kindURL, 0
 	}
 	return kindFile, 0
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Frame is one decoded video frame. Its pixels are a Go-owned copy that the
