@@ -103,7 +103,7 @@ func newRealDFT(n int) *realDFT {
 	// measured break-even (5513 = 37*149 is faster in fftpack, 2757 = 3*919
 	// with Bluestein).
 	m := 1 << bits.Len(uint(2*n-2))
-	if n*sumPrimeFactors(n) <= 6*m*bits.Len(uint(m)) {
+	if sum, _ := primeFactors(n); n*sum <= 6*m*bits.Len(uint(m)) {
 		d.direct = fourier.NewFFT(n)
 		return d
 	}
@@ -205,20 +205,20 @@ func (b *bluestein) transform(dst, z []complex128) {
 	}
 }
 
-// sumPrimeFactors returns the sum of the prime factors of n with
-// multiplicity (n itself when n is prime).
-func sumPrimeFactors(n int) int {
-	s := 0
+// primeFactors returns the sum of the prime factors of n with multiplicity
+// (n itself when n is prime; 0 for n = 1) and the largest of them (1 for
+// n = 1).
+func primeFactors(n int) (sum, largest int) {
+	largest = 1
 	for p := 2; p*p <= n; p++ {
 		for n%p == 0 {
-			s += p
-			n /= p
+			sum, largest, n = sum+p, p, n/p
 		}
 	}
 	if n > 1 {
-		s += n
+		sum, largest = sum+n, max(largest, n)
 	}
-	return s
+	return sum, largest
 }
 
 // MaxFastLengthTrim bounds the samples Config.FastLength drops: 11.6 ms
@@ -240,21 +240,9 @@ const (
 // most n and at least n-MaxFastLengthTrim, or n when there is none.
 func fastLength(n int) int {
 	for m := n - n%fastBlock; m > 0 && n-m <= MaxFastLengthTrim; m -= fastBlock {
-		if largestPrimeFactor(m/fastBlock) <= fastPrime {
+		if _, largest := primeFactors(m / fastBlock); largest <= fastPrime {
 			return m
 		}
 	}
 	return n
-}
-
-// largestPrimeFactor returns the largest prime factor of n > 1, and 1 for
-// n = 1.
-func largestPrimeFactor(n int) int {
-	largest := 1
-	for p := 2; p*p <= n; p++ {
-		for n%p == 0 {
-			largest, n = p, n/p
-		}
-	}
-	return max(largest, n)
 }
