@@ -5,7 +5,7 @@
 GO       ?= go
 BIN      := bin/cmc-stream
 # Packages bound to native libraries (cgo: gocv, PortAudio, ONNX Runtime).
-NATIVE_RE := /ingest/(video|audio)$$|/model/onnx$$|/features/(vision|vad|bert)$$|/live$$|/internal/cli$$|/extract$$|/bench$$
+NATIVE_RE := /ingest/(video|audio)$$|/internal/onnx$$|/features/(vision|vad|bert)$$|/internal/(app|cli|extract|loadgen)$$
 PURE     = $(shell $(GO) list ./... | grep -v -E '$(NATIVE_RE)')
 NATIVE   = $(shell $(GO) list ./... | grep -E '$(NATIVE_RE)')
 export CMC_ORT_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
@@ -41,14 +41,14 @@ test-native: .setup-done
 demo: build
 	./$(BIN) demo
 
-# demo-model rebuilds models/demo from the demo media: extract, then train
-# (the settings are recorded in the bundle and in models/demo/MODEL_CARD.md).
+# demo-model rebuilds demo/model from the demo media: extract, then train
+# (the settings are recorded in the bundle and in demo/model/MODEL_CARD.md).
 DEMO_TRAIN_FLAGS := --convention sims --gt-labels --name cmc-demo --layers 1 --heads 4 --out-dropout 0.1 --max-epochs 60 --patience 15 --batch 16 --seed 1111
 demo-model: build
 	mkdir -p /tmp/cmc-demo-model
 	./$(BIN) extract --media demo/media --transcripts demo/transcripts.jsonl --labels demo/labels.csv --out /tmp/cmc-demo-model/demo.pkl
-	./$(BIN) train --data /tmp/cmc-demo-model/demo.pkl --out models/demo $(DEMO_TRAIN_FLAGS)
-	./$(BIN) eval --model models/demo --data /tmp/cmc-demo-model/demo.pkl --split test
+	./$(BIN) train --data /tmp/cmc-demo-model/demo.pkl --out demo/model $(DEMO_TRAIN_FLAGS)
+	./$(BIN) eval --model demo/model --data /tmp/cmc-demo-model/demo.pkl --split test
 
 # demo-media regenerates demo/ (espeak-ng speech, drawn faces, UCI sentences).
 demo-media:
@@ -65,8 +65,10 @@ lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# check fails if go.mod/go.sum are not tidy.
+# check fails if go.mod/go.sum are not tidy or an import breaks the layering
+# of docs/architecture.md.
 check:
+	CGO_ENABLED=0 $(GO) test -count=1 ./internal/layering
 	cp go.mod /tmp/cmc-go.mod.bak; cp go.sum /tmp/cmc-go.sum.bak
 	$(GO) mod tidy
 	@if ! cmp -s go.mod /tmp/cmc-go.mod.bak || ! cmp -s go.sum /tmp/cmc-go.sum.bak; then \
@@ -76,8 +78,8 @@ check:
 clean:
 	rm -rf bin .setup-done
 
-# soak: 4 streams for 10 minutes through one pipeline (bench/soak_test.go);
+# soak: 4 streams for 10 minutes through one pipeline (internal/loadgen/soak_test.go);
 # fails if the live heap or the goroutine count grows after the warm-up.
 .PHONY: soak
 soak: .setup-done
-	$(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./bench -soak -soak.duration 10m -soak.streams 4
+	$(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./internal/loadgen -soak -soak.duration 10m -soak.streams 4

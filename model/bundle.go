@@ -13,7 +13,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 // Bundle file names (architecture.md, "Model bundle").

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 func TestBundleRoundTrip(t *testing.T) {

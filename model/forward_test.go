@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 const fixturePath = "../testdata/cmc-reference/mosi-small.safetensors"

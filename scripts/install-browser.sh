@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-browser.sh: installs Debian's Chromium for the dashboard's browser
-# tests (web, web/browsertest), idempotently, together with the DejaVu fonts
+# tests (sink/dashboard, internal/browsertest), idempotently, together with the DejaVu fonts
 # the tests' screenshots are rendered with. scripts/setup.sh calls it; run it
 # by hand with "bash scripts/install-browser.sh". Run as root or with sudo
 # available. Re-running it does nothing when the packages are installed.

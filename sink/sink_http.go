@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/event"
-	"github.com/cmc-stream/cmc-stream/obs"
+	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 

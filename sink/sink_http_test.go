@@ -13,7 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/cmc-stream/cmc-stream/event"
-	"github.com/cmc-stream/cmc-stream/obs"
+	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/sink"
 	"github.com/cmc-stream/cmc-stream/sink/sinktest"
 )

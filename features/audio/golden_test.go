@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 // The goldens are librosa 0.10.1 outputs (testdata/librosa/README.md).

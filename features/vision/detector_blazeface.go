@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/cmc-stream/cmc-stream/model/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // BlazeFace short-range ("front") model geometry, from MediaPipe's

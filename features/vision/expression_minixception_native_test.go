@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/model/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // TestExpressionGoldens crops the photo with the boxes of

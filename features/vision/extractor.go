@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/model/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // Asset paths below the assets folder (envconfig.AssetsDir), where

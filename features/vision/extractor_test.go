@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/model/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 func TestConfigValidate(t *testing.T) {

@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cmc-stream/cmc-stream/bench"
+	"github.com/cmc-stream/cmc-stream/internal/app"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/live"
+	"github.com/cmc-stream/cmc-stream/internal/loadgen"
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
@@ -166,13 +166,13 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for _, p := range paths {
 		*p, _ = envconfig.ProjectFile(*p)
 	}
-	clip, err := bench.LoadClip(ctx, *video, *audio, *transcript)
+	clip, err := loadgen.LoadClip(ctx, *video, *audio, *transcript)
 	if err != nil {
 		return err
 	}
-	cfg := bench.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads,
+	cfg := loadgen.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	target := bench.Target{P99: *p99}
+	target := loadgen.Target{P99: *p99}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "# %s/%s, %d CPUs (%s), Go %s; load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverage())
 		phase := "in phase"
@@ -180,7 +180,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 			phase = "staggered"
 		}
 		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), streams %s, workers=%d threads=%d vision_workers=%d; target: every event, no drops, p99 < %v\n",
-			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, live.DefaultVisionWorkers(), *p99)
+			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, app.DefaultVisionWorkers(), *p99)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -193,10 +193,10 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		defer pprof.StopCPUProfile()
 	}
-	report := func(r bench.Result, met bool) error {
+	report := func(r loadgen.Result, met bool) error {
 		if *asJSON {
 			return json.NewEncoder(stdout).Encode(struct {
-				bench.Result
+				loadgen.Result
 				Met bool `json:"met"`
 			}{r, met})
 		}
@@ -208,14 +208,14 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if !*search {
-		r, err := bench.Run(ctx, cfg)
+		r, err := loadgen.Run(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		return report(r, target.Met(r))
 	}
 	var reportErr error
-	best, err := bench.Search(ctx, cfg, target, *streams, func(r bench.Result, met bool) {
+	best, err := loadgen.Search(ctx, cfg, target, *streams, func(r loadgen.Result, met bool) {
 		reportErr = cmp.Or(reportErr, report(r, met))
 	})
 	if err != nil {

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/features/audio"
+	"github.com/cmc-stream/cmc-stream/features/recipe"
 	"github.com/cmc-stream/cmc-stream/features/vad"
 	"github.com/cmc-stream/cmc-stream/features/vision"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/live"
 )
 
 func init() {
@@ -74,7 +74,7 @@ func benchFeatures(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}); err != nil {
 		return err
 	}
-	enc, _, err := live.NewLexiconEncoder("en", 50)
+	enc, _, err := recipe.NewLexiconEncoder("en", 50)
 	if err != nil {
 		return err
 	}

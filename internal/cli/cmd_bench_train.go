@@ -8,7 +8,7 @@ import (
 	"runtime"
 
 	"github.com/cmc-stream/cmc-stream/model"
-	"github.com/cmc-stream/cmc-stream/train"
+	"github.com/cmc-stream/cmc-stream/model/train"
 )
 
 func init() {

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cmc-stream/cmc-stream/broker"
+	"github.com/cmc-stream/cmc-stream/internal/broker"
 )
 
 func init() {

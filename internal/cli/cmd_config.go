@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cmc-stream/cmc-stream/live"
+	"github.com/cmc-stream/cmc-stream/internal/app"
 )
 
 func init() {
@@ -19,7 +19,7 @@ func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) != 2 || args[0] != "lint" {
 		return fmt.Errorf("%w: usage: cmc-stream config lint FILE", errUsage)
 	}
-	if _, err := live.LoadConfig(args[1]); err != nil {
+	if _, err := app.LoadConfig(args[1]); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", args[1])

@@ -13,10 +13,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/cmc-stream/cmc-stream/broker"
+	"github.com/cmc-stream/cmc-stream/internal/app"
+	"github.com/cmc-stream/cmc-stream/internal/broker"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/live"
-	"github.com/cmc-stream/cmc-stream/web"
+	"github.com/cmc-stream/cmc-stream/sink/dashboard"
 )
 
 func init() {
@@ -28,7 +28,7 @@ func init() {
 
 // Demo files, relative to the project folder.
 const (
-	demoBundle     = "models/demo"
+	demoBundle     = "demo/model"
 	demoVideo      = "demo/media/showcase.mp4"
 	demoAudio      = "demo/media/showcase.wav"
 	demoTranscript = "demo/showcase_transcript.jsonl"
@@ -83,26 +83,26 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *asJSON || !isTerminal(stdout) {
 		format = "jsonl"
 	}
-	cfg := &live.Config{
-		Model: live.ModelConfig{Bundle: paths["model"], Threads: 2},
-		Sources: live.SourcesConfig{
-			Video:       []live.VideoSource{{StreamID: demoStream, Device: paths["video"], FPS: 15, Width: 320, Height: 240}},
-			Audio:       []live.AudioSource{{StreamID: demoStream, File: paths["audio"]}},
-			Transcripts: live.TranscriptSource{Kafka: &live.KafkaInput{Brokers: []string{b.Addr()}, Topic: demoTopic, Group: "cmc-demo"}},
+	cfg := &app.Config{
+		Model: app.ModelConfig{Bundle: paths["model"], Threads: 2},
+		Sources: app.SourcesConfig{
+			Video:       []app.VideoSource{{StreamID: demoStream, Device: paths["video"], FPS: 15, Width: 320, Height: 240}},
+			Audio:       []app.AudioSource{{StreamID: demoStream, File: paths["audio"]}},
+			Transcripts: app.TranscriptSource{Kafka: &app.KafkaInput{Brokers: []string{b.Addr()}, Topic: demoTopic, Group: "cmc-demo"}},
 		},
-		Window: live.WindowConfig{Policy: "utterance", MaxWait: time.Second},
-		Sinks:  live.SinksConfig{Stdout: &live.StdoutSink{Format: format}},
+		Window: app.WindowConfig{Policy: "utterance", MaxWait: time.Second},
+		Sinks:  app.SinksConfig{Stdout: &app.StdoutSink{Format: format}},
 	}
 	if !*noDashboard {
-		cfg.Sinks.HTTP = &live.HTTPSink{Listen: *listen}
+		cfg.Sinks.HTTP = &app.HTTPSink{Listen: *listen}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := live.Build(cfg, live.Options{Stdout: stdout, Dashboard: web.FS(), Logger: logger,
+	flow, err := app.Build(cfg, app.Options{Stdout: stdout, Dashboard: dashboard.FS(), Logger: logger,
 		Listening: func(addr string) { fmt.Fprintf(stderr, "dashboard: http://%s/\n", addr) }})
 	if err != nil {
 		return err
 	}
-	m := app.Model()
+	m := flow.Model()
 	fmt.Fprintf(stderr, "model %s %s; playing %s (%d utterances) in real time\n", m.Config.Name, m.Config.Version, demoVideo, len(utts))
 
 	// The clip ends at its last utterance; the run stops a little after,
@@ -116,12 +116,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	go func() { feedErr <- feedTranscript(ctx, b.Addr(), utts, start) }()
 	stop := time.AfterFunc(end, cancel)
 	defer stop.Stop()
-	runErr := app.Run(ctx)
+	runErr := flow.Run(ctx)
 	cancel()
 	if err := <-feedErr; err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
 		runErr = err
 	}
-	fmt.Fprintf(stderr, "demo: %s\n", app.Summary())
+	fmt.Fprintf(stderr, "demo: %s\n", flow.Summary())
 	return runErr
 }
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/event"
-	"github.com/cmc-stream/cmc-stream/web/browsertest"
+	"github.com/cmc-stream/cmc-stream/internal/browsertest"
 )
 
 var screenshot = flag.String("screenshot", "", "write the dashboard screenshot of TestDemo to this PNG file")

@@ -7,9 +7,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cmc-stream/cmc-stream/dataset"
-	"github.com/cmc-stream/cmc-stream/metrics"
 	"github.com/cmc-stream/cmc-stream/model"
+	"github.com/cmc-stream/cmc-stream/model/eval"
+	"github.com/cmc-stream/cmc-stream/model/mmsa"
 )
 
 func init() {
@@ -24,13 +24,13 @@ func init() {
 type evalResult struct {
 	Split string `json:"split"`
 	N     int    `json:"n"`
-	metrics.Result
+	eval.Result
 	Subsets map[string]subsetResult `json:"subsets,omitempty"`
 }
 
 type subsetResult struct {
 	N int `json:"n"`
-	metrics.Result
+	eval.Result
 }
 
 // subsetFlags collects repeated --subset NAME=IDS.txt flags.
@@ -67,7 +67,7 @@ func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Load(*data)
+	ds, err := mmsa.Load(*data)
 	if err != nil {
 		return err
 	}
@@ -81,11 +81,11 @@ func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	truth := make([]int, s.Len())
 	for i, y := range s.Regression {
-		truth[i] = dataset.Label3(y)
+		truth[i] = mmsa.Label3(y)
 	}
-	conv := metrics.Convention(m.Config.Convention)
+	conv := eval.Convention(m.Config.Convention)
 	res := evalResult{Split: *splitName, N: s.Len(), Subsets: map[string]subsetResult{}}
-	if res.Result, err = metrics.Compute(logits, truth, conv); err != nil {
+	if res.Result, err = eval.Compute(logits, truth, conv); err != nil {
 		return err
 	}
 	index := make(map[string]int, s.Len())
@@ -106,7 +106,7 @@ func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			sl, st = append(sl, logits[i]), append(st, truth[i])
 		}
-		r, err := metrics.Compute(sl, st, conv)
+		r, err := eval.Compute(sl, st, conv)
 		if err != nil {
 			return fmt.Errorf("subset %s: %w", name, err)
 		}
@@ -122,7 +122,7 @@ func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func printMetrics(w io.Writer, title string, r metrics.Result) {
+func printMetrics(w io.Writer, title string, r eval.Result) {
 	fmt.Fprintf(w, "%s\n", title)
 	for _, row := range []struct {
 		name string
@@ -137,12 +137,12 @@ func printMetrics(w io.Writer, title string, r metrics.Result) {
 }
 
 // splitLogits runs the model over a split in batches.
-func splitLogits(m *model.Model, s *dataset.Split) ([][3]float32, error) {
+func splitLogits(m *model.Model, s *mmsa.Split) ([][3]float32, error) {
 	run := model.NewInferencer(m, model.Options{Threads: 2})
 	var out model.Output
 	n := s.Len()
 	logits := make([][3]float32, 0, n)
-	tensors := [model.Experts]*dataset.Tensor3{&s.Text, &s.Audio, &s.Vision}
+	tensors := [model.Experts]*mmsa.Tensor3{&s.Text, &s.Audio, &s.Vision}
 	for lo := 0; lo < n; lo += inferBatch {
 		hi := min(lo+inferBatch, n)
 		var x model.Input

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cmc-stream/cmc-stream/extract"
-	"github.com/cmc-stream/cmc-stream/live"
+	"github.com/cmc-stream/cmc-stream/features/recipe"
+	"github.com/cmc-stream/cmc-stream/internal/extract"
 )
 
 func init() {
@@ -31,13 +31,13 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *media == "" || *transcripts == "" || *out == "" {
 		return fmt.Errorf("%w: --media, --transcripts and --out are required", errUsage)
 	}
-	enc, spec, err := live.NewLexiconEncoder(*lang, *maxLen)
+	enc, spec, err := recipe.NewLexiconEncoder(*lang, *maxLen)
 	if err != nil {
 		return err
 	}
 	bar := newProgress(stderr)
 	res, err := extract.Run(ctx, extract.Config{
-		Media: *media, Transcripts: *transcripts, Labels: *labels, Text: enc, Spec: live.DefaultSpec(spec), FPS: *fps,
+		Media: *media, Transcripts: *transcripts, Labels: *labels, Text: enc, Spec: recipe.Default(spec), FPS: *fps,
 		Progress: func(done, total int) { bar.show("extract", done, total) },
 		Report: func(clip string, err error) {
 			bar.clear()

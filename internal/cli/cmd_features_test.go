@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 // TestFeaturesText checks the command against the HuggingFace tokenizer

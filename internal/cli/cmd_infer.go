@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/cmc-stream/cmc-stream/model"
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 func init() {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/cmc-stream/cmc-stream/model"
-	"github.com/cmc-stream/cmc-stream/safetensors"
+	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
 const fixturePath = "../../testdata/cmc-reference/mosi-small.safetensors"

@@ -6,8 +6,8 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/cmc-stream/cmc-stream/live"
-	"github.com/cmc-stream/cmc-stream/web"
+	"github.com/cmc-stream/cmc-stream/internal/app"
+	"github.com/cmc-stream/cmc-stream/sink/dashboard"
 )
 
 func init() {
@@ -26,19 +26,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *path == "" {
 		return fmt.Errorf("%w: --config is required", errUsage)
 	}
-	cfg, err := live.LoadConfig(*path)
+	cfg, err := app.LoadConfig(*path)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := live.Build(cfg, live.Options{
-		Stdout: stdout, Dashboard: web.FS(), Logger: logger,
+	flow, err := app.Build(cfg, app.Options{
+		Stdout: stdout, Dashboard: dashboard.FS(), Logger: logger,
 		Listening: func(addr string) { fmt.Fprintf(stderr, "dashboard and /events on http://%s/\n", addr) },
 	})
 	if err != nil {
 		return err
 	}
-	err = app.Run(ctx)
-	fmt.Fprintf(stderr, "%s\n", app.Summary())
+	err = flow.Run(ctx)
+	fmt.Fprintf(stderr, "%s\n", flow.Summary())
 	return err
 }

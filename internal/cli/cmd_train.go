@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cmc-stream/cmc-stream/dataset"
 	"github.com/cmc-stream/cmc-stream/model"
-	"github.com/cmc-stream/cmc-stream/train"
+	"github.com/cmc-stream/cmc-stream/model/mmsa"
+	"github.com/cmc-stream/cmc-stream/model/train"
 )
 
 func init() {
@@ -95,11 +95,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Decode(strings.NewReader(string(raw)))
+	ds, err := mmsa.Decode(strings.NewReader(string(raw)))
 	if err != nil {
 		return fmt.Errorf("%s: %w", *data, err)
 	}
-	split := func(n string) *dataset.Split { return ds.Splits[n] }
+	split := func(n string) *mmsa.Split { return ds.Splits[n] }
 	settings := train.Settings{Model: cfg, MaxEpochs: *maxEpochs, Patience: *patience, BatchSize: *batch, Seed: *seed, GroundTruth: *gt,
 		LabelMomentum: labelMom.s, TeacherMomentum: teacherMom.s}
 	bar := newProgress(stderr)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/dataset"
 	"github.com/cmc-stream/cmc-stream/model"
+	"github.com/cmc-stream/cmc-stream/model/mmsa"
 )
 
 // syntheticDataset writes an MMSA-layout pickle in which every modality
@@ -20,12 +20,12 @@ func syntheticDataset(t *testing.T, sizes map[string]int) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(42, 7))
 	shape := [3][2]int{{6, 16}, {10, 5}, {8, 7}} // [L, D] of text, audio, vision
-	d := &dataset.Dataset{Splits: map[string]*dataset.Split{}}
+	d := &mmsa.Dataset{Splits: map[string]*mmsa.Split{}}
 	for name, n := range sizes {
-		s := &dataset.Split{}
-		ts := [3]*dataset.Tensor3{&s.Text, &s.Audio, &s.Vision}
+		s := &mmsa.Split{}
+		ts := [3]*mmsa.Tensor3{&s.Text, &s.Audio, &s.Vision}
 		for k, t := range ts {
-			*t = dataset.Tensor3{N: n, L: shape[k][0], D: shape[k][1], Data: make([]float32, n*shape[k][0]*shape[k][1])}
+			*t = mmsa.Tensor3{N: n, L: shape[k][0], D: shape[k][1], Data: make([]float32, n*shape[k][0]*shape[k][1])}
 		}
 		for i := range n {
 			y := float32([]float32{-1, 1}[rng.IntN(2)])
@@ -55,7 +55,7 @@ func syntheticDataset(t *testing.T, sizes map[string]int) string {
 		d.Splits[name] = s
 	}
 	path := filepath.Join(t.TempDir(), "synthetic.pkl")
-	if err := dataset.Write(path, d); err != nil {
+	if err := mmsa.Write(path, d); err != nil {
 		t.Fatal(err)
 	}
 	return path

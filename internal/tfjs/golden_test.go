@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/model/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 	"google.golang.org/protobuf/proto"
 )
 

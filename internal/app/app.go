@@ -1,0 +1,487 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/features/audio"
+	"github.com/cmc-stream/cmc-stream/features/recipe"
+	"github.com/cmc-stream/cmc-stream/features/text"
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	ingestaudio "github.com/cmc-stream/cmc-stream/ingest/audio"
+	"github.com/cmc-stream/cmc-stream/ingest/kafka"
+	"github.com/cmc-stream/cmc-stream/ingest/transcript"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/internal/obs"
+	"github.com/cmc-stream/cmc-stream/model"
+	"github.com/cmc-stream/cmc-stream/pipeline"
+	"github.com/cmc-stream/cmc-stream/sink"
+)
+
+// Options are the parts of an App that do not come from the YAML file.
+type Options struct {
+	// Stdout receives the stdout sink's output. Default: discarded.
+	Stdout io.Writer
+	// Dashboard is served at / by the HTTP sink. Default: none.
+	Dashboard fs.FS
+	// Logger receives the errors the pipeline reports. Default: discarded.
+	Logger *slog.Logger
+	// Now is the wall clock. Default time.Now.
+	Now func() time.Time
+	// Extra are more event sinks (used by the demo's summary and tests).
+	Extra []pipeline.Sink[event.Event]
+	// Listening is called with the HTTP sink's address once it listens.
+	Listening func(addr string)
+}
+
+// App is a built pipeline: sources, aligner, scorer and sinks.
+type App struct {
+	// wall holds the ids of the streams whose transcripts carry wall-clock
+	// times.
+	wall    sync.Map
+	runner  *pipeline.Runner
+	aligner *align.Aligner
+	stats   *Stats
+	videos  []*videoInput
+	vision  *visionPool // computes the video inputs' features
+	mics    []*micInput
+	model   *model.Model
+	// lag reports the Kafka input's consumer lag; nil without Kafka input.
+	lag func() int64
+}
+
+// Stats counts what an App did; safe for concurrent use.
+type Stats struct {
+	// Events counts events handed to the sinks.
+	Events atomic.Int64
+	// Filtered counts windows of speakers the privacy roles exclude.
+	Filtered atomic.Int64
+	// Failed counts items that failed in a stage or sink.
+	Failed atomic.Int64
+	// Rejected counts input messages rejected before the aligner:
+	// malformed transcript messages and segments that start before their
+	// stream.
+	Rejected  atomic.Int64
+	mu        sync.Mutex
+	latencies []float64 // the last latencyWindow end-to-end latencies in ms, a ring
+	next      int       // where the ring writes next once full
+}
+
+// Summary is what a run did, for the closing line of demo and run.
+type Summary struct {
+	Windows, Events, Filtered, Failed int64
+	// Rejected counts malformed input messages (dead-lettered when a
+	// dead-letter topic is configured).
+	Rejected int64
+	// Dropped counts media dropped by live sources (capture overload,
+	// decode errors) and by the aligner (late items, buffer overflow).
+	Dropped int64
+	// LatencyP50 and LatencyP99 are end-to-end latencies in ms over the
+	// last 10,000 events.
+	LatencyP50, LatencyP99 float64
+}
+
+// String formats the summary as one line.
+func (s Summary) String() string {
+	return fmt.Sprintf("windows %d, events %d, filtered %d, failed %d, rejected %d, drops %d, end-to-end latency p50 %.1f ms, p99 %.1f ms",
+		s.Windows, s.Events, s.Filtered, s.Failed, s.Rejected, s.Dropped, s.LatencyP50, s.LatencyP99)
+}
+
+// Build loads the model and wires the pipeline of cfg. Nothing runs until
+// Run.
+func Build(cfg *Config, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m, err := model.Load(cfg.Model.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	clock := NewStreamClock(opts.Now, 2*cmp.Or(cfg.Window.IdleTimeout, align.DefaultIdleTimeout))
+	enc, TextSpec, err := newTextEncoder(cfg.Text, m.Config.Lengths.Text)
+	if err != nil {
+		return nil, err
+	}
+	spec := recipe.Default(TextSpec)
+	// A window's audio features are computed after it closed, so their
+	// time adds to the event's latency: two goroutines on an idle core, and
+	// a window end moved back by at most 11.6 ms to a length the CQT's
+	// octave halving transforms quickly (see audio.Config.FastLength).
+	audioCfg := audio.Config{Threads: min(2, runtime.NumCPU()), FastLength: true}
+	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Clock: clock, Threads: max(cfg.Model.Threads, 1)})
+	if err != nil {
+		return nil, err
+	}
+	app := &App{stats: &Stats{}, model: m}
+	built := false
+	defer func() {
+		if !built {
+			app.closeVideos()
+		}
+	}()
+	metrics := obs.NewRegistry()
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	var ready readiness
+	var dl *deadLetter
+	pcfg := pipeline.Config{
+		ShutdownTimeout: cfg.Pipeline.ShutdownTimeout,
+		OnError: func(err error) {
+			var ie *pipeline.ItemError
+			if errors.As(err, &ie) && lateMedia(ie) {
+				// A drop the aligner counted (Summary.Dropped), not a failure.
+				opts.Logger.Debug("late media dropped", "node", ie.Node, "err", ie.Err)
+				return
+			}
+			if errors.As(err, &ie) {
+				app.stats.Failed.Add(1)
+				stream, _ := describe(ie.Item)
+				opts.Logger.Warn("item failed", "node", ie.Node, "stream", stream, "err", ie.Err)
+				return
+			}
+			opts.Logger.Warn("pipeline", "err", err)
+		},
+		Now: opts.Now,
+	}
+	if d := cfg.Sinks.DeadLetter; d != nil {
+		dl = newDeadLetter(d, opts.Logger, now)
+		pcfg.DeadLetter = dl
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "dead letter", brokers: d.Brokers, topic: d.Topic})
+	}
+	r, err := pipeline.New(pcfg)
+	if err != nil {
+		return nil, err
+	}
+	app.runner = r
+
+	// Sources.
+	var inputs []pipeline.Source[align.Input]
+	app.vision = newVisionPool(cmp.Or(cfg.Pipeline.VisionWorkers, DefaultVisionWorkers()))
+	for _, v := range cfg.Sources.Video {
+		realtime := v.Realtime == nil || *v.Realtime
+		ex, err := vision.New(vision.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("app: video source %q: %w", v.StreamID, err)
+		}
+		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, pool: app.vision,
+			cfg: video.Config{Device: v.Device, FPS: cmp.Or(v.FPS, 15), Width: cmp.Or(v.Width, 320), Height: cmp.Or(v.Height, 240), Realtime: realtime}}
+		app.videos = append(app.videos, vi)
+		inputs = append(inputs, vi)
+	}
+	for _, a := range cfg.Sources.Audio {
+		realtime := a.Realtime == nil || *a.Realtime
+		if a.File != "" {
+			inputs = append(inputs, newAudioFileInput(a.StreamID, a.File, cmp.Or(a.SampleRate, 16000), realtime, clock))
+			continue
+		}
+		dev := a.Device
+		if dev == "default" {
+			dev = ""
+		}
+		mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(cmp.Or(a.SampleRate, 16000))}}
+		app.mics = append(app.mics, mi)
+		inputs = append(inputs, mi)
+	}
+	if tr := cfg.Sources.Transcripts; tr.File != "" {
+		f, err := transcript.NewFile(transcript.FileConfig{Path: tr.File})
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger)})
+	} else if k := tr.Kafka; k != nil {
+		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: cmp.Or(k.Group, "cmc-stream"),
+			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
+			Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger), wall: &app.wall,
+			rate: cmp.Or(k.SampleRate, 16000)})
+		app.lag = src.Lag
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
+	}
+	// With event_seq start_ms (the default), utterance windows of Kafka transcripts take
+	// their sequence number from the segment's start, not from this
+	// process's count, so that the process that takes a partition over
+	// after a crash or a rebalance gives a redelivered segment the event id
+	// it had.
+	keyed := cfg.Sources.Transcripts.Kafka != nil && cfg.Sources.Transcripts.Kafka.EventSeq != "count" &&
+		(cfg.Window.Policy == "" || cfg.Window.Policy == string(align.Utterance))
+
+	// Aligner.
+	w := cfg.Window
+	acfg := align.Config{Policy: align.Policy(w.Policy), Size: w.Size, Hop: w.Hop, AllowedLateness: w.AllowedLateness,
+		MaxWait: w.MaxWait, MaxBuffered: w.MaxBuffered, IdleTimeout: w.IdleTimeout, Now: opts.Now}
+	for range cfg.Sources.Video {
+		acfg.Expect = acfg.Expect.With(align.Vision)
+	}
+	for range cfg.Sources.Audio {
+		acfg.Expect = acfg.Expect.With(align.Audio)
+	}
+	app.aligner, err = align.New(acfg)
+	if err != nil {
+		return nil, fmt.Errorf("app: window: %w", err)
+	}
+
+	queue := cmp.Or(cfg.Pipeline.Queue, 16)
+	in := pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...)
+	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
+	roles := cfg.Privacy.Roles
+	score := pipeline.StageFunc[align.Window, event.Event](func(ctx context.Context, w align.Window) ([]event.Event, error) {
+		if len(roles) > 0 && !slices.Contains(roles, w.Speaker) {
+			app.stats.Filtered.Add(1)
+			return nil, nil
+		}
+		evs, err := scorer.Process(ctx, w)
+		for i := range evs {
+			if keyed {
+				app.rekey(&evs[i], w)
+			}
+			// A window whose features or weights hold NaN or Inf gives
+			// probabilities no sink can encode: it fails alone, here.
+			if verr := evs[i].Validate(); verr != nil {
+				return nil, fmt.Errorf("app: window %s/%d: %w", w.StreamID, w.Seq, verr)
+			}
+		}
+		return evs, err
+	})
+	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: cmp.Or(cfg.Pipeline.Workers, 1), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
+
+	// Sinks.
+	pipeline.To(events, "stats", pipeline.SinkConfig{}, pipeline.Sink[event.Event](app.stats))
+	if s := cfg.Sinks.Stdout; s != nil {
+		format := sink.JSONL
+		if s.Format == "text" {
+			format = sink.Text
+		}
+		out, err := sink.NewStdout(opts.Stdout, format)
+		if err != nil {
+			return nil, err
+		}
+		pipeline.To(events, "stdout", pipeline.SinkConfig{BatchSize: 1}, pipeline.Sink[event.Event](out))
+	}
+	if k := cfg.Sinks.Kafka; k != nil {
+		out, err := sink.NewKafka(sink.KafkaConfig{Brokers: k.Brokers, Topic: k.Topic, BatchTimeout: k.BatchTimeout, BatchSize: k.BatchSize})
+		if err != nil {
+			return nil, err
+		}
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "events", brokers: k.Brokers, topic: k.Topic})
+		retry := &sink.Retry{Sink: out, Timeout: k.RetryTimeout, Logger: opts.Logger, Name: "kafka"}
+		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
+	}
+	if h := cfg.Sinks.HTTP; h != nil {
+		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: cmp.Or(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics,
+			Ready: ready.check})
+		if err != nil {
+			return nil, err
+		}
+		if opts.Listening != nil {
+			opts.Listening(out.Addr())
+		}
+		pipeline.To(events, "http", pipeline.SinkConfig{}, pipeline.Sink[event.Event](out))
+	}
+	for i, s := range opts.Extra {
+		pipeline.To(events, fmt.Sprintf("extra-%d", i), pipeline.SinkConfig{}, s)
+	}
+	if cfg.Sinks.HTTP != nil {
+		app.registerMetrics(metrics)
+	}
+	built = true
+	return app, nil
+}
+
+// closeVideos releases the vision extractors of a pipeline that failed to
+// build.
+func (a *App) closeVideos() {
+	for _, v := range a.videos {
+		v.ex.Close()
+	}
+}
+
+// Run runs the pipeline until its sources end or ctx is cancelled (then
+// it shuts down in two phases: drain, then stop).
+func (a *App) Run(ctx context.Context) error {
+	a.vision.start()
+	err := a.runner.Run(ctx)
+	a.vision.stop()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Model returns the loaded model.
+func (a *App) Model() *model.Model { return a.model }
+
+// Summary returns what the run did so far.
+func (a *App) Summary() Summary {
+	st := a.aligner.Stats()
+	s := Summary{Windows: int64(st.Windows), Events: a.stats.Events.Load(), Filtered: a.stats.Filtered.Load(),
+		Failed: a.stats.Failed.Load(), Rejected: a.stats.Rejected.Load(), Dropped: int64(st.Late + st.Overflow)}
+	for _, v := range a.videos {
+		s.Dropped += v.dropped()
+	}
+	for _, m := range a.mics {
+		s.Dropped += m.dropped()
+	}
+	s.LatencyP50, s.LatencyP99 = a.stats.percentiles()
+	return s
+}
+
+// registerMetrics publishes the pipeline's and the aligner's counters.
+func (a *App) registerMetrics(reg *obs.Registry) {
+	reg.GaugeFunc("cmc_events_total", "Events handed to the sinks.", func() float64 { return float64(a.stats.Events.Load()) })
+	reg.GaugeFunc("cmc_windows_filtered_total", "Windows of speakers excluded by the privacy roles.", func() float64 { return float64(a.stats.Filtered.Load()) })
+	reg.GaugeFunc("cmc_items_failed_total", "Items that failed in a stage or a sink.", func() float64 { return float64(a.stats.Failed.Load()) })
+	reg.GaugeFunc("cmc_input_rejected_total", "Malformed input messages rejected before the aligner.", func() float64 { return float64(a.stats.Rejected.Load()) })
+	reg.GaugeFunc("cmc_drops_total", "Media dropped by live sources and the aligner (late, overflow).", func() float64 { return float64(a.Summary().Dropped) })
+	reg.GaugeFunc("cmc_video_lost_total", "Times a camera or video URL stopped delivering frames (each is opened again).", func() float64 {
+		var n int64
+		for _, v := range a.videos {
+			n += v.lost.Load()
+		}
+		return float64(n)
+	})
+	reg.GaugeFunc("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
+	reg.GaugeFunc("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
+	reg.GaugeFunc("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
+	if a.lag != nil {
+		reg.GaugeFunc("cmc_kafka_consumer_lag", "Messages of the assigned partitions not fetched yet.", func() float64 { return float64(a.lag()) })
+	}
+	bounds := make([]float64, len(pipeline.LatencyBounds()))
+	for i, b := range pipeline.LatencyBounds() {
+		bounds[i] = b.Seconds()
+	}
+	for _, n := range a.runner.Metrics() {
+		node := n.Name
+		reg.GaugeFunc("cmc_stage_queue_depth", "Items waiting in a node's output queue.", func() float64 { return float64(a.node(node).Queue) }, "stage", node)
+		reg.GaugeFunc("cmc_stage_items_total", "Items a node passed on.", func() float64 { return float64(a.node(node).Out) }, "stage", node)
+		if n.Kind == pipeline.KindSource {
+			continue
+		}
+		reg.HistogramFunc("cmc_stage_latency_seconds", "Time per item in a stage (Process) or per batch in a sink (Write).", bounds,
+			func() obs.HistogramSnapshot {
+				h := a.node(node).Latency
+				return obs.HistogramSnapshot{Counts: h.Counts, Sum: h.Sum.Seconds()}
+			}, "stage", node)
+	}
+}
+
+func (a *App) node(name string) pipeline.NodeMetrics {
+	for _, n := range a.runner.Metrics() {
+		if n.Name == name {
+			return n
+		}
+	}
+	return pipeline.NodeMetrics{}
+}
+
+// Write counts events and records their end-to-end latency.
+func (s *Stats) Write(_ context.Context, batch []event.Event) error {
+	s.Events.Add(int64(len(batch)))
+	s.mu.Lock()
+	for _, e := range batch {
+		if len(s.latencies) < latencyWindow {
+			s.latencies = append(s.latencies, e.LatencyMS.EndToEnd)
+			continue
+		}
+		s.latencies[s.next] = e.LatencyMS.EndToEnd
+		s.next = (s.next + 1) % latencyWindow
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// latencyWindow is how many of the latest events the latency percentiles
+// cover, so that a long run keeps a bounded record.
+const latencyWindow = 10000
+
+// Close does nothing.
+func (s *Stats) Close(context.Context) error { return nil }
+
+func (s *Stats) percentiles() (p50, p99 float64) {
+	s.mu.Lock()
+	l := slices.Clone(s.latencies)
+	s.mu.Unlock()
+	if len(l) == 0 {
+		return 0, 0
+	}
+	sort.Float64s(l)
+	at := func(q float64) float64 { return l[min(len(l)-1, int(q*float64(len(l))))] }
+	return at(0.5), at(0.99)
+}
+
+// newTextEncoder builds the configured text encoder with maxLen rows
+// (the model's lengths.text unless the config says otherwise).
+func newTextEncoder(cfg TextConfig, maxLen int) (*text.LexiconEncoder, recipe.TextSpec, error) {
+	lang := cmp.Or(cfg.Lang, "en")
+	if cfg.MaxLen > 0 {
+		maxLen = cfg.MaxLen
+	}
+	return recipe.NewLexiconEncoder(lang, maxLen)
+}
+
+// rejectMessage returns the Kafka source's Config.Reject: it logs a
+// malformed input message with its offset and reason, writes it to the
+// dead-letter topic when one is configured, and counts it once written.
+func (a *App) rejectMessage(dl *deadLetter, log *slog.Logger) func(context.Context, *kafka.MalformedError) error {
+	return func(ctx context.Context, m *kafka.MalformedError) error {
+		log.Warn("rejected input message", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "key", string(m.Key), "err", m.Err)
+		if dl != nil {
+			if err := dl.reject(ctx, m); err != nil {
+				return err
+			}
+		}
+		a.stats.Rejected.Add(1)
+		return nil
+	}
+}
+
+// rejectItem returns the transcript input's handler of a decoded item
+// that cannot enter the aligner: it logs and counts it and writes it to the
+// dead-letter topic when one is configured, retrying until it succeeds or
+// ctx is done.
+func (a *App) rejectItem(dl *deadLetter, log *slog.Logger) func(context.Context, any, error) error {
+	return func(ctx context.Context, item any, reason error) error {
+		stream, _ := describe(item)
+		log.Warn("rejected input", "stream", stream, "err", reason)
+		a.stats.Rejected.Add(1)
+		if dl == nil {
+			return nil
+		}
+		return dl.Write(ctx, []*pipeline.ItemError{{Node: "source", Item: item, Err: reason}})
+	}
+}
+
+// rekey gives the event of utterance window w a sequence number, and so an
+// event id, derived from its segment's start: milliseconds since the Unix
+// epoch for wall-clock transcripts, since the stream's start otherwise.
+func (a *App) rekey(ev *event.Event, w align.Window) {
+	seq := uint64(w.Start / time.Millisecond)
+	if _, ok := a.wall.Load(w.StreamID); ok {
+		seq = uint64(ev.Window.Start.UnixMilli())
+	}
+	ev.Window.Seq = seq
+	ev.EventID = event.ID(ev.StreamID, ev.Window.Kind, seq)
+}

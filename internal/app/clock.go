@@ -1,0 +1,78 @@
+package app
+
+import (
+	"sync"
+	"time"
+)
+
+// StreamClock maps each stream's event time (an offset from the stream's
+// start) to wall-clock time. Sources record when their stream started; the
+// scorer uses it to stamp windows and to measure end-to-end latency. A
+// stream unused for the retention period is forgotten, so a process that
+// sees ever-new streams (call ids) keeps a bounded map. Safe for concurrent
+// use.
+type StreamClock struct {
+	mu      sync.Mutex
+	streams map[string]*clockStream
+	now     func() time.Time
+	retain  time.Duration
+	swept   time.Time // when unused streams were last forgotten
+}
+
+// clockStream is a stream's start and when the clock last used it.
+type clockStream struct {
+	start, used time.Time
+}
+
+// NewStreamClock returns a clock reading wall time from now (time.Now when
+// nil) that forgets streams unused for retain. retain must outlast a
+// stream's idle time before the aligner removes it plus the scoring of its
+// last windows; the pipeline uses twice the aligner's idle timeout.
+func NewStreamClock(now func() time.Time, retain time.Duration) *StreamClock {
+	if now == nil {
+		now = time.Now
+	}
+	return &StreamClock{streams: map[string]*clockStream{}, now: now, retain: retain, swept: now()}
+}
+
+// Now returns the current wall-clock time.
+func (c *StreamClock) Now() time.Time { return c.now() }
+
+// Start records that stream id began at t, unless a start is known already.
+func (c *StreamClock) Start(id string, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stream(id, t)
+}
+
+// Wall returns the wall-clock time of offset d in stream id. A stream with
+// no recorded start is taken to have started when its first offset was
+// seen minus that offset.
+func (c *StreamClock) Wall(id string, d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stream(id, c.now().Add(-d)).start.Add(d)
+}
+
+// stream returns stream id, recorded as started at start if it is new, and
+// marks it used. Every half retention period it first forgets the streams
+// unused for longer than the retention, which amortises the sweep to
+// constant time per call.
+func (c *StreamClock) stream(id string, start time.Time) *clockStream {
+	now := c.now()
+	if now.Sub(c.swept) >= c.retain/2 {
+		for k, s := range c.streams {
+			if now.Sub(s.used) > c.retain {
+				delete(c.streams, k)
+			}
+		}
+		c.swept = now
+	}
+	s, ok := c.streams[id]
+	if !ok {
+		s = &clockStream{start: start}
+		c.streams[id] = s
+	}
+	s.used = now
+	return s
+}

@@ -1,0 +1,422 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the YAML configuration of cmc-stream run. Zero values mean the
+// documented defaults; Load decodes strictly (unknown keys are errors) and
+// validates, naming the offending field by its YAML path.
+type Config struct {
+	// Model selects the model bundle.
+	Model ModelConfig `yaml:"model"`
+	// Text selects the text encoder.
+	Text TextConfig `yaml:"text"`
+	// Sources lists the inputs.
+	Sources SourcesConfig `yaml:"sources"`
+	// Window configures the aligner.
+	Window WindowConfig `yaml:"window"`
+	// Sinks lists the outputs; at least one is required.
+	Sinks SinksConfig `yaml:"sinks"`
+	// Privacy controls which speakers are scored and whether media is kept.
+	Privacy PrivacyConfig `yaml:"privacy"`
+	// Pipeline sizes the queues and workers.
+	Pipeline PipelineConfig `yaml:"pipeline"`
+}
+
+// ModelConfig selects the model bundle.
+type ModelConfig struct {
+	// Bundle is the bundle directory (model.json + weights.safetensors);
+	// required.
+	Bundle string `yaml:"bundle"`
+	// Threads is the number of goroutines of one forward pass. Default 1.
+	Threads int `yaml:"threads"`
+}
+
+// TextConfig selects the text encoder.
+type TextConfig struct {
+	// Encoder is "lexicon" (the default: VADER/AFINN lexicon features and
+	// hashed word pieces, no weights needed).
+	Encoder string `yaml:"encoder"`
+	// Lang is "en" (bert-base-uncased vocabulary, the default) or "zh"
+	// (bert-base-chinese).
+	Lang string `yaml:"lang"`
+	// MaxLen is the number of token rows, [CLS] and [SEP] included.
+	// Default: the model's lengths.text.
+	MaxLen int `yaml:"max_len"`
+}
+
+// SourcesConfig lists the inputs.
+type SourcesConfig struct {
+	// Video lists video inputs (camera, file or URL).
+	Video []VideoSource `yaml:"video"`
+	// Audio lists audio inputs (microphone or file).
+	Audio []AudioSource `yaml:"audio"`
+	// Transcripts is the transcript feed.
+	Transcripts TranscriptSource `yaml:"transcripts"`
+}
+
+// VideoSource is one video input.
+type VideoSource struct {
+	// StreamID names the stream the frames belong to; required.
+	StreamID string `yaml:"stream_id"`
+	// Device is a camera index ("0"), a file path or a URL; required.
+	Device string `yaml:"device"`
+	// FPS is the frame rate to sample at. Default 15.
+	FPS float64 `yaml:"fps"`
+	// Width and Height are the frame size. Default 320x240.
+	Width  int `yaml:"width"`
+	Height int `yaml:"height"`
+	// Realtime paces file playback at the file's frame rate. Default true
+	// for files.
+	Realtime *bool `yaml:"realtime"`
+}
+
+// AudioSource is one audio input.
+type AudioSource struct {
+	// StreamID names the stream the audio belongs to; required.
+	StreamID string `yaml:"stream_id"`
+	// Device is a PortAudio input device name, or "default"; exclusive
+	// with File.
+	Device string `yaml:"device"`
+	// File is a WAV file or a video file whose audio track is read with
+	// ffmpeg; exclusive with Device.
+	File string `yaml:"file"`
+	// SampleRate is the capture rate in Hz. Default 16000.
+	SampleRate int `yaml:"sample_rate"`
+	// Realtime paces file playback in real time. Default true.
+	Realtime *bool `yaml:"realtime"`
+}
+
+// TranscriptSource is the transcript feed: a JSONL file or a Kafka topic.
+type TranscriptSource struct {
+	// File is a JSONL file of transcript segments.
+	File string `yaml:"file"`
+	// Kafka is a Kafka topic of transcript segments, and optionally audio
+	// chunks of the same streams (JSON values keyed by stream id).
+	Kafka *KafkaInput `yaml:"kafka"`
+}
+
+// KafkaInput is a consumer-group subscription.
+type KafkaInput struct {
+	// Brokers are the seed brokers, host:port; required.
+	Brokers []string `yaml:"brokers"`
+	// Topic is the topic to read; required.
+	Topic string `yaml:"topic"`
+	// Group is the consumer group. Default "cmc-stream".
+	Group string `yaml:"group"`
+	// SessionTimeout is how long the group waits for a silent member (a
+	// killed process) before it gives the member's partitions to the
+	// others. Default 30s; the broker's group.min.session.timeout.ms
+	// (6s by default) bounds it from below.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// HeartbeatInterval is the group heartbeat period, below
+	// SessionTimeout. Default 3s.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// RebalanceTimeout is how long a rebalance waits for the members to
+	// rejoin. Default 30s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// EventSeq chooses how the utterance windows of the topic's streams
+	// are numbered in event ids: "start_ms" (the default) numbers a window
+	// by its segment's start in milliseconds (since the Unix epoch for
+	// wall-clock times, since the stream's start for offsets), so that a
+	// segment delivered again after a crash or a rebalance gets the same
+	// event id in any process of the group; "count" numbers each stream's
+	// windows 0, 1, 2, ... in this process, which starts again at 0 after a
+	// restart or when another process takes the stream over.
+	EventSeq string `yaml:"event_seq"`
+	// SampleRate is the rate, in Hz, of the audio chunks the topic may
+	// carry next to the segments (JSON messages with stream_id, start,
+	// sample_rate, encoding pcm16le or f32le, and base64 samples, keyed by
+	// stream id); a chunk at another rate is rejected. Default 16000.
+	SampleRate int `yaml:"sample_rate"`
+}
+
+// WindowConfig configures the aligner (see align.Config).
+type WindowConfig struct {
+	// Policy is "utterance" (default) or "sliding".
+	Policy string `yaml:"policy"`
+	// Size and Hop shape sliding windows. Defaults 3s and 1s.
+	Size time.Duration `yaml:"size"`
+	Hop  time.Duration `yaml:"hop"`
+	// AllowedLateness is how late an item may arrive. Default 0.
+	AllowedLateness time.Duration `yaml:"allowed_lateness"`
+	// MaxWait is how long a due window waits for missing modalities.
+	// Default 2s.
+	MaxWait time.Duration `yaml:"max_wait"`
+	// MaxBuffered caps buffered media items per stream. Default 4096.
+	MaxBuffered int `yaml:"max_buffered"`
+	// IdleTimeout removes streams without input. Default 1m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+// SinksConfig lists the outputs.
+type SinksConfig struct {
+	// Stdout prints events on standard output.
+	Stdout *StdoutSink `yaml:"stdout"`
+	// Kafka produces events to a topic, keyed by stream id.
+	Kafka *KafkaOutput `yaml:"kafka"`
+	// HTTP serves the dashboard, /events (SSE), /metrics, /healthz, /readyz.
+	HTTP *HTTPSink `yaml:"http"`
+	// DeadLetter receives what the pipeline rejects: malformed transcript
+	// messages, items that fail in a stage, and events a sink failed to
+	// write after its retries. It is not an event sink.
+	DeadLetter *DeadLetterSink `yaml:"dead_letter"`
+}
+
+// DeadLetterSink is a Kafka topic of rejected input and failed items. Each
+// message is one JSON object keyed by stream id: the reason, the node that
+// failed, the source topic, partition and offset and the original bytes of a
+// malformed message, or the failed window or event. A write is retried with
+// back-off (100ms doubling to 5s) until it succeeds or the pipeline stops
+// hard, and a transcript offset is committed only once its failure was
+// written here.
+type DeadLetterSink struct {
+	// Brokers are the seed brokers, host:port; required.
+	Brokers []string `yaml:"brokers"`
+	// Topic is the dead-letter topic; required.
+	Topic string `yaml:"topic"`
+}
+
+// StdoutSink prints events.
+type StdoutSink struct {
+	// Format is "jsonl" (default) or "text".
+	Format string `yaml:"format"`
+}
+
+// KafkaOutput produces events.
+type KafkaOutput struct {
+	// Brokers are the seed brokers, host:port; required.
+	Brokers []string `yaml:"brokers"`
+	// Topic is the output topic; required.
+	Topic string `yaml:"topic"`
+	// BatchTimeout bounds how long the writer waits to fill a batch.
+	// Default 10ms (the library default of 1s is too slow for live use).
+	BatchTimeout time.Duration `yaml:"batch_timeout"`
+	// BatchSize is the largest batch. Default 100.
+	BatchSize int `yaml:"batch_size"`
+	// RetryTimeout is how long the events of a failed write are written
+	// again, with back-off from 100ms to 5s, before they go to the
+	// dead-letter topic (or are reported failed without one). Default 30s.
+	RetryTimeout time.Duration `yaml:"retry_timeout"`
+}
+
+// HTTPSink serves events and the dashboard.
+type HTTPSink struct {
+	// Listen is the address to listen on. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+}
+
+// PrivacyConfig controls what is scored and kept.
+type PrivacyConfig struct {
+	// Roles lists the speaker roles that get events (e.g. [customer]);
+	// windows of other speakers are dropped and counted. Empty means every
+	// speaker. Inferring the emotions of employees at work is prohibited in
+	// the EU (AI Act, Art. 5(1)(f)): score customers only in call centres.
+	Roles []string `yaml:"roles"`
+	// RecordMedia must stay false: raw media is never written anywhere.
+	// It exists so that a configuration can say so explicitly.
+	RecordMedia bool `yaml:"record_media"`
+}
+
+// PipelineConfig sizes the pipeline.
+type PipelineConfig struct {
+	// Queue is the capacity of each queue between stages. Default 16.
+	Queue int `yaml:"queue"`
+	// Workers is the number of windows scored at once. Default 1.
+	Workers int `yaml:"workers"`
+	// VisionWorkers is the number of video frames whose features are
+	// computed at once, across all video sources, on threads of lower CPU
+	// priority than window scoring. Default DefaultVisionWorkers(): half
+	// the CPUs, at least one.
+	VisionWorkers int `yaml:"vision_workers"`
+	// ShutdownTimeout bounds the shutdown. Default 10s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// DefaultVisionWorkers is the default PipelineConfig.VisionWorkers: half
+// the CPUs, at least one. Vision is most of the CPU at many streams
+// (BlazeFace and mini-Xception on every frame); bounding it keeps the other
+// cores for scoring windows, whose time adds to every event's latency (the
+// README's Performance section has the figures).
+func DefaultVisionWorkers() int { return max(1, runtime.NumCPU()/2) }
+
+// LoadConfig reads, strictly decodes and validates the YAML file at path.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("app: config: %w", err)
+	}
+	c, err := DecodeConfig(raw)
+	if err != nil {
+		return nil, fmt.Errorf("app: config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// DecodeConfig strictly decodes YAML and validates the result.
+func DecodeConfig(raw []byte) (*Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty configuration")
+		}
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks every field and the rules across them; errors name the
+// field by its YAML path.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Model.Bundle == "" {
+		bad("model.bundle", "required")
+	}
+	if c.Model.Threads < 0 {
+		bad("model.threads", "must not be negative")
+	}
+	switch c.Text.Encoder {
+	case "", "lexicon":
+	default:
+		bad("text.encoder", "%q is not a text encoder (want lexicon)", c.Text.Encoder)
+	}
+	switch c.Text.Lang {
+	case "", "en", "zh":
+	default:
+		bad("text.lang", "%q is not supported (want en or zh)", c.Text.Lang)
+	}
+	if c.Text.MaxLen < 0 {
+		bad("text.max_len", "must not be negative")
+	}
+	for i, v := range c.Sources.Video {
+		f := fmt.Sprintf("sources.video[%d]", i)
+		if v.StreamID == "" {
+			bad(f+".stream_id", "required")
+		}
+		if v.Device == "" {
+			bad(f+".device", "required (camera index, file or URL)")
+		}
+		if v.FPS < 0 || v.Width < 0 || v.Height < 0 {
+			bad(f, "fps, width and height must not be negative")
+		}
+	}
+	for i, a := range c.Sources.Audio {
+		f := fmt.Sprintf("sources.audio[%d]", i)
+		if a.StreamID == "" {
+			bad(f+".stream_id", "required")
+		}
+		if (a.Device == "") == (a.File == "") {
+			bad(f, "exactly one of device and file is required")
+		}
+		if a.SampleRate < 0 {
+			bad(f+".sample_rate", "must not be negative")
+		}
+	}
+	tr := c.Sources.Transcripts
+	if tr.File != "" && tr.Kafka != nil {
+		bad("sources.transcripts", "file and kafka are exclusive")
+	}
+	if k := tr.Kafka; k != nil {
+		if len(k.Brokers) == 0 {
+			bad("sources.transcripts.kafka.brokers", "required")
+		}
+		if k.Topic == "" {
+			bad("sources.transcripts.kafka.topic", "required")
+		}
+		switch k.EventSeq {
+		case "", "count", "start_ms":
+		default:
+			bad("sources.transcripts.kafka.event_seq", "%q is not a numbering (want count or start_ms)", k.EventSeq)
+		}
+		if k.SampleRate < 0 {
+			bad("sources.transcripts.kafka.sample_rate", "must not be negative")
+		}
+		if k.SessionTimeout < 0 || k.HeartbeatInterval < 0 || k.RebalanceTimeout < 0 {
+			bad("sources.transcripts.kafka", "session_timeout, heartbeat_interval and rebalance_timeout must not be negative")
+		}
+		if k.SessionTimeout > 0 && k.HeartbeatInterval >= k.SessionTimeout {
+			bad("sources.transcripts.kafka.heartbeat_interval", "%v is not below session_timeout %v", k.HeartbeatInterval, k.SessionTimeout)
+		}
+	}
+	if len(c.Sources.Video) == 0 && len(c.Sources.Audio) == 0 && tr.File == "" && tr.Kafka == nil {
+		bad("sources", "at least one source is required")
+	}
+	w := c.Window
+	switch w.Policy {
+	case "", "utterance":
+		if w.Size != 0 || w.Hop != 0 {
+			bad("window.size", "size and hop apply to the sliding policy only")
+		}
+	case "sliding":
+	default:
+		bad("window.policy", "%q is not a policy (want utterance or sliding)", w.Policy)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"size", w.Size}, {"hop", w.Hop}, {"allowed_lateness", w.AllowedLateness}, {"max_wait", w.MaxWait}, {"idle_timeout", w.IdleTimeout}} {
+		if d.v < 0 {
+			bad("window."+d.name, "must not be negative")
+		}
+	}
+	if w.MaxBuffered < 0 {
+		bad("window.max_buffered", "must not be negative")
+	}
+	s := c.Sinks
+	if s.Stdout == nil && s.Kafka == nil && s.HTTP == nil {
+		bad("sinks", "at least one sink is required")
+	}
+	if s.Stdout != nil && s.Stdout.Format != "" && s.Stdout.Format != "jsonl" && s.Stdout.Format != "text" {
+		bad("sinks.stdout.format", "%q is not a format (want jsonl or text)", s.Stdout.Format)
+	}
+	if k := s.Kafka; k != nil {
+		if len(k.Brokers) == 0 {
+			bad("sinks.kafka.brokers", "required")
+		}
+		if k.Topic == "" {
+			bad("sinks.kafka.topic", "required")
+		}
+		if k.BatchTimeout < 0 || k.BatchSize < 0 || k.RetryTimeout < 0 {
+			bad("sinks.kafka", "batch_timeout, batch_size and retry_timeout must not be negative")
+		}
+	}
+	if d := s.DeadLetter; d != nil {
+		if len(d.Brokers) == 0 {
+			bad("sinks.dead_letter.brokers", "required")
+		}
+		if d.Topic == "" {
+			bad("sinks.dead_letter.topic", "required")
+		}
+	}
+	if h := s.HTTP; h != nil && h.Listen != "" {
+		if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+			bad("sinks.http.listen", "%v", err)
+		}
+	}
+	if c.Privacy.RecordMedia {
+		bad("privacy.record_media", "recording raw media is not supported: cmc-stream never writes media")
+	}
+	p := c.Pipeline
+	if p.Queue < 0 || p.Workers < 0 || p.VisionWorkers < 0 || p.ShutdownTimeout < 0 {
+		bad("pipeline", "queue, workers, vision_workers and shutdown_timeout must not be negative")
+	}
+	return errors.Join(errs...)
+}

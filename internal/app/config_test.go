@@ -1,0 +1,81 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExampleConfigs loads every file in configs/.
+func TestExampleConfigs(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("example configs: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := LoadConfig(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	base, err := os.ReadFile("../../configs/files.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []configCase{
+		{"unknown key", "policy: utterance", "polcy: utterance", "field polcy not found"},
+		{"bad policy", "policy: utterance", "policy: tumbling", `window.policy: "tumbling" is not a policy`},
+		{"no bundle", "bundle: demo/model", "bundle: \"\"", "model.bundle: required"},
+		{"sliding field on utterance", "allowed_lateness: 200ms", "hop: 1s", "window.size: size and hop apply to the sliding policy only"},
+		{"negative wait", "max_wait: 2s", "max_wait: -2s", "window.max_wait: must not be negative"},
+		{"bad duration", "max_wait: 2s", "max_wait: soon", "line 19: cannot unmarshal !!str `soon` into time.Duration"},
+		{"audio device and file", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      device: default", "sources.audio[0]: exactly one of device and file"},
+		{"video without stream", "- stream_id: showcase\n      device: demo", "- device: demo", "sources.video[0].stream_id: required"},
+		{"bad format", "format: jsonl", "format: xml", `sinks.stdout.format: "xml"`},
+		{"record media", "sinks:", "privacy:\n  record_media: true\nsinks:", "privacy.record_media"},
+		{"no sinks", "sinks:\n  stdout:\n    format: jsonl", "", "sinks: at least one sink is required"},
+	}
+	checkConfigErrors(t, string(base), cases)
+	kafkaCases := []configCase{
+		{"dead letter without topic", "topic: calls.dead-letter", "topic: \"\"", "sinks.dead_letter.topic: required"},
+		{"heartbeat not below session", "heartbeat_interval: 1s", "heartbeat_interval: 10s", "sources.transcripts.kafka.heartbeat_interval"},
+		{"negative session timeout", "session_timeout: 10s", "session_timeout: -1s", "must not be negative"},
+		{"unknown event numbering", "event_seq: start_ms", "event_seq: offset", `sources.transcripts.kafka.event_seq: "offset"`},
+	}
+	kafkaBase, err := os.ReadFile("../../configs/kafka-callcentre.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkConfigErrors(t, string(kafkaBase), kafkaCases)
+	if _, err := DecodeConfig(nil); err == nil {
+		t.Error("empty config accepted")
+	}
+}
+
+// configCase is a config made invalid by replacing from with to, and the
+// error it must give.
+type configCase struct {
+	name, from, to, want string
+}
+
+// checkConfigErrors decodes base with each case's replacement and checks
+// the error.
+func checkConfigErrors(t *testing.T, base string, cases []configCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(base, c.from) {
+				t.Fatalf("base config lacks %q", c.from)
+			}
+			_, err := DecodeConfig([]byte(strings.Replace(base, c.from, c.to, 1)))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}

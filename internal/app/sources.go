@@ -1,0 +1,324 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/ingest/audio"
+	"github.com/cmc-stream/cmc-stream/ingest/kafka"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/pipeline"
+)
+
+// videoInput is a pipeline source of vision items: it captures frames and
+// computes each frame's vision features in its own goroutine, so a slow
+// extractor makes the capture queue drop the oldest frames (counted)
+// instead of delaying the stream. The extractor is loaded before the
+// pipeline starts, so that the capture starts with the other sources. A
+// camera or URL that stops delivering frames (unplugged, network gone) is
+// closed, counted and reported as pipeline.ErrNotConnected, so the runner
+// opens it again after its back-off; meanwhile the stream's windows go on
+// without vision once they waited window.max_wait.
+type videoInput struct {
+	stream string
+	cfg    video.Config
+	clock  *StreamClock
+	ex     *vision.Extractor
+	pool   *visionPool  // shared by the video inputs
+	errs   atomic.Int64 // frames whose features failed
+	lost   atomic.Int64 // times the capture stopped delivering frames
+
+	mu  sync.Mutex // guards src and past against dropped
+	src *video.Source
+	// base is the stream time of the current capture's first frame: the
+	// capture's frame times start at 0 on every open.
+	base   time.Duration
+	opened bool  // a capture was opened before
+	past   int64 // drops and decode errors of the captures closed after a loss
+}
+
+func (v *videoInput) Connect(context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.src != nil {
+		return nil
+	}
+	v.clock.Start(v.stream, v.clock.Now())
+	base := v.base
+	if v.opened {
+		base = max(v.clock.Now().Sub(v.clock.Wall(v.stream, 0)), 0)
+	}
+	// A replayed file plays from the stream's start (or, opened again,
+	// from now), in step with the stream's other sources.
+	cfg := v.cfg
+	cfg.Epoch = v.clock.Wall(v.stream, base)
+	src, err := video.Open(cfg)
+	if err != nil {
+		return fmt.Errorf("app: video source %q: %w", v.stream, err)
+	}
+	v.src, v.base, v.opened = src, base, true
+	return nil
+}
+
+func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	for {
+		f, err := v.src.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil, nil, pipeline.ErrEndOfInput
+		}
+		if errors.Is(err, video.ErrDeviceLost) {
+			v.lost.Add(1)
+			return nil, nil, v.drop(err)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		feat := make([]float32, vision.Dims)
+		if err := v.pool.extract(ctx, v.ex, f, feat); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			// A frame the extractor cannot read is counted and skipped.
+			v.errs.Add(1)
+			continue
+		}
+		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Interval: f.Interval, Features: feat}, nil, nil
+	}
+}
+
+// drop closes a capture that stopped delivering frames, keeping its
+// counters, and returns the error that makes the runner connect again.
+func (v *videoInput) drop(cause error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st := v.src.Stats()
+	v.past += st.Dropped + st.DecodeErrors
+	cerr := v.src.Close()
+	v.src = nil
+	return errors.Join(fmt.Errorf("%w: live: video source %q: %w", pipeline.ErrNotConnected, v.stream, cause), cerr)
+}
+
+func (v *videoInput) Close(context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var errs []error
+	if v.src != nil {
+		errs = append(errs, v.src.Close())
+	}
+	return errors.Join(append(errs, v.ex.Close())...)
+}
+
+// dropped returns the frames the captures dropped or could not use.
+func (v *videoInput) dropped() int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := v.past + v.errs.Load()
+	if v.src != nil {
+		st := v.src.Stats()
+		n += st.Dropped + st.DecodeErrors
+	}
+	return n
+}
+
+// micInput is a pipeline source of audio items from a PortAudio device.
+type micInput struct {
+	stream string
+	cfg    audio.Config
+	clock  *StreamClock
+	src    *audio.Stream
+}
+
+func (m *micInput) Connect(context.Context) error {
+	if m.src != nil {
+		return nil
+	}
+	if err := audio.Init(); err != nil {
+		return fmt.Errorf("app: audio source %q: %w", m.stream, err)
+	}
+	src, err := audio.Open(m.cfg)
+	if err != nil {
+		return fmt.Errorf("app: audio source %q: %w", m.stream, err)
+	}
+	m.src = src
+	m.clock.Start(m.stream, m.clock.Now())
+	return nil
+}
+
+func (m *micInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	c, err := m.src.Read(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, nil, pipeline.ErrEndOfInput
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return align.Media{StreamID: m.stream, Modality: align.Audio, Time: c.Start, Samples: mono(c.Samples, c.Channels), SampleRate: int(c.SampleRate)}, nil, nil
+}
+
+func (m *micInput) Close(context.Context) error {
+	if m.src == nil {
+		return nil
+	}
+	return m.src.Close()
+}
+
+func (m *micInput) dropped() int64 {
+	if m.src == nil {
+		return 0
+	}
+	return m.src.Stats().Dropped
+}
+
+// mono averages interleaved channels.
+func mono(samples []float32, channels int) []float32 {
+	if channels <= 1 {
+		return samples
+	}
+	out := make([]float32, len(samples)/channels)
+	for i := range out {
+		var s float32
+		for c := range channels {
+			s += samples[i*channels+c]
+		}
+		out[i] = s / float32(channels)
+	}
+	return out
+}
+
+// maxClockAhead is how far ahead of the wall clock a wall-clock transcript
+// segment or audio chunk may start: generous for skewed clocks, far below
+// what a corrupt timestamp gives.
+const maxClockAhead = time.Hour
+
+// feedItem is one message of a transcript feed: a transcript segment, or,
+// on a Kafka feed, an audio chunk of the same streams.
+type feedItem struct {
+	seg   event.Segment
+	audio *kafka.AudioChunk
+}
+
+// decodeFeed is the Decoder of a Kafka feed: audio chunks (messages with a
+// "samples" field) and transcript segments on one topic, so that a stream's
+// audio and transcript share its partition, its order and its consumer.
+func decodeFeed(maxText int) kafka.Decoder[feedItem] {
+	dec := event.SegmentDecoder{MaxTextBytes: maxText}
+	return func(value []byte) (feedItem, string, error) {
+		if kafka.IsAudioChunk(value) {
+			c, err := kafka.DecodeAudioChunk(value)
+			return feedItem{audio: &c}, c.StreamID, err
+		}
+		seg, err := dec.Decode(value)
+		return feedItem{seg: seg}, seg.StreamID, err
+	}
+}
+
+// segmentFeed adapts a source of transcript segments (the JSONL file) to a
+// source of feed items.
+type segmentFeed struct {
+	src pipeline.Source[event.Segment]
+}
+
+func (f segmentFeed) Connect(ctx context.Context) error { return f.src.Connect(ctx) }
+
+func (f segmentFeed) Read(ctx context.Context) (feedItem, pipeline.AckFunc, error) {
+	seg, ack, err := f.src.Read(ctx)
+	return feedItem{seg: seg}, ack, err
+}
+
+func (f segmentFeed) Close(ctx context.Context) error { return f.src.Close(ctx) }
+
+// transcriptInput turns a feed of transcript segments (a JSONL file or a
+// Kafka topic, which may also carry audio chunks) into aligner items in
+// stream time, passing the acknowledgements through. Wall-clock times are
+// measured from the stream's start on the StreamClock (the first item's
+// start when no media source started the stream). An item that starts
+// before its stream or more than maxClockAhead ahead of the clock, and an
+// audio chunk at another rate than the feed's, go to reject, are
+// acknowledged, and the read goes on.
+type transcriptInput struct {
+	src    pipeline.Source[feedItem]
+	clock  *StreamClock
+	reject func(ctx context.Context, item any, reason error) error
+	// wall, when set, records the streams whose items carry wall-clock
+	// times.
+	wall *sync.Map
+	// rate is the sample rate audio chunks must have, in Hz.
+	rate int
+}
+
+func (t *transcriptInput) Connect(ctx context.Context) error { return t.src.Connect(ctx) }
+
+func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	for {
+		it, ack, err := t.src.Read(ctx)
+		if err != nil {
+			return nil, ack, err
+		}
+		var in align.Input
+		var reason error
+		if c := it.audio; c != nil {
+			m := align.Media{StreamID: c.StreamID, Modality: align.Audio, Samples: c.Samples, SampleRate: c.SampleRate}
+			m.Time, reason = t.streamTime(c.StreamID, c.Start)
+			if reason == nil && c.SampleRate != t.rate {
+				reason = fmt.Errorf("app: audio chunk of stream %q at %d Hz, the feed's sample_rate is %d Hz", c.StreamID, c.SampleRate, t.rate)
+			}
+			in = m
+		} else {
+			seg := it.seg
+			s := align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Text: seg.Text, Final: seg.Final, Lang: seg.Lang}
+			s.Start, reason = t.streamTime(seg.StreamID, seg.Start)
+			s.End = s.Start + seg.End.Offset() - seg.Start.Offset()
+			if seg.Start.IsWall() {
+				s.End = s.Start + seg.End.Wall().Sub(seg.Start.Wall())
+			}
+			in = s
+		}
+		if reason == nil {
+			return in, ack, nil
+		}
+		if err := t.reject(ctx, in, reason); err != nil {
+			// Not acknowledged: a Kafka message is delivered again.
+			return nil, nil, errors.Join(reason, err)
+		}
+		if ack != nil {
+			if err := ack(ctx, reason); err != nil {
+				return nil, nil, errors.Join(reason, err)
+			}
+		}
+	}
+}
+
+// streamTime returns the stream time of tm in stream id: an offset as it
+// is, a wall-clock time measured from the stream's start.
+func (t *transcriptInput) streamTime(id string, tm event.Time) (time.Duration, error) {
+	if !tm.IsWall() {
+		return tm.Offset(), nil
+	}
+	if t.wall != nil {
+		t.wall.Store(id, struct{}{})
+	}
+	if now := t.clock.Now(); tm.Wall().After(now.Add(maxClockAhead)) {
+		// Taken as the stream's start, it would make every later item of
+		// the stream start before it.
+		return 0, fmt.Errorf("app: stream %q: item starts at %v, more than %v ahead of the clock (%v)",
+			id, tm.Wall().Format(time.RFC3339Nano), maxClockAhead, now.Format(time.RFC3339Nano))
+	}
+	t.clock.Start(id, tm.Wall())
+	base := t.clock.Wall(id, 0)
+	d := tm.Wall().Sub(base)
+	if d < 0 {
+		return 0, fmt.Errorf("app: stream %q: item starts at %v, before the stream's start %v",
+			id, tm.Wall().Format(time.RFC3339Nano), base.Format(time.RFC3339Nano))
+	}
+	return d, nil
+}
+
+func (t *transcriptInput) Close(ctx context.Context) error { return t.src.Close(ctx) }

@@ -1,0 +1,409 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/internal/app"
+	"github.com/cmc-stream/cmc-stream/internal/broker"
+	"github.com/cmc-stream/cmc-stream/pipeline"
+)
+
+// topic is the transcript topic of the in-process broker.
+const topic = "bench.transcripts"
+
+// endSlack is how far an utterance may end after Config.Duration and still
+// be produced: transcripts round their times, so the last utterance of a
+// clip may end a fraction of a millisecond after its audio.
+const endSlack = 10 * time.Millisecond
+
+// Defaults of Config.
+const (
+	// DefaultDrain is how long a run waits for its last events after the
+	// last utterance ended.
+	DefaultDrain = 5 * time.Second
+	// DefaultMaxWait is the aligner's wait for missing modalities (the
+	// demo's setting).
+	DefaultMaxWait = time.Second
+)
+
+// Config configures a run. The zero value of a field selects its default.
+type Config struct {
+	// Streams is the number of concurrent streams; required, at least 1.
+	Streams int
+	// Clip is what every stream plays; required.
+	Clip Clip
+	// Bundle is the model bundle directory; required.
+	Bundle string
+	// Duration is how long each stream plays: utterances ending later
+	// (by more than 10 ms) are not produced. A Duration above the clip's
+	// length loops the clip. Default: the clip's length.
+	Duration time.Duration
+	// Stagger starts stream i's playback i/Streams of the clip's length
+	// into the clip (the staggered copies are cut with ffmpeg before the
+	// run), so that the streams' utterances end at different moments, as
+	// independent calls do. Without it every stream plays the clip from
+	// its start and all their windows end at once: the worst-case burst.
+	Stagger bool
+	// Workers is the number of windows scored at once. Default
+	// runtime.NumCPU().
+	Workers int
+	// Threads is the number of goroutines of one forward pass. Default 1.
+	Threads int
+	// Queue is the capacity of the pipeline's queues. Default: live's (16).
+	Queue int
+	// MaxWait is how long a due window waits for a missing modality.
+	// Default DefaultMaxWait.
+	MaxWait time.Duration
+	// Drain is how long the run waits for the last events after the last
+	// utterance ended. Default DefaultDrain.
+	Drain time.Duration
+	// Logger receives the pipeline's warnings. Default: discarded.
+	Logger *slog.Logger
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	switch {
+	case c.Streams < 1:
+		return fmt.Errorf("loadgen: %d streams, want at least 1", c.Streams)
+	case c.Clip.Video == "" || c.Clip.Audio == "" || len(c.Clip.Utterances) == 0 || c.Clip.Length <= 0:
+		return errors.New("loadgen: the clip needs a video, an audio file, utterances and a length")
+	case c.Bundle == "":
+		return errors.New("loadgen: a model bundle is required")
+	case c.Duration < 0 || c.Drain < 0 || c.MaxWait < 0 || c.Workers < 0 || c.Threads < 0 || c.Queue < 0:
+		return errors.New("loadgen: durations and counts must not be negative")
+	}
+	return nil
+}
+
+// Result is what one run measured. Latencies are in milliseconds, from a
+// window's end (in wall time, on the pipeline's stream clock) to the moment
+// its event reached the sinks.
+type Result struct {
+	// Streams is the number of concurrent streams.
+	Streams int `json:"streams"`
+	// Played is how long each stream played, in seconds.
+	Played float64 `json:"played_s"`
+	// Elapsed is the wall time from the start to the last event, in
+	// seconds.
+	Elapsed float64 `json:"elapsed_s"`
+	// Expected is the number of utterances produced: one event each.
+	Expected int64 `json:"expected"`
+	// Windows and Events are what the aligner emitted and the sinks got.
+	Windows int64 `json:"windows"`
+	Events  int64 `json:"events"`
+	// EventsPerSec is Events over Elapsed.
+	EventsPerSec float64 `json:"events_per_s"`
+	// Dropped counts media dropped by the sources and the aligner; Failed
+	// counts items that failed in a stage or sink.
+	Dropped int64 `json:"drops"`
+	Failed  int64 `json:"failed"`
+	// P50, P99 and Max are end-to-end latencies in ms.
+	P50 float64 `json:"p50_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+	// FeaturesP50 and FeaturesP99 are the scorer's feature extraction
+	// times (text and audio, in ms): the part of the latency spent
+	// computing after the window closed, the rest being the wait for the
+	// window's media and transcript and the queues.
+	FeaturesP50 float64 `json:"features_p50_ms"`
+	FeaturesP99 float64 `json:"features_p99_ms"`
+	// HeapInuse (MiB), RSS (MiB) and Goroutines are sampled when the last
+	// event arrived, before shutdown. RSS is the process's resident set
+	// (the Go heap plus ONNX Runtime's and OpenCV's memory), 0 where
+	// /proc/self/statm cannot be read.
+	HeapInuse  float64 `json:"heap_inuse_mib"`
+	RSS        float64 `json:"rss_mib"`
+	Goroutines int     `json:"goroutines"`
+}
+
+// String formats the result as one line.
+func (r Result) String() string {
+	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB rss=%.0fMiB goroutines=%d",
+		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max,
+		r.FeaturesP50, r.FeaturesP99, r.HeapInuse, r.RSS, r.Goroutines)
+}
+
+// Target is what a sustained load must meet.
+type Target struct {
+	// P99 bounds the end-to-end p99 latency.
+	P99 time.Duration
+}
+
+// Met reports whether r meets the target: every expected event, no drops,
+// no failures and p99 below the bound.
+func (t Target) Met(r Result) bool {
+	return r.Events == r.Expected && r.Dropped == 0 && r.Failed == 0 && r.P99 < float64(t.P99)/float64(time.Millisecond)
+}
+
+// Run plays cfg.Streams streams at real-time pace through one live.App and
+// returns what it measured. It returns when every expected event arrived,
+// or Drain after the last utterance ended, or when ctx is done (with its
+// error).
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	if cfg.Duration == 0 {
+		cfg.Duration = cfg.Clip.Length
+	}
+	if cfg.Drain == 0 {
+		cfg.Drain = DefaultDrain
+	}
+	dir, err := os.MkdirTemp("", "cmc-bench-")
+	if err != nil {
+		return Result{}, fmt.Errorf("loadgen: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	clips, err := streamClips(ctx, cfg, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	var expected int64
+	var last time.Duration
+	for _, c := range clips {
+		if n := len(c.Utterances); n > 0 {
+			expected += int64(n)
+			last = max(last, seconds(c.Utterances[n-1].End))
+		}
+	}
+	if expected == 0 {
+		return Result{}, fmt.Errorf("loadgen: no utterance ends within %v", cfg.Duration)
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := broker.Start(parent, broker.Config{Addr: "127.0.0.1:0", Topics: []string{topic}, Partitions: 1})
+	if err != nil {
+		return Result{}, err
+	}
+	defer b.Close()
+
+	col := newCollector(expected)
+	flow, err := app.Build(appConfig(cfg, clips, b.Addr()), app.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})
+	if err != nil {
+		return Result{}, err
+	}
+
+	start := time.Now()
+	runErr := make(chan error, 1)
+	go func() { runErr <- flow.Run(ctx) }()
+	w := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Topic: topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
+	var wg sync.WaitGroup
+	feedErr := make(chan error, cfg.Streams)
+	for i := range cfg.Streams {
+		wg.Go(func() { feedErr <- feed(ctx, w, streamID(i), clips[i].Utterances, start) })
+	}
+
+	deadline := time.NewTimer(last + cfg.Drain)
+	defer deadline.Stop()
+	var res Result
+	select {
+	case <-col.done:
+	case <-deadline.C:
+	case err := <-runErr:
+		// The pipeline stopped on its own before the events arrived.
+		cancel()
+		wg.Wait()
+		return Result{}, errors.Join(fmt.Errorf("loadgen: the pipeline stopped early"), err, w.Close())
+	case <-ctx.Done():
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.HeapInuse, res.RSS, res.Goroutines = float64(ms.HeapInuse)/(1<<20), rss(), runtime.NumGoroutine()
+	cancel()
+	wg.Wait()
+	close(feedErr)
+	errs := []error{<-runErr, w.Close()}
+	for err := range feedErr {
+		if !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Result{}, err
+	}
+	sum := flow.Summary()
+	res.Streams, res.Played, res.Expected = cfg.Streams, cfg.Duration.Seconds(), expected
+	res.Windows, res.Dropped, res.Failed = sum.Windows, sum.Dropped, sum.Failed
+	col.fill(&res, start)
+	return res, parent.Err()
+}
+
+// streamID names stream i.
+func streamID(i int) string { return fmt.Sprintf("bench-%03d", i) }
+
+// streamClips returns what each stream plays, cfg.Duration long, with the
+// utterances that end within it: the clip, looped into dir when it is
+// shorter than needed, and with Stagger, cut from a later start for every
+// stream but the first.
+func streamClips(ctx context.Context, cfg Config, dir string) ([]Clip, error) {
+	clip, need := cfg.Clip, cfg.Duration
+	if cfg.Stagger && cfg.Streams > 1 {
+		need += clip.Length
+	}
+	if need > clip.Length {
+		times := int(math.Ceil(need.Seconds() / clip.Length.Seconds()))
+		var err error
+		if clip, err = clip.Loop(ctx, times, dir); err != nil {
+			return nil, err
+		}
+	}
+	clips := make([]Clip, cfg.Streams)
+	for i := range clips {
+		offset := time.Duration(0)
+		if cfg.Stagger {
+			offset = time.Duration(i) * cfg.Clip.Length / time.Duration(cfg.Streams)
+		}
+		c := clip
+		if offset > 0 {
+			var err error
+			if c, err = clip.Cut(ctx, offset, cfg.Duration, dir, streamID(i)); err != nil {
+				return nil, err
+			}
+		}
+		c.Utterances = slices.DeleteFunc(slices.Clone(c.Utterances), func(u Utterance) bool { return seconds(u.End) > cfg.Duration+endSlack })
+		clips[i] = c
+	}
+	return clips, nil
+}
+
+// appConfig is the pipeline of a run: N video and N audio file sources
+// played in real time, the Kafka transcript feed, utterance windows and the
+// stdout sink writing JSON lines to nowhere.
+func appConfig(cfg Config, clips []Clip, addr string) *app.Config {
+	c := &app.Config{
+		Model:    app.ModelConfig{Bundle: cfg.Bundle, Threads: cfg.Threads},
+		Window:   app.WindowConfig{Policy: "utterance", MaxWait: cfg.MaxWait},
+		Sinks:    app.SinksConfig{Stdout: &app.StdoutSink{Format: "jsonl"}},
+		Pipeline: app.PipelineConfig{Workers: cfg.Workers, Queue: cfg.Queue},
+	}
+	if c.Window.MaxWait == 0 {
+		c.Window.MaxWait = DefaultMaxWait
+	}
+	if c.Pipeline.Workers == 0 {
+		c.Pipeline.Workers = runtime.NumCPU()
+	}
+	for i, clip := range clips {
+		id := streamID(i)
+		c.Sources.Video = append(c.Sources.Video, app.VideoSource{StreamID: id, Device: clip.Video, FPS: 15, Width: 320, Height: 240})
+		c.Sources.Audio = append(c.Sources.Audio, app.AudioSource{StreamID: id, File: clip.Audio, SampleRate: 16000})
+	}
+	c.Sources.Transcripts.Kafka = &app.KafkaInput{Brokers: []string{addr}, Topic: topic, Group: "cmc-bench"}
+	return c
+}
+
+// feed produces each utterance of stream id as a final transcript segment
+// when the playback, started at start, reaches its end.
+func feed(ctx context.Context, w *kafka.Writer, id string, utts []Utterance, start time.Time) error {
+	for _, u := range utts {
+		t := time.NewTimer(time.Until(start.Add(seconds(u.End))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		seg, err := json.Marshal(event.Segment{StreamID: id, Speaker: "speaker", Start: event.StreamOffset(seconds(u.Start)),
+			End: event.StreamOffset(seconds(u.End)), Text: u.Text, Final: true, Lang: "en"})
+		if err != nil {
+			return err
+		}
+		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(id), Value: seg}); err != nil {
+			return fmt.Errorf("loadgen: producing the transcript of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// collector is the sink that timestamps events as they are written. Safe
+// for concurrent use.
+type collector struct {
+	expected  int64
+	done      chan struct{}
+	mu        sync.Mutex
+	latencies []float64 // end to end, ms
+	features  []float64 // the scorer's feature extraction, ms
+	last      time.Time
+}
+
+func newCollector(expected int64) *collector {
+	return &collector{expected: expected, done: make(chan struct{}),
+		latencies: make([]float64, 0, expected), features: make([]float64, 0, expected)}
+}
+
+// Write records each event's latency from its window's end.
+func (c *collector) Write(_ context.Context, batch []event.Event) error {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range batch {
+		c.latencies = append(c.latencies, float64(now.Sub(e.Window.End))/float64(time.Millisecond))
+		c.features = append(c.features, e.LatencyMS.Features)
+	}
+	c.last = now
+	if int64(len(c.latencies)) == c.expected {
+		close(c.done)
+	}
+	return nil
+}
+
+// Close does nothing.
+func (c *collector) Close(context.Context) error { return nil }
+
+// fill sets the event counts and latencies of r.
+func (c *collector) fill(r *Result, start time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r.Events = int64(len(c.latencies))
+	if r.Events == 0 {
+		return
+	}
+	l, f := slices.Sorted(slices.Values(c.latencies)), slices.Sorted(slices.Values(c.features))
+	r.P50, r.P99, r.Max = quantile(l, 0.5), quantile(l, 0.99), l[len(l)-1]
+	r.FeaturesP50, r.FeaturesP99 = quantile(f, 0.5), quantile(f, 0.99)
+	r.Elapsed = c.last.Sub(start).Seconds()
+	r.EventsPerSec = float64(r.Events) / r.Elapsed
+}
+
+// quantile returns the q-quantile of the sorted, non-empty l: the smallest
+// value with at least q of the values at or below it.
+func quantile(l []float64, q float64) float64 {
+	return l[max(0, min(len(l)-1, int(math.Ceil(q*float64(len(l))))-1))]
+}
+
+// rss returns the process's resident set size in MiB from
+// /proc/self/statm, or 0 when it cannot be read.
+func rss() float64 {
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return float64(pages*int64(os.Getpagesize())) / (1 << 20)
+}

@@ -1,0 +1,213 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/internal/envconfig"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
+)
+
+// demoClip loads the showcase clip of the demo (29 s, 7 utterances).
+func demoClip(t *testing.T) (Clip, string) {
+	t.Helper()
+	var paths []string
+	for _, rel := range []string{"demo/media/showcase.mp4", "demo/media/showcase.wav", "demo/showcase_transcript.jsonl", "demo/model"} {
+		p, ok := envconfig.ProjectFile(rel)
+		if !ok {
+			t.Skipf("%s not found", rel)
+		}
+		paths = append(paths, p)
+	}
+	c, err := LoadClip(t.Context(), paths[0], paths[1], paths[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, paths[3]
+}
+
+func TestLoadClip(t *testing.T) {
+	t.Parallel()
+	c, _ := demoClip(t)
+	if len(c.Utterances) != 7 || c.Utterances[0].End != 4.564 || c.Length.Round(time.Millisecond) != 29079*time.Millisecond {
+		t.Errorf("clip %+v", c)
+	}
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct{ name, transcript, want string }{
+		{"other clip only", `{"clip_id":"other","start":0,"end":1,"text":"x"}`, "no utterances"},
+		{"malformed", `{"start":`, "showcase.jsonl:1"},
+		{"backwards", `{"start":2,"end":1,"text":"x"}`, "from 2 s to 1 s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadClip(t.Context(), c.Video, c.Audio, write("showcase.jsonl", tc.transcript))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestClipLoop(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not on PATH")
+	}
+	c, _ := demoClip(t)
+	l, err := c.Loop(t.Context(), 2, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Utterances) != 14 || l.Utterances[7].End != 4.564+c.Length.Seconds() || l.Length != 2*c.Length {
+		t.Errorf("looped %+v", l)
+	}
+	checkLength(t, l)
+	// The second pass from 14.54 s for 8 s holds the utterance from
+	// 16.538 s to 19.259 s; the next ends after the cut.
+	c, err = l.Cut(t.Context(), l.Length/4, 8*time.Second, t.TempDir(), "cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Utterances) != 1 || math.Abs(c.Utterances[0].Start-(16.538-l.Length.Seconds()/4)) > 1e-9 || c.Length != 8*time.Second {
+		t.Errorf("cut %+v", c)
+	}
+	checkLength(t, c)
+	if _, err := l.Cut(t.Context(), l.Length/2, l.Length, t.TempDir(), "cut"); err == nil {
+		t.Error("cut past the end")
+	}
+}
+
+// checkLength checks that the audio of c lasts c.Length.
+func checkLength(t *testing.T, c Clip) {
+	t.Helper()
+	got, err := audioLength(t.Context(), c.Audio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got - c.Length; d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("%s is %v long, want %v", c.Audio, got, c.Length)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	clip := Clip{Video: "v.mp4", Audio: "a.wav", Utterances: []Utterance{{End: 1}}, Length: time.Second}
+	good := Config{Streams: 1, Clip: clip, Bundle: "m"}
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"no streams", func(c *Config) { c.Streams = 0 }},
+		{"no clip", func(c *Config) { c.Clip = Clip{} }},
+		{"no bundle", func(c *Config) { c.Bundle = "" }},
+		{"negative duration", func(c *Config) { c.Duration = -time.Second }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			tc.edit(&c)
+			if c.Validate() == nil {
+				t.Errorf("%+v validated", c)
+			}
+		})
+	}
+	if err := good.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTargetMet(t *testing.T) {
+	t.Parallel()
+	target := Target{P99: 250 * time.Millisecond}
+	ok := Result{Expected: 7, Events: 7, P99: 249.9}
+	for _, tc := range []struct {
+		name string
+		edit func(*Result)
+		want bool
+	}{
+		{"met", func(*Result) {}, true},
+		{"missing event", func(r *Result) { r.Events-- }, false},
+		{"drop", func(r *Result) { r.Dropped = 1 }, false},
+		{"failure", func(r *Result) { r.Failed = 1 }, false},
+		{"p99 at the bound", func(r *Result) { r.P99 = 250 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ok
+			tc.edit(&r)
+			if got := target.Met(r); got != tc.want {
+				t.Errorf("Met(%v) = %v", r, got)
+			}
+		})
+	}
+}
+
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		limit, max int   // counts up to limit meet the target
+		want       int   // result
+		tried      []int // counts run, in order
+	}{
+		{"none", 0, 16, 0, []int{1}},
+		{"all", 40, 16, 16, []int{1, 2, 4, 8, 16}},
+		{"bisect", 5, 16, 5, []int{1, 2, 4, 8, 6, 5}},
+		{"power of two", 8, 16, 8, []int{1, 2, 4, 8, 16, 12, 10, 9}},
+		{"max not a power of two", 12, 12, 12, []int{1, 2, 4, 8, 12}},
+		{"one", 1, 1, 1, []int{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tried []int
+			got, err := search(tc.max, func(n int) (bool, error) {
+				tried = append(tried, n)
+				return n <= tc.limit, nil
+			})
+			if err != nil || got != tc.want || !slices.Equal(tried, tc.tried) {
+				t.Errorf("search = %d, %v after %v; want %d after %v", got, err, tried, tc.want, tc.tried)
+			}
+		})
+	}
+	boom := errors.New("boom")
+	if _, err := search(4, func(n int) (bool, error) { return false, boom }); !errors.Is(err, boom) {
+		t.Errorf("error %v, want boom", err)
+	}
+}
+
+// TestRun plays two staggered streams of the showcase for 8 s (one
+// utterance each: stream 1 starts 14.54 s into the clip) through the whole
+// pipeline. It checks what was counted, not how fast: speed is
+// measured by cmc-stream bench pipeline.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	clip, bundle := demoClip(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	r, err := Run(ctx, Config{Streams: 2, Stagger: true, Clip: clip, Bundle: bundle, Duration: 8 * time.Second})
+	if errors.Is(err, video.ErrNotBuilt) || errors.Is(err, vision.ErrNotBuilt) || errors.Is(err, onnx.ErrNotBuilt) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Streams != 2 || r.Expected != 2 || r.Events != 2 || r.Windows != 2 || r.Failed != 0 || r.Played != 8 {
+		t.Errorf("result %v", r)
+	}
+	if !(r.P50 > 0 && r.P50 <= r.P99 && r.P99 <= r.Max && r.FeaturesP50 > 0 && r.FeaturesP50 <= r.FeaturesP99 && r.EventsPerSec > 0 && r.HeapInuse > 0 && r.RSS >= r.HeapInuse && r.Goroutines > 0) {
+		t.Errorf("measures %v", r)
+	}
+}
