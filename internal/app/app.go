@@ -1,7 +1,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +23,6 @@ import (
 	ingestaudio "github.com/cmc-stream/cmc-stream/ingest/audio"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/transcript"
-	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/pipeline"
@@ -116,7 +114,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := NewStreamClock(opts.Now, 2*cmp.Or(cfg.Window.IdleTimeout, align.DefaultIdleTimeout))
+	clock := NewStreamClock(opts.Now, 2*cfg.Window.idleTimeout())
 	enc, TextSpec, err := newTextEncoder(cfg.Text, m.Config.Lengths.Text)
 	if err != nil {
 		return nil, err
@@ -127,7 +125,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	// a window end moved back by at most 11.6 ms to a length the CQT's
 	// octave halving transforms quickly (see audio.Config.FastLength).
 	audioCfg := audio.Config{Threads: min(2, runtime.NumCPU()), FastLength: true}
-	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Clock: clock, Threads: max(cfg.Model.Threads, 1)})
+	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Clock: clock, Threads: cfg.Model.threads()})
 	if err != nil {
 		return nil, err
 	}
@@ -177,29 +175,27 @@ func Build(cfg *Config, opts Options) (*App, error) {
 
 	// Sources.
 	var inputs []pipeline.Source[align.Input]
-	app.vision = newVisionPool(cmp.Or(cfg.Pipeline.VisionWorkers, DefaultVisionWorkers()))
+	app.vision = newVisionPool(cfg.Pipeline.visionWorkers())
 	for _, v := range cfg.Sources.Video {
-		realtime := v.Realtime == nil || *v.Realtime
 		ex, err := vision.New(vision.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("app: video source %q: %w", v.StreamID, err)
 		}
 		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, pool: app.vision,
-			cfg: video.Config{Device: v.Device, FPS: cmp.Or(v.FPS, 15), Width: cmp.Or(v.Width, 320), Height: cmp.Or(v.Height, 240), Realtime: realtime}}
+			cfg: v.videoConfig()}
 		app.videos = append(app.videos, vi)
 		inputs = append(inputs, vi)
 	}
 	for _, a := range cfg.Sources.Audio {
-		realtime := a.Realtime == nil || *a.Realtime
 		if a.File != "" {
-			inputs = append(inputs, newAudioFileInput(a.StreamID, a.File, cmp.Or(a.SampleRate, 16000), realtime, clock))
+			inputs = append(inputs, newAudioFileInput(a.StreamID, a.File, a.sampleRate(), a.realtime(), clock))
 			continue
 		}
 		dev := a.Device
 		if dev == "default" {
 			dev = ""
 		}
-		mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(cmp.Or(a.SampleRate, 16000))}}
+		mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(a.sampleRate())}}
 		app.mics = append(app.mics, mi)
 		inputs = append(inputs, mi)
 	}
@@ -210,14 +206,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger)})
 	} else if k := tr.Kafka; k != nil {
-		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: cmp.Or(k.Group, "cmc-stream"),
+		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: k.group(),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
 			Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
 		if err != nil {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger), wall: &app.wall,
-			rate: cmp.Or(k.SampleRate, 16000)})
+			rate: k.sampleRate()})
 		app.lag = src.Lag
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
 	}
@@ -244,7 +240,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("app: window: %w", err)
 	}
 
-	queue := cmp.Or(cfg.Pipeline.Queue, 16)
+	queue := cfg.Pipeline.queue()
 	in := pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...)
 	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
 	roles := cfg.Privacy.Roles
@@ -266,7 +262,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		return evs, err
 	})
-	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: cmp.Or(cfg.Pipeline.Workers, 1), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
+	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: cfg.Pipeline.workers(), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
 
 	// Sinks.
 	pipeline.To(events, "stats", pipeline.SinkConfig{}, pipeline.Sink[event.Event](app.stats))
@@ -291,7 +287,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
 	}
 	if h := cfg.Sinks.HTTP; h != nil {
-		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: cmp.Or(h.Listen, sink.DefaultHTTPAddr), Static: opts.Dashboard, Metrics: metrics,
+		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: h.listen(), Static: opts.Dashboard, Metrics: metrics,
 			Ready: ready.check})
 		if err != nil {
 			return nil, err
@@ -435,7 +431,7 @@ func (s *Stats) percentiles() (p50, p99 float64) {
 // newTextEncoder builds the configured text encoder with maxLen rows
 // (the model's lengths.text unless the config says otherwise).
 func newTextEncoder(cfg TextConfig, maxLen int) (*text.LexiconEncoder, recipe.TextSpec, error) {
-	lang := cmp.Or(cfg.Lang, "en")
+	lang := cfg.lang()
 	if cfg.MaxLen > 0 {
 		maxLen = cfg.MaxLen
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,10 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/sink"
 )
 
 // Config is the YAML configuration of cmc-stream run. Zero values mean the
@@ -38,9 +43,13 @@ type ModelConfig struct {
 	// Bundle is the bundle directory (model.json + weights.safetensors);
 	// required.
 	Bundle string `yaml:"bundle"`
-	// Threads is the number of goroutines of one forward pass. Default 1.
+	// Threads is the number of goroutines of one forward pass. Default 1;
+	// see threads.
 	Threads int `yaml:"threads"`
 }
+
+// threads returns Threads, or 1 when unset.
+func (m ModelConfig) threads() int { return max(m.Threads, 1) }
 
 // TextConfig selects the text encoder.
 type TextConfig struct {
@@ -48,12 +57,15 @@ type TextConfig struct {
 	// hashed word pieces, no weights needed).
 	Encoder string `yaml:"encoder"`
 	// Lang is "en" (bert-base-uncased vocabulary, the default) or "zh"
-	// (bert-base-chinese).
+	// (bert-base-chinese); see lang.
 	Lang string `yaml:"lang"`
 	// MaxLen is the number of token rows, [CLS] and [SEP] included.
 	// Default: the model's lengths.text.
 	MaxLen int `yaml:"max_len"`
 }
+
+// lang returns Lang, or "en" when unset.
+func (t TextConfig) lang() string { return cmp.Or(t.Lang, "en") }
 
 // SourcesConfig lists the inputs.
 type SourcesConfig struct {
@@ -71,14 +83,35 @@ type VideoSource struct {
 	StreamID string `yaml:"stream_id"`
 	// Device is a camera index ("0"), a file path or a URL; required.
 	Device string `yaml:"device"`
-	// FPS is the frame rate to sample at. Default 15.
+	// FPS is the frame rate to sample at. Default DefaultVideoFPS (15),
+	// half of video.DefaultFPS (the rate the capture assumes for a stream
+	// that reports none): the expression model needs no more, and vision
+	// is most of the CPU. See videoConfig.
 	FPS float64 `yaml:"fps"`
-	// Width and Height are the frame size. Default 320x240.
+	// Width and Height are the frame size in pixels. Default
+	// DefaultVideoWidth x DefaultVideoHeight (320x240).
 	Width  int `yaml:"width"`
 	Height int `yaml:"height"`
 	// Realtime paces file playback at the file's frame rate. Default true
 	// for files.
 	Realtime *bool `yaml:"realtime"`
+}
+
+// Defaults of the VideoSource fields.
+const (
+	// DefaultVideoFPS is the default VideoSource.FPS, in frames per
+	// second.
+	DefaultVideoFPS = 15
+	// DefaultVideoWidth is the default VideoSource.Width, in pixels.
+	DefaultVideoWidth = 320
+	// DefaultVideoHeight is the default VideoSource.Height, in pixels.
+	DefaultVideoHeight = 240
+)
+
+// videoConfig returns the capture configuration of v, defaults resolved.
+func (v VideoSource) videoConfig() video.Config {
+	return video.Config{Device: v.Device, FPS: cmp.Or(v.FPS, DefaultVideoFPS), Width: cmp.Or(v.Width, DefaultVideoWidth),
+		Height: cmp.Or(v.Height, DefaultVideoHeight), Realtime: v.Realtime == nil || *v.Realtime}
 }
 
 // AudioSource is one audio input.
@@ -91,11 +124,25 @@ type AudioSource struct {
 	// File is a WAV file or a video file whose audio track is read with
 	// ffmpeg; exclusive with Device.
 	File string `yaml:"file"`
-	// SampleRate is the capture rate in Hz. Default 16000.
+	// SampleRate is the capture rate in Hz. Default DefaultSampleRate
+	// (16000); see sampleRate.
 	SampleRate int `yaml:"sample_rate"`
-	// Realtime paces file playback in real time. Default true.
+	// Realtime paces file playback in real time. Default true; see
+	// realtime.
 	Realtime *bool `yaml:"realtime"`
 }
+
+// DefaultSampleRate is the default sample rate, in Hz, of audio sources
+// (AudioSource.SampleRate) and of the audio chunks of a Kafka feed
+// (KafkaInput.SampleRate): 16 kHz, the rate of audio.DefaultSampleRate and
+// of telephony-grade speech recognisers.
+const DefaultSampleRate = 16000
+
+// sampleRate returns SampleRate, or DefaultSampleRate when unset.
+func (a AudioSource) sampleRate() int { return cmp.Or(a.SampleRate, DefaultSampleRate) }
+
+// realtime returns Realtime, or true when unset.
+func (a AudioSource) realtime() bool { return a.Realtime == nil || *a.Realtime }
 
 // TranscriptSource is the transcript feed: a JSONL file or a Kafka topic.
 type TranscriptSource struct {
@@ -112,7 +159,8 @@ type KafkaInput struct {
 	Brokers []string `yaml:"brokers"`
 	// Topic is the topic to read; required.
 	Topic string `yaml:"topic"`
-	// Group is the consumer group. Default "cmc-stream".
+	// Group is the consumer group. Default DefaultGroup ("cmc-stream");
+	// see group.
 	Group string `yaml:"group"`
 	// SessionTimeout is how long the group waits for a silent member (a
 	// killed process) before it gives the member's partitions to the
@@ -137,9 +185,19 @@ type KafkaInput struct {
 	// SampleRate is the rate, in Hz, of the audio chunks the topic may
 	// carry next to the segments (JSON messages with stream_id, start,
 	// sample_rate, encoding pcm16le or f32le, and base64 samples, keyed by
-	// stream id); a chunk at another rate is rejected. Default 16000.
+	// stream id); a chunk at another rate is rejected. Default
+	// DefaultSampleRate (16000); see sampleRate.
 	SampleRate int `yaml:"sample_rate"`
 }
+
+// DefaultGroup is the default KafkaInput.Group.
+const DefaultGroup = "cmc-stream"
+
+// group returns Group, or DefaultGroup when unset.
+func (k *KafkaInput) group() string { return cmp.Or(k.Group, DefaultGroup) }
+
+// sampleRate returns SampleRate, or DefaultSampleRate when unset.
+func (k *KafkaInput) sampleRate() int { return cmp.Or(k.SampleRate, DefaultSampleRate) }
 
 // WindowConfig configures the aligner (see align.Config).
 type WindowConfig struct {
@@ -155,8 +213,14 @@ type WindowConfig struct {
 	MaxWait time.Duration `yaml:"max_wait"`
 	// MaxBuffered caps buffered media items per stream. Default 4096.
 	MaxBuffered int `yaml:"max_buffered"`
-	// IdleTimeout removes streams without input. Default 1m.
+	// IdleTimeout removes streams without input. Default
+	// align.DefaultIdleTimeout (1m); see idleTimeout.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+// idleTimeout returns IdleTimeout, or align.DefaultIdleTimeout when unset.
+func (w WindowConfig) idleTimeout() time.Duration {
+	return cmp.Or(w.IdleTimeout, align.DefaultIdleTimeout)
 }
 
 // SinksConfig lists the outputs.
@@ -212,9 +276,13 @@ type KafkaOutput struct {
 
 // HTTPSink serves events and the dashboard.
 type HTTPSink struct {
-	// Listen is the address to listen on. Default 127.0.0.1:8080.
+	// Listen is the address to listen on. Default sink.DefaultHTTPAddr
+	// (127.0.0.1:8080); see listen.
 	Listen string `yaml:"listen"`
 }
+
+// listen returns Listen, or sink.DefaultHTTPAddr when unset.
+func (h *HTTPSink) listen() string { return cmp.Or(h.Listen, sink.DefaultHTTPAddr) }
 
 // PrivacyConfig controls what is scored and kept.
 type PrivacyConfig struct {
@@ -230,14 +298,16 @@ type PrivacyConfig struct {
 
 // PipelineConfig sizes the pipeline.
 type PipelineConfig struct {
-	// Queue is the capacity of each queue between stages. Default 16.
+	// Queue is the capacity of each queue between stages. Default
+	// DefaultQueue (16); see queue.
 	Queue int `yaml:"queue"`
-	// Workers is the number of windows scored at once. Default 1.
+	// Workers is the number of windows scored at once. Default 1; see
+	// workers.
 	Workers int `yaml:"workers"`
 	// VisionWorkers is the number of video frames whose features are
 	// computed at once, across all video sources, on threads of lower CPU
 	// priority than window scoring. Default DefaultVisionWorkers(): half
-	// the CPUs, at least one.
+	// the CPUs, at least one; see visionWorkers.
 	VisionWorkers int `yaml:"vision_workers"`
 	// ShutdownTimeout bounds the shutdown. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -249,6 +319,19 @@ type PipelineConfig struct {
 // cores for scoring windows, whose time adds to every event's latency (the
 // README's Performance section has the figures).
 func DefaultVisionWorkers() int { return max(1, runtime.NumCPU()/2) }
+
+// DefaultQueue is the default PipelineConfig.Queue, in items.
+const DefaultQueue = 16
+
+// queue returns Queue, or DefaultQueue when unset.
+func (p PipelineConfig) queue() int { return cmp.Or(p.Queue, DefaultQueue) }
+
+// workers returns Workers, or 1 when unset.
+func (p PipelineConfig) workers() int { return cmp.Or(p.Workers, 1) }
+
+// visionWorkers returns VisionWorkers, or DefaultVisionWorkers() when
+// unset.
+func (p PipelineConfig) visionWorkers() int { return cmp.Or(p.VisionWorkers, DefaultVisionWorkers()) }
 
 // LoadConfig reads, strictly decodes and validates the YAML file at path.
 func LoadConfig(path string) (*Config, error) {

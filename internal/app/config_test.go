@@ -79,3 +79,28 @@ func checkConfigErrors(t *testing.T, base string, cases []configCase) {
 		})
 	}
 }
+
+// TestConfigDefaults checks that the zero fields resolve to the defaults
+// the README and the field docs state (15 fps at 320x240, 16 kHz audio,
+// group cmc-stream, queues of 16, one scoring worker).
+func TestConfigDefaults(t *testing.T) {
+	v := VideoSource{Device: "0"}.videoConfig()
+	if v.FPS != 15 || v.Width != 320 || v.Height != 240 || !v.Realtime {
+		t.Errorf("video defaults = %g fps %dx%d realtime %v, want 15 fps 320x240 realtime", v.FPS, v.Width, v.Height, v.Realtime)
+	}
+	if r := (AudioSource{}).sampleRate(); r != 16000 {
+		t.Errorf("audio sample rate default = %d, want 16000", r)
+	}
+	k := &KafkaInput{}
+	if k.sampleRate() != 16000 || k.group() != "cmc-stream" {
+		t.Errorf("kafka defaults = %d Hz, group %q; want 16000 Hz, cmc-stream", k.sampleRate(), k.group())
+	}
+	var p PipelineConfig
+	if p.queue() != 16 || p.workers() != 1 || p.visionWorkers() < 1 {
+		t.Errorf("pipeline defaults = queue %d, workers %d, vision workers %d", p.queue(), p.workers(), p.visionWorkers())
+	}
+	off := false
+	if (AudioSource{Realtime: &off}).realtime() || (VideoSource{Realtime: &off}).videoConfig().Realtime {
+		t.Error("realtime: false is not kept")
+	}
+}
