@@ -10,7 +10,7 @@ PURE     = $(shell $(GO) list ./... | grep -v -E '$(NATIVE_RE)')
 NATIVE   = $(shell $(GO) list ./... | grep -E '$(NATIVE_RE)')
 export CMC_ORT_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
-.PHONY: setup build test test-pure test-race test-native bench fmt lint check demo demo-model demo-media clean
+.PHONY: setup tools build test test-pure test-race test-native bench fmt lint check demo demo-model demo-media clean
 
 .setup-done: scripts/setup.sh
 	bash scripts/setup.sh
@@ -61,9 +61,30 @@ bench: .setup-done
 fmt:
 	gofmt -w .
 
-lint:
+# Linters beyond vet, pinned, installed from the Go module proxy into
+# bin/tools by "make tools" (scripts/setup.sh runs it).
+STATICCHECK_VERSION := v0.8.2
+ERRCHECK_VERSION    := v1.30.0
+TOOLS := $(CURDIR)/bin/tools
+
+tools: $(TOOLS)/staticcheck-$(STATICCHECK_VERSION) $(TOOLS)/errcheck-$(ERRCHECK_VERSION)
+
+$(TOOLS)/staticcheck-$(STATICCHECK_VERSION):
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	touch $@
+
+$(TOOLS)/errcheck-$(ERRCHECK_VERSION):
+	GOBIN=$(TOOLS) $(GO) install github.com/kisielk/errcheck@$(ERRCHECK_VERSION)
+	touch $@
+
+# lint: gofmt, go vet, staticcheck, and errcheck on the product code (not
+# the tests) with the exclusions of .errcheck-excludes.
+lint: tools
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+	$(TOOLS)/errcheck -ignoretests -exclude .errcheck-excludes ./...
 
 # check fails if go.mod/go.sum are not tidy or an import breaks the layering
 # of docs/architecture.md.

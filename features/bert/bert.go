@@ -48,7 +48,7 @@ func Open(path, output string, tok *text.Tokenizer, threads int) (*Encoder, erro
 	e := &Encoder{tok: tok, session: s, path: path}
 	out, err := e.run("")
 	if err != nil {
-		s.Close()
+		_ = s.Close() // the probe run's error is the one to report
 		return nil, err
 	}
 	e.dim = len(out) / tok.MaxLen()

@@ -64,12 +64,14 @@ func NewLexiconEncoder(lang string, maxLen int) (*text.LexiconEncoder, TextSpec,
 // encoder described by ts, the CH-SIMS audio recipe and the vision
 // extractor's per-frame features.
 func Default(ts TextSpec) features.Spec {
+	// Each value is a struct or map of strings and numbers, which
+	// encoding/json always marshals, so Set cannot fail here.
 	spec := features.Spec{}
 	ex, err := audio.NewExtractor(audio.Config{})
 	if err == nil {
-		spec.Set(features.Audio, ex.Spec())
+		_ = spec.Set(features.Audio, ex.Spec())
 	}
-	spec.Set(features.Text, ts)
-	spec.Set(features.Vision, map[string]any{"name": vision.SpecName, "version": vision.SpecVersion, "columns": strings.Join(vision.Columns(), ",")})
+	_ = spec.Set(features.Text, ts)
+	_ = spec.Set(features.Vision, map[string]any{"name": vision.SpecName, "version": vision.SpecVersion, "columns": strings.Join(vision.Columns(), ",")})
 	return spec
 }

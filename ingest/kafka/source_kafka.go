@@ -353,8 +353,8 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 		MaxWait:   cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
 		MaxBytes:  cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
 	})
-	defer r.Close()
-	_ = r.SetOffset(offset) // fails only on a closed reader
+	defer func() { _ = r.Close() }() // a reader that only fetched: nothing to flush
+	_ = r.SetOffset(offset)          // fails only on a closed reader
 	for {
 		m, err := r.FetchMessage(ctx)
 		if ctx.Err() != nil {

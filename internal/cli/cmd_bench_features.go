@@ -55,12 +55,12 @@ func benchFeatures(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	defer det.Close()
+	defer func() { _ = det.Close() }()
 	vx, err := vision.New(vision.Config{})
 	if err != nil {
 		return err
 	}
-	defer vx.Close()
+	defer func() { _ = vx.Close() }()
 	clip, ok := envconfig.ProjectFile("demo/media/c28_tpos_apos_vpos.mp4")
 	if !ok {
 		return fmt.Errorf("bench features: %s not found: run from the cmc-stream folder", clip)

@@ -76,7 +76,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	fmt.Fprintf(stderr, "embedded Kafka broker on %s, topic %s\n", b.Addr(), demoTopic)
 
 	format := "text"
@@ -155,7 +155,8 @@ func readDemoTranscript(path string) ([]demoUtterance, error) {
 // recogniser would.
 func feedTranscript(ctx context.Context, addr string, utts []demoUtterance, start time.Time) error {
 	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: demoTopic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
-	defer w.Close()
+	// WriteMessages is synchronous here, so Close has nothing left to flush.
+	defer func() { _ = w.Close() }()
 	for _, u := range utts {
 		at := start.Add(time.Duration(u.End * float64(time.Second)))
 		t := time.NewTimer(time.Until(at))

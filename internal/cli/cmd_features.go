@@ -112,7 +112,7 @@ func featuresVision(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	defer ex.Close()
+	defer func() { _ = ex.Close() }()
 	var rows [][]float32
 	_, err = video.ReadFile(ctx, *input, video.Config{Device: *input, FPS: *fps, Width: 320, Height: 240}, func(f video.Frame) error {
 		row := make([]float32, vision.Dims)

@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config, out string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer vx.Close()
+	defer func() { _ = vx.Close() }()
 
 	type rows struct {
 		c             *clip
@@ -275,7 +275,7 @@ func clipAudio(ctx context.Context, dir, id, videoPath string) ([]float32, int, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("extract: clip %s: %w", id, err)
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }() // a decoder that only read
 	var y []float32
 	rate := 0
 	for {

@@ -92,7 +92,7 @@ func audioLength(ctx context.Context, path string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("loadgen: %w", err)
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }() // a decoder that only read
 	var length time.Duration
 	for {
 		c, err := src.Read(ctx)

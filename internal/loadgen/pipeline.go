@@ -169,7 +169,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("loadgen: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary folder
 	clips, err := streamClips(ctx, cfg, dir)
 	if err != nil {
 		return Result{}, err
@@ -193,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 
 	col := newCollector(expected)
 	flow, err := app.Build(appConfig(cfg, clips, b.Addr()), app.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})

@@ -66,7 +66,7 @@ func Open(path string, data []byte, inputs, outputs []string, threads int) (*Ses
 	if err != nil {
 		return nil, fmt.Errorf("onnx: session options: %w", err)
 	}
-	defer opts.Destroy()
+	defer func() { _ = opts.Destroy() }()
 	if threads > 0 {
 		if err := opts.SetIntraOpNumThreads(threads); err != nil {
 			return nil, fmt.Errorf("onnx: %w", err)
@@ -99,7 +99,7 @@ func (s *Session) Run(inputs ...Tensor) ([]Tensor, error) {
 	defer func() {
 		for _, v := range values {
 			if v != nil {
-				v.Destroy()
+				_ = v.Destroy()
 			}
 		}
 	}()
@@ -118,7 +118,7 @@ func (s *Session) Run(inputs ...Tensor) ([]Tensor, error) {
 	defer func() {
 		for _, v := range outputs {
 			if v != nil {
-				v.Destroy()
+				_ = v.Destroy()
 			}
 		}
 	}()

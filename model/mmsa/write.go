@@ -26,8 +26,8 @@ func Write(path string, d *Dataset) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			_ = f.Close() // err, the write's failure, is the one to report
+			_ = os.Remove(f.Name())
 		}
 	}()
 	if err := Encode(f, d); err != nil {

@@ -194,10 +194,9 @@ func supCon(h []float32, q []bool, e int, tau float64, stable bool, grad []float
 
 // pfmCache holds the PFM and router values of one sample.
 type pfmCache struct {
-	a   [model.Experts][model.Experts]float32 // row-softmax weights A
-	f   []float32                             // router input Σ_k X'_k
-	g   [model.Experts]float32                // router gate
-	out [model.Classes]float32                // fused logits
+	a [model.Experts][model.Experts]float32 // row-softmax weights A
+	f []float32                             // router input Σ_k X'_k
+	g [model.Experts]float32                // router gate
 }
 
 // pfmForward mixes the unit rows h of one sample into mixed (cmc-model.md
