@@ -5,7 +5,7 @@
 GO       ?= go
 BIN      := bin/cmc-stream
 # Packages bound to native libraries (cgo: gocv, PortAudio, ONNX Runtime).
-NATIVE_RE := /ingest/(video|audio)$$|/internal/onnx$$|/features/(vision|vad|bert)$$|/internal/(app|cli|extract|loadgen)$$
+NATIVE_RE := /ingest/(video|audio)$$|/internal/onnx$$|/features/(vision|vad|bert|asr)$$|/internal/(app|cli|extract|loadgen)$$
 PURE     = $(shell $(GO) list ./... | grep -v -E '$(NATIVE_RE)')
 NATIVE   = $(shell $(GO) list ./... | grep -E '$(NATIVE_RE)')
 export CMC_ORT_LIB ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: installs everything cmc-stream needs on Debian 12, idempotently.
-#   - Debian packages: OpenCV 4.6 (gocv), PortAudio, ffmpeg, pkg-config;
+#   - Debian packages: OpenCV 4.6 (gocv), PortAudio, ffmpeg, pkg-config,
+#     PocketSphinx and its US English model (speech recognition);
 #   - the ONNX Runtime 1.30.0 shared library from the npm package
 #     onnxruntime-node@1.30.0 (Debian has no onnxruntime), checked by sha256,
 #     into third_party/onnxruntime/ (git-ignored);
@@ -33,6 +34,9 @@ AFINN_FILE="package/index.js"
 AFINN_SHA256="9edfcc4ab8c31c6ab501e81c3867e0671314f102854cbf2d6294e40e269fdf2b"
 
 DEB_PACKAGES=(pkg-config libopencv-dev opencv-data portaudio19-dev ffmpeg)
+# Speech recognition (features/asr): PocketSphinx 0.8+5prealpha+1-15 and its
+# US English models (acoustic model, language model, dictionary).
+DEB_PACKAGES+=(libpocketsphinx-dev pocketsphinx-en-us)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
