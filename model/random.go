@@ -50,6 +50,15 @@ var Presets = map[string]Preset{
 	"sims2": {"sims2", "sims", 4, 2, 0.3, PerModality{768, 25, 177}, PerModality{50, 925, 232}},
 }
 
+// GTPresets are the reference CMC-GT configurations, trained on the
+// dataset's unimodal labels instead of PLGM pseudo labels; they exist for
+// the CH-SIMS layouts only (cmc-model.md §5.4: CH-SIMS 1 layer, 2 heads,
+// out_dropout 0.1; CH-SIMS v2 4 layers, 8 heads, 0.1).
+var GTPresets = map[string]Preset{
+	"sims":  {"sims-gt", "sims", 1, 2, 0.1, PerModality{768, 33, 709}, PerModality{39, 400, 55}},
+	"sims2": {"sims2-gt", "sims", 4, 8, 0.1, PerModality{768, 25, 177}, PerModality{50, 925, 232}},
+}
+
 // Config returns a model configuration of the preset's shape.
 func (p Preset) Config() Config {
 	return Config{Name: "cmc-" + p.Name, Convention: p.Convention, Layers: p.Layers, Heads: p.Heads,

@@ -62,12 +62,18 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Reference defaults without a preset: main.py's 2 layers, 4 heads,
 	// out_dropout 0.4 (cmc-model.md §5.4).
 	cfg := model.Config{Layers: 2, Heads: 4, OutDropout: 0.4}
+	presetName := ""
 	if *preset != "" {
-		p, ok := model.Presets[*preset]
+		presets, known := model.Presets, "mosi, mosei, sims, sims2"
+		if *gt {
+			presets, known = model.GTPresets, "sims, sims2: CMC-GT exists for the CH-SIMS layouts"
+		}
+		p, ok := presets[*preset]
 		if !ok {
-			return fmt.Errorf("%w: --preset: unknown preset %q (mosi, mosei, sims, sims2)", errUsage, *preset)
+			return fmt.Errorf("%w: --preset: no preset %q with --gt-labels=%t (%s)", errUsage, *preset, *gt, known)
 		}
 		cfg = model.Config{Convention: p.Convention, Layers: p.Layers, Heads: p.Heads, OutDropout: p.OutDropout}
+		presetName = p.Name
 	}
 	if *convention != "" {
 		cfg.Convention = *convention
@@ -86,8 +92,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Name = *name
 	if cfg.Name == "" {
-		cfg.Name = "cmc-" + strings.TrimPrefix(*preset+"", "")
-		if *preset == "" {
+		cfg.Name = "cmc-" + presetName
+		if presetName == "" {
 			cfg.Name = "cmc-" + cfg.Convention
 		}
 	}

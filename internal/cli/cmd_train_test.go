@@ -128,3 +128,27 @@ func TestTrainAndEval(t *testing.T) {
 		t.Error("two runs with the same seed wrote different weights")
 	}
 }
+
+// TestTrainGTPreset checks that --preset with --gt-labels takes the
+// reference's CMC-GT settings (cmc-model.md §5.4: CH-SIMS 1 layer, 2 heads,
+// out_dropout 0.1), not CMC's (5, 4, 0.4), and that CMC-GT is refused for
+// a MOSI preset, which has no unimodal labels.
+func TestTrainGTPreset(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bundle")
+	code, _, stderr := runCLI("train", "--data", "../../testdata/mmsa/tiny_sims.pkl", "--preset", "sims", "--gt-labels",
+		"--out", out, "--max-epochs", "1", "--patience", "1", "--batch", "8", "--seed", "1")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	m, err := model.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Config; c.Layers != 1 || c.Heads != 2 || c.OutDropout != 0.1 || c.Name != "cmc-sims-gt" {
+		t.Errorf("CMC-GT sims bundle: layers %d heads %d out_dropout %g name %q, want 1, 2, 0.1, cmc-sims-gt", c.Layers, c.Heads, c.OutDropout, c.Name)
+	}
+	code, _, stderr = runCLI("train", "--data", "../../testdata/mmsa/tiny_sims.pkl", "--preset", "mosi", "--gt-labels", "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, "CMC-GT exists for the CH-SIMS layouts") {
+		t.Errorf("--preset mosi --gt-labels: exit %d, %q", code, stderr)
+	}
+}
