@@ -164,14 +164,18 @@ func (a *Aligner) Stats() Stats {
 	return st
 }
 
-// stream returns the state of stream id, creating it, and marks it active.
-func (a *Aligner) stream(id string, now time.Time) *stream {
+// stream returns the state of stream id, creating it, marks it active and
+// records origin, unless zero, as its wall-clock origin.
+func (a *Aligner) stream(id string, origin, now time.Time) *stream {
 	s, ok := a.streams[id]
 	if !ok {
 		s = &stream{id: id}
 		a.streams[id] = s
 	}
 	s.last = now
+	if !origin.IsZero() {
+		s.origin = origin
+	}
 	return s
 }
 
@@ -210,7 +214,7 @@ func (a *Aligner) addMedia(m Media, now time.Time) ([]Window, error) {
 		a.stats.Invalid++
 		return nil, err
 	}
-	s := a.stream(m.StreamID, now)
+	s := a.stream(m.StreamID, m.Origin, now)
 	if s.seen.Has(m.Modality) && m.Time < s.wm[m.Modality]-a.cfg.AllowedLateness {
 		return nil, a.late(m.Modality.String()+" item", s.id, m.Time)
 	}
@@ -236,7 +240,7 @@ func (a *Aligner) addSegment(g Segment, now time.Time) ([]Window, error) {
 		a.stats.Invalid++
 		return nil, err
 	}
-	s := a.stream(g.StreamID, now)
+	s := a.stream(g.StreamID, g.Origin, now)
 	if s.seen.Has(Text) && g.Start < s.wm[Text]-a.cfg.AllowedLateness {
 		return nil, a.late("segment", s.id, g.Start)
 	}
@@ -296,8 +300,7 @@ func (a *Aligner) step(s *stream, now time.Time, force bool) []Window {
 			continue
 		}
 		w.Forced = !ready
-		w.Seq = s.seq
-		s.seq++
+		w.Seq = a.number(s, p)
 		a.stats.Windows++
 		if w.Forced {
 			a.stats.Forced++
@@ -306,6 +309,19 @@ func (a *Aligner) step(s *stream, now time.Time, force bool) []Window {
 	}
 	a.prune(s)
 	return out
+}
+
+// number returns the Seq of the next window of s, made from p, as
+// Config.Numbering says.
+func (a *Aligner) number(s *stream, p pending) uint64 {
+	if a.cfg.Numbering != StartMillis {
+		s.seq++
+		return s.seq - 1
+	}
+	if p.seg.WallClock {
+		return uint64(p.seg.Origin.Add(p.seg.Start).UnixMilli())
+	}
+	return uint64(p.seg.Start / time.Millisecond)
 }
 
 // ready reports whether the watermarks of every awaited modality of s, or

@@ -448,6 +448,9 @@ func TestConfigValidate(t *testing.T) {
 		{"hop above size", align.Config{Policy: align.Sliding, Size: time.Second, Hop: 2 * time.Second}, "Config.Hop"},
 		{"offset at hop", align.Config{Policy: align.Sliding, Hop: time.Second, Offset: time.Second}, "Config.Offset"},
 		{"unknown expected modality", align.Config{Expect: 1 << 5}, "Config.Expect"},
+		{"start_ms numbering", align.Config{Numbering: align.StartMillis}, ""},
+		{"start_ms with sliding", align.Config{Policy: align.Sliding, Numbering: align.StartMillis}, "utterance policy only"},
+		{"unknown numbering", align.Config{Numbering: "random"}, "Config.Numbering"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -629,5 +632,59 @@ func TestFrameIntervalInvalid(t *testing.T) {
 	f.Interval = -ms
 	if _, err := a.Add(f); !errors.Is(err, align.ErrInvalid) || !strings.Contains(err.Error(), "frame interval") {
 		t.Fatalf("Add of a negative interval = %v, want ErrInvalid naming the frame interval", err)
+	}
+}
+
+// TestNumbering pins the windows' numbers, and so the event ids built from
+// them, for the transcripts of a stream-offset and a wall-clock stream:
+// Count gives 0, 1, ...; StartMillis gives the segment's start in ms since
+// the stream's start (offsets) or since the Unix epoch (wall-clock times,
+// Origin plus Start). Every window carries its stream's origin.
+func TestNumbering(t *testing.T) {
+	t.Parallel()
+	origin := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) // 1795773600000 ms after the epoch
+	offsets := []align.Input{seg("off", 1200, 1800, "one", "a", true), seg("off", 2500, 3000, "two", "a", true)}
+	var wall []align.Input
+	for _, in := range []align.Segment{seg("wall", 1200, 1800, "one", "a", true), seg("wall", 2500, 3000, "two", "a", true)} {
+		in.Origin, in.WallClock = origin, true
+		wall = append(wall, in)
+	}
+	tests := []struct {
+		numbering align.Numbering
+		in        []align.Input
+		want      []uint64
+		origin    time.Time
+	}{
+		{align.Count, offsets, []uint64{0, 1}, time.Time{}},
+		{align.StartMillis, offsets, []uint64{1200, 2500}, time.Time{}},
+		{align.Count, wall, []uint64{0, 1}, origin},
+		{align.StartMillis, wall, []uint64{1795773601200, 1795773602500}, origin},
+	}
+	for _, tc := range tests {
+		a, err := align.New(align.Config{Numbering: tc.numbering, Now: newClock().now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, in := range tc.in {
+			ws, err := a.Add(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range ws {
+				got = append(got, w.Seq)
+				if !w.Origin.Equal(tc.origin) {
+					t.Errorf("%s window %d origin %v, want %v", tc.numbering, w.Seq, w.Origin, tc.origin)
+				}
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s numbering of %s: %v, want %v", tc.numbering, tc.in[0].(align.Segment).StreamID, got, tc.want)
+		}
+	}
+	// A wall-clock segment without an origin cannot be numbered.
+	a, _ := align.New(align.Config{Numbering: align.StartMillis})
+	if _, err := a.Add(align.Segment{StreamID: "s", End: ms, Final: true, WallClock: true}); !errors.Is(err, align.ErrInvalid) {
+		t.Errorf("wall-clock segment without origin: %v, want ErrInvalid", err)
 	}
 }

@@ -16,6 +16,24 @@ const (
 	Sliding Policy = "sliding"
 )
 
+// Numbering chooses how the windows of a stream are numbered (Window.Seq).
+type Numbering string
+
+// The numberings.
+const (
+	// Count numbers the windows of a stream 0, 1, 2, ... in emission
+	// order. A stream that expired (IdleTimeout) and comes back, or that
+	// another process takes over, starts again from 0.
+	Count Numbering = "count"
+	// StartMillis numbers an utterance window by its segment's start in
+	// milliseconds: since the Unix epoch when the segment carried
+	// wall-clock times (Segment.WallClock: Origin plus Start), since the
+	// stream's start otherwise. A segment delivered again, after a crash
+	// or a rebalance, gets the number it had, in any process. Utterance
+	// policy only.
+	StartMillis Numbering = "start_ms"
+)
+
 // Defaults applied by New to zero-valued Config fields.
 const (
 	// DefaultPolicy is the default Config.Policy.
@@ -31,6 +49,8 @@ const (
 	DefaultMaxBuffered = 4096
 	// DefaultIdleTimeout is the default Config.IdleTimeout.
 	DefaultIdleTimeout = time.Minute
+	// DefaultNumbering is the default Config.Numbering.
+	DefaultNumbering = Count
 )
 
 // Config configures an Aligner. The zero value is valid: utterance windows,
@@ -74,6 +94,9 @@ type Config struct {
 	// exceed any pause within a stream. Zero means DefaultIdleTimeout
 	// (1 min).
 	IdleTimeout time.Duration
+	// Numbering is Count or StartMillis (utterance policy only). Empty
+	// means DefaultNumbering (Count).
+	Numbering Numbering
 	// Now reads the clock that MaxWait and IdleTimeout are measured on.
 	// Nil means time.Now.
 	Now func() time.Time
@@ -89,8 +112,16 @@ func (c Config) Validate() error {
 			return fmt.Errorf("align: Config.Size, Hop and Offset apply to the sliding policy only, got %v, %v, %v", c.Size, c.Hop, c.Offset)
 		}
 	case Sliding:
+		if c.Numbering == StartMillis {
+			return fmt.Errorf("align: Config.Numbering %q applies to the utterance policy only", StartMillis)
+		}
 	default:
 		return fmt.Errorf("align: Config.Policy must be %q or %q, got %q", Utterance, Sliding, c.Policy)
+	}
+	switch c.Numbering {
+	case "", Count, StartMillis:
+	default:
+		return fmt.Errorf("align: Config.Numbering must be %q or %q, got %q", Count, StartMillis, c.Numbering)
 	}
 	for _, f := range []struct {
 		name string
@@ -142,6 +173,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Numbering == "" {
+		c.Numbering = DefaultNumbering
 	}
 	if c.Now == nil {
 		c.Now = time.Now

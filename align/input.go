@@ -97,6 +97,10 @@ type Media struct {
 	// Time is the event time from the stream's start: an audio chunk's
 	// first sample, or a frame's presentation timestamp.
 	Time time.Duration
+	// Origin is the wall-clock time of the stream's event time 0, when the
+	// source knows it; the windows of the stream carry it (Window.Origin).
+	// Optional.
+	Origin time.Time
 	// Samples holds an audio chunk's mono samples; audio only.
 	Samples []float32
 	// SampleRate is an audio chunk's sample rate in Hz; audio only.
@@ -162,6 +166,15 @@ type Segment struct {
 	// Start and End bound the segment in event time from the stream's
 	// start.
 	Start, End time.Duration
+	// Origin is the wall-clock time of the stream's event time 0, when the
+	// source knows it; the windows of the stream carry it (Window.Origin).
+	// Required when WallClock is set, optional otherwise.
+	Origin time.Time
+	// WallClock is set when the source gave the segment's times as
+	// wall-clock times, which the caller converted to offsets from Origin:
+	// the StartMillis numbering then counts from the Unix epoch, so the
+	// number does not depend on when this process saw the stream start.
+	WallClock bool
 	// Text is what was said.
 	Text string
 	// Final is false for an interim hypothesis that a later segment will
@@ -185,6 +198,8 @@ func (s Segment) validate() error {
 		return fmt.Errorf("%w: segment [%v, %v) outside [0, MaxEventTime]", ErrInvalid, s.Start, s.End)
 	case s.End < s.Start:
 		return fmt.Errorf("%w: segment ends at %v before it starts at %v", ErrInvalid, s.End, s.Start)
+	case s.WallClock && s.Origin.Before(time.Unix(0, 0)):
+		return fmt.Errorf("%w: wall-clock segment with origin %v, before the Unix epoch", ErrInvalid, s.Origin)
 	}
 	return nil
 }

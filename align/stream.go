@@ -33,8 +33,10 @@ type stream struct {
 	segs []Segment
 	// nextK is the index of the next sliding window to open.
 	nextK int64
-	// seq is the Seq of the next window.
+	// seq is the Seq of the next window (Count numbering).
 	seq uint64
+	// origin is the latest Origin an input of the stream carried.
+	origin time.Time
 }
 
 // item is a buffered media item.
@@ -169,7 +171,7 @@ func (s *stream) dataFrom(t time.Duration) (first time.Duration, ok bool) {
 
 // build assembles the window p of s and marks its media used.
 func (a *Aligner) build(s *stream, p pending) Window {
-	w := Window{StreamID: s.id, Kind: a.cfg.Policy, Start: p.start, End: p.end}
+	w := Window{StreamID: s.id, Kind: a.cfg.Policy, Start: p.start, End: p.end, Origin: s.origin}
 	ref := func(r any) {
 		if r != nil {
 			w.Refs = append(w.Refs, r)

@@ -14,11 +14,18 @@ type Window struct {
 	Lang string
 	// Kind is the policy that made the window.
 	Kind Policy
-	// Seq numbers the windows of a stream from 0, in emission order, which
-	// is also event-time order.
+	// Seq numbers the window within its stream, as Config.Numbering says:
+	// from 0 in emission order (Count, which is also event-time order), or
+	// by the utterance's start in milliseconds (StartMillis). The stream,
+	// Kind and Seq identify the window, and so its event.
 	Seq uint64
 	// Start and End bound the window in event time: [Start, End).
 	Start, End time.Duration
+	// Origin is the wall-clock time of the stream's event time 0, as the
+	// stream's latest input that carried one gave it (Media.Origin,
+	// Segment.Origin); zero when none did. Origin.Add(Start) is the
+	// window's start in wall-clock time.
+	Origin time.Time
 	// Text is the utterance's text, or the final segments overlapping a
 	// sliding window joined by spaces.
 	Text string

@@ -47,9 +47,6 @@ type Options struct {
 
 // App is a built pipeline: sources, aligner, scorer and sinks.
 type App struct {
-	// wall holds the ids of the streams whose transcripts carry wall-clock
-	// times.
-	wall    sync.Map
 	runner  *pipeline.Runner
 	aligner *align.Aligner
 	stats   *Stats
@@ -125,7 +122,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	// a window end moved back by at most 11.6 ms to a length the CQT's
 	// octave halving transforms quickly (see audio.Config.FastLength).
 	audioCfg := audio.Config{Threads: min(2, runtime.NumCPU()), FastLength: true}
-	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Clock: clock, Threads: cfg.Model.threads()})
+	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Now: opts.Now, Threads: cfg.Model.threads()})
 	if err != nil {
 		return nil, err
 	}
@@ -212,23 +209,15 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger), wall: &app.wall,
+		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger),
 			rate: k.sampleRate()})
 		app.lag = src.Lag
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
 	}
-	// With event_seq start_ms (the default), utterance windows of Kafka transcripts take
-	// their sequence number from the segment's start, not from this
-	// process's count, so that the process that takes a partition over
-	// after a crash or a rebalance gives a redelivered segment the event id
-	// it had.
-	keyed := cfg.Sources.Transcripts.Kafka != nil && cfg.Sources.Transcripts.Kafka.EventSeq != "count" &&
-		(cfg.Window.Policy == "" || cfg.Window.Policy == string(align.Utterance))
-
 	// Aligner.
 	w := cfg.Window
 	acfg := align.Config{Policy: align.Policy(w.Policy), Size: w.Size, Hop: w.Hop, AllowedLateness: w.AllowedLateness,
-		MaxWait: w.MaxWait, MaxBuffered: w.MaxBuffered, IdleTimeout: w.IdleTimeout, Now: opts.Now}
+		MaxWait: w.MaxWait, MaxBuffered: w.MaxBuffered, IdleTimeout: w.IdleTimeout, Numbering: cfg.numbering(), Now: opts.Now}
 	for range cfg.Sources.Video {
 		acfg.Expect = acfg.Expect.With(align.Vision)
 	}
@@ -251,9 +240,6 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		evs, err := scorer.Process(ctx, w)
 		for i := range evs {
-			if keyed {
-				app.rekey(&evs[i], w)
-			}
 			// A window whose features or weights hold NaN or Inf gives
 			// probabilities no sink can encode: it fails alone, here.
 			if verr := evs[i].Validate(); verr != nil {
@@ -468,16 +454,4 @@ func (a *App) rejectItem(dl *deadLetter, log *slog.Logger) func(context.Context,
 		}
 		return dl.Write(ctx, []*pipeline.ItemError{{Node: "source", Item: item, Err: reason}})
 	}
-}
-
-// rekey gives the event of utterance window w a sequence number, and so an
-// event id, derived from its segment's start: milliseconds since the Unix
-// epoch for wall-clock transcripts, since the stream's start otherwise.
-func (a *App) rekey(ev *event.Event, w align.Window) {
-	seq := uint64(w.Start / time.Millisecond)
-	if _, ok := a.wall.Load(w.StreamID); ok {
-		seq = uint64(ev.Window.Start.UnixMilli())
-	}
-	ev.Window.Seq = seq
-	ev.EventID = event.ID(ev.StreamID, ev.Window.Kind, seq)
 }

@@ -5,12 +5,16 @@ import (
 	"time"
 )
 
-// StreamClock maps each stream's event time (an offset from the stream's
-// start) to wall-clock time. Sources record when their stream started; the
-// scorer uses it to stamp windows and to measure end-to-end latency. A
-// stream unused for the retention period is forgotten, so a process that
-// sees ever-new streams (call ids) keeps a bounded map. Safe for concurrent
-// use.
+// StreamClock holds each stream's wall-clock origin (the wall-clock time of
+// its event time 0), so that the sources of one stream (camera, microphone,
+// transcript feed) agree on its event time. Sources record when their
+// stream started and stamp every input with the origin (align.Media.Origin,
+// align.Segment.Origin); the aligner hands it on in each window
+// (align.Window.Origin), from which the scorer stamps events and measures
+// end-to-end latency, so a time is converted between wall clock and stream
+// offset once, at its source. A stream unused for the retention period is
+// forgotten, so a process that sees ever-new streams (call ids) keeps a
+// bounded map. Safe for concurrent use.
 type StreamClock struct {
 	mu      sync.Mutex
 	streams map[string]*clockStream
@@ -45,13 +49,13 @@ func (c *StreamClock) Start(id string, t time.Time) {
 	c.stream(id, t)
 }
 
-// Wall returns the wall-clock time of offset d in stream id. A stream with
-// no recorded start is taken to have started when its first offset was
-// seen minus that offset.
-func (c *StreamClock) Wall(id string, d time.Duration) time.Time {
+// Origin returns the wall-clock origin of stream id, seen now at offset d.
+// A stream with no recorded start is taken to have started when its first
+// offset was seen minus that offset.
+func (c *StreamClock) Origin(id string, d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.stream(id, c.now().Add(-d)).start.Add(d)
+	return c.stream(id, c.now().Add(-d)).start
 }
 
 // stream returns stream id, recorded as started at start if it is new, and

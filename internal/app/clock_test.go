@@ -24,15 +24,15 @@ func TestStreamClockForgetsUnusedStreams(t *testing.T) {
 	// The live stream is used every 30 s; the calls never again.
 	for range 8 {
 		now = now.Add(30 * time.Second)
-		if got, want := c.Wall("live", time.Second), started.Add(time.Second); !got.Equal(want) {
-			t.Fatalf("Wall(live, 1s) = %v, want %v (the recorded start)", got, want)
+		if got, want := c.Origin("live", time.Second), started; !got.Equal(want) {
+			t.Fatalf("Origin(live, 1s) = %v, want %v (the recorded start)", got, want)
 		}
 	}
 	if n := len(c.streams); n != 1 {
 		t.Fatalf("%d streams after 4 minutes, want 1 (the live one)", n)
 	}
 	// A forgotten stream that comes back is anchored afresh.
-	if got, want := c.Wall("call-7", 5*time.Second), now; !got.Equal(want) {
-		t.Fatalf("Wall of a forgotten stream = %v, want now (%v)", got, want)
+	if got, want := c.Origin("call-7", 5*time.Second).Add(5*time.Second), now; !got.Equal(want) {
+		t.Fatalf("Origin+5s of a forgotten stream = %v, want now (%v)", got, want)
 	}
 }

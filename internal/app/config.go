@@ -190,6 +190,19 @@ type KafkaInput struct {
 	SampleRate int `yaml:"sample_rate"`
 }
 
+// numbering returns how the aligner numbers windows, and so event ids:
+// with event_seq start_ms (the default), the utterance windows of Kafka
+// transcripts are numbered by their segment's start, not by this process's
+// count, so that the process that takes a partition over after a crash or
+// a rebalance gives a redelivered segment the event id it had.
+func (c *Config) numbering() align.Numbering {
+	k := c.Sources.Transcripts.Kafka
+	if k != nil && k.EventSeq != "count" && (c.Window.Policy == "" || c.Window.Policy == string(align.Utterance)) {
+		return align.StartMillis
+	}
+	return align.Count
+}
+
 // DefaultGroup is the default KafkaInput.Group.
 const DefaultGroup = "cmc-stream"
 

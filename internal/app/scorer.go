@@ -37,8 +37,9 @@ type ScorerConfig struct {
 	// Spec describes the configured extractors (text, audio, vision). When
 	// the bundle records a feature spec, NewScorer refuses a mismatch.
 	Spec features.Spec
-	// Clock stamps windows in wall time; required.
-	Clock *StreamClock
+	// Now reads the wall clock that end-to-end latencies are measured on
+	// (from the window's end, Window.Origin plus End). Nil means time.Now.
+	Now func() time.Time
 	// Threads is the number of goroutines of one forward pass. Default 1.
 	Threads int
 }
@@ -66,8 +67,11 @@ type scratch struct {
 // NewScorer checks that the extractors fit the model (dims, lengths and,
 // when the bundle records one, the feature spec) and returns the stage.
 func NewScorer(cfg ScorerConfig) (*Scorer, error) {
-	if cfg.Model == nil || cfg.Text == nil || cfg.Clock == nil {
-		return nil, errors.New("app: scorer needs a model, a text encoder and a clock")
+	if cfg.Model == nil || cfg.Text == nil {
+		return nil, errors.New("app: scorer needs a model and a text encoder")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	mc := &cfg.Model.Config
 	if d := cfg.Text.Dim(); d != mc.Dims.Text {
@@ -177,11 +181,10 @@ func (s *Scorer) Process(_ context.Context, w align.Window) ([]event.Event, erro
 	modelDone := time.Now()
 
 	ev := s.event(&w, &sc.out, present)
-	clock := s.cfg.Clock
 	ev.LatencyMS = event.Latency{
 		Features: ms(featuresDone.Sub(began)),
 		Model:    ms(modelDone.Sub(featuresDone)),
-		EndToEnd: ms(max(clock.Now().Sub(clock.Wall(w.StreamID, w.End)), 0)),
+		EndToEnd: ms(max(s.cfg.Now().Sub(w.Origin.Add(w.End)), 0)),
 	}
 	return []event.Event{ev}, nil
 }
@@ -212,7 +215,7 @@ func (s *Scorer) event(w *align.Window, out *model.Output, present [model.Expert
 		StreamID: w.StreamID,
 		Speaker:  w.Speaker,
 		Window: event.Window{Kind: kind, Seq: w.Seq,
-			Start: s.cfg.Clock.Wall(w.StreamID, w.Start).UTC(), End: s.cfg.Clock.Wall(w.StreamID, w.End).UTC()},
+			Start: w.Origin.Add(w.Start).UTC(), End: w.Origin.Add(w.End).UTC()},
 		Label:      fused.Argmax(),
 		Probs:      fused,
 		Transcript: w.Text,

@@ -64,15 +64,13 @@ func TestScorer(t *testing.T) {
 	enc := testEncoder(t)
 	m := testModel(t, enc.Dim())
 	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	clock := NewStreamClock(func() time.Time { return start.Add(4 * time.Second) }, time.Hour)
-	clock.Start("s1", start)
-	sc, err := NewScorer(ScorerConfig{Model: m, Text: enc, Clock: clock})
+	sc, err := NewScorer(ScorerConfig{Model: m, Text: enc, Now: func() time.Time { return start.Add(4 * time.Second) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	y := speech16k(t)
 	w := align.Window{StreamID: "s1", Speaker: "customer", Kind: align.Utterance, Seq: 7,
-		Start: 0, End: 3 * time.Second, Text: "he was not an ill disposed young man",
+		Start: 0, End: 3 * time.Second, Origin: start, Text: "he was not an ill disposed young man",
 		Present: align.Of(align.Text, align.Audio, align.Vision)}
 	// Two audio chunks that the scorer must join.
 	w.Audio = []align.Media{
@@ -164,13 +162,12 @@ func TestScorer(t *testing.T) {
 // TestScorerRefusesMismatch checks the construction-time checks.
 func TestScorerRefusesMismatch(t *testing.T) {
 	enc := testEncoder(t)
-	clock := NewStreamClock(nil, time.Hour)
-	if _, err := NewScorer(ScorerConfig{Model: testModel(t, 768), Text: enc, Clock: clock}); err == nil || !strings.Contains(err.Error(), "dims.text 768") {
+	if _, err := NewScorer(ScorerConfig{Model: testModel(t, 768), Text: enc}); err == nil || !strings.Contains(err.Error(), "dims.text 768") {
 		t.Errorf("text dim: %v", err)
 	}
 	wide := testModel(t, enc.Dim())
 	wide.Config.Dims.Audio = 40
-	if _, err := NewScorer(ScorerConfig{Model: wide, Text: enc, Clock: clock}); err == nil || !strings.Contains(err.Error(), "dims.audio 40") {
+	if _, err := NewScorer(ScorerConfig{Model: wide, Text: enc}); err == nil || !strings.Contains(err.Error(), "dims.audio 40") {
 		t.Errorf("audio dim: %v", err)
 	}
 	m := testModel(t, enc.Dim())
@@ -180,7 +177,7 @@ func TestScorerRefusesMismatch(t *testing.T) {
 	m.Config.Features = raw
 	configured := features.Spec{}
 	configured.Set(features.Audio, map[string]any{"name": "mmsa33", "hop_length": 512})
-	if _, err := NewScorer(ScorerConfig{Model: m, Text: enc, Clock: clock, Spec: configured}); err == nil || !strings.Contains(err.Error(), "audio.hop_length") {
+	if _, err := NewScorer(ScorerConfig{Model: m, Text: enc, Spec: configured}); err == nil || !strings.Contains(err.Error(), "audio.hop_length") {
 		t.Errorf("spec mismatch: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/ingest/media"
@@ -18,7 +19,8 @@ type audioFileInput struct {
 	cfg    media.Config
 	clock  *StreamClock
 	src    *media.Source
-	ended  bool // the file failed to decode: the input is over
+	origin time.Time // the stream's wall-clock origin
+	ended  bool      // the file failed to decode: the input is over
 }
 
 func newAudioFileInput(stream, path string, rate int, realtime bool, clock *StreamClock) *audioFileInput {
@@ -33,12 +35,12 @@ func (a *audioFileInput) Connect(context.Context) error {
 	}
 	a.clock.Start(a.stream, a.clock.Now())
 	cfg := a.cfg
-	cfg.Epoch = a.clock.Wall(a.stream, 0)
+	cfg.Epoch = a.clock.Origin(a.stream, 0)
 	src, err := media.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("app: audio source %q: %w", a.stream, err)
 	}
-	a.src = src
+	a.src, a.origin = src, cfg.Epoch
 	return nil
 }
 
@@ -61,7 +63,7 @@ func (a *audioFileInput) Read(ctx context.Context) (align.Input, pipeline.AckFun
 		}
 		return nil, nil, err
 	}
-	return align.Media{StreamID: a.stream, Modality: align.Audio, Time: c.Start, Samples: c.Samples, SampleRate: c.SampleRate}, nil, nil
+	return align.Media{StreamID: a.stream, Modality: align.Audio, Time: c.Start, Origin: a.origin, Samples: c.Samples, SampleRate: c.SampleRate}, nil, nil
 }
 
 // Close stops the decoder (and its ffmpeg process).

@@ -41,8 +41,9 @@ type videoInput struct {
 	// base is the stream time of the current capture's first frame: the
 	// capture's frame times start at 0 on every open.
 	base   time.Duration
-	opened bool  // a capture was opened before
-	past   int64 // drops and decode errors of the captures closed after a loss
+	origin time.Time // the stream's wall-clock origin
+	opened bool      // a capture was opened before
+	past   int64     // drops and decode errors of the captures closed after a loss
 }
 
 func (v *videoInput) Connect(context.Context) error {
@@ -52,19 +53,20 @@ func (v *videoInput) Connect(context.Context) error {
 		return nil
 	}
 	v.clock.Start(v.stream, v.clock.Now())
+	origin := v.clock.Origin(v.stream, 0)
 	base := v.base
 	if v.opened {
-		base = max(v.clock.Now().Sub(v.clock.Wall(v.stream, 0)), 0)
+		base = max(v.clock.Now().Sub(origin), 0)
 	}
 	// A replayed file plays from the stream's start (or, opened again,
 	// from now), in step with the stream's other sources.
 	cfg := v.cfg
-	cfg.Epoch = v.clock.Wall(v.stream, base)
+	cfg.Epoch = origin.Add(base)
 	src, err := video.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("app: video source %q: %w", v.stream, err)
 	}
-	v.src, v.base, v.opened = src, base, true
+	v.src, v.base, v.origin, v.opened = src, base, origin, true
 	return nil
 }
 
@@ -90,7 +92,7 @@ func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, e
 			v.errs.Add(1)
 			continue
 		}
-		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Interval: f.Interval, Features: feat}, nil, nil
+		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Origin: v.origin, Interval: f.Interval, Features: feat}, nil, nil
 	}
 }
 
@@ -134,6 +136,7 @@ type micInput struct {
 	cfg    audio.Config
 	clock  *StreamClock
 	src    *audio.Stream
+	origin time.Time // the stream's wall-clock origin
 }
 
 func (m *micInput) Connect(context.Context) error {
@@ -149,6 +152,7 @@ func (m *micInput) Connect(context.Context) error {
 	}
 	m.src = src
 	m.clock.Start(m.stream, m.clock.Now())
+	m.origin = m.clock.Origin(m.stream, 0)
 	return nil
 }
 
@@ -160,7 +164,7 @@ func (m *micInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, err
 	if err != nil {
 		return nil, nil, err
 	}
-	return align.Media{StreamID: m.stream, Modality: align.Audio, Time: c.Start, Samples: mono(c.Samples, c.Channels), SampleRate: int(c.SampleRate)}, nil, nil
+	return align.Media{StreamID: m.stream, Modality: align.Audio, Time: c.Start, Origin: m.origin, Samples: mono(c.Samples, c.Channels), SampleRate: int(c.SampleRate)}, nil, nil
 }
 
 func (m *micInput) Close(context.Context) error {
@@ -237,9 +241,12 @@ func (f segmentFeed) Close(ctx context.Context) error { return f.src.Close(ctx) 
 
 // transcriptInput turns a feed of transcript segments (a JSONL file or a
 // Kafka topic, which may also carry audio chunks) into aligner items in
-// stream time, passing the acknowledgements through. Wall-clock times are
-// measured from the stream's start on the StreamClock (the first item's
-// start when no media source started the stream). An item that starts
+// stream time, stamped with their stream's origin, passing the
+// acknowledgements through. Wall-clock times are measured from the
+// stream's origin on the StreamClock (the first item's start when no media
+// source started the stream); offsets are kept, and a stream without an
+// origin is taken to have started when its first item was read minus that
+// item's offset. An item that starts
 // before its stream or more than maxClockAhead ahead of the clock, and an
 // audio chunk at another rate than the feed's, go to reject, are
 // acknowledged, and the read goes on.
@@ -247,9 +254,6 @@ type transcriptInput struct {
 	src    pipeline.Source[feedItem]
 	clock  *StreamClock
 	reject func(ctx context.Context, item any, reason error) error
-	// wall, when set, records the streams whose items carry wall-clock
-	// times.
-	wall *sync.Map
 	// rate is the sample rate audio chunks must have, in Hz.
 	rate int
 }
@@ -266,15 +270,16 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 		var reason error
 		if c := it.audio; c != nil {
 			m := align.Media{StreamID: c.StreamID, Modality: align.Audio, Samples: c.Samples, SampleRate: c.SampleRate}
-			m.Time, reason = t.streamTime(c.StreamID, c.Start)
+			m.Time, m.Origin, reason = t.streamTime(c.StreamID, c.Start)
 			if reason == nil && c.SampleRate != t.rate {
 				reason = fmt.Errorf("app: audio chunk of stream %q at %d Hz, the feed's sample_rate is %d Hz", c.StreamID, c.SampleRate, t.rate)
 			}
 			in = m
 		} else {
 			seg := it.seg
-			s := align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Text: seg.Text, Final: seg.Final, Lang: seg.Lang}
-			s.Start, reason = t.streamTime(seg.StreamID, seg.Start)
+			s := align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Text: seg.Text, Final: seg.Final, Lang: seg.Lang,
+				WallClock: seg.Start.IsWall()}
+			s.Start, s.Origin, reason = t.streamTime(seg.StreamID, seg.Start)
 			s.End = s.Start + seg.End.Offset() - seg.Start.Offset()
 			if seg.Start.IsWall() {
 				s.End = s.Start + seg.End.Wall().Sub(seg.Start.Wall())
@@ -296,29 +301,27 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 	}
 }
 
-// streamTime returns the stream time of tm in stream id: an offset as it
-// is, a wall-clock time measured from the stream's start.
-func (t *transcriptInput) streamTime(id string, tm event.Time) (time.Duration, error) {
+// streamTime returns the stream time of tm in stream id, and the stream's
+// origin: an offset as it is, a wall-clock time measured from the stream's
+// origin.
+func (t *transcriptInput) streamTime(id string, tm event.Time) (time.Duration, time.Time, error) {
 	if !tm.IsWall() {
-		return tm.Offset(), nil
-	}
-	if t.wall != nil {
-		t.wall.Store(id, struct{}{})
+		return tm.Offset(), t.clock.Origin(id, tm.Offset()), nil
 	}
 	if now := t.clock.Now(); tm.Wall().After(now.Add(maxClockAhead)) {
 		// Taken as the stream's start, it would make every later item of
 		// the stream start before it.
-		return 0, fmt.Errorf("app: stream %q: item starts at %v, more than %v ahead of the clock (%v)",
+		return 0, time.Time{}, fmt.Errorf("app: stream %q: item starts at %v, more than %v ahead of the clock (%v)",
 			id, tm.Wall().Format(time.RFC3339Nano), maxClockAhead, now.Format(time.RFC3339Nano))
 	}
 	t.clock.Start(id, tm.Wall())
-	base := t.clock.Wall(id, 0)
-	d := tm.Wall().Sub(base)
+	origin := t.clock.Origin(id, 0)
+	d := tm.Wall().Sub(origin)
 	if d < 0 {
-		return 0, fmt.Errorf("app: stream %q: item starts at %v, before the stream's start %v",
-			id, tm.Wall().Format(time.RFC3339Nano), base.Format(time.RFC3339Nano))
+		return 0, time.Time{}, fmt.Errorf("app: stream %q: item starts at %v, before the stream's start %v",
+			id, tm.Wall().Format(time.RFC3339Nano), origin.Format(time.RFC3339Nano))
 	}
-	return d, nil
+	return d, origin, nil
 }
 
 func (t *transcriptInput) Close(ctx context.Context) error { return t.src.Close(ctx) }
