@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -45,6 +46,9 @@ type KafkaConfig struct {
 	// AutoCreateTopic lets the writer create Topic if the cluster allows
 	// it. Default false: a missing topic is an error.
 	AutoCreateTopic bool
+	// Security is the TLS and SASL of the connections to the brokers.
+	// Default: plaintext, no authentication.
+	Security kafkasec.Config
 }
 
 // The defaults of KafkaConfig.
@@ -85,6 +89,9 @@ func (c KafkaConfig) Validate() error {
 	if c.BackoffMin > 0 && c.BackoffMax > 0 && c.BackoffMin > c.BackoffMax {
 		return fmt.Errorf("sink: kafka: backoff min %v above max %v", c.BackoffMin, c.BackoffMax)
 	}
+	if err := c.Security.Validate(); err != nil {
+		return fmt.Errorf("sink: kafka: %w", err)
+	}
 	return nil
 }
 
@@ -95,13 +102,20 @@ func (c KafkaConfig) Validate() error {
 type Kafka struct {
 	w        *kafka.Writer
 	maxEvent int
+	brokers  []string
+	sec      kafkasec.Config
 	closed   atomic.Bool
 }
 
-// NewKafka returns a Kafka sink. It does not connect until the first Write.
+// NewKafka returns a Kafka sink. It reads the files and the password of
+// cfg.Security, and does not connect until the first Write.
 func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	tr, err := cfg.Security.Transport()
+	if err != nil {
+		return nil, fmt.Errorf("sink: kafka: %w", err)
 	}
 	w := &kafka.Writer{
 		Addr:                   kafka.TCP(cfg.Brokers...),
@@ -115,8 +129,9 @@ func NewKafka(cfg KafkaConfig) (*Kafka, error) {
 		WriteTimeout:           cmp.Or(cfg.WriteTimeout, DefaultKafkaWriteTimeout),
 		RequiredAcks:           kafka.RequireAll,
 		AllowAutoTopicCreation: cfg.AutoCreateTopic,
+		Transport:              tr,
 	}
-	return &Kafka{w: w, maxEvent: cmp.Or(cfg.MaxEventBytes, DefaultKafkaMaxEvent)}, nil
+	return &Kafka{w: w, maxEvent: cmp.Or(cfg.MaxEventBytes, DefaultKafkaMaxEvent), brokers: cfg.Brokers, sec: cfg.Security}, nil
 }
 
 // SchemaHeader is the message header that carries event.Schema, so
@@ -166,7 +181,7 @@ func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
 			}
 			failed = true
 		case err != nil:
-			return fmt.Errorf("sink: kafka: write to %s: %w", k.w.Topic, err)
+			return fmt.Errorf("sink: kafka: write to %s: %w", k.w.Topic, k.sec.Explain(k.brokers, err))
 		}
 	}
 	if failed {

@@ -11,6 +11,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -46,6 +47,9 @@ type Config struct {
 	// MaxTextBytes bounds a segment's text, in bytes; a longer one is
 	// malformed. Default event.DefaultMaxTextBytes.
 	MaxTextBytes int
+	// Security is the TLS and SASL of the connections to the brokers.
+	// Default: plaintext, no authentication.
+	Security kafkasec.Config
 	// Reject, when set, receives each malformed message before its offset
 	// counts as handled, typically to write it to a dead-letter topic. While
 	// it fails, Read returns its error and tries the same message again on
@@ -86,6 +90,9 @@ func (c Config) Validate() error {
 		return errors.New("kafka: negative MaxUnacked, MaxBytes or MaxTextBytes")
 	case c.MaxWait < 0 || c.HeartbeatInterval < 0 || c.SessionTimeout < 0 || c.RebalanceTimeout < 0:
 		return errors.New("kafka: negative duration")
+	}
+	if err := c.Security.Validate(); err != nil {
+		return fmt.Errorf("kafka: %w", err)
 	}
 	if hb, st := cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval), cmp.Or(c.SessionTimeout, DefaultSessionTimeout); hb >= st {
 		return fmt.Errorf("kafka: heartbeat interval %v not below session timeout %v", hb, st)
@@ -148,6 +155,7 @@ type Source[T any] struct {
 	dec Decoder[T]
 
 	cg     *kafkago.ConsumerGroup
+	dialer *kafkago.Dialer // with the TLS and SASL of Config.Security
 	closed bool
 	wg     sync.WaitGroup // run and the goroutines of the generations
 	msgs   chan fetched   // from the fetchers of the current generation
@@ -230,9 +238,14 @@ func (s *Source[T]) Connect(context.Context) error {
 	if s.cfg.StartAtEnd {
 		start = kafkago.LastOffset
 	}
+	d, err := s.cfg.Security.Dialer(0)
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID:                s.cfg.GroupID,
 		Brokers:           s.cfg.Brokers,
+		Dialer:            d,
 		Topics:            []string{s.cfg.Topic},
 		HeartbeatInterval: cmp.Or(s.cfg.HeartbeatInterval, DefaultHeartbeatInterval),
 		SessionTimeout:    cmp.Or(s.cfg.SessionTimeout, DefaultSessionTimeout),
@@ -242,7 +255,7 @@ func (s *Source[T]) Connect(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	s.cg = cg
+	s.cg, s.dialer = cg, d
 	s.wg.Go(s.run)
 	return nil
 }
@@ -259,7 +272,7 @@ func (s *Source[T]) run() {
 		case errors.Is(err, kafkago.RebalanceInProgress):
 		case err != nil:
 			select {
-			case s.msgs <- fetched{err: fmt.Errorf("kafka: join group %s: %w", s.cfg.GroupID, err)}:
+			case s.msgs <- fetched{err: fmt.Errorf("kafka: join group %s: %w", s.cfg.GroupID, s.cfg.Security.Explain(s.cfg.Brokers, err))}:
 			default:
 			}
 		default:
@@ -350,6 +363,7 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 		Brokers:   s.cfg.Brokers,
 		Topic:     s.cfg.Topic,
 		Partition: part,
+		Dialer:    s.dialer,
 		MaxWait:   cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
 		MaxBytes:  cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
 	})
@@ -361,7 +375,7 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 			return
 		}
 		if err != nil {
-			err = fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, err)
+			err = fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err))
 		}
 		select {
 		case s.msgs <- fetched{m: m, err: err, gen: gen}:

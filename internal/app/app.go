@@ -160,9 +160,11 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		Now: opts.Now,
 	}
 	if d := cfg.Sinks.DeadLetter; d != nil {
-		dl = newDeadLetter(d, opts.Logger, now)
+		if dl, err = newDeadLetter(d, opts.Logger, now); err != nil {
+			return nil, err
+		}
 		pcfg.DeadLetter = dl
-		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "dead letter", brokers: d.Brokers, topic: d.Topic})
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "dead letter", brokers: d.Brokers, topic: d.Topic, sec: d.Security})
 	}
 	r, err := pipeline.New(pcfg)
 	if err != nil {
@@ -205,14 +207,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	} else if k := tr.Kafka; k != nil {
 		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: k.group(),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
-			Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
+			Security: k.Security, Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
 		if err != nil {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger),
 			rate: k.sampleRate()})
 		app.lag = src.Lag
-		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic})
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
 	}
 	// Aligner.
 	w := cfg.Window
@@ -264,11 +266,12 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		pipeline.To(events, "stdout", pipeline.SinkConfig{BatchSize: 1}, pipeline.Sink[event.Event](out))
 	}
 	if k := cfg.Sinks.Kafka; k != nil {
-		out, err := sink.NewKafka(sink.KafkaConfig{Brokers: k.Brokers, Topic: k.Topic, BatchTimeout: k.BatchTimeout, BatchSize: k.BatchSize})
+		out, err := sink.NewKafka(sink.KafkaConfig{Brokers: k.Brokers, Topic: k.Topic, BatchTimeout: k.BatchTimeout, BatchSize: k.BatchSize,
+			Security: k.Security})
 		if err != nil {
 			return nil, err
 		}
-		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "events", brokers: k.Brokers, topic: k.Topic})
+		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "events", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
 		retry := &sink.Retry{Sink: out, Timeout: k.RetryTimeout, Logger: opts.Logger, Name: "kafka"}
 		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/sink"
 )
 
@@ -159,6 +160,12 @@ type KafkaInput struct {
 	Brokers []string `yaml:"brokers"`
 	// Topic is the topic to read; required.
 	Topic string `yaml:"topic"`
+	// Security is the connection's TLS and SASL: the keys tls (ca_file,
+	// cert_file, key_file, server_name, insecure_skip_verify with
+	// allow_insecure) and sasl (mechanism plain, scram-sha-256 or
+	// scram-sha-512, username, password_file or password_env). Default:
+	// plaintext without authentication.
+	Security kafkasec.Config `yaml:",inline"`
 	// Group is the consumer group. Default DefaultGroup ("cmc-stream");
 	// see group.
 	Group string `yaml:"group"`
@@ -262,6 +269,12 @@ type DeadLetterSink struct {
 	Brokers []string `yaml:"brokers"`
 	// Topic is the dead-letter topic; required.
 	Topic string `yaml:"topic"`
+	// Security is the connection's TLS and SASL: the keys tls (ca_file,
+	// cert_file, key_file, server_name, insecure_skip_verify with
+	// allow_insecure) and sasl (mechanism plain, scram-sha-256 or
+	// scram-sha-512, username, password_file or password_env). Default:
+	// plaintext without authentication.
+	Security kafkasec.Config `yaml:",inline"`
 }
 
 // StdoutSink prints events.
@@ -276,6 +289,12 @@ type KafkaOutput struct {
 	Brokers []string `yaml:"brokers"`
 	// Topic is the output topic; required.
 	Topic string `yaml:"topic"`
+	// Security is the connection's TLS and SASL: the keys tls (ca_file,
+	// cert_file, key_file, server_name, insecure_skip_verify with
+	// allow_insecure) and sasl (mechanism plain, scram-sha-256 or
+	// scram-sha-512, username, password_file or password_env). Default:
+	// plaintext without authentication.
+	Security kafkasec.Config `yaml:",inline"`
 	// BatchTimeout bounds how long the writer waits to fill a batch.
 	// Default 10ms (the library default of 1s is too slow for live use).
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
@@ -383,6 +402,14 @@ func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
+	badSecurity := func(block string, sec kafkasec.Config) {
+		err := sec.Validate()
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				errs = append(errs, fmt.Errorf("%s.%w", block, e))
+			}
+		}
+	}
 	if c.Model.Bundle == "" {
 		bad("model.bundle", "required")
 	}
@@ -451,6 +478,7 @@ func (c *Config) Validate() error {
 		if k.SessionTimeout > 0 && k.HeartbeatInterval >= k.SessionTimeout {
 			bad("sources.transcripts.kafka.heartbeat_interval", "%v is not below session_timeout %v", k.HeartbeatInterval, k.SessionTimeout)
 		}
+		badSecurity("sources.transcripts.kafka", k.Security)
 	}
 	if len(c.Sources.Video) == 0 && len(c.Sources.Audio) == 0 && tr.File == "" && tr.Kafka == nil {
 		bad("sources", "at least one source is required")
@@ -493,6 +521,7 @@ func (c *Config) Validate() error {
 		if k.BatchTimeout < 0 || k.BatchSize < 0 || k.RetryTimeout < 0 {
 			bad("sinks.kafka", "batch_timeout, batch_size and retry_timeout must not be negative")
 		}
+		badSecurity("sinks.kafka", k.Security)
 	}
 	if d := s.DeadLetter; d != nil {
 		if len(d.Brokers) == 0 {
@@ -501,6 +530,7 @@ func (c *Config) Validate() error {
 		if d.Topic == "" {
 			bad("sinks.dead_letter.topic", "required")
 		}
+		badSecurity("sinks.dead_letter", d.Security)
 	}
 	if h := s.HTTP; h != nil && h.Listen != "" {
 		if _, _, err := net.SplitHostPort(h.Listen); err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 )
 
 // readyTimeout bounds one readiness check of a Kafka endpoint: well below
@@ -18,6 +20,7 @@ type kafkaEndpoint struct {
 	role    string // "transcripts", "events" or "dead letter"
 	brokers []string
 	topic   string
+	sec     kafkasec.Config
 }
 
 // readiness reports whether every Kafka topic of the pipeline is reachable:
@@ -45,14 +48,17 @@ func (r readiness) check(ctx context.Context) error {
 func (e kafkaEndpoint) check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	d := &kafkago.Dialer{Timeout: readyTimeout}
+	d, err := e.sec.Dialer(readyTimeout)
+	if err != nil {
+		return fmt.Errorf("kafka %s topic %q: %w", e.role, e.topic, err)
+	}
 	var errs []error
 	for _, b := range e.brokers {
 		err := readPartitions(ctx, d, b, e.topic)
 		if err == nil {
 			return nil
 		}
-		errs = append(errs, err)
+		errs = append(errs, e.sec.Explain([]string{b}, err))
 	}
 	return fmt.Errorf("kafka %s topic %q unreachable: %w", e.role, e.topic, errors.Join(errs...))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 	"github.com/cmc-stream/cmc-stream/sink"
 )
@@ -113,16 +114,25 @@ func lateMedia(ie *pipeline.ItemError) bool {
 // source's Config.Reject. Safe for concurrent use.
 type deadLetter struct {
 	w       *kafkago.Writer
+	sec     kafkasec.Config
+	brokers []string
 	log     *slog.Logger
 	now     func() time.Time
 	written atomic.Int64
 }
 
-// newDeadLetter returns the dead-letter writer of cfg; it connects on the
-// first write.
-func newDeadLetter(cfg *DeadLetterSink, log *slog.Logger, now func() time.Time) *deadLetter {
+// newDeadLetter returns the dead-letter writer of cfg; it reads the files
+// and the password of cfg's security now, and connects on the first write.
+func newDeadLetter(cfg *DeadLetterSink, log *slog.Logger, now func() time.Time) (*deadLetter, error) {
+	tr, err := cfg.Security.Transport()
+	if err != nil {
+		return nil, fmt.Errorf("app: dead letter: %w", err)
+	}
 	return &deadLetter{
+		sec:     cfg.Security,
+		brokers: cfg.Brokers,
 		w: &kafkago.Writer{
+			Transport:    tr,
 			Addr:         kafkago.TCP(cfg.Brokers...),
 			Topic:        cfg.Topic,
 			Balancer:     &kafkago.Murmur2Balancer{Consistent: true},
@@ -133,7 +143,7 @@ func newDeadLetter(cfg *DeadLetterSink, log *slog.Logger, now func() time.Time) 
 		},
 		log: log,
 		now: now,
-	}
+	}, nil
 }
 
 // Write writes one message per failed item, except late media items (drops
@@ -168,7 +178,7 @@ func (d *deadLetter) reject(ctx context.Context, m *kafka.MalformedError) error 
 		return err
 	}
 	if err := d.w.WriteMessages(ctx, msg); err != nil {
-		return fmt.Errorf("app: dead letter %s: %w", d.w.Topic, err)
+		return fmt.Errorf("app: dead letter %s: %w", d.w.Topic, d.sec.Explain(d.brokers, err))
 	}
 	d.written.Add(1)
 	return nil
@@ -188,7 +198,7 @@ func (d *deadLetter) message(r deadLetterRecord) (kafkago.Message, error) {
 func (d *deadLetter) write(ctx context.Context, msgs []kafkago.Message) error {
 	backoff := sink.RetryBackoffMin
 	for attempt := 1; ; attempt++ {
-		err := d.w.WriteMessages(ctx, msgs...)
+		err := d.sec.Explain(d.brokers, d.w.WriteMessages(ctx, msgs...))
 		if err == nil {
 			d.written.Add(int64(len(msgs)))
 			return nil

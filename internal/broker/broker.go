@@ -2,10 +2,12 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -37,6 +39,22 @@ type Config struct {
 	// naming them, as Kafka's auto.create.topics.enable does. Default
 	// false.
 	AutoCreateTopics bool
+	// TLS, when set, makes the broker accept TLS connections only, with
+	// this server configuration (its certificate and, for mutual TLS, its
+	// ClientAuth and ClientCAs). Default nil: plaintext.
+	TLS *tls.Config
+	// Users, when set, enables SASL: every client must authenticate as one
+	// of them, with its mechanism, before any other request. Default none:
+	// no authentication.
+	Users []User
+}
+
+// User is a SASL user of the broker; every user may do everything.
+type User struct {
+	// Mechanism is "plain", "scram-sha-256" or "scram-sha-512".
+	Mechanism string
+	// Name and Password are the credentials.
+	Name, Password string
 }
 
 // maxPartitions bounds Config.Partitions; it is far above what one
@@ -55,6 +73,16 @@ func (c Config) Validate() error {
 	for _, t := range c.Topics {
 		if t == "" {
 			return errors.New("broker: empty topic name")
+		}
+	}
+	for _, u := range c.Users {
+		switch u.Mechanism {
+		case "plain", "scram-sha-256", "scram-sha-512":
+		default:
+			return fmt.Errorf("broker: user %q: mechanism %q is not plain, scram-sha-256 or scram-sha-512", u.Name, u.Mechanism)
+		}
+		if u.Name == "" || u.Password == "" {
+			return errors.New("broker: a SASL user needs a name and a password")
 		}
 	}
 	return nil
@@ -125,6 +153,15 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
+	}
+	if len(cfg.Users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range cfg.Users {
+			opts = append(opts, kfake.Superuser(strings.ToUpper(u.Mechanism), u.Name, u.Password))
+		}
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

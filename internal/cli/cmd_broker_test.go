@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec/kafkasectest"
 )
 
 // lineWriter hands each written chunk to a channel.
@@ -45,6 +48,60 @@ func TestBrokerCommand(t *testing.T) {
 	defer rcancel()
 	m, err := r.ReadMessage(rctx)
 	if err != nil || string(m.Value) != "hello" {
+		t.Fatalf("read %q, %v", m.Value, err)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d after cancel", code)
+	}
+}
+
+// TestBrokerCommandSecured starts the broker command with TLS (a
+// certificate made in the test) and a SCRAM-SHA-256 user, and round-trips a
+// message with a client that trusts the test authority and logs in.
+func TestBrokerCommandSecured(t *testing.T) {
+	pki := kafkasectest.NewPKI(t)
+	t.Setenv("CMC_TEST_BROKER_PASSWORD", "broker-Pa55word")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(lineWriter, 4)
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"broker", "--addr", "127.0.0.1:0", "--topics", "t", "--partitions", "1",
+			"--tls-cert", pki.CertFile, "--tls-key", pki.KeyFile,
+			"--sasl-mechanism", "scram-sha-256", "--sasl-user", "alice", "--sasl-password-env", "CMC_TEST_BROKER_PASSWORD"}, out, io.Discard)
+	}()
+	var line string
+	select {
+	case line = <-out:
+	case code := <-done:
+		t.Fatalf("broker exited with %d", code)
+	case <-time.After(20 * time.Second):
+		t.Fatal("broker did not start")
+	}
+	if !strings.Contains(line, "TLS + SASL SCRAM-SHA-256") {
+		t.Errorf("start line %q does not say TLS + SASL SCRAM-SHA-256", line)
+	}
+	addr := strings.Fields(line)[3]
+	sec := kafkasec.Config{TLS: &kafkasec.TLSConfig{CAFile: pki.CAFile},
+		SASL: &kafkasec.SASLConfig{Mechanism: kafkasec.ScramSHA256, Username: "alice", PasswordEnv: "CMC_TEST_BROKER_PASSWORD"}}
+	tr, err := sec.Transport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: "t", BatchTimeout: 10 * time.Millisecond, Transport: tr}
+	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("k"), Value: []byte("hello")}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	d, err := sec.Dialer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: "t", Partition: 0, MaxWait: 50 * time.Millisecond, Dialer: d})
+	defer r.Close()
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	if m, err := r.ReadMessage(rctx); err != nil || string(m.Value) != "hello" {
 		t.Fatalf("read %q, %v", m.Value, err)
 	}
 	cancel()
