@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,7 +20,9 @@ import (
 	"github.com/cmc-stream/cmc-stream/internal/app"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 	"github.com/cmc-stream/cmc-stream/internal/loadgen"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 	"github.com/cmc-stream/cmc-stream/model"
+	"github.com/cmc-stream/cmc-stream/model/onnxexport"
 )
 
 func init() {
@@ -56,6 +59,11 @@ type benchResult struct {
 	Runs        int     `json:"runs"`
 	MsPerSample float64 `json:"ms_per_sample"`
 	MsPerBatch  float64 `json:"ms_per_batch"`
+	// With --compare onnxruntime: ONNX Runtime's time on the same inputs,
+	// the ratio Go / ONNX Runtime and the largest logit difference.
+	OrtMsPerSample float64 `json:"ort_ms_per_sample,omitempty"`
+	Ratio          float64 `json:"ratio,omitempty"`
+	MaxLogitDiff   float64 `json:"max_logit_diff,omitempty"`
 }
 
 func benchModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,8 +74,17 @@ func benchModel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	threads := fs.Int("threads", 2, "goroutines per forward pass")
 	minTime := fs.Duration("time", 2*time.Second, "minimum measuring time per configuration")
 	asJSON := fs.Bool("json", false, "print one JSON object per configuration")
+	compare := fs.String("compare", "", "also time `engine` on the exported model with the same inputs and threads, interleaved with the Go engine: onnxruntime")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *compare != "" && *compare != "onnxruntime" {
+		return fmt.Errorf("%w: --compare: unknown engine %q (want onnxruntime)", errUsage, *compare)
+	}
+	if *compare != "" {
+		if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
+			return err
+		}
 	}
 	batchList, err := intList("batch", *batches)
 	if err != nil {
@@ -78,7 +95,11 @@ func benchModel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "# %s/%s, %d CPUs, Go %s; random weights, synthetic inputs\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+		fmt.Fprintf(stdout, "# %s/%s, %d CPUs (%s), Go %s, load average %s; random weights, synthetic inputs\n",
+			runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverage())
+		if *compare != "" {
+			fmt.Fprintf(stdout, "# compared with ONNX Runtime (%s) on the exported graph, %d intra-op threads, runs interleaved\n", envconfig.ORTLibrary(), *threads)
+		}
 	}
 	for _, name := range strings.Split(*presets, ",") {
 		preset, ok := model.Presets[strings.TrimSpace(name)]
@@ -95,7 +116,11 @@ func benchModel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				r, err := measureForward(m, batch, fill, *threads, *minTime)
+				measure := measureForward
+				if *compare != "" {
+					measure = compareForward
+				}
+				r, err := measure(m, batch, fill, *threads, *minTime)
 				if err != nil {
 					return err
 				}
@@ -104,6 +129,11 @@ func benchModel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 					if err := json.NewEncoder(stdout).Encode(r); err != nil {
 						return err
 					}
+					continue
+				}
+				if *compare != "" {
+					fmt.Fprintf(stdout, "model %-5s batch=%-3d fill=%3.0f%% threads=%d  go %7.3f  onnxruntime %7.3f ms/sample  go/ort %.2fx  (max |logit diff| %.1g, %d runs each)\n",
+						r.Preset, r.Batch, r.Fill*100, r.Threads, r.MsPerSample, r.OrtMsPerSample, r.Ratio, r.MaxLogitDiff, r.Runs)
 					continue
 				}
 				fmt.Fprintf(stdout, "model %-5s batch=%-3d fill=%3.0f%% threads=%d  %8.3f ms/sample  %9.3f ms/batch  (%d runs)\n",
@@ -133,6 +163,61 @@ func measureForward(m *model.Model, batch int, fill float64, threads int, minTim
 	perBatch := float64(time.Since(start).Microseconds()) / 1e3 / float64(runs)
 	return benchResult{Batch: batch, Fill: fill, Threads: threads, Runs: runs,
 		MsPerBatch: perBatch, MsPerSample: perBatch / float64(batch)}, nil
+}
+
+// compareForward exports m, opens it in ONNX Runtime with threads
+// intra-op threads, and times ONNX Runtime and the Go engine on the same
+// synthetic batch, alternating one run of each until both have had
+// minTime, so that both see the same machine load.
+func compareForward(m *model.Model, batch int, fill float64, threads int, minTime time.Duration) (benchResult, error) {
+	raw, err := onnxexport.Marshal(m)
+	if err != nil {
+		return benchResult{}, err
+	}
+	s, err := onnx.Open("", raw, onnxexport.Inputs[:], onnxexport.Outputs[:1], threads)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer s.Close()
+	x := model.SyntheticInput(&m.Config, batch, fill, 2)
+	var in []onnx.Tensor
+	for _, seq := range x {
+		in = append(in, onnx.Tensor{Shape: []int64{int64(seq.Batch), int64(seq.Len), int64(seq.Dim)}, F32: seq.Data})
+	}
+	run := model.NewInferencer(m, model.Options{Threads: threads})
+	var out model.Output
+	// Warm-up: buffers grow once, ONNX Runtime plans its memory.
+	if err := run.Forward(x, &out); err != nil {
+		return benchResult{}, err
+	}
+	got, err := s.Run(in...)
+	if err != nil {
+		return benchResult{}, err
+	}
+	var diff float64
+	for i, v := range got[0].F32 {
+		diff = max(diff, math.Abs(float64(v-out.Logits[i])))
+	}
+	var goTime, ortTime time.Duration
+	runs := 0
+	for goTime < minTime || ortTime < minTime || runs < 3 {
+		start := time.Now()
+		if err := run.Forward(x, &out); err != nil {
+			return benchResult{}, err
+		}
+		mid := time.Now()
+		if _, err := s.Run(in...); err != nil {
+			return benchResult{}, err
+		}
+		goTime += mid.Sub(start)
+		ortTime += time.Since(mid)
+		runs++
+	}
+	perBatch := goTime.Seconds() * 1e3 / float64(runs)
+	ortPerBatch := ortTime.Seconds() * 1e3 / float64(runs)
+	return benchResult{Batch: batch, Fill: fill, Threads: threads, Runs: runs,
+		MsPerBatch: perBatch, MsPerSample: perBatch / float64(batch),
+		OrtMsPerSample: ortPerBatch / float64(batch), Ratio: perBatch / ortPerBatch, MaxLogitDiff: diff}, nil
 }
 
 // benchPipeline replays --streams concurrent streams of a clip in real time

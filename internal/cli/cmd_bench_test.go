@@ -18,7 +18,7 @@ func TestBenchModel(t *testing.T) {
 	if r.Preset != "mosi" || r.Batch != 2 || r.Runs < 3 || !(r.MsPerSample > 0) || r.MsPerBatch != 2*r.MsPerSample {
 		t.Errorf("result %+v", r)
 	}
-	for _, bad := range [][]string{{"bench"}, {"bench", "model", "--preset", "nope"}, {"bench", "model", "--fill", "2"}} {
+	for _, bad := range [][]string{{"bench"}, {"bench", "model", "--preset", "nope"}, {"bench", "model", "--fill", "2"}, {"bench", "model", "--compare", "tflite"}} {
 		if code, _, stderr := runCLI(bad...); code != exitUsage || !strings.Contains(stderr, "cmc-stream bench") {
 			t.Errorf("%v: exit %d, %q", bad, code, stderr)
 		}

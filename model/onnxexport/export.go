@@ -184,15 +184,20 @@ func (b *builder) branch(m *model.Model, mod model.Modality, in string) string {
 func (b *builder) layer(pre, x string, l *model.EncoderLayer, e, heads int) string {
 	dh := e / heads
 	t := b.layerNorm(pre+".norm1", x, &l.Norm1)
-	qkv := b.linear(pre+".in_proj", t, &l.InProj)
-	// [B,L,3E] -> [B,L,3,H,dh] -> [3,B,H,L,dh].
-	qkv = b.op("Reshape", qkv, b.ints("qkvshape"+strconv.Itoa(heads), 0, 0, 3, int64(heads), int64(dh)))
-	qkv = b.op("Transpose", qkv, attrInts("perm", 2, 0, 3, 1, 4))
-	q := b.op("Gather", qkv, b.index(0), attrInt("axis", 0))
-	k := b.op("Gather", qkv, b.index(1), attrInt("axis", 0))
-	v := b.op("Gather", qkv, b.index(2), attrInt("axis", 0))
+	// Separate Q, K and V projections, each [B,L,E] -> [B,H,L,dh] (K as
+	// [B,H,dh,L]): the pattern of PyTorch's exports, which ONNX Runtime
+	// fuses into its attention kernels.
+	var qkv [3]string
+	for i := range qkv {
+		part := model.Linear{In: e, Out: e, Weight: l.InProj.Weight[i*e*e : (i+1)*e*e], Bias: l.InProj.Bias[i*e : (i+1)*e]}
+		y := b.linear(pre+".in_proj."+"qkv"[i:i+1], t, &part)
+		qkv[i] = b.op("Reshape", y, b.ints("headshape"+strconv.Itoa(heads), 0, 0, int64(heads), int64(dh)))
+	}
+	q := b.op("Transpose", qkv[0], attrInts("perm", 0, 2, 1, 3))
+	kt := b.op("Transpose", qkv[1], attrInts("perm", 0, 2, 3, 1))
+	v := b.op("Transpose", qkv[2], attrInts("perm", 0, 2, 1, 3))
 	q = b.op("Mul", q, b.floats("attnscale"+strconv.Itoa(dh), nil, float32(1/math.Sqrt(float64(dh)))))
-	scores := b.op("MatMul", q, b.op("Transpose", k, attrInts("perm", 0, 1, 3, 2)))
+	scores := b.op("MatMul", q, kt)
 	p := b.op("Softmax", scores, attrInt("axis", -1))
 	ctx := b.op("Transpose", b.op("MatMul", p, v), attrInts("perm", 0, 2, 1, 3))
 	ctx = b.op("Reshape", ctx, b.ints("ctxshape"+strconv.Itoa(e), 0, 0, int64(e)))
