@@ -115,7 +115,13 @@ func seg(stream string, start, end float64, text string) record {
 // sink (murmur2), and waits for the broker's acknowledgement.
 func produce(t *testing.T, addr, topic string, recs ...record) {
 	t.Helper()
-	tr := &kafkago.Transport{} // not the default one, which outlives a restarted broker
+	// Not the default transport, which outlives a restarted broker.
+	produceWith(t, &kafkago.Transport{}, addr, topic, recs...)
+}
+
+// produceWith is produce over the transport tr, which it closes.
+func produceWith(t *testing.T, tr *kafkago.Transport, addr, topic string, recs ...record) {
+	t.Helper()
 	defer tr.CloseIdleConnections()
 	w := &kafkago.Writer{Addr: kafkago.TCP(addr), Topic: topic, Transport: tr, Balancer: &kafkago.Murmur2Balancer{Consistent: true},
 		BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll, BatchBytes: 2 << 20}

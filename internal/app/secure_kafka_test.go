@@ -56,18 +56,7 @@ func secureProduce(t *testing.T, s *kafkasectest.Secured, topic string, recs ...
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.CloseIdleConnections()
-	w := &kafkago.Writer{Addr: kafkago.TCP(s.Broker.Addr()), Topic: topic, Transport: tr, BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll}
-	defer w.Close()
-	msgs := make([]kafkago.Message, len(recs))
-	for i, r := range recs {
-		msgs[i] = kafkago.Message{Key: []byte(r.key), Value: []byte(r.value)}
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), kafkaWait)
-	defer cancel()
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatalf("produce to %s: %v", topic, err)
-	}
+	produceWith(t, tr, s.Broker.Addr(), topic, recs...)
 }
 
 // secureRead reads n messages of partition 0 of topic over s's TLS and

@@ -21,38 +21,8 @@ func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p)
 // TestBrokerCommand starts the broker command and round-trips a message
 // through it with kafka-go.
 func TestBrokerCommand(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	out := make(lineWriter, 4)
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"broker", "--addr", "127.0.0.1:0", "--topics", "t", "--partitions", "1"}, out, io.Discard)
-	}()
-	var line string
-	select {
-	case line = <-out:
-	case code := <-done:
-		t.Fatalf("broker exited with %d", code)
-	case <-time.After(20 * time.Second):
-		t.Fatal("broker did not start")
-	}
-	fields := strings.Fields(line)
-	addr := fields[3]
-	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: "t", BatchTimeout: 10 * time.Millisecond}
-	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("k"), Value: []byte("hello")}); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: "t", Partition: 0, MaxWait: 50 * time.Millisecond})
-	defer r.Close()
-	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
-	defer rcancel()
-	m, err := r.ReadMessage(rctx)
-	if err != nil || string(m.Value) != "hello" {
-		t.Fatalf("read %q, %v", m.Value, err)
-	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("exit %d after cancel", code)
+	if line := brokerRoundTrip(t, nil, kafkasec.Config{}); !strings.Contains(line, "plaintext") {
+		t.Errorf("start line %q does not say plaintext", line)
 	}
 }
 
@@ -62,13 +32,26 @@ func TestBrokerCommand(t *testing.T) {
 func TestBrokerCommandSecured(t *testing.T) {
 	pki := kafkasectest.NewPKI(t)
 	t.Setenv("CMC_TEST_BROKER_PASSWORD", "broker-Pa55word")
+	line := brokerRoundTrip(t, []string{"--tls-cert", pki.CertFile, "--tls-key", pki.KeyFile,
+		"--sasl-mechanism", "scram-sha-256", "--sasl-user", "alice", "--sasl-password-env", "CMC_TEST_BROKER_PASSWORD"},
+		kafkasec.Config{TLS: &kafkasec.TLSConfig{CAFile: pki.CAFile},
+			SASL: &kafkasec.SASLConfig{Mechanism: kafkasec.ScramSHA256, Username: "alice", PasswordEnv: "CMC_TEST_BROKER_PASSWORD"}})
+	if !strings.Contains(line, "TLS + SASL SCRAM-SHA-256") {
+		t.Errorf("start line %q does not say TLS + SASL SCRAM-SHA-256", line)
+	}
+}
+
+// brokerRoundTrip runs the broker command with a topic "t" and the extra
+// flags, writes a message and reads it back with a client of security sec,
+// stops the command and returns the line it started with.
+func brokerRoundTrip(t *testing.T, flags []string, sec kafkasec.Config) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	out := make(lineWriter, 4)
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"broker", "--addr", "127.0.0.1:0", "--topics", "t", "--partitions", "1",
-			"--tls-cert", pki.CertFile, "--tls-key", pki.KeyFile,
-			"--sasl-mechanism", "scram-sha-256", "--sasl-user", "alice", "--sasl-password-env", "CMC_TEST_BROKER_PASSWORD"}, out, io.Discard)
+		done <- Main(ctx, append([]string{"broker", "--addr", "127.0.0.1:0", "--topics", "t", "--partitions", "1"}, flags...), out, io.Discard)
 	}()
 	var line string
 	select {
@@ -78,12 +61,7 @@ func TestBrokerCommandSecured(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("broker did not start")
 	}
-	if !strings.Contains(line, "TLS + SASL SCRAM-SHA-256") {
-		t.Errorf("start line %q does not say TLS + SASL SCRAM-SHA-256", line)
-	}
 	addr := strings.Fields(line)[3]
-	sec := kafkasec.Config{TLS: &kafkasec.TLSConfig{CAFile: pki.CAFile},
-		SASL: &kafkasec.SASLConfig{Mechanism: kafkasec.ScramSHA256, Username: "alice", PasswordEnv: "CMC_TEST_BROKER_PASSWORD"}}
 	tr, err := sec.Transport()
 	if err != nil {
 		t.Fatal(err)
@@ -108,4 +86,5 @@ func TestBrokerCommandSecured(t *testing.T) {
 	if code := <-done; code != exitOK {
 		t.Errorf("exit %d after cancel", code)
 	}
+	return line
 }
