@@ -22,6 +22,29 @@ func (f StageFunc[In, Out]) Process(ctx context.Context, in In) ([]Out, error) {
 	return f(ctx, in)
 }
 
+// Keyer is an optional capability of a Stage run on several workers whose
+// items must keep their order per key, such as the frames of one video
+// stream: items with the same key are processed one at a time, in arrival
+// order, while items of different keys run on up to StageConfig.Workers
+// workers at once. An item waits for a free worker once no worker is
+// processing an item of its key; the runner holds at most one waiting item
+// per worker, so back-pressure reaches the stage's input as before.
+type Keyer[In any] interface {
+	// Key returns the ordering key of in.
+	Key(in In) string
+}
+
+// WorkerIniter is an optional capability of a Stage: the runner calls
+// InitWorker at the start of each of the stage's worker goroutines, on that
+// goroutine, before its first item. A stage uses it to lock the goroutine
+// to an OS thread (runtime.LockOSThread) and lower that thread's CPU
+// priority; a goroutine that ends still locked takes its thread, and the
+// thread's priority, with it.
+type WorkerIniter interface {
+	// InitWorker prepares the calling worker goroutine.
+	InitWorker()
+}
+
 // Drainer is an optional capability of a Stage or a Retainer that buffers
 // state, such as an aligner holding windows open. After the stage's input is closed and every
 // worker has finished, the runner calls Drain once and sends the returned

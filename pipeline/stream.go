@@ -242,3 +242,56 @@ func write[T any](hard context.Context, ru *run, m *nodeMetrics, sk Sink[T], env
 		e.tr.done(hard, ru)
 	}
 }
+
+// Merge adds a node named name that passes the items of every stream of
+// ins on into one Stream, in the order they arrive (a fan-in, such as the
+// frames out of a vision stage joining the other sources before the
+// aligner). Items keep their acknowledgement; the output closes once every
+// input closed. Its metrics count items in and out, and its output queue
+// has cfg.Buffer slots. It panics without inputs, with inputs of different
+// Runners, or after Run started; an invalid cfg or a duplicate name is
+// returned by Run.
+func Merge[T any](name string, cfg SourceConfig, ins ...*Stream[T]) *Stream[T] {
+	if len(ins) == 0 {
+		panic("pipeline: Merge " + name + " of no streams")
+	}
+	r := ins[0].r
+	idx := make([]int, len(ins))
+	for i, in := range ins {
+		if in.r != r {
+			panic("pipeline: Merge " + name + " of streams of different runners")
+		}
+		idx[i] = in.subscribe()
+	}
+	out := newStream[T](r, name, cfg.Buffer)
+	m := r.addNode(name, KindStage, cfg.Validate(), out.queue)
+	r.mu.Lock()
+	r.starts = append(r.starts, func(hard, _ context.Context, ru *run) {
+		var wg sync.WaitGroup
+		for i, in := range ins {
+			sub := in.subs[idx[i]]
+			wg.Go(func() {
+				for {
+					env, ok := recv(hard, sub)
+					if !ok {
+						return
+					}
+					m.in.Add(1)
+					m.inFlight.Add(1)
+					sent := send(hard, out.out, env)
+					m.inFlight.Add(-1)
+					if !sent {
+						return
+					}
+					m.out.Add(1)
+				}
+			})
+		}
+		ru.wg.Go(func() {
+			wg.Wait()
+			close(out.out)
+		})
+	})
+	r.mu.Unlock()
+	return out
+}

@@ -48,17 +48,32 @@ func addStage[In, Out any](in *Stream[In], name string, cfg StageConfig, cfgErr 
 		interval = DefaultTickInterval
 	}
 	ticker, ticks := st.(Ticker[Out])
+	keyer, keyed := st.(Keyer[In])
+	initer, inits := st.(WorkerIniter)
 	r.mu.Lock()
 	r.starts = append(r.starts, func(hard, _ context.Context, ru *run) {
 		h := newHandler(ru)
 		var wg sync.WaitGroup
+		var d *dispatcher[In]
+		if keyed && workers > 1 {
+			d = newDispatcher(keyer, workers, m)
+			wg.Go(func() { d.run(hard, in.subs[idx]) })
+		}
 		for i := range workers {
-			w := worker[In, Out]{ru: ru, m: m, h: h, in: in.subs[idx], out: out.out}
+			w := worker[In, Out]{ru: ru, m: m, h: h, in: in.subs[idx], out: out.out, id: i}
+			if d != nil {
+				w.in, w.free = d.workers[i], d.free
+			}
 			if i == 0 && ticks {
 				w.ticker = ticker
 				w.interval = interval
 			}
-			wg.Go(func() { w.run(hard) })
+			wg.Go(func() {
+				if inits {
+					initer.InitWorker()
+				}
+				w.run(hard)
+			})
 		}
 		ru.wg.Go(func() {
 			defer close(out.out)
@@ -178,6 +193,10 @@ type worker[In, Out any] struct {
 	out      chan<- envelope[Out]
 	ticker   Ticker[Out]
 	interval time.Duration
+	// id is the worker's index; free, for a keyed stage, receives it
+	// after each item, to tell the dispatcher the worker is free again.
+	id   int
+	free chan<- int
 	// buf is reused for the outputs of each call.
 	buf []envelope[Out]
 }
@@ -195,6 +214,9 @@ func (w *worker[In, Out]) run(hard context.Context) {
 		case env, ok := <-w.in:
 			if !ok || !w.process(hard, env) {
 				return
+			}
+			if w.free != nil {
+				w.free <- w.id // never blocks: see dispatcher.free
 			}
 		case <-tick:
 			outs, err := w.ticker.Tick(hard)

@@ -51,7 +51,6 @@ type App struct {
 	aligner *align.Aligner
 	stats   *Stats
 	videos  []*videoInput
-	vision  *visionPool // computes the video inputs' features
 	mics    []*micInput
 	model   *model.Model
 	// lag reports the Kafka input's consumer lag; nil without Kafka input.
@@ -173,17 +172,15 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	app.runner = r
 
 	// Sources.
-	var inputs []pipeline.Source[align.Input]
-	app.vision = newVisionPool(cfg.Pipeline.visionWorkers())
+	var inputs, videos []pipeline.Source[align.Input]
 	for _, v := range cfg.Sources.Video {
 		ex, err := vision.New(vision.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("app: video source %q: %w", v.StreamID, err)
 		}
-		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, pool: app.vision,
-			cfg: v.videoConfig()}
+		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, cfg: v.videoConfig()}
 		app.videos = append(app.videos, vi)
-		inputs = append(inputs, vi)
+		videos = append(videos, vi)
 	}
 	for _, a := range cfg.Sources.Audio {
 		if a.File != "" {
@@ -232,7 +229,21 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	}
 
 	queue := cfg.Pipeline.queue()
-	in := pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...)
+	var ins []*pipeline.Stream[align.Input]
+	if len(videos) > 0 {
+		// Unbuffered: while the vision workers are busy, frames wait in
+		// their capture's drop-oldest queue, not in the pipeline.
+		frames := pipeline.From(r, "video", pipeline.SourceConfig{}, videos...)
+		ins = append(ins, pipeline.Via(frames, "vision", pipeline.StageConfig{Workers: cfg.Pipeline.visionWorkers(), Buffer: queue},
+			pipeline.Stage[align.Input, align.Input](visionStage{})))
+	}
+	if len(inputs) > 0 {
+		ins = append(ins, pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...))
+	}
+	in := ins[0]
+	if len(ins) > 1 {
+		in = pipeline.Merge("inputs", pipeline.SourceConfig{}, ins...)
+	}
 	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
 	roles := cfg.Privacy.Roles
 	score := pipeline.StageFunc[align.Window, event.Event](func(ctx context.Context, w align.Window) ([]event.Event, error) {
@@ -307,9 +318,7 @@ func (a *App) closeVideos() {
 // Run runs the pipeline until its sources end or ctx is cancelled (then
 // it shuts down in two phases: drain, then stop).
 func (a *App) Run(ctx context.Context) error {
-	a.vision.start()
 	err := a.runner.Run(ctx)
-	a.vision.stop()
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

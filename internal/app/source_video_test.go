@@ -103,6 +103,15 @@ sinks: {stdout: {}}
 	if late == 0 {
 		t.Errorf("no window after the first loss holds vision: %d events, summary %v", len(got.events()), app.Summary())
 	}
+	// Vision is a stage of the runner: its frames, their features' time and
+	// its queue show in the runner's metrics like every other stage's.
+	vis := app.node("vision")
+	if vis.Kind != pipeline.KindStage || vis.In == 0 || vis.Out == 0 || vis.Latency.Count != vis.In || vis.QueueCap != DefaultQueue {
+		t.Errorf("vision stage metrics %+v, want frames in and out, one latency sample each, a queue of %d", vis, DefaultQueue)
+	}
+	if src := app.node("video"); src.Out != vis.In {
+		t.Errorf("video source passed on %d frames, the vision stage took %d", src.Out, vis.In)
+	}
 	t.Logf("%d connections, %d captures lost, %d events (%d with vision after the first loss), summary %v",
 		conns.Load(), lost, len(got.events()), late, app.Summary())
 }

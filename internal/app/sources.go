@@ -18,9 +18,9 @@ import (
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
-// videoInput is a pipeline source of vision items: it captures frames and
-// computes each frame's vision features in its own goroutine, so a slow
-// extractor makes the capture queue drop the oldest frames (counted)
+// videoInput is a pipeline source of video frames, whose vision features
+// the vision stage computes with the input's extractor (see visionStage):
+// a slow extractor makes the capture queue drop the oldest frames (counted)
 // instead of delaying the stream. The extractor is loaded before the
 // pipeline starts, so that the capture starts with the other sources. A
 // camera or URL that stops delivering frames (unplugged, network gone) is
@@ -31,10 +31,9 @@ type videoInput struct {
 	stream string
 	cfg    video.Config
 	clock  *StreamClock
-	ex     *vision.Extractor
-	pool   *visionPool  // shared by the video inputs
-	errs   atomic.Int64 // frames whose features failed
-	lost   atomic.Int64 // times the capture stopped delivering frames
+	ex     *vision.Extractor // used by the vision stage, one frame at a time
+	errs   atomic.Int64      // frames whose features failed
+	lost   atomic.Int64      // times the capture stopped delivering frames
 
 	mu  sync.Mutex // guards src and past against dropped
 	src *video.Source
@@ -70,30 +69,22 @@ func (v *videoInput) Connect(context.Context) error {
 	return nil
 }
 
+// Read returns the next frame, its pixels in the Payload for the vision
+// stage.
 func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
-	for {
-		f, err := v.src.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil, nil, pipeline.ErrEndOfInput
-		}
-		if errors.Is(err, video.ErrDeviceLost) {
-			v.lost.Add(1)
-			return nil, nil, v.drop(err)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		feat := make([]float32, vision.Dims)
-		if err := v.pool.extract(ctx, v.ex, f, feat); err != nil {
-			if ctx.Err() != nil {
-				return nil, nil, ctx.Err()
-			}
-			// A frame the extractor cannot read is counted and skipped.
-			v.errs.Add(1)
-			continue
-		}
-		return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Origin: v.origin, Interval: f.Interval, Features: feat}, nil, nil
+	f, err := v.src.Read(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, nil, pipeline.ErrEndOfInput
 	}
+	if errors.Is(err, video.ErrDeviceLost) {
+		v.lost.Add(1)
+		return nil, nil, v.drop(err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Origin: v.origin, Interval: f.Interval,
+		Payload: visionFrame{pix: f.Pix, width: f.Width, height: f.Height, in: v}}, nil, nil
 }
 
 // drop closes a capture that stopped delivering frames, keeping its
