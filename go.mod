@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gordonklaus/portaudio v0.0.0-20250206071425-98a94950218b
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/yalue/onnxruntime_go v1.27.0

@@ -1,7 +1,9 @@
 // Package event defines the records that enter and leave a cmc-stream
-// pipeline: the sentiment event of schema cmc.sentiment.v1 (Event), which
-// the sinks publish, and the transcript segment (Segment), which the
-// transcript sources decode from JSON.
+// pipeline: the sentiment event of schema cmc.sentiment.v2 (Event), the
+// per-call summary (CallSummary, cmc.call_summary.v1) and the alert (Alert,
+// cmc.alert.v1), which the sinks publish, and the transcript segment
+// (Segment), which the transcript sources decode from JSON. The JSON Schema
+// of each published record is embedded (JSONSchema, SchemaNames).
 //
 // An Event reports the fused three-class sentiment of one window of one
 // stream together with what each modality says on its own, the router weight

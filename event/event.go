@@ -12,7 +12,7 @@ import (
 
 // Schema is the value of Event.Schema for this version of the event. A
 // change that breaks consumers bumps it.
-const Schema = "cmc.sentiment.v1"
+const Schema = "cmc.sentiment.v2"
 
 // Label is one of the three sentiment classes.
 type Label string
@@ -26,6 +26,9 @@ const (
 	// Positive is class 2.
 	Positive Label = "positive"
 )
+
+// Labels lists the classes in the order of the model's logits.
+var Labels = [3]Label{Negative, Neutral, Positive}
 
 // Valid reports whether l is Negative, Neutral or Positive.
 func (l Label) Valid() bool {
@@ -87,6 +90,11 @@ func (p Probs) Of(l Label) float64 {
 	return 0
 }
 
+// Score returns P(positive) - P(negative), in [-1, 1]: +1 is certainly
+// positive, -1 certainly negative, and 0 neutral or evenly split. It is the
+// number that trends, summaries and alerts use.
+func (p Probs) Score() float64 { return p.Positive - p.Negative }
+
 // Validate checks that each probability is in [0, 1] and that they sum to 1
 // within 2e-3.
 func (p Probs) Validate() error {
@@ -135,6 +143,11 @@ type Modality struct {
 	// Probs is the softmax of the expert's logits; nil when the modality is
 	// absent.
 	Probs *Probs `json:"probs,omitempty"`
+	// Score is Probs.Score(), in [-1, 1]; nil when the modality is absent.
+	Score *float64 `json:"score,omitempty"`
+	// Agrees tells whether Label is the event's fused label; nil when the
+	// modality is absent.
+	Agrees *bool `json:"agrees,omitempty"`
 	// RouterWeight is the consensus router's gate for this modality, in
 	// [0, 1]; the three weights of an event sum to 1.
 	RouterWeight float64 `json:"router_weight"`
@@ -150,8 +163,8 @@ type Modalities struct {
 	Vision Modality `json:"vision"`
 }
 
-// The indices of the modalities in Consensus.Similarity and in the model's
-// tensors.
+// The indices of the modalities in Consensus.EmbeddingSimilarity and in
+// the model's tensors.
 const (
 	// TextIndex is the index of the text modality.
 	TextIndex = 0
@@ -160,6 +173,9 @@ const (
 	// VisionIndex is the index of the vision modality.
 	VisionIndex = 2
 )
+
+// ModalityNames are the wire names of the modalities in index order.
+var ModalityNames = [3]string{"text", "audio", "vision"}
 
 // All returns the modalities in index order: text, audio, vision.
 func (m Modalities) All() [3]Modality {
@@ -171,41 +187,91 @@ func (m Modalities) Present() [3]bool {
 	return [3]bool{m.Text.Present, m.Audio.Present, m.Vision.Present}
 }
 
-// Consensus reports how much the modalities agree.
+// Consensus reports whether the modalities' experts agree.
 type Consensus struct {
-	// Agreement summarises Similarity; see the function Agreement.
+	// Agreement is how much the verdicts of the present experts agree, in
+	// [0, 1]: 1 when their distributions are identical, 0 when every pair
+	// puts its probability on different classes. See the function
+	// Agreement for the formula.
 	Agreement float64 `json:"agreement"`
-	// Similarity is the parameter-free fusion's cosine similarity matrix
-	// between the modality embeddings, indexed text, audio, vision. It is
-	// symmetric with entries in [-1, 1].
-	Similarity [3][3]float64 `json:"similarity"`
+	// Conflict is true when the label of at least one present expert
+	// differs from the fused label.
+	Conflict bool `json:"conflict"`
+	// EmbeddingSimilarity is the parameter-free fusion's cosine similarity
+	// matrix between the modality embeddings, indexed text, audio, vision:
+	// symmetric, entries in [-1, 1]. The embeddings are the model's
+	// internal representations, not verdicts: modalities whose experts say
+	// the same can have dissimilar embeddings. (v1 called it similarity
+	// and derived agreement from it.)
+	EmbeddingSimilarity [3][3]float64 `json:"embedding_similarity"`
 }
 
-// Agreement summarises a similarity matrix as the mean of the off-diagonal
-// cosine similarities between the pairs of present modalities, clamped to
-// [0, 1]:
+// Agreement returns 1 minus the mean Jensen-Shannon divergence (base 2)
+// over the pairs of the experts' distributions:
 //
-//	agreement = clamp( (1/|P|) Σ_{(i,j) ∈ P} S_ij , 0, 1 )
+//	agreement = 1 - (1/|P|) Σ_{(i,j) ∈ P} JSD(p_i, p_j)
+//	JSD(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m),  m = ½ (p + q),  KL in bits
 //
-// where P is the set of pairs i < j with both modalities present. Negative
-// similarities (opposed embeddings) therefore count as no agreement. With
-// fewer than two present modalities there is nothing to disagree with and the
-// agreement is 1.
-func Agreement(sim [3][3]float64, present [3]bool) float64 {
+// where P is the set of pairs i < j. JSD in bits lies in [0, 1] (0 for equal
+// distributions, 1 for distributions on disjoint classes), is symmetric and
+// finite even when a class has probability 0 (KL alone is not), and weighs
+// the experts' confidence, not only their argmax; so the agreement lies in
+// [0, 1] and reads 1 when all experts say the same with the same
+// confidence. Pass the distributions of the present experts only. With fewer
+// than two experts there is no pair that could disagree and the agreement is
+// 1; the event's modalities tell how many experts were present.
+func Agreement(experts ...Probs) float64 {
 	var sum float64
 	n := 0
-	for i := range 3 {
-		for j := i + 1; j < 3; j++ {
-			if present[i] && present[j] {
-				sum += sim[i][j]
-				n++
-			}
+	for i := range experts {
+		for j := i + 1; j < len(experts); j++ {
+			sum += jsd(experts[i], experts[j])
+			n++
 		}
 	}
 	if n == 0 {
 		return 1
 	}
-	return min(max(sum/float64(n), 0), 1)
+	return min(max(1-sum/float64(n), 0), 1)
+}
+
+// jsd returns the Jensen-Shannon divergence of p and q in bits, clamped to
+// [0, 1] against rounding.
+func jsd(p, q Probs) float64 {
+	a := [3]float64{p.Negative, p.Neutral, p.Positive}
+	b := [3]float64{q.Negative, q.Neutral, q.Positive}
+	var d float64
+	for k := range 3 {
+		m := (a[k] + b[k]) / 2
+		if a[k] > 0 {
+			d += a[k] * math.Log2(a[k]/m)
+		}
+		if b[k] > 0 {
+			d += b[k] * math.Log2(b[k]/m)
+		}
+	}
+	return min(max(d/2, 0), 1)
+}
+
+// Derive sets the fields of e that follow from its probabilities: Score,
+// each present modality's Score and Agrees, Consensus.Agreement over the
+// present experts and Consensus.Conflict. Label, Probs and each
+// modality's Present, Label and Probs must be set first.
+func (e *Event) Derive() {
+	e.Score = e.Probs.Score()
+	var experts []Probs
+	e.Consensus.Conflict = false
+	for _, m := range []*Modality{&e.Modalities.Text, &e.Modalities.Audio, &e.Modalities.Vision} {
+		if !m.Present || m.Probs == nil {
+			m.Score, m.Agrees = nil, nil
+			continue
+		}
+		score, agrees := m.Probs.Score(), m.Label == e.Label
+		m.Score, m.Agrees = &score, &agrees
+		e.Consensus.Conflict = e.Consensus.Conflict || !agrees
+		experts = append(experts, *m.Probs)
+	}
+	e.Consensus.Agreement = Agreement(experts...)
 }
 
 // Model identifies the model bundle that scored an event.
@@ -231,7 +297,7 @@ type Latency struct {
 	EndToEnd float64 `json:"end_to_end"`
 }
 
-// Event is one sentiment event of schema cmc.sentiment.v1, encoded as one
+// Event is one sentiment event of schema cmc.sentiment.v2, encoded as one
 // JSON object by encoding/json.
 type Event struct {
 	// Schema is always the constant Schema.
@@ -248,9 +314,11 @@ type Event struct {
 	Label Label `json:"label"`
 	// Probs is the softmax of the fused logits.
 	Probs Probs `json:"probs"`
+	// Score is Probs.Score(): P(positive) - P(negative), in [-1, 1].
+	Score float64 `json:"score"`
 	// Modalities reports each modality's expert and router weight.
 	Modalities Modalities `json:"modalities"`
-	// Consensus reports how much the modalities agree.
+	// Consensus reports whether the modalities' experts agree.
 	Consensus Consensus `json:"consensus"`
 	// Transcript is the text of the window, if any.
 	Transcript string `json:"transcript,omitempty"`
@@ -281,18 +349,28 @@ func ID(streamID string, kind WindowKind, seq uint64) string {
 // ErrInvalid is wrapped by every error of Event.Validate.
 var ErrInvalid = errors.New("event: invalid event")
 
-// similarityTolerance is how far Similarity may be from symmetric, the
-// diagonal of a present modality from 1, and Agreement from the value the
-// function Agreement computes: float32 cosines carry about 1e-7 of error,
-// and a producer that rounds to three decimals is off by 5e-4.
+// similarityTolerance is how far EmbeddingSimilarity may be from
+// symmetric and the diagonal of a present modality from 1: float32 cosines
+// carry about 1e-7 of error, and a producer that rounds to three decimals is
+// off by 5e-4.
 const similarityTolerance = 1e-3
+
+// derivedTolerance is how far Score and Agreement may be from the values
+// Derive computes from the probabilities. A score of probabilities rounded
+// to three decimals is off by at most 1e-3; the divergence's p log p terms
+// are steep near 0, where rounding a probability of 4e-4 to 0 moves the
+// agreement by about 2e-3, so the agreement gets 5e-3.
+const (
+	scoreTolerance     = 2e-3
+	agreementTolerance = 5e-3
+)
 
 // Validate checks the invariants of an event: the schema, the id, a
 // non-empty valid UTF-8 stream id, the window, labels that are the argmax of
 // their probabilities, probability distributions, router weights summing to
-// 1, a symmetric similarity matrix in [-1, 1] with ones on the diagonal of
-// present modalities, an agreement matching the function Agreement, a model
-// name, a 64-digit hex SHA-256 when set, and finite non-negative latencies.
+// 1, scores, agrees, agreement and conflict matching what Derive computes,
+// a symmetric embedding similarity matrix in [-1, 1] with ones on the
+// diagonal of present modalities, a model name, a 64-digit hex SHA-256 when set, and finite non-negative latencies.
 // The tolerances are documented at the constants they use. Every error wraps
 // ErrInvalid.
 func (e *Event) Validate() error {
@@ -323,18 +401,29 @@ func (e *Event) validate() error {
 	if err := checkPrediction(e.Label, e.Probs); err != nil {
 		return fmt.Errorf("label: %w", err)
 	}
+	if err := checkScore(e.Score, e.Probs); err != nil {
+		return err
+	}
 	var weights float64
-	names := [3]string{"text", "audio", "vision"}
 	for i, m := range e.Modalities.All() {
-		if err := m.validate(); err != nil {
-			return fmt.Errorf("modalities.%s: %w", names[i], err)
+		if err := m.validate(e.Label); err != nil {
+			return fmt.Errorf("modalities.%s: %w", ModalityNames[i], err)
 		}
 		weights += m.RouterWeight
 	}
 	if math.Abs(weights-1) > probsTolerance {
 		return fmt.Errorf("router weights sum to %v, not 1", weights)
 	}
-	if err := e.Consensus.validate(e.Modalities.Present()); err != nil {
+	want := *e
+	want.Modalities = Modalities{}
+	for i, m := range e.Modalities.All() {
+		if m.Present {
+			p := *m.Probs
+			*want.modality(i) = Modality{Present: true, Label: m.Label, Probs: &p}
+		}
+	}
+	want.Derive()
+	if err := e.Consensus.validate(want.Consensus, e.Modalities.Present()); err != nil {
 		return fmt.Errorf("consensus: %w", err)
 	}
 	if e.Model.Name == "" {
@@ -364,39 +453,65 @@ func checkPrediction(l Label, p Probs) error {
 	return nil
 }
 
-func (m Modality) validate() error {
+func checkScore(score float64, p Probs) error {
+	if !(math.Abs(score-p.Score()) <= scoreTolerance) {
+		return fmt.Errorf("score %v, want P(positive) - P(negative) = %v", score, p.Score())
+	}
+	return nil
+}
+
+// modality returns the modality of index i.
+func (e *Event) modality(i int) *Modality {
+	return [3]*Modality{&e.Modalities.Text, &e.Modalities.Audio, &e.Modalities.Vision}[i]
+}
+
+func (m Modality) validate(fused Label) error {
 	if !(m.RouterWeight >= 0 && m.RouterWeight <= 1) {
 		return fmt.Errorf("router_weight %v outside [0, 1]", m.RouterWeight)
 	}
 	if !m.Present {
-		if m.Label != "" || m.Probs != nil {
-			return errors.New("absent modality with a label or probs")
+		if m.Label != "" || m.Probs != nil || m.Score != nil || m.Agrees != nil {
+			return errors.New("absent modality with a label, probs, score or agrees")
 		}
 		return nil
 	}
-	if m.Probs == nil {
-		return errors.New("present modality without probs")
+	if m.Probs == nil || m.Score == nil || m.Agrees == nil {
+		return errors.New("present modality without probs, score or agrees")
 	}
-	return checkPrediction(m.Label, *m.Probs)
+	if err := checkPrediction(m.Label, *m.Probs); err != nil {
+		return err
+	}
+	if err := checkScore(*m.Score, *m.Probs); err != nil {
+		return err
+	}
+	if *m.Agrees != (m.Label == fused) {
+		return fmt.Errorf("agrees %v, but label %q and the fused label %q", *m.Agrees, m.Label, fused)
+	}
+	return nil
 }
 
-func (c Consensus) validate(present [3]bool) error {
+// validate checks c against want, the consensus Derive computes.
+func (c Consensus) validate(want Consensus, present [3]bool) error {
+	sim := c.EmbeddingSimilarity
 	for i := range 3 {
 		for j := range 3 {
-			s := c.Similarity[i][j]
+			s := sim[i][j]
 			if !(s >= -1-similarityTolerance && s <= 1+similarityTolerance) {
-				return fmt.Errorf("similarity[%d][%d] = %v outside [-1, 1]", i, j, s)
+				return fmt.Errorf("embedding_similarity[%d][%d] = %v outside [-1, 1]", i, j, s)
 			}
-			if math.Abs(s-c.Similarity[j][i]) > similarityTolerance {
-				return fmt.Errorf("similarity not symmetric at [%d][%d]", i, j)
+			if math.Abs(s-sim[j][i]) > similarityTolerance {
+				return fmt.Errorf("embedding_similarity not symmetric at [%d][%d]", i, j)
 			}
 		}
-		if present[i] && math.Abs(c.Similarity[i][i]-1) > similarityTolerance {
-			return fmt.Errorf("similarity[%d][%d] = %v, want 1", i, i, c.Similarity[i][i])
+		if present[i] && math.Abs(sim[i][i]-1) > similarityTolerance {
+			return fmt.Errorf("embedding_similarity[%d][%d] = %v, want 1", i, i, sim[i][i])
 		}
 	}
-	if want := Agreement(c.Similarity, present); math.Abs(c.Agreement-want) > similarityTolerance {
-		return fmt.Errorf("agreement %v, want %v", c.Agreement, want)
+	if !(math.Abs(c.Agreement-want.Agreement) <= agreementTolerance) {
+		return fmt.Errorf("agreement %v, want %v", c.Agreement, want.Agreement)
+	}
+	if c.Conflict != want.Conflict {
+		return fmt.Errorf("conflict %v, want %v", c.Conflict, want.Conflict)
 	}
 	return nil
 }

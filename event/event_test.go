@@ -13,12 +13,11 @@ import (
 )
 
 // sample returns a valid event modelled on the example in
-// docs/architecture.md, with the agreement computed from its similarity.
+// docs/architecture.md, its derived fields set by Derive.
 func sample() event.Event {
 	start := time.Date(2026, 11, 27, 10, 0, 3, 200e6, time.UTC)
 	sim := [3][3]float64{{1, 0.12, 0.08}, {0.12, 1, 0.91}, {0.08, 0.91, 1}}
-	all := [3]bool{true, true, true}
-	return event.Event{
+	e := event.Event{
 		Schema:   event.Schema,
 		EventID:  "call-42/utt/17",
 		StreamID: "call-42",
@@ -31,11 +30,13 @@ func sample() event.Event {
 			Audio:  event.Modality{Present: true, Label: event.Negative, Probs: &event.Probs{Negative: 0.6, Neutral: 0.3, Positive: 0.1}, RouterWeight: 0.38},
 			Vision: event.Modality{Present: true, Label: event.Negative, Probs: &event.Probs{Negative: 0.8, Neutral: 0.1, Positive: 0.1}, RouterWeight: 0.41},
 		},
-		Consensus:  event.Consensus{Agreement: event.Agreement(sim, all), Similarity: sim},
+		Consensus:  event.Consensus{EmbeddingSimilarity: sim},
 		Transcript: "sure, that's just great",
 		Model:      event.Model{Name: "cmc-sims", Version: "1.0.0", SHA256: "ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23"},
 		LatencyMS:  event.Latency{Features: 12.1, Model: 3.4, EndToEnd: 41},
 	}
+	e.Derive()
+	return e
 }
 
 func TestEventJSONRoundTrip(t *testing.T) {
@@ -59,7 +60,7 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// TestEventJSONFieldNames pins the wire names of cmc.sentiment.v1 to the
+// TestEventJSONFieldNames pins the wire names of cmc.sentiment.v2 to the
 // example in docs/architecture.md.
 func TestEventJSONFieldNames(t *testing.T) {
 	e := sample()
@@ -72,7 +73,7 @@ func TestEventJSONFieldNames(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"schema", "event_id", "stream_id", "speaker", "window", "label", "probs", "modalities", "consensus", "transcript", "model", "latency_ms"}
+	want := []string{"schema", "event_id", "stream_id", "speaker", "window", "label", "probs", "score", "modalities", "consensus", "transcript", "model", "latency_ms"}
 	if len(m) != len(want) {
 		t.Errorf("got %d top-level fields, want %d: %v", len(m), len(want), m)
 	}
@@ -100,9 +101,9 @@ func TestEventJSONFieldNames(t *testing.T) {
 	check(m["probs"], "negative", "neutral", "positive")
 	mods := m["modalities"].(map[string]any)
 	check(mods, "text", "audio", "vision")
-	check(mods["text"], "present", "label", "probs", "router_weight")
+	check(mods["text"], "present", "label", "probs", "score", "agrees", "router_weight")
 	check(mods["vision"], "present", "router_weight")
-	check(m["consensus"], "agreement", "similarity")
+	check(m["consensus"], "agreement", "conflict", "embedding_similarity")
 	check(m["model"], "name", "version", "sha256")
 	check(m["latency_ms"], "features", "model", "end_to_end")
 	if got := m["window"].(map[string]any)["start"]; got != "2026-11-27T10:00:03.2Z" {
@@ -133,12 +134,20 @@ func TestValidateRejects(t *testing.T) {
 		{"present without probs", func(e *event.Event) { e.Modalities.Audio.Probs = nil }},
 		{"absent with label", func(e *event.Event) { e.Modalities.Audio.Present = false }},
 		{"modality label", func(e *event.Event) { e.Modalities.Text.Label = event.Negative }},
-		{"asymmetric", func(e *event.Event) { e.Consensus.Similarity[0][1] = 0.5 }},
-		{"diagonal", func(e *event.Event) { e.Consensus.Similarity[1][1] = 0.5 }},
+		{"asymmetric", func(e *event.Event) { e.Consensus.EmbeddingSimilarity[0][1] = 0.5 }},
+		{"diagonal", func(e *event.Event) { e.Consensus.EmbeddingSimilarity[1][1] = 0.5 }},
 		{"similarity range", func(e *event.Event) {
-			e.Consensus.Similarity[0][2], e.Consensus.Similarity[2][0] = 1.5, 1.5
+			e.Consensus.EmbeddingSimilarity[0][2], e.Consensus.EmbeddingSimilarity[2][0] = 1.5, 1.5
 		}},
 		{"agreement", func(e *event.Event) { e.Consensus.Agreement = 0.9 }},
+		{"conflict", func(e *event.Event) { e.Consensus.Conflict = false }},
+		{"score", func(e *event.Event) { e.Score = 0.6 }},
+		{"modality score", func(e *event.Event) { *e.Modalities.Audio.Score = 0 }},
+		{"modality score missing", func(e *event.Event) { e.Modalities.Audio.Score = nil }},
+		{"agrees", func(e *event.Event) { *e.Modalities.Text.Agrees = true }},
+		{"absent with score", func(e *event.Event) {
+			e.Modalities.Vision.Present, e.Modalities.Vision.Label, e.Modalities.Vision.Probs = false, "", nil
+		}},
 		{"model name", func(e *event.Event) { e.Model.Name = "" }},
 		{"sha256", func(e *event.Event) { e.Model.SHA256 = "FFB7" }},
 		{"latency", func(e *event.Event) { e.LatencyMS.Model = -1 }},
@@ -160,37 +169,97 @@ func TestValidateRejects(t *testing.T) {
 func TestValidateAbsentModality(t *testing.T) {
 	e := sample()
 	e.Modalities.Vision = event.Modality{RouterWeight: 0.41}
-	e.Consensus.Similarity[2] = [3]float64{0, 0, 0}
-	e.Consensus.Similarity[0][2], e.Consensus.Similarity[1][2] = 0, 0
-	e.Consensus.Agreement = event.Agreement(e.Consensus.Similarity, e.Modalities.Present())
-	if e.Consensus.Agreement != 0.12 {
-		t.Fatalf("agreement = %v, want 0.12 (text-audio only)", e.Consensus.Agreement)
+	e.Consensus.EmbeddingSimilarity[2] = [3]float64{0, 0, 0}
+	e.Consensus.EmbeddingSimilarity[0][2], e.Consensus.EmbeddingSimilarity[1][2] = 0, 0
+	e.Derive()
+	// Text (0.2, 0.3, 0.5) and audio (0.6, 0.3, 0.1) only: the reference
+	// divergence of that pair.
+	want := 1 - refJSD([3]float64{0.2, 0.3, 0.5}, [3]float64{0.6, 0.3, 0.1})
+	if math.Abs(e.Consensus.Agreement-want) > 1e-12 {
+		t.Fatalf("agreement = %v, want %v (text-audio only)", e.Consensus.Agreement, want)
+	}
+	if !e.Consensus.Conflict || e.Modalities.Vision.Score != nil || e.Modalities.Vision.Agrees != nil {
+		t.Fatalf("consensus %+v, vision %+v", e.Consensus, e.Modalities.Vision)
 	}
 	if err := e.Validate(); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// refJSD is the reference Jensen-Shannon divergence in bits, written as the
+// entropy of the mixture minus the mean entropy, H(m) - (H(p) + H(q)) / 2,
+// which is a different formula from the KL form event.Agreement uses.
+func refJSD(p, q [3]float64) float64 {
+	h := func(x [3]float64) float64 {
+		var s float64
+		for _, v := range x {
+			if v > 0 {
+				s -= v * math.Log(v) / math.Ln2
+			}
+		}
+		return s
+	}
+	var m [3]float64
+	for k := range m {
+		m[k] = (p[k] + q[k]) / 2
+	}
+	return h(m) - (h(p)+h(q))/2
+}
+
+func probs(p [3]float64) event.Probs {
+	return event.Probs{Negative: p[0], Neutral: p[1], Positive: p[2]}
+}
+
 func TestAgreement(t *testing.T) {
-	sim := [3][3]float64{{1, 0.12, 0.08}, {0.12, 1, 0.91}, {0.08, 0.91, 1}}
-	opposed := [3][3]float64{{1, -0.9, -0.8}, {-0.9, 1, -0.7}, {-0.8, -0.7, 1}}
+	a, b, c := [3]float64{0.2, 0.3, 0.5}, [3]float64{0.6, 0.3, 0.1}, [3]float64{0.8, 0.1, 0.1}
 	tests := []struct {
 		name    string
-		sim     [3][3]float64
-		present [3]bool
+		experts [][3]float64
 		want    float64
 	}{
-		{"all three", sim, [3]bool{true, true, true}, (0.12 + 0.08 + 0.91) / 3},
-		{"audio and vision", sim, [3]bool{false, true, true}, 0.91},
-		{"one modality", sim, [3]bool{true, false, false}, 1},
-		{"none", sim, [3]bool{}, 1},
-		{"opposed clamps to 0", opposed, [3]bool{true, true, true}, 0},
-		{"identical", [3][3]float64{{1, 1, 1}, {1, 1, 1}, {1, 1, 1}}, [3]bool{true, true, true}, 1},
+		// Analytic cases.
+		{"identical", [][3]float64{{0.98, 0.01, 0.01}, {0.98, 0.01, 0.01}, {0.98, 0.01, 0.01}}, 1},
+		{"identical one-hot", [][3]float64{{0, 0, 1}, {0, 0, 1}}, 1},
+		{"disjoint one-hot pair", [][3]float64{{1, 0, 0}, {0, 0, 1}}, 0},
+		{"disjoint one-hot triple", [][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, 0},
+		// One-hot against uniform over two classes: m = (3/4, 1/4, 0),
+		// JSD = H(m) - (0 + 1)/2 = 0.811278... - 0.5.
+		{"half overlap", [][3]float64{{1, 0, 0}, {0.5, 0.5, 0}}, 1 - (-(0.75*math.Log2(0.75) + 0.25*math.Log2(0.25)) - 0.5)},
+		{"one expert", [][3]float64{{0.2, 0.3, 0.5}}, 1},
+		{"none", nil, 1},
+		// The float64 reference.
+		{"three experts", [][3]float64{a, b, c}, 1 - (refJSD(a, b)+refJSD(a, c)+refJSD(b, c))/3},
 	}
 	for _, tt := range tests {
-		if got := event.Agreement(tt.sim, tt.present); math.Abs(got-tt.want) > 1e-15 {
+		var ps []event.Probs
+		for _, p := range tt.experts {
+			ps = append(ps, probs(p))
+		}
+		if got := event.Agreement(ps...); math.Abs(got-tt.want) > 1e-12 {
 			t.Errorf("%s: Agreement = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestAgreementIssueExample is the case issue #14 reported: three experts
+// saying positive with about 0.98 had agreement 0 in v1.
+func TestAgreementIssueExample(t *testing.T) {
+	e := sample()
+	pos := []event.Probs{{Negative: 0.01, Neutral: 0.01, Positive: 0.98}, {Negative: 0.005, Neutral: 0.015, Positive: 0.98}, {Negative: 0.01, Neutral: 0.02, Positive: 0.97}}
+	e.Probs, e.Label = pos[0], event.Positive
+	for i, m := range []*event.Modality{&e.Modalities.Text, &e.Modalities.Audio, &e.Modalities.Vision} {
+		m.Probs, m.Label = &pos[i], event.Positive
+	}
+	e.Consensus.EmbeddingSimilarity = [3][3]float64{{1, -0.2, 0}, {-0.2, 1, -0.1}, {0, -0.1, 1}}
+	e.Derive()
+	if e.Consensus.Agreement < 0.99 || e.Consensus.Conflict || !*e.Modalities.Vision.Agrees {
+		t.Fatalf("consensus %+v: want agreement near 1 and no conflict", e.Consensus)
+	}
+	if math.Abs(e.Score-0.97) > 1e-12 || math.Abs(*e.Modalities.Vision.Score-0.96) > 1e-12 {
+		t.Fatalf("score %v, vision score %v: want 0.97 and 0.96", e.Score, *e.Modalities.Vision.Score)
+	}
+	if err := e.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -233,12 +302,14 @@ func TestSoftmaxArgmax(t *testing.T) {
 }
 
 func ExampleAgreement() {
-	sim := [3][3]float64{{1, 0.12, 0.08}, {0.12, 1, 0.91}, {0.08, 0.91, 1}}
-	fmt.Printf("%.2f\n", event.Agreement(sim, [3]bool{true, true, true}))
-	fmt.Printf("%.2f\n", event.Agreement(sim, [3]bool{false, true, true}))
+	text := event.Probs{Negative: 0.1, Neutral: 0.1, Positive: 0.8}
+	audio := event.Probs{Negative: 0.1, Neutral: 0.1, Positive: 0.8}
+	vision := event.Probs{Negative: 0.8, Neutral: 0.1, Positive: 0.1}
+	fmt.Printf("%.2f\n", event.Agreement(text, audio))
+	fmt.Printf("%.2f\n", event.Agreement(text, audio, vision))
 	// Output:
-	// 0.37
-	// 0.91
+	// 1.00
+	// 0.70
 }
 
 func ExampleID() {

@@ -91,7 +91,7 @@ func (c HTTPConfig) Validate() error {
 
 // HTTP serves the events as a Server-Sent Events feed at /events, together
 // with /healthz, /readyz, /metrics and the dashboard at /. Each SSE event has
-// the event id as its id, type "sentiment" and the cmc.sentiment.v1 JSON as
+// the event id as its id, type "sentiment" and the cmc.sentiment.v2 JSON as
 // its data. Write hands each event to every connected client's bounded queue
 // and never blocks on clients; an event reaches the clients connected when it
 // is written. It is safe for concurrent use.

@@ -17,12 +17,13 @@ type Format string
 
 // The formats of Stdout.
 const (
-	// JSONL prints each event as one line of JSON, the cmc.sentiment.v1
+	// JSONL prints each event as one line of JSON, the cmc.sentiment.v2
 	// object; for files and for piping into jq.
 	JSONL Format = "jsonl"
 	// Text prints each event as one human-readable line: stream, speaker,
 	// window, label, probabilities, each modality's label and router
-	// weight, the agreement and the transcript.
+	// weight, the score, the agreement, "conflict" when an expert
+	// disagreed with the fused label, and the transcript.
 	Text Format = "text"
 )
 
@@ -99,7 +100,7 @@ func (s *Stdout) appendLine(b []byte, e *event.Event) ([]byte, error) {
 
 // appendText renders an event as in
 //
-//	call-42 [customer] utt#17 10:00:03.200-10:00:06.850 negative (neg 0.71 neu 0.18 pos 0.11) text=positive/0.21 audio=negative/0.38 vision=absent/0.41 agree=0.34 "sure, that's just great"
+//	call-42 [customer] utt#17 10:00:03.200-10:00:06.850 negative (neg 0.71 neu 0.18 pos 0.11) text=positive/0.21 audio=negative/0.38 vision=absent/0.41 score=-0.60 agree=0.82 conflict "sure, that's just great"
 func appendText(b []byte, e *event.Event) []byte {
 	b = append(b, e.StreamID...)
 	if e.Speaker != "" {
@@ -130,7 +131,10 @@ func appendText(b []byte, e *event.Event) []byte {
 		}
 		b = fmt.Appendf(b, " %s=%s/%.2f", names[i], label, m.RouterWeight)
 	}
-	b = fmt.Appendf(b, " agree=%.2f", e.Consensus.Agreement)
+	b = fmt.Appendf(b, " score=%+.2f agree=%.2f", e.Score, e.Consensus.Agreement)
+	if e.Consensus.Conflict {
+		b = append(b, " conflict"...)
+	}
 	if e.Transcript != "" {
 		b = append(b, ' ')
 		b = strconv.AppendQuote(b, e.Transcript)

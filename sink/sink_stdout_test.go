@@ -82,9 +82,13 @@ func TestStdoutText(t *testing.T) {
 	if err := s.Write(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
-	want := `stream-0 [customer] utt#0 10:00:00.000-10:00:00.750 neutral (neg 0.27 neu 0.45 pos 0.27) text=positive/0.25 audio=neutral/0.50 vision=absent/0.25 agree=0.12 "utterance 0"
-stream-1 win#0 10:00:00.000-10:00:00.750 neutral (neg 0.37 neu 0.43 pos 0.20) text=positive/0.25 audio=neutral/0.50 vision=absent/0.25 agree=0.12
+	want := `stream-0 [customer] utt#0 10:00:00.000-10:00:00.750 neutral (neg 0.27 neu 0.45 pos 0.27) text=positive/0.25 audio=neutral/0.50 vision=absent/0.25 score=+0.00 agree=0.93 conflict "utterance 0"
+stream-1 win#0 10:00:00.000-10:00:00.750 neutral (neg 0.37 neu 0.43 pos 0.20) text=positive/0.25 audio=neutral/0.50 vision=absent/0.25 score=-0.16 agree=0.89 conflict
 `
+	// The scores and agreements are those of a float64 reference
+	// computation (Python, H(m) - (H(p) + H(q)) / 2 in bits): 1 - JSD of
+	// the text expert softmax(0, 0, 1) and the audio expert, which is the
+	// fused distribution here.
 	if buf.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", buf.String(), want)
 	}
@@ -118,5 +122,5 @@ func ExampleStdout() {
 		fmt.Println(err)
 	}
 	// Output:
-	// stream-0 [customer] utt#0 10:00:00.000-10:00:00.750 neutral (neg 0.27 neu 0.45 pos 0.27) text=positive/0.25 audio=neutral/0.50 vision=absent/0.25 agree=0.12 "utterance 0"
+	// stream-0 [customer] utt#0 10:00:00.000-10:00:00.750 neutral (neg 0.27 neu 0.45 pos 0.27) text=positive/0.25 audio=neutral/0.50 vision=absent/0.25 score=+0.00 agree=0.93 conflict "utterance 0"
 }

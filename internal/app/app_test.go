@@ -17,6 +17,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features/vision"
 	"github.com/cmc-stream/cmc-stream/internal/obs"
+	"github.com/cmc-stream/cmc-stream/internal/schematest"
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
@@ -102,6 +103,10 @@ sinks: {stdout: {format: jsonl}}
 			t.Fatal(err)
 		}
 		if err := e.Validate(); err != nil {
+			t.Error(err)
+		}
+		// The real event against its JSON Schema file.
+		if err := schematest.ValidateJSON(sc.Bytes()); err != nil {
 			t.Error(err)
 		}
 		evs = append(evs, e)

@@ -3,13 +3,13 @@ package app
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/internal/schematest"
 )
 
 // e2eStream is one stream of TestEndToEndMediaKafka: a demo clip (video and
@@ -23,87 +23,6 @@ type e2eStream struct {
 type e2eUtterance struct {
 	startMS, endMS int
 	text           string
-}
-
-// schemaKeys is the shape of a cmc.sentiment.v1 event: each key that must be
-// present, with the JSON kind of its value ("string", "number", "bool",
-// "matrix" for the 3x3 similarity) or, for an object, its own keys. Label and
-// probs of a modality, speaker and transcript are optional in the schema;
-// the test's windows have a speaker, a transcript and every modality, so
-// they are required here.
-type schemaKeys map[string]any
-
-var (
-	probsKeys    = schemaKeys{"negative": "number", "neutral": "number", "positive": "number"}
-	modalityKeys = schemaKeys{"present": "bool", "router_weight": "number", "label": "string", "probs": probsKeys}
-	eventKeys    = schemaKeys{
-		"schema": "string", "event_id": "string", "stream_id": "string", "speaker": "string",
-		"window":     schemaKeys{"kind": "string", "seq": "number", "start": "string", "end": "string"},
-		"label":      "string",
-		"probs":      probsKeys,
-		"modalities": schemaKeys{"text": modalityKeys, "audio": modalityKeys, "vision": modalityKeys},
-		"consensus":  schemaKeys{"similarity": "matrix", "agreement": "number"},
-		"transcript": "string",
-		"model":      schemaKeys{"name": "string", "version": "string", "sha256": "string"},
-		"latency_ms": schemaKeys{"features": "number", "model": "number", "end_to_end": "number"},
-	}
-)
-
-// schemaErrors returns the keys of want missing from v, or of the wrong
-// kind, named by their path under path.
-func schemaErrors(path string, v any, want schemaKeys) []string {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return []string{fmt.Sprintf("%s: %T, want an object", path, v)}
-	}
-	var errs []string
-	for _, k := range slices.Sorted(maps.Keys(want)) {
-		p := k
-		if path != "" {
-			p = path + "." + k
-		}
-		got, ok := obj[k]
-		if !ok {
-			errs = append(errs, p+": missing")
-			continue
-		}
-		switch kind := want[k].(type) {
-		case schemaKeys:
-			errs = append(errs, schemaErrors(p, got, kind)...)
-		case string:
-			if !jsonKind(got, kind) {
-				errs = append(errs, fmt.Sprintf("%s: %v (%T), want a %s", p, got, got, kind))
-			}
-		}
-	}
-	return errs
-}
-
-// jsonKind reports whether the decoded JSON value v is of kind.
-func jsonKind(v any, kind string) bool {
-	switch kind {
-	case "string":
-		s, ok := v.(string)
-		return ok && s != ""
-	case "number":
-		_, ok := v.(float64)
-		return ok
-	case "bool":
-		_, ok := v.(bool)
-		return ok
-	case "matrix":
-		rows, ok := v.([]any)
-		if !ok || len(rows) != 3 {
-			return false
-		}
-		for _, r := range rows {
-			if cols, ok := r.([]any); !ok || len(cols) != 3 || !jsonKind(cols[0], "number") || !jsonKind(cols[1], "number") || !jsonKind(cols[2], "number") {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
 
 // TestEndToEndMediaKafka runs the whole product path of a call-centre
@@ -170,16 +89,17 @@ func TestEndToEndMediaKafka(t *testing.T) {
 	partOf := map[string]int{}       // the partition of each stream's events
 	last := map[string]event.Event{} // each stream's previous event
 	for _, m := range msgs {
-		var raw map[string]any
-		if err := json.Unmarshal(m.Value, &raw); err != nil {
-			t.Fatalf("event %s: %v", m.Value, err)
-		}
 		var e event.Event
 		if err := json.Unmarshal(m.Value, &e); err != nil {
 			t.Fatalf("event %s: %v", m.Value, err)
 		}
-		if errs := schemaErrors("", raw, eventKeys); len(errs) > 0 {
-			t.Errorf("event %s lacks fields of %s: %v\n%s", e.EventID, event.Schema, errs, m.Value)
+		// The message against the JSON Schema of cmc.sentiment.v2; the
+		// test's windows have every modality.
+		if err := schematest.ValidateJSON(m.Value); err != nil {
+			t.Errorf("event %s: %v\n%s", e.EventID, err, m.Value)
+		}
+		if p := e.Modalities.Present(); p != [3]bool{true, true, true} {
+			t.Errorf("event %s: modalities present %v, want all", e.EventID, p)
 		}
 		if err := e.Validate(); err != nil {
 			t.Error(err)

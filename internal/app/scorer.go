@@ -233,9 +233,9 @@ func (s *Scorer) event(w *align.Window, out *model.Output, present [model.Expert
 	for i := range model.Experts {
 		for j := range model.Experts {
 			v := float64(out.Similarity[i*model.Experts+j])
-			ev.Consensus.Similarity[i][j] = math.Max(-1, math.Min(1, v))
+			ev.Consensus.EmbeddingSimilarity[i][j] = math.Max(-1, math.Min(1, v))
 		}
 	}
-	ev.Consensus.Agreement = event.Agreement(ev.Consensus.Similarity, ev.Modalities.Present())
+	ev.Derive() // score, agrees, agreement and conflict
 	return ev
 }

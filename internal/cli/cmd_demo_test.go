@@ -18,6 +18,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/internal/browsertest"
+	"github.com/cmc-stream/cmc-stream/internal/schematest"
 )
 
 var screenshot = flag.String("screenshot", "", "write the dashboard screenshot of TestDemo to this PNG file")
@@ -132,6 +133,10 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("not JSON: %q", sc.Text())
 		}
 		if err := e.Validate(); err != nil {
+			t.Error(err)
+		}
+		// The real event against its JSON Schema file.
+		if err := schematest.ValidateJSON(sc.Bytes()); err != nil {
 			t.Error(err)
 		}
 		seen[e.Transcript] = e.EventID

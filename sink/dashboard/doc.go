@@ -8,7 +8,7 @@
 // behind a path prefix) with an EventSource, which reconnects by itself (and
 // when the browser gives up, the page retries with backoff up to 30 s). It
 // reads the SSE events of type "sentiment", each carrying one event of
-// schema cmc.sentiment.v1 as JSON (see package event), as the HTTP sink of
+// schema cmc.sentiment.v2 as JSON (see package event), as the HTTP sink of
 // package sink writes them.
 //
 // For the selected stream the page shows:

@@ -316,7 +316,7 @@ func sample(stream string, seq uint64, noVision bool) event.Event {
 		sim[0][2], sim[1][2] = 0.08, 0.91
 	}
 	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC).Add(time.Duration(seq) * 3 * time.Second)
-	return event.Event{
+	e := event.Event{
 		Schema:     event.Schema,
 		EventID:    event.ID(stream, event.Utterance, seq),
 		StreamID:   stream,
@@ -325,14 +325,13 @@ func sample(stream string, seq uint64, noVision bool) event.Event {
 		Label:      probs.Argmax(),
 		Probs:      probs,
 		Modalities: mods,
-		Consensus: event.Consensus{
-			Agreement:  event.Agreement(sim, mods.Present()),
-			Similarity: sim,
-		},
+		Consensus:  event.Consensus{EmbeddingSimilarity: sim},
 		Transcript: fmt.Sprintf("utterance %d: sure, that's just great", seq),
 		Model:      event.Model{Name: "cmc-sims", Version: "1.0.0"},
 		LatencyMS:  event.Latency{Features: 12.1, Model: 3.4, EndToEnd: 41},
 	}
+	e.Derive()
+	return e
 }
 
 // TestDashboardRendersEvents streams events of two streams into the page
@@ -483,19 +482,19 @@ func TestDashboardSurvivesMalformedMessages(t *testing.T) {
 		`[1, 2, 3]`,
 		`null`,
 		`"just a string"`,
-		`{"schema":"cmc.sentiment.v1","label":"positive"}`, // no stream_id
+		`{"schema":"cmc.sentiment.v2","label":"positive"}`, // no stream_id
 		`{"stream_id":42}`,
 		// Mistyped and out-of-range fields, on another stream "m".
 		`{"stream_id":"m","modalities":{"text":{"present":"yes","router_weight":-1}}}`,
-		`{"stream_id":"m","consensus":{"agreement":"high","similarity":[[1,0],[0,1]]}}`,
-		`{"stream_id":"m","consensus":{"similarity":[[1,"NaN",0],[0,1,0],[0,0,1]]},` +
+		`{"stream_id":"m","consensus":{"agreement":"high","embedding_similarity":[[1,0],[0,1]]}}`,
+		`{"stream_id":"m","consensus":{"embedding_similarity":[[1,"NaN",0],[0,1,0],[0,0,1]]},` +
 			`"probs":{"negative":0.9,"neutral":0.9,"positive":0.9}}`,
 		`{"stream_id":"m","window":{"kind":"utterance","seq":-1,"end":"yesterday"}}`,
 		// NaN-like strings and an unknown label on stream "s".
-		`{"schema":"cmc.sentiment.v1","stream_id":"s","window":{"kind":"utterance","seq":1},` +
+		`{"schema":"cmc.sentiment.v2","stream_id":"s","window":{"kind":"utterance","seq":1},` +
 			`"label":"furious","probs":{"negative":"NaN","neutral":"Infinity","positive":"0.1"}}`,
 		// Missing modalities, absent similarity, HTML in the transcript.
-		`{"schema":"cmc.sentiment.v1","stream_id":"s","window":{"kind":"utterance","seq":2,"end":"2026-11-27T10:00:06Z"},` +
+		`{"schema":"cmc.sentiment.v2","stream_id":"s","window":{"kind":"utterance","seq":2,"end":"2026-11-27T10:00:06Z"},` +
 			`"label":"neutral","probs":{"negative":0.2,"neutral":0.6,"positive":0.2},"consensus":{"agreement":0.5},` +
 			`"transcript":"<b>bold</b><img src=x onerror=\"document.title='pwned'\">","model":{"name":"m"},` +
 			`"latency_ms":{"features":1,"model":2,"end_to_end":3}}`,

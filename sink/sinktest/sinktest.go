@@ -73,7 +73,6 @@ func Run(t *testing.T, setup Setup) {
 func Events(n, streams int) []event.Event {
 	base := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	sim := [3][3]float64{{1, 0.12, 0.08}, {0.12, 1, 0.91}, {0.08, 0.91, 1}}
-	all := [3]bool{true, true, true}
 	evs := make([]event.Event, n)
 	for i := range evs {
 		stream := fmt.Sprintf("stream-%d", i%streams)
@@ -94,13 +93,12 @@ func Events(n, streams int) []event.Event {
 				Audio:  event.Modality{Present: true, Label: p.Argmax(), Probs: &p, RouterWeight: 0.5},
 				Vision: event.Modality{RouterWeight: 0.25},
 			},
-			Consensus:  event.Consensus{Agreement: event.Agreement(sim, all), Similarity: sim},
+			Consensus:  event.Consensus{EmbeddingSimilarity: sim},
 			Transcript: fmt.Sprintf("utterance %d", i),
 			Model:      event.Model{Name: "cmc-test", Version: "0"},
 			LatencyMS:  event.Latency{Features: 1, Model: 2, EndToEnd: 3.5},
 		}
-		evs[i].Modalities.Vision.Present = false
-		evs[i].Consensus.Agreement = event.Agreement(sim, evs[i].Modalities.Present())
+		evs[i].Derive()
 	}
 	return evs
 }

@@ -6,7 +6,7 @@
 (function () {
   const CLASSES = ["negative", "neutral", "positive"];
   const MODALITIES = ["text", "audio", "vision"];
-  const SCHEMA = "cmc.sentiment.v1";
+  const SCHEMA = "cmc.sentiment.v2";
   const EVENT_TYPE = "sentiment"; // the SSE event type of the HTTP sink
   const HISTORY = 60; // windows per stream in the timeline
   const MAX_STREAMS = 64; // streams kept; the least recently updated goes first
@@ -110,11 +110,11 @@
   }
 
   function similarity(c, problems) {
-    const s = isObject(c) ? c.similarity : undefined;
+    const s = isObject(c) ? c.embedding_similarity : undefined;
     const shaped = Array.isArray(s) && s.length === 3 &&
       s.every((row) => Array.isArray(row) && row.length === 3);
     if (!shaped) {
-      problems.push("consensus.similarity " + (s === undefined ? "missing" : "not a 3x3 array"));
+      problems.push("consensus.embedding_similarity " + (s === undefined ? "missing" : "not a 3x3 array"));
       return null;
     }
     const bound = 1 + SIMILARITY_TOLERANCE;
@@ -122,7 +122,7 @@
       if (typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= bound) {
         return v;
       }
-      problems.push("consensus.similarity[" + i + "][" + j + "] not a number in [-1, 1]");
+      problems.push("consensus.embedding_similarity[" + i + "][" + j + "] not a number in [-1, 1]");
       return null;
     }));
   }
