@@ -35,6 +35,10 @@ type Stats struct {
 	Unused uint64
 	// Expired counts the streams flushed and removed after IdleTimeout.
 	Expired uint64
+	// Discarded counts the media items an expired stream still held and
+	// no window used (also counted in Unused): input lost because the
+	// stream went quiet, such as audio whose transcript never came.
+	Discarded uint64
 	// Invalid counts the inputs rejected with ErrInvalid.
 	Invalid uint64
 }
@@ -94,7 +98,7 @@ func (a *Aligner) Tick() []Window {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.cfg.Now()
-	return a.sweep(now, func(s *stream) bool {
+	return a.sweep(now, true, func(s *stream) bool {
 		if now.Sub(s.last) < a.cfg.IdleTimeout {
 			return false
 		}
@@ -111,19 +115,19 @@ func (a *Aligner) Tick() []Window {
 func (a *Aligner) Flush() []Window {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.sweep(a.cfg.Now(), func(*stream) bool { return true })
+	return a.sweep(a.cfg.Now(), false, func(*stream) bool { return true })
 }
 
 // sweep steps every stream in id order; the streams for which end reports
-// true are flushed and removed.
-func (a *Aligner) sweep(now time.Time, end func(*stream) bool) []Window {
+// true are flushed and removed, as expired ones when expired is set.
+func (a *Aligner) sweep(now time.Time, expired bool, end func(*stream) bool) []Window {
 	var out []Window
 	for _, id := range slices.Sorted(maps.Keys(a.streams)) {
 		s := a.streams[id]
 		done := end(s)
 		out = append(out, a.step(s, now, done)...)
 		if done {
-			a.remove(s)
+			a.remove(s, expired)
 		}
 	}
 	return out
@@ -179,13 +183,16 @@ func (a *Aligner) stream(id string, origin, now time.Time) *stream {
 	return s
 }
 
-// remove forgets s, counting its items that fell into no window and
-// releasing everything it held.
-func (a *Aligner) remove(s *stream) {
+// remove forgets s, counting its items that fell into no window (as
+// Discarded too when the stream expired) and releasing everything it held.
+func (a *Aligner) remove(s *stream, expired bool) {
 	for _, m := range []Modality{Audio, Vision} {
 		for _, it := range s.media[m] {
 			if !it.used {
 				a.stats.Unused++
+				if expired {
+					a.stats.Discarded++
+				}
 			}
 			a.release(it.Ref)
 		}

@@ -377,8 +377,9 @@ func TestIdleStreamsExpire(t *testing.T) {
 	if ws := a.Tick(); len(ws) != 0 {
 		t.Fatalf("expiry emitted %d windows from streams without text", len(ws))
 	}
-	// Each idle stream held one chunk that fell into no window.
-	want := align.Stats{Streams: 1, Buffered: 1, Media: idle + 1, Unused: idle, Expired: idle}
+	// Each idle stream held one chunk that fell into no window, discarded
+	// with it.
+	want := align.Stats{Streams: 1, Buffered: 1, Media: idle + 1, Unused: idle, Expired: idle, Discarded: idle}
 	if got := a.Stats(); got != want {
 		t.Errorf("stats:\n got %+v\nwant %+v", got, want)
 	}

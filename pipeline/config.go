@@ -39,8 +39,9 @@ type Config struct {
 	// errors are only counted in the metrics.
 	OnError func(error)
 	// DeadLetter, when set, receives every failed item as an *ItemError,
-	// before the item is acknowledged. The runner serialises its Writes and
-	// closes it at the end of Run.
+	// before the item is acknowledged: with a nil error when Write succeeded
+	// (the failure is on record), with the failure otherwise. The runner
+	// serialises its Writes and closes it at the end of Run.
 	DeadLetter Sink[*ItemError]
 	// Now reads the clock used for latency metrics. Nil means time.Now.
 	Now func() time.Time

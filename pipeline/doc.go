@@ -29,10 +29,13 @@
 // earlier calls (the aligner) implements Retainer instead and is added with
 // ViaRetainer: it names each output's inputs, and tells the runner when it
 // lets an input go, so the input is acknowledged only after the outputs built
-// from it were accepted. An item that fails in a stage or a sink is reported (Config.OnError,
-// the Errors counter, and Config.DeadLetter when set) and acknowledged with the
-// error; the other items flow on. An item abandoned by a hard stop is never
-// acknowledged, so a replayable source delivers it again.
+// from it were accepted. An item that fails in a stage or a sink is reported
+// (Config.OnError, the Errors counter, and Config.DeadLetter when set); the
+// other items flow on. It is acknowledged with a nil error once its failure
+// was written to Config.DeadLetter, and with the error when it is on record
+// nowhere durable (no dead-letter sink, or the write failed), which tells a
+// replayable source not to commit it. An item abandoned by a hard stop is
+// never acknowledged, so a replayable source delivers it again.
 //
 // # Shutdown
 //

@@ -24,7 +24,8 @@ var ErrShutdownTimeout = errors.New("pipeline: soft shutdown timed out")
 
 // ItemError reports one item that failed in a stage or a sink. The runner
 // passes it to Config.OnError, writes it to Config.DeadLetter when that is
-// set, and acknowledges the item's source with it.
+// set, and acknowledges the item's source with it unless the dead-letter
+// sink took it.
 type ItemError struct {
 	// Node is the name of the stage or sink where the item failed.
 	Node string

@@ -181,9 +181,12 @@ func (ru *run) report(err error) {
 	}
 }
 
-// fail reports that item failed in node m, writes it to the dead-letter sink
-// and releases its tracker with the failure. After a hard stop it does
-// nothing: the item is abandoned, not failed, and stays unacknowledged.
+// fail reports that item failed in node m and writes it to the dead-letter
+// sink. The item's tracker records the failure only when it is on record
+// nowhere durable (no dead-letter sink, or its Write failed): a failure the
+// dead-letter sink took counts as handled, so the source may commit the item.
+// After a hard stop it does nothing: the item is abandoned, not failed, and
+// stays unacknowledged.
 func (ru *run) fail(ctx context.Context, m *nodeMetrics, item any, tr *tracker, err error) {
 	if ctx.Err() != nil {
 		return
@@ -191,15 +194,21 @@ func (ru *run) fail(ctx context.Context, m *nodeMetrics, item any, tr *tracker, 
 	m.errs.Add(1)
 	ie := &ItemError{Node: m.name, Item: item, Err: err}
 	ru.report(ie)
+	unrecorded := error(ie)
 	if dl := ru.cfg.DeadLetter; dl != nil {
 		ru.dlMu.Lock()
 		werr := dl.Write(ctx, []*ItemError{ie})
 		ru.dlMu.Unlock()
+		unrecorded = nil
 		if werr != nil {
-			ru.report(fmt.Errorf("pipeline: dead letter: %w", werr))
+			werr = fmt.Errorf("pipeline: dead letter: %w", werr)
+			ru.report(werr)
+			unrecorded = errors.Join(ie, werr)
 		}
 	}
-	tr.fail(ie)
+	if unrecorded != nil {
+		tr.fail(unrecorded)
+	}
 	tr.done(ctx, ru)
 }
 

@@ -178,9 +178,8 @@ func TestFailingItemDoesNotStopOthers(t *testing.T) {
 				switch {
 				case !ok:
 					t.Errorf("item %d not acked", x)
-				case x == 3 && !errors.Is(err, errBoom):
-					t.Errorf("item 3 acked with %v, want errBoom", err)
-				case x != 3 && err != nil:
+				case err != nil:
+					// Item 3's failure is on record in the dead-letter sink.
 					t.Errorf("item %d acked with %v, want nil", x, err)
 				}
 			}
@@ -191,6 +190,70 @@ func TestFailingItemDoesNotStopOthers(t *testing.T) {
 				}
 				if m.Errors != want {
 					t.Errorf("node %s: %d errors, want %d", m.Name, m.Errors, want)
+				}
+			}
+		})
+	}
+}
+
+// failingDeadLetter refuses every write.
+type failingDeadLetter struct{}
+
+var errDeadLetterDown = errors.New("dead-letter broker down")
+
+func (failingDeadLetter) Write(context.Context, []*pipeline.ItemError) error {
+	return errDeadLetterDown
+}
+func (failingDeadLetter) Close(context.Context) error { return nil }
+
+// TestUnrecordedFailureNotDone checks that a failed item whose failure is on
+// record nowhere durable (no dead-letter sink, or its write failed) is
+// acknowledged with the failure, so that a source does not commit it, while
+// one the dead-letter sink took is acknowledged as done.
+func TestUnrecordedFailureNotDone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		dl   pipeline.Sink[*pipeline.ItemError]
+		want []error // the errors item 3's ack must wrap; nil for a nil ack error
+	}{
+		{name: "no dead letter", want: []error{errBoom}},
+		{name: "dead letter down", dl: failingDeadLetter{}, want: []error{errBoom, errDeadLetterDown}},
+		{name: "dead letter written", dl: &deadLetters{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			j := &journal{}
+			src := &sliceSource{j: j, items: []int{1, 2, 3, 4}}
+			sink := &recordingSink{name: "sink", j: j, fail: func(v int) error {
+				if v == 3 {
+					return errBoom
+				}
+				return nil
+			}}
+			r := newRunner(t, pipeline.Config{DeadLetter: tc.dl})
+			pipeline.To(pipeline.From(r, "src", pipeline.SourceConfig{}, src), "sink", pipeline.SinkConfig{BatchSize: 1}, sink)
+			if err := r.Run(t.Context()); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			acks := src.ackErrs()
+			for x := 1; x <= 4; x++ {
+				err, ok := acks[x]
+				if !ok {
+					t.Errorf("item %d not acked", x)
+					continue
+				}
+				if x != 3 || tc.want == nil {
+					if err != nil {
+						t.Errorf("item %d acked with %v, want nil", x, err)
+					}
+					continue
+				}
+				for _, w := range tc.want {
+					if !errors.Is(err, w) {
+						t.Errorf("item 3 acked with %v, want it to wrap %v", err, w)
+					}
 				}
 			}
 		})

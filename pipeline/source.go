@@ -3,14 +3,19 @@ package pipeline
 import "context"
 
 // AckFunc acknowledges one item read from a Source. The runner calls it
-// exactly once per item: with a nil error after every sink accepted every
-// output derived from the item (or as soon as the item is processed when it
-// yields no output), or with the error that made the item fail in a stage or a
-// sink, after that failure was reported. After a hard stop no AckFunc runs:
-// the items still in flight are abandoned and never acknowledged. AckFuncs of different items may be called concurrently
-// and in any order; a source that needs ordered commits (Kafka offsets) orders
-// them itself. A returned error is reported through Config.OnError. A nil
-// AckFunc is allowed and means there is nothing to acknowledge.
+// exactly once per item, after every output derived from the item was
+// settled: with a nil error when every sink accepted every output (or as soon
+// as the item is processed when it yields no output) and when each output or
+// stage that failed was written to Config.DeadLetter, so the item is done and
+// a source may commit it; with an error when a failure is on record nowhere
+// durable (no dead-letter sink, or its Write failed), so the item is not done:
+// a replayable source must not commit it and should deliver it again (after a
+// restart or a rebalance for Kafka). After a hard stop no AckFunc runs: the
+// items still in flight are abandoned and never acknowledged. AckFuncs of
+// different items may be called concurrently and in any order; a source that
+// needs ordered commits (Kafka offsets) orders them itself. A returned error
+// is reported through Config.OnError. A nil AckFunc is allowed and means
+// there is nothing to acknowledge.
 type AckFunc func(ctx context.Context, err error) error
 
 // Source produces the items that enter a pipeline.

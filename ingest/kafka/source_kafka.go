@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,8 +30,13 @@ type Config struct {
 	// StartAtEnd makes a group without committed offsets start at the end
 	// of each partition instead of the beginning. Default false.
 	StartAtEnd bool
-	// MaxUnacked bounds the segments read but not yet acknowledged; Read
-	// blocks at the bound. Default 1000.
+	// MaxUnacked bounds the messages of one partition fetched but not yet
+	// committed: at the bound that partition's fetch waits, while the other
+	// partitions go on, so a stream holding back its partition (audio
+	// waiting for its transcript) never stops the streams of other
+	// partitions. Streams on one partition share its bound. Default
+	// DefaultMaxUnacked (10,000; each costs about 64 bytes here, the
+	// decoded item is held by the pipeline).
 	MaxUnacked int
 	// MaxWait is the longest a fetch waits on the broker for new data.
 	// Default 250 ms.
@@ -61,8 +68,12 @@ type Config struct {
 
 // The defaults of Config.
 const (
-	// DefaultMaxUnacked is the default bound on unacknowledged segments.
-	DefaultMaxUnacked = 1000
+	// DefaultMaxUnacked is the default bound on the fetched, uncommitted
+	// messages of one partition: above the aligner's default per-stream
+	// buffer (4,096 media items), so that a stream whose audio waits for
+	// its transcript overflows the aligner's buffer (counted drops) before
+	// it fills its partition's bound.
+	DefaultMaxUnacked = 10000
 	// DefaultMaxWait is the default longest fetch wait; it bounds how long
 	// Close and a rebalance wait on an idle fetch.
 	DefaultMaxWait = 250 * time.Millisecond
@@ -159,7 +170,6 @@ type Source[T any] struct {
 	closed bool
 	wg     sync.WaitGroup // run and the goroutines of the generations
 	msgs   chan fetched   // from the fetchers of the current generation
-	slots  chan struct{}  // one token per unacknowledged message
 	// held is a malformed message whose Reject failed, with its entry; the
 	// next Read offers it to Reject again before fetching.
 	held      *MalformedError
@@ -181,21 +191,30 @@ type partition struct {
 	pending []*entry // fetched, not committed, in offset order
 	next    int64    // the offset to fetch next, or FirstOffset or LastOffset
 	lag     int64    // the high-water mark minus next, at the last fetch
+	// slots holds one token per message fetched and not committed (or
+	// dropped); its capacity is Config.MaxUnacked.
+	slots chan struct{}
+	// stalled is the lowest pending entry acknowledged with a failure:
+	// the partition is committed no further until a rebalance or a
+	// restart delivers it again. Nil when none.
+	stalled *entry
 }
 
 type entry struct {
 	offset int64
 	p      *partition
 	acked  bool
+	failed error // the failure it was acknowledged with, if any
 	once   sync.Once
 }
 
 // fetched is a message, or an error, that a fetcher of generation gen (nil
-// for a group error) hands to Read.
+// for a group error) hands to Read. A message holds a slot of p.
 type fetched struct {
 	m   kafkago.Message
 	err error
 	gen *kafkago.Generation
+	p   *partition
 }
 
 // New returns a source of transcript segments, decoded by an
@@ -218,7 +237,6 @@ func NewDecoding[T any](cfg Config, dec Decoder[T]) (*Source[T], error) {
 		cfg:   cfg,
 		dec:   dec,
 		msgs:  make(chan fetched),
-		slots: make(chan struct{}, cmp.Or(cfg.MaxUnacked, DefaultMaxUnacked)),
 		ready: make(chan struct{}),
 		parts: make(map[int]*partition),
 	}, nil
@@ -311,7 +329,8 @@ func (s *Source[T]) serve(ctx context.Context, gen *kafkago.Generation) {
 	}
 	s.commitMu.Unlock()
 	for id, offset := range starts {
-		s.start(gen, func(ctx context.Context) { s.fetchPartition(ctx, gen, id, offset) })
+		p := parts[id]
+		s.start(gen, func(ctx context.Context) { s.fetchPartition(ctx, gen, id, p, offset) })
 	}
 	<-ctx.Done()
 	s.commitMu.Lock()
@@ -327,9 +346,11 @@ func (s *Source[T]) serve(ctx context.Context, gen *kafkago.Generation) {
 // generation too keeps its messages from the committed offset on and is
 // fetched after the last one it returned, so none is returned twice; the
 // messages below the committed offset were committed, by this member or by
-// an owner in between, and are dropped. A partition no longer assigned is
-// forgotten: its acknowledgements commit nothing, and its new owner fetches
-// its unacknowledged messages again.
+// an owner in between, and are dropped. When one of its messages failed
+// (see settle), it is fetched again from that message, which is delivered
+// again. A partition no longer assigned is forgotten: its acknowledgements
+// commit nothing, and its new owner fetches its unacknowledged messages
+// again.
 func (s *Source[T]) begin(gen *kafkago.Generation) (parts map[int]*partition, starts map[int]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,28 +358,39 @@ func (s *Source[T]) begin(gen *kafkago.Generation) (parts map[int]*partition, st
 	for _, a := range gen.Assignments[s.cfg.Topic] {
 		p := s.parts[a.ID]
 		if p == nil {
-			p = &partition{next: a.Offset}
+			p = &partition{next: a.Offset, slots: make(chan struct{}, cmp.Or(s.cfg.MaxUnacked, DefaultMaxUnacked))}
 		} else {
 			n := 0
 			for n < len(p.pending) && p.pending[n].offset < a.Offset {
 				n++
 			}
-			s.releaseN(n)
+			p.release(n)
 			p.pending = p.pending[n:]
 			p.next = max(p.next, a.Offset)
+			if f := p.stalled; f != nil && f.offset >= a.Offset {
+				// Deliver the failed message again, and what follows it.
+				k := 0
+				for k < len(p.pending) && p.pending[k].offset < f.offset {
+					k++
+				}
+				p.release(len(p.pending) - k)
+				p.pending = p.pending[:k]
+				p.next = f.offset
+			}
+			p.stalled = nil
 			delete(s.parts, a.ID)
 		}
 		parts[a.ID], starts[a.ID] = p, p.next
 	}
-	s.release(s.parts) // the partitions lost
 	s.parts, s.gen = parts, gen
 	close(s.ready)
 	return parts, starts
 }
 
-// fetchPartition hands the messages of one partition from offset on to
-// Read until gen ends.
-func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation, part int, offset int64) {
+// fetchPartition hands the messages of partition part, tracked as p, from
+// offset on to Read until gen ends. Each message first takes a slot of p,
+// so the fetch waits while p has Config.MaxUnacked messages uncommitted.
+func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation, part int, p *partition, offset int64) {
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:   s.cfg.Brokers,
 		Topic:     s.cfg.Topic,
@@ -375,19 +407,29 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 			return
 		}
 		if err != nil {
-			err = fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err))
+			select {
+			case s.msgs <- fetched{err: fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err)), gen: gen}:
+			case <-ctx.Done():
+				return
+			}
+			continue
 		}
 		select {
-		case s.msgs <- fetched{m: m, err: err, gen: gen}:
+		case p.slots <- struct{}{}:
 		case <-ctx.Done():
+			return
+		}
+		select {
+		case s.msgs <- fetched{m: m, gen: gen, p: p}:
+		case <-ctx.Done():
+			p.release(1)
 			return
 		}
 	}
 }
 
-// Read fetches the next message and decodes it. It blocks while MaxUnacked
-// segments await acknowledgement, and until a message arrives or ctx is
-// done. A message that is not a valid segment is handed to Config.Reject
+// Read fetches the next message and decodes it. It blocks until a message
+// arrives (from a partition below its MaxUnacked bound) or ctx is done. A message that is not a valid segment is handed to Config.Reject
 // when set (Read then goes on with the next message, or returns Reject's
 // error and offers the same message again on the next call); without
 // Reject, Read returns it as a *MalformedError and the next Read goes on
@@ -421,26 +463,19 @@ var errStale = errors.New("kafka: message of an ended generation")
 // fetch reads one message; a malformed one goes to reject when
 // Config.Reject is set, and is returned as a *MalformedError.
 func (s *Source[T]) fetch(ctx context.Context) (T, pipeline.AckFunc, error) {
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return *new(T), nil, ctx.Err()
-	}
 	var f fetched
 	select {
 	case f = <-s.msgs:
 	case <-ctx.Done():
-		<-s.slots
 		return *new(T), nil, ctx.Err()
 	}
 	if f.err != nil {
-		<-s.slots
 		return *new(T), nil, f.err
 	}
 	m := f.m
 	e := s.track(f)
 	if e == nil {
-		<-s.slots
+		f.p.release(1)
 		return *new(T), nil, errStale
 	}
 	item, stream, err := s.dec(m.Value)
@@ -455,13 +490,13 @@ func (s *Source[T]) fetch(ctx context.Context) (T, pipeline.AckFunc, error) {
 			}
 			return *new(T), nil, merr
 		}
-		if cerr := s.settle(ctx, m.Partition, e); cerr != nil {
+		if cerr := s.settle(ctx, m.Partition, e, nil); cerr != nil {
 			return *new(T), nil, errors.Join(merr, cerr)
 		}
 		return *new(T), nil, merr
 	}
-	ack := func(ctx context.Context, _ error) error {
-		return s.settle(ctx, m.Partition, e)
+	ack := func(ctx context.Context, failure error) error {
+		return s.settle(ctx, m.Partition, e, failure)
 	}
 	return item, ack, nil
 }
@@ -474,7 +509,7 @@ func (s *Source[T]) reject(ctx context.Context, m *MalformedError, e *entry) err
 		return fmt.Errorf("kafka: reject %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
 	}
 	s.held, s.heldEntry = nil, nil
-	return s.settle(ctx, m.Partition, e)
+	return s.settle(ctx, m.Partition, e, nil)
 }
 
 // track records a fetched message as pending on its partition and returns
@@ -484,7 +519,7 @@ func (s *Source[T]) track(f fetched) *entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.parts[f.m.Partition]
-	if f.gen != s.gen || p == nil {
+	if f.gen != s.gen || p != f.p {
 		return nil
 	}
 	p.next = f.m.Offset + 1
@@ -494,18 +529,10 @@ func (s *Source[T]) track(f fetched) *entry {
 	return e
 }
 
-// release returns the slots of the pending messages of parts; the caller
-// holds mu.
-func (s *Source[T]) release(parts map[int]*partition) {
-	for _, p := range parts {
-		s.releaseN(len(p.pending))
-	}
-}
-
-// releaseN returns n slots.
-func (s *Source[T]) releaseN(n int) {
+// release returns n slots of p.
+func (p *partition) release(n int) {
 	for range n {
-		<-s.slots
+		<-p.slots
 	}
 }
 
@@ -513,8 +540,12 @@ func (s *Source[T]) releaseN(n int) {
 // the highest offset below which everything is acknowledged, unless the
 // partition went to another member meanwhile. While the group rebalances it
 // waits for the next generation, or until ctx is done; the commit itself is
-// bounded by kafka-go's coordinator timeout (5 s), not by ctx.
-func (s *Source[T]) settle(ctx context.Context, part int, e *entry) error {
+// bounded by kafka-go's coordinator timeout (5 s), not by ctx. A failure
+// (an item that failed with no record of it in a dead-letter topic) is not
+// committed: the partition is committed no further, Stalled reports it, and
+// the message is delivered again after a rebalance or a restart; settle
+// then returns an error saying so.
+func (s *Source[T]) settle(ctx context.Context, part int, e *entry, failure error) error {
 	first := false
 	e.once.Do(func() { first = true })
 	if !first {
@@ -524,6 +555,15 @@ func (s *Source[T]) settle(ctx context.Context, part int, e *entry) error {
 	if s.parts[part] != e.p {
 		s.mu.Unlock()
 		return nil
+	}
+	if failure != nil {
+		e.failed = failure
+		if st := e.p.stalled; st == nil || e.offset < st.offset {
+			e.p.stalled = e
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("kafka: %s/%d@%d not committed, the partition stops there until a restart or a rebalance delivers it again: %w",
+			s.cfg.Topic, part, e.offset, failure)
 	}
 	e.acked = true
 	s.mu.Unlock()
@@ -584,7 +624,7 @@ func (s *Source[T]) commitLocked(part int, p *partition) (done bool, err error) 
 		k++
 	}
 	p.pending = p.pending[k:]
-	s.releaseN(k)
+	p.release(k)
 	return true, nil
 }
 
@@ -607,6 +647,22 @@ func (s *Source[T]) Close(context.Context) error {
 		return fmt.Errorf("kafka: close: %w", err)
 	}
 	return nil
+}
+
+// Stalled returns an error naming each partition whose commits stopped at
+// a message acknowledged with a failure (see settle), with the failure, or
+// nil when none did. Safe for concurrent use.
+func (s *Source[T]) Stalled() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(s.parts)) {
+		if e := s.parts[id].stalled; e != nil {
+			errs = append(errs, fmt.Errorf("kafka: %s/%d stopped at offset %d, which failed with no dead letter written (delivered again after a restart or a rebalance): %w",
+				s.cfg.Topic, id, e.offset, e.failed))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Lag returns how many messages of the partitions this member reads were

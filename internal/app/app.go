@@ -81,7 +81,8 @@ type Summary struct {
 	// dead-letter topic is configured).
 	Rejected int64
 	// Dropped counts media dropped by live sources (capture overload,
-	// decode errors) and by the aligner (late items, buffer overflow).
+	// decode errors) and by the aligner (late items, buffer overflow, and
+	// media an idle stream still held unused when it expired).
 	Dropped int64
 	// LatencyP50 and LatencyP99 are end-to-end latencies in ms over the
 	// last 10,000 events.
@@ -204,13 +205,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	} else if k := tr.Kafka; k != nil {
 		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: k.group(),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
-			Security: k.Security, Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
+			Security: k.Security, MaxUnacked: k.MaxUnacked, Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
 		if err != nil {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger),
 			rate: k.sampleRate()})
 		app.lag = src.Lag
+		ready.stalled = src.Stalled
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
 	}
 	// Aligner.
@@ -332,7 +334,7 @@ func (a *App) Model() *model.Model { return a.model }
 func (a *App) Summary() Summary {
 	st := a.aligner.Stats()
 	s := Summary{Windows: int64(st.Windows), Events: a.stats.Events.Load(), Filtered: a.stats.Filtered.Load(),
-		Failed: a.stats.Failed.Load(), Rejected: a.stats.Rejected.Load(), Dropped: int64(st.Late + st.Overflow)}
+		Failed: a.stats.Failed.Load(), Rejected: a.stats.Rejected.Load(), Dropped: int64(st.Late + st.Overflow + st.Discarded)}
 	for _, v := range a.videos {
 		s.Dropped += v.dropped()
 	}

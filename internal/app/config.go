@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/sink"
@@ -180,6 +181,13 @@ type KafkaInput struct {
 	// RebalanceTimeout is how long a rebalance waits for the members to
 	// rejoin. Default 30s.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// MaxUnacked bounds the messages of one partition read but not yet
+	// committed; at the bound that partition waits while the others go on.
+	// It must exceed window.max_buffered, so that a stream whose audio
+	// waits for its transcript overflows the aligner's buffer (counted in
+	// the summary's drops) before it holds its partition back. Default
+	// 10000 (kafka.DefaultMaxUnacked).
+	MaxUnacked int `yaml:"max_unacked"`
 	// EventSeq chooses how the utterance windows of the topic's streams
 	// are numbered in event ids: "start_ms" (the default) numbers a window
 	// by its segment's start in milliseconds (since the Unix epoch for
@@ -261,9 +269,10 @@ type SinksConfig struct {
 // message is one JSON object keyed by stream id: the reason, the node that
 // failed, the source topic, partition and offset and the original bytes of a
 // malformed message, or the failed window or event. A write is retried with
-// back-off (100ms doubling to 5s) until it succeeds or the pipeline stops
-// hard, and a transcript offset is committed only once its failure was
-// written here.
+// back-off (100ms doubling to 5s) for RetryTimeout, and a transcript offset
+// is committed only once its failure was written here: when the write gives
+// up, the offset's partition stops advancing (/readyz says which and why)
+// and the message is delivered again after a restart or a rebalance.
 type DeadLetterSink struct {
 	// Brokers are the seed brokers, host:port; required.
 	Brokers []string `yaml:"brokers"`
@@ -275,6 +284,9 @@ type DeadLetterSink struct {
 	// scram-sha-512, username, password_file or password_env). Default:
 	// plaintext without authentication.
 	Security kafkasec.Config `yaml:",inline"`
+	// RetryTimeout is how long one failed item's write is tried again.
+	// Default 30s.
+	RetryTimeout time.Duration `yaml:"retry_timeout"`
 }
 
 // StdoutSink prints events.
@@ -472,6 +484,12 @@ func (c *Config) Validate() error {
 		if k.SampleRate < 0 {
 			bad("sources.transcripts.kafka.sample_rate", "must not be negative")
 		}
+		if mu, mb := cmp.Or(k.MaxUnacked, kafka.DefaultMaxUnacked), cmp.Or(c.Window.MaxBuffered, align.DefaultMaxBuffered); k.MaxUnacked >= 0 && mu <= mb {
+			bad("sources.transcripts.kafka.max_unacked", "%d must exceed window.max_buffered (%d): a stream's buffered audio would hold its partition back", mu, mb)
+		}
+		if k.MaxUnacked < 0 {
+			bad("sources.transcripts.kafka.max_unacked", "must not be negative")
+		}
 		if k.SessionTimeout < 0 || k.HeartbeatInterval < 0 || k.RebalanceTimeout < 0 {
 			bad("sources.transcripts.kafka", "session_timeout, heartbeat_interval and rebalance_timeout must not be negative")
 		}
@@ -531,6 +549,9 @@ func (c *Config) Validate() error {
 			bad("sinks.dead_letter.topic", "required")
 		}
 		badSecurity("sinks.dead_letter", d.Security)
+		if d.RetryTimeout < 0 {
+			bad("sinks.dead_letter.retry_timeout", "must not be negative")
+		}
 	}
 	if h := s.HTTP; h != nil && h.Listen != "" {
 		if _, _, err := net.SplitHostPort(h.Listen); err != nil {

@@ -28,12 +28,21 @@ type kafkaEndpoint struct {
 // Kafka is always ready. Safe for concurrent use.
 type readiness struct {
 	endpoints []kafkaEndpoint
+	// stalled, when set, reports the input partitions whose commits
+	// stopped at an item that failed with no dead letter written.
+	stalled func() error
 }
 
-// check returns nil when every topic answered, else an error naming each
-// topic that did not and why.
+// check returns nil when every topic answered and no input partition
+// stalled, else an error naming each topic that did not answer and each
+// partition that stalled, and why.
 func (r readiness) check(ctx context.Context) error {
 	var errs []error
+	if r.stalled != nil {
+		if err := r.stalled(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, e := range r.endpoints {
 		if err := e.check(ctx); err != nil {
 			errs = append(errs, err)

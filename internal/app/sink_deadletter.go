@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,8 +119,12 @@ type deadLetter struct {
 	brokers []string
 	log     *slog.Logger
 	now     func() time.Time
+	timeout time.Duration // how long one Write tries
 	written atomic.Int64
 }
+
+// defaultDeadLetterTimeout is the default DeadLetterSink.RetryTimeout.
+const defaultDeadLetterTimeout = 30 * time.Second
 
 // newDeadLetter returns the dead-letter writer of cfg; it reads the files
 // and the password of cfg's security now, and connects on the first write.
@@ -141,17 +146,22 @@ func newDeadLetter(cfg *DeadLetterSink, log *slog.Logger, now func() time.Time) 
 			BatchTimeout: 10 * time.Millisecond,
 			WriteTimeout: 5 * time.Second,
 		},
-		log: log,
-		now: now,
+		log:     log,
+		now:     now,
+		timeout: cmp.Or(cfg.RetryTimeout, defaultDeadLetterTimeout),
 	}, nil
 }
 
 // Write writes one message per failed item, except late media items (drops
-// the aligner counts, like the frames a live capture drops), retrying with back-off until
-// the broker takes them or ctx (the runner's hard stop) is done: the runner
-// acknowledges a failed item only after Write returned, so its source offset
-// is never committed before the failure is on record.
+// the aligner counts, like the frames a live capture drops), retrying with
+// back-off until the broker takes them, DeadLetterSink.RetryTimeout passed or
+// ctx (the runner's hard stop) is done. The runner acknowledges a failed item
+// only after Write returned, as done when it succeeded and as failed
+// otherwise, so its source offset is committed only once the failure is on
+// record.
 func (d *deadLetter) Write(ctx context.Context, batch []*pipeline.ItemError) error {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
 	msgs := make([]kafkago.Message, 0, len(batch))
 	for _, ie := range batch {
 		if lateMedia(ie) {

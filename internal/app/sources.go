@@ -285,7 +285,9 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			return nil, nil, errors.Join(reason, err)
 		}
 		if ack != nil {
-			if err := ack(ctx, reason); err != nil {
+			// Rejected and on record (logged and counted, dead-lettered
+			// when configured): done.
+			if err := ack(ctx, nil); err != nil {
 				return nil, nil, errors.Join(reason, err)
 			}
 		}
