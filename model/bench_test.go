@@ -66,7 +66,7 @@ func BenchmarkLinear(b *testing.B) {
 		})
 		b.Run(name+"/kernel", func(b *testing.B) {
 			for range b.N {
-				in.linear(dst, x, rows, &m.Weights.Branches[Text].Proj, false)
+				in.linear(dst, x, rows, &m.Weights.Branches[Text].Proj, setOutput)
 			}
 		})
 	}

@@ -121,7 +121,7 @@ func (m *Model) CheckInput(x *Input) error {
 			return fmt.Errorf("model: input %q: %d values for shape [%d,%d,%d]", mod, len(s.Data), s.Batch, s.Len, s.Dim)
 		}
 		for i, v := range s.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			if v-v != 0 { // NaN or ±Inf: v-v is NaN, finite values give 0
 				row := i / max(s.Dim, 1)
 				return fmt.Errorf("model: input %q: non-finite value %v at sample %d, step %d, feature %d", mod, v, row/max(s.Len, 1), row%max(s.Len, 1), i%max(s.Dim, 1))
 			}
@@ -312,7 +312,7 @@ func (in *Inferencer) encodeGroup(mod Modality, seq *Sequence, b0, b1 int, emb [
 	}
 
 	ws.h = grow(ws.h, r*e)
-	in.linear(ws.h, ws.x, r, &br.Proj, false)
+	in.linear(ws.h, ws.x, r, &br.Proj, setOutput)
 	for li := range br.Layers {
 		in.layer(&br.Layers[li], r, e, m.Config.Heads)
 	}
@@ -345,7 +345,7 @@ func (in *Inferencer) layer(l *EncoderLayer, r, e, heads int) {
 	ws.t = grow(ws.t, r*e)
 	layerNorm(ws.t, ws.h, r, e, &l.Norm1)
 	ws.qkv = grow(ws.qkv, r*3*e)
-	in.linear(ws.qkv, ws.t, r, &l.InProj, false)
+	in.linear(ws.qkv, ws.t, r, &l.InProj, setOutput)
 	ws.attn = grow(ws.attn, r*e)
 	// One task per (sample, head), shared among the threads.
 	samples := len(ws.start) - 1
@@ -360,18 +360,13 @@ func (in *Inferencer) layer(l *EncoderLayer, r, e, heads int) {
 			ws.attention(&in.heads[thread], ws.start[b], ws.start[b+1], e, heads, h)
 		}
 	})
-	in.linear(ws.h, ws.attn, r, &l.OutProj, true)
+	in.linear(ws.h, ws.attn, r, &l.OutProj, addOutput)
 
 	layerNorm(ws.t, ws.h, r, e, &l.Norm2)
 	ff := l.Linear1.Out
 	ws.ff = grow(ws.ff, r*ff)
-	in.linear(ws.ff, ws.t, r, &l.Linear1, false)
-	for i, v := range ws.ff {
-		if v < 0 {
-			ws.ff[i] = 0
-		}
-	}
-	in.linear(ws.h, ws.ff, r, &l.Linear2, true)
+	in.linear(ws.ff, ws.t, r, &l.Linear1, reluOutput)
+	in.linear(ws.h, ws.ff, r, &l.Linear2, addOutput)
 }
 
 // attention computes head h of the self-attention for the rows [r0,r1) of
@@ -415,9 +410,8 @@ func (ws *workspace) attention(hs *headScratch, r0, r1, e, heads, h int) {
 // attendRow turns one query's scores s (largest mx) into its attention
 // output for head h: count-weighted softmax, then the weighted values.
 func (ws *workspace) attendRow(hs *headScratch, s []float32, mx float32, count []float32, row, e, h, dh, u int) {
-	inv := 1 / simd.ExpShift(s, count, mx)
 	orow := ws.attn[row*e+h*dh : row*e+(h+1)*dh]
-	simd.WeightedRows(orow, s, hs.vt, u)
+	inv := 1 / simd.ExpWeighted(orow, s, count, hs.vt, mx)
 	for k := range orow {
 		orow[k] *= inv
 	}
@@ -445,33 +439,61 @@ func layerNorm(dst, x []float32, r, e int, ln *LayerNorm) {
 	}
 }
 
-// linear computes dst[r,Out] = x[r,In]·Wᵀ + b, or adds it to dst when
-// accumulate is set (the residual connections), rows shared among threads.
-func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, accumulate bool) {
+// outputMode tells linear what to do with a layer's output.
+type outputMode int
+
+const (
+	setOutput  outputMode = iota // dst = x·Wᵀ + b
+	addOutput                    // dst += x·Wᵀ + b (the residual connections)
+	reluOutput                   // dst = max(x·Wᵀ + b, 0) (the feed-forward's first layer)
+)
+
+// linear computes dst[r,Out] = x[r,In]·Wᵀ + b as mode says, rows shared
+// among threads.
+func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, mode outputMode) {
 	wt := in.wt[l]
 	in.parallel(r, r*l.In*l.Out, func(thread, lo, hi int) {
 		hs := &in.heads[thread]
-		hs.row = grow(hs.row, l.Out)
-		for i := lo; i < hi; i++ {
-			out := dst[i*l.Out : (i+1)*l.Out]
-			target := out
-			if accumulate {
+		for c0 := lo; c0 < hi; c0 += linearChunk {
+			c1 := min(hi, c0+linearChunk)
+			target := dst[c0*l.Out : c1*l.Out]
+			if mode == addOutput {
+				hs.row = grow(hs.row, (c1-c0)*l.Out)
 				target = hs.row
 			}
-			simd.ScoresRow(target, x[i*l.In:(i+1)*l.In], wt, l.Out)
-			if l.Bias != nil {
-				for j, b := range l.Bias {
-					target[j] += b
-				}
-			}
-			if accumulate {
-				for j, v := range target {
-					out[j] += v
+			simd.MatRows(target, x[c0*l.In:c1*l.In], wt, c1-c0, l.In, l.Out)
+			for i := range c1 - c0 {
+				row, out := target[i*l.Out:(i+1)*l.Out], dst[(c0+i)*l.Out:(c0+i+1)*l.Out]
+				switch b := l.Bias; {
+				case mode == addOutput && b != nil:
+					for j, v := range row {
+						out[j] += v + b[j]
+					}
+				case mode == addOutput:
+					for j, v := range row {
+						out[j] += v
+					}
+				case mode == reluOutput && b != nil:
+					for j, v := range row {
+						out[j] = max(v+b[j], 0)
+					}
+				case mode == reluOutput:
+					for j, v := range row {
+						out[j] = max(v, 0)
+					}
+				case b != nil:
+					for j, v := range b {
+						out[j] += v
+					}
 				}
 			}
 		}
 	})
 }
+
+// linearChunk is how many rows linear passes to simd.MatRows at once: a
+// residual layer's scratch output stays within the L1 cache.
+const linearChunk = 32
 
 // Probs returns the softmax of sample b's fused logits.
 func (o *Output) Probs(b int) [Classes]float32 {

@@ -1,15 +1,24 @@
 // Package simd holds the float32 vector kernels of the CMC inference engine
 // (package model) and of training (package train): the attention scores,
 // the softmax exponentials, the weighted sums of values, dot products and
-// axpy. On amd64 processors with AVX2 and FMA they run as assembly
-// (simd_amd64.s); elsewhere, or with the build tag noasm, as the portable
-// Go below, which the tests use as the reference for the assembly.
+// axpy, the fused softmax-and-values step and the rows-times-matrix
+// product. On amd64 processors with AVX2 and FMA they run as assembly
+// (simd_amd64.s), and the hottest ones as AVX-512 assembly
+// (simd_avx512_amd64.s) where the processor and OS support AVX-512F,
+// chosen at run time (Level says which); elsewhere, or with the build tag
+// noasm, as the portable Go below. The tests compare every set with the
+// portable Go and with float64.
 //
 // The kernels do not depend on the alignment of their arguments, so the
 // same inputs always give the same bits. They are safe for concurrent use.
 package simd
 
 import "math"
+
+// Level is the widest instruction set of the selected kernels: "avx512"
+// (AVX-512F, chosen at run time), "avx2" (AVX2 and FMA) or "generic"
+// (portable Go).
+var Level = "generic"
 
 // The implementations, replaced by simd_amd64.go when the processor allows.
 var (
@@ -20,7 +29,20 @@ var (
 	dot          = dotGeneric
 	axpy         = axpyGeneric
 	weightedRows = weightedRowsGeneric
+	expWeighted  = expWeightedGeneric
+	matRows      = matRowsGeneric
 )
+
+// MatRows sets dst[r·out+j] = Σ_k x[r·in+k]·wt[k·out+j] for r < rows and
+// j < out: rows input rows through a linear layer whose transposed
+// weights wt are [in, out].
+func MatRows(dst, x, wt []float32, rows, in, out int) { matRows(dst, x, wt, rows, in, out) }
+
+func matRowsGeneric(dst, x, wt []float32, rows, in, out int) {
+	for r := range rows {
+		scoresRow(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out)
+	}
+}
 
 // ScoresRow sets s[j] = Σ_k q[k]·m[k·u+j] for j < u, where m holds len(q)
 // rows of length u, and returns the largest s[j]: a row vector times a
@@ -51,6 +73,21 @@ func Axpy(a float32, x, y []float32) { axpy(a, x, y) }
 // one query's attention output for one head, from the weights p and the
 // head's transposed values m.
 func WeightedRows(out, p, m []float32, u int) { weightedRows(out, p, m, u) }
+
+// ExpWeighted is ExpShift followed by WeightedRows in one pass where the
+// processor allows: it sets s[j] = count[j]·e^(s[j]−mx) and
+// out[k] = Σ_j s[j]·vt[k·u+j] for k < len(out), u = len(s), and returns
+// Σ_j s[j]: one query's unnormalised softmax and attention output, the
+// weights staying in registers between the two steps.
+func ExpWeighted(out, s, count, vt []float32, mx float32) float32 {
+	return expWeighted(out, s, count, vt, mx)
+}
+
+func expWeightedGeneric(out, s, count, vt []float32, mx float32) float32 {
+	sum := expShift(s, count[:len(s)], mx)
+	weightedRows(out, s, vt, len(s))
+	return sum
+}
 
 func scoresRowGeneric(s, q, m []float32, u int) float32 {
 	clear(s[:u])

@@ -9,14 +9,26 @@ import (
 )
 
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		scoresRow = scoresRowAVX2
-		expShift = expShiftAVX2
-		expSub = expSubAVX2
-		dot = dotAVX2
-		axpy = axpyAVX2
-		weightedRows = weightedRowsAVX2
-		scoresRow2 = scoresRow2AVX2
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		return
+	}
+	Level = "avx2"
+	scoresRow = func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) }
+	expShift = expShiftAVX2
+	expSub = expSubAVX2
+	dot = dotAVX2
+	axpy = axpyAVX2
+	weightedRows = weightedRowsAVX2
+	scoresRow2 = func(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {
+		return scoresRow2AVX2(s0, s1, q0, q1, kt, u, u)
+	}
+	// x/sys/cpu reports AVX-512 only when the OS saves the registers.
+	if cpu.X86.HasAVX512F {
+		Level = "avx512"
+		scoresRow = scoresRowAVX512
+		scoresRow2 = scoresRow2AVX512
+		expWeighted = expWeightedAVX512
+		matRows = matRowsAVX512
 	}
 }
 
@@ -44,19 +56,21 @@ func dot4BlocksAVX2(out, p, vt *float32, blocks, u int)
 //go:noescape
 func scores2BlocksAVX2(s0, s1, q0, q1, kt *float32, blocks, u, dh int) (mx0, mx1 float32)
 
-func scoresRowAVX2(s, q, kt []float32, u int) float32 {
+// scoresRowAVX2 is ScoresRow for the first n columns of kt, whose rows
+// are stride floats apart.
+func scoresRowAVX2(s, q, kt []float32, n, stride int) float32 {
 	dh := len(q)
-	blocks := u / 8
+	blocks := n / 8
 	mx := float32(math.Inf(-1))
 	if blocks > 0 {
-		_ = kt[(dh-1)*u+blocks*8-1] // bounds check for the assembly
+		_ = kt[(dh-1)*stride+blocks*8-1] // bounds check for the assembly
 		_ = s[blocks*8-1]
-		mx = scoresBlocksAVX2(&s[0], &q[0], &kt[0], blocks, u, dh)
+		mx = scoresBlocksAVX2(&s[0], &q[0], &kt[0], blocks, stride, dh)
 	}
-	for j := blocks * 8; j < u; j++ {
+	for j := blocks * 8; j < n; j++ {
 		var v float32
 		for k, qk := range q {
-			v += qk * kt[k*u+j]
+			v += qk * kt[k*stride+j]
 		}
 		s[j] = v
 		mx = max(mx, v)
@@ -124,20 +138,22 @@ func weightedRowsAVX2(out, p, vt []float32, u int) {
 	}
 }
 
-func scoresRow2AVX2(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {
+// scoresRow2AVX2 is ScoresRow2 for the first n columns of kt, whose rows
+// are stride floats apart.
+func scoresRow2AVX2(s0, s1, q0, q1, kt []float32, n, stride int) (float32, float32) {
 	dh := len(q0)
-	blocks := u / 8
+	blocks := n / 8
 	mx0, mx1 := float32(math.Inf(-1)), float32(math.Inf(-1))
 	if blocks > 0 {
-		_ = kt[(dh-1)*u+blocks*8-1] // bounds checks for the assembly
+		_ = kt[(dh-1)*stride+blocks*8-1] // bounds checks for the assembly
 		_, _, _ = s0[blocks*8-1], s1[blocks*8-1], q1[dh-1]
-		mx0, mx1 = scores2BlocksAVX2(&s0[0], &s1[0], &q0[0], &q1[0], &kt[0], blocks, u, dh)
+		mx0, mx1 = scores2BlocksAVX2(&s0[0], &s1[0], &q0[0], &q1[0], &kt[0], blocks, stride, dh)
 	}
-	for j := blocks * 8; j < u; j++ {
+	for j := blocks * 8; j < n; j++ {
 		var v0, v1 float32
 		for k := range dh {
-			v0 += q0[k] * kt[k*u+j]
-			v1 += q1[k] * kt[k*u+j]
+			v0 += q0[k] * kt[k*stride+j]
+			v1 += q1[k] * kt[k*stride+j]
 		}
 		s0[j], s1[j] = v0, v1
 		mx0, mx1 = max(mx0, v0), max(mx1, v1)

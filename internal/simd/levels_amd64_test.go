@@ -1,0 +1,201 @@
+//go:build !noasm
+
+package simd
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+// kernelSet is one instruction set's implementation of the attention
+// kernels.
+type kernelSet struct {
+	name        string
+	scoresRow   func(s, q, kt []float32, u int) float32
+	scoresRow2  func(s0, s1, q0, q1, kt []float32, u int) (float32, float32)
+	expWeighted func(out, s, count, vt []float32, mx float32) float32
+	matRows     func(dst, x, wt []float32, rows, in, out int)
+}
+
+// kernelSets lists the portable kernels and every assembly set this
+// processor runs.
+func kernelSets(t *testing.T) []kernelSet {
+	sets := []kernelSet{{"generic", scoresRowGeneric, scoresRow2Generic, func(out, s, count, vt []float32, mx float32) float32 {
+		sum := expShiftGeneric(s, count[:len(s)], mx)
+		weightedRowsGeneric(out, s, vt, len(s))
+		return sum
+	}, func(dst, x, wt []float32, rows, in, out int) {
+		for r := range rows {
+			scoresRowGeneric(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out)
+		}
+	}}}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		sets = append(sets, kernelSet{"avx2",
+			func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) },
+			func(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {
+				return scoresRow2AVX2(s0, s1, q0, q1, kt, u, u)
+			},
+			func(out, s, count, vt []float32, mx float32) float32 {
+				sum := expShiftAVX2(s, count[:len(s)], mx)
+				weightedRowsAVX2(out, s, vt, len(s))
+				return sum
+			},
+			func(dst, x, wt []float32, rows, in, out int) {
+				for r := range rows {
+					scoresRowAVX2(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out, out)
+				}
+			}})
+	} else {
+		t.Log("no AVX2/FMA: assembly kernels not tested")
+	}
+	if cpu.X86.HasAVX512F {
+		sets = append(sets, kernelSet{"avx512", scoresRowAVX512, scoresRow2AVX512, expWeightedAVX512, matRowsAVX512})
+	} else {
+		t.Log("no AVX-512F: AVX-512 kernels not tested")
+	}
+	return sets
+}
+
+// TestKernelSetsAgainstFloat64 runs every kernel set on random inputs of
+// every tail length up to 70 and a few long rows, and compares each with
+// a float64 computation (so the sets are also checked against each
+// other): scores and maxima to 1e-6 of Σ|q·k|, the fused softmax weights
+// to Expf's error plus the float32 rounding of s−mx, sums and weighted
+// outputs to the float32 summation bound of their float64 magnitude.
+func TestKernelSetsAgainstFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 4))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	lengths := []int{375, 500, 1000}
+	for u := 1; u <= 70; u++ {
+		lengths = append(lengths, u)
+	}
+	for _, set := range kernelSets(t) {
+		for _, u := range lengths {
+			for _, dh := range []int{1, 4, 8, 16, 32} {
+				q0, q1, kt := fill(dh), fill(dh), fill(dh*u)
+				// float64 scores and their magnitudes.
+				want := func(q []float32) (s []float64, mag []float64, mx float64) {
+					s, mag, mx = make([]float64, u), make([]float64, u), math.Inf(-1)
+					for j := range u {
+						for k := range dh {
+							p := float64(q[k]) * float64(kt[k*u+j])
+							s[j] += p
+							mag[j] += math.Abs(p)
+						}
+						mx = math.Max(mx, s[j])
+					}
+					return s, mag, mx
+				}
+				w0, mag0, wmx0 := want(q0)
+				w1, mag1, wmx1 := want(q1)
+				s := make([]float32, u)
+				mx := set.scoresRow(s, q0, kt, u)
+				for j := range u {
+					if math.Abs(float64(s[j])-w0[j]) > 1e-6*mag0[j]+1e-30 {
+						t.Fatalf("%s ScoresRow u=%d dh=%d: s[%d] = %v, float64 %v", set.name, u, dh, j, s[j], w0[j])
+					}
+				}
+				if float64(mx) != float64(maxOf(s)) || math.Abs(float64(mx)-wmx0) > 1e-5 {
+					t.Fatalf("%s ScoresRow u=%d dh=%d: max %v, float64 %v", set.name, u, dh, mx, wmx0)
+				}
+				a, b := make([]float32, u), make([]float32, u)
+				m0, m1 := set.scoresRow2(a, b, q0, q1, kt, u)
+				for j := range u {
+					if math.Abs(float64(a[j])-w0[j]) > 1e-6*mag0[j]+1e-30 || math.Abs(float64(b[j])-w1[j]) > 1e-6*mag1[j]+1e-30 {
+						t.Fatalf("%s ScoresRow2 u=%d dh=%d: s[%d] = %v %v, float64 %v %v", set.name, u, dh, j, a[j], b[j], w0[j], w1[j])
+					}
+				}
+				if m0 != maxOf(a) || m1 != maxOf(b) || math.Abs(float64(m1)-wmx1) > 1e-5 {
+					t.Fatalf("%s ScoresRow2 u=%d dh=%d: max %v %v, float64 %v %v", set.name, u, dh, m0, m1, wmx0, wmx1)
+				}
+
+				// Fused softmax and values on the scores, with counts.
+				count := make([]float32, u)
+				for j := range count {
+					count[j] = float32(1 + rng.IntN(3))
+				}
+				vt := fill(dh * u)
+				out := make([]float32, dh)
+				scores := append([]float32{}, s...)
+				sum := set.expWeighted(out, s, count, vt, mx)
+				var wsum float64
+				wout, wmag := make([]float64, dh), make([]float64, dh)
+				for j := range u {
+					x := float64(scores[j]) - float64(mx)
+					p := float64(count[j]) * math.Exp(x)
+					// Expf's 2e-7 plus the rounding of s-mx in float32.
+					if math.Abs(float64(s[j])-p) > (2e-7+1.2e-7*math.Abs(x))*p {
+						t.Fatalf("%s ExpWeighted u=%d dh=%d: p[%d] = %v, float64 %v", set.name, u, dh, j, s[j], p)
+					}
+					wsum += p
+					for k := range dh {
+						wout[k] += p * float64(vt[k*u+j])
+						wmag[k] += math.Abs(p * float64(vt[k*u+j]))
+					}
+				}
+				// Float32 sums of u terms: within u·2⁻²⁴ of the magnitudes,
+				// plus the weights' own error.
+				tol := float64(u)/(1<<24) + 4e-7
+				if math.Abs(float64(sum)-wsum) > tol*wsum {
+					t.Fatalf("%s ExpWeighted u=%d dh=%d: sum %v, float64 %v", set.name, u, dh, sum, wsum)
+				}
+				for k := range dh {
+					if math.Abs(float64(out[k])-wout[k]) > tol*wmag[k] {
+						t.Fatalf("%s ExpWeighted u=%d dh=%d: out[%d] = %v, float64 %v", set.name, u, dh, k, out[k], wout[k])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMatRowsAgainstFloat64 runs every kernel set's matrix product on the
+// encoder's layer shapes and odd ones (row counts not a multiple of 4,
+// widths not a multiple of 32) against float64, to 1e-6 of Σ|x·w|.
+func TestMatRowsAgainstFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, set := range kernelSets(t) {
+		for _, shape := range [][3]int{{1, 32, 96}, {7, 32, 96}, {9, 32, 128}, {13, 128, 32}, {5, 768, 32}, {6, 20, 32}, {4, 33, 48}, {3, 5, 7}} {
+			rows, in, out := shape[0], shape[1], shape[2]
+			x, wt := make([]float32, rows*in), make([]float32, in*out)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			for i := range wt {
+				wt[i] = float32(rng.NormFloat64())
+			}
+			dst := make([]float32, rows*out)
+			set.matRows(dst, x, wt, rows, in, out)
+			for r := range rows {
+				for j := range out {
+					var want, mag float64
+					for k := range in {
+						p := float64(x[r*in+k]) * float64(wt[k*out+j])
+						want += p
+						mag += math.Abs(p)
+					}
+					if got := float64(dst[r*out+j]); math.Abs(got-want) > 1e-6*mag {
+						t.Fatalf("%s MatRows %v: dst[%d,%d] = %v, float64 %v", set.name, shape, r, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func maxOf(s []float32) float32 {
+	mx := float32(math.Inf(-1))
+	for _, v := range s {
+		mx = max(mx, v)
+	}
+	return mx
+}

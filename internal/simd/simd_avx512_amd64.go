@@ -1,0 +1,93 @@
+//go:build !noasm
+
+package simd
+
+import "math"
+
+// Assembly in simd_avx512_amd64.s. Each processes whole blocks of 16
+// floats; the Go wrappers pass a remaining block of 8 to the AVX2 kernels
+// and finish the tails in Go.
+
+//go:noescape
+func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh int) float32
+
+//go:noescape
+func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh int) (mx0, mx1 float32)
+
+//go:noescape
+func expWeight8BlocksAVX512(out, s, count, vt *float32, blocks, u int, mx float32) float32
+
+func scoresRowAVX512(s, q, kt []float32, u int) float32 {
+	dh := len(q)
+	blocks := u / 16
+	mx := float32(math.Inf(-1))
+	if blocks > 0 {
+		_ = kt[(dh-1)*u+blocks*16-1] // bounds check for the assembly
+		_ = s[blocks*16-1]
+		mx = scoresBlocksAVX512(&s[0], &q[0], &kt[0], blocks, u, dh)
+	}
+	if j := blocks * 16; j < u {
+		// The rest (< 16 columns) with AVX2: kt[j:] keeps the row stride u.
+		mx = max(mx, scoresRowAVX2(s[j:], q, kt[j:], u-j, u))
+	}
+	return mx
+}
+
+func scoresRow2AVX512(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {
+	dh := len(q0)
+	blocks := u / 16
+	mx0, mx1 := float32(math.Inf(-1)), float32(math.Inf(-1))
+	if blocks > 0 {
+		_ = kt[(dh-1)*u+blocks*16-1] // bounds checks for the assembly
+		_, _, _ = s0[blocks*16-1], s1[blocks*16-1], q1[dh-1]
+		mx0, mx1 = scores2BlocksAVX512(&s0[0], &s1[0], &q0[0], &q1[0], &kt[0], blocks, u, dh)
+	}
+	if j := blocks * 16; j < u {
+		m0, m1 := scoresRow2AVX2(s0[j:], s1[j:], q0, q1, kt[j:], u-j, u)
+		mx0, mx1 = max(mx0, m0), max(mx1, m1)
+	}
+	return mx0, mx1
+}
+
+// expWeightedAVX512 runs the fused kernel on the first eight rows of vt
+// and whole blocks of 16 columns; the tail columns and further rows use
+// the weights it stores back to s.
+func expWeightedAVX512(out, s, count, vt []float32, mx float32) float32 {
+	u := len(s)
+	blocks := u / 16
+	if len(out) < 8 || blocks == 0 {
+		return expWeightedGeneric(out, s, count, vt, mx)
+	}
+	_ = vt[7*u+blocks*16-1] // bounds checks for the assembly
+	_, _ = count[blocks*16-1], out[7]
+	sum := expWeight8BlocksAVX512(&out[0], &s[0], &count[0], &vt[0], blocks, u, mx)
+	if j := blocks * 16; j < u {
+		sum += expShift(s[j:], count[j:u], mx)
+		for r := range 8 {
+			out[r] += dot(s[j:], vt[r*u+j:(r+1)*u])
+		}
+	}
+	if len(out) > 8 {
+		weightedRows(out[8:], s, vt[8*u:], u)
+	}
+	return sum
+}
+
+//go:noescape
+func matRows4AVX512(dst, x, wt *float32, in, out, pairs int)
+
+// matRowsAVX512 runs the four-row kernel where the width allows (a
+// multiple of 32 columns) and ScoresRow on the other rows.
+func matRowsAVX512(dst, x, wt []float32, rows, in, out int) {
+	r := 0
+	if out%32 == 0 && in > 0 {
+		_ = wt[in*out-1] // bounds checks for the assembly
+		for ; r+4 <= rows; r += 4 {
+			_, _ = x[(r+4)*in-1], dst[(r+4)*out-1]
+			matRows4AVX512(&dst[r*out], &x[r*in], &wt[0], in, out, out/32)
+		}
+	}
+	for ; r < rows; r++ {
+		scoresRow(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out)
+	}
+}

@@ -1,0 +1,411 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// AVX-512 kernels: the AVX2 kernels of simd_amd64.s on 16 floats per
+// vector, with the exponential's constants kept in registers (Z16..Z26)
+// and 2^n applied with VSCALEFPS. They use AVX512F only.
+
+// EXP512_SETUP loads the constants of the Cephes exponential (expconst in
+// simd_amd64.s, repeated here because DATA symbols are per file).
+#define EXP512_SETUP \
+	LEAQ exp512const<>(SB), AX; \
+	VBROADCASTSS 0(AX), Z16; \
+	VBROADCASTSS 4(AX), Z17; \
+	VBROADCASTSS 8(AX), Z18; \
+	VBROADCASTSS 40(AX), Z19; \
+	VBROADCASTSS 12(AX), Z20; \
+	VBROADCASTSS 16(AX), Z21; \
+	VBROADCASTSS 20(AX), Z22; \
+	VBROADCASTSS 24(AX), Z23; \
+	VBROADCASTSS 28(AX), Z24; \
+	VBROADCASTSS 32(AX), Z25; \
+	VBROADCASTSS 36(AX), Z26
+
+// EXP512 sets Z3 = exp(Z0 - Z6) (Z0..Z2 scratch), the same operations
+// as EXP_SHIFTED in simd_amd64.s lane by lane.
+#define EXP512 \
+	VSUBPS Z6, Z0, Z0; \
+	VMAXPS Z19, Z0, Z0; \
+	VMULPS Z16, Z0, Z1; \
+	VRNDSCALEPS $0, Z1, Z1; \
+	VFNMADD231PS Z17, Z1, Z0; \
+	VFNMADD231PS Z18, Z1, Z0; \
+	VMULPS Z0, Z0, Z2; \
+	VMOVAPS Z20, Z3; \
+	VFMADD213PS Z21, Z0, Z3; \
+	VFMADD213PS Z22, Z0, Z3; \
+	VFMADD213PS Z23, Z0, Z3; \
+	VFMADD213PS Z24, Z0, Z3; \
+	VFMADD213PS Z25, Z0, Z3; \
+	VFMADD213PS Z0, Z2, Z3; \
+	VADDPS Z26, Z3, Z3; \
+	VSCALEFPS Z1, Z3, Z3
+
+DATA exp512const<>+0(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA exp512const<>+4(SB)/4, $0x3f318000  // C1 = 0.693359375
+DATA exp512const<>+8(SB)/4, $0xb95e8083  // C2 = -2.12194440e-4
+DATA exp512const<>+12(SB)/4, $0x39506967 // p0
+DATA exp512const<>+16(SB)/4, $0x3ab743ce // p1
+DATA exp512const<>+20(SB)/4, $0x3c088908 // p2
+DATA exp512const<>+24(SB)/4, $0x3d2aa9c1 // p3
+DATA exp512const<>+28(SB)/4, $0x3e2aaaaa // p4
+DATA exp512const<>+32(SB)/4, $0x3f000000 // p5 = 0.5
+DATA exp512const<>+36(SB)/4, $0x3f800000 // 1
+DATA exp512const<>+40(SB)/4, $0xc2aeac50 // lowest argument, ln(smallest normal)
+DATA exp512const<>+44(SB)/4, $0xff800000 // -Inf
+GLOBL exp512const<>(SB), RODATA|NOPTR, $48
+
+// HMAX512 reduces Z to its largest lane in X (Y1 scratch).
+#define HMAX512(Z, Y, X) \
+	VEXTRACTF64X4 $1, Z, Y1; \
+	VMAXPS Y1, Y, Y; \
+	VEXTRACTF128 $1, Y, X1; \
+	VMAXPS X1, X, X; \
+	VPERMILPS $0x4E, X, X1; \
+	VMAXPS X1, X, X; \
+	VPERMILPS $0xB1, X, X1; \
+	VMAXPS X1, X, X
+
+// func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh int) float32
+// s[j] = sum_k q[k]*kt[k*u+j] for j < 16*blocks, four blocks at a time;
+// returns the largest s[j].
+TEXT ·scoresBlocksAVX512(SB), NOSPLIT, $0-52
+	LEAQ exp512const<>(SB), AX
+	VBROADCASTSS 44(AX), Z5
+	MOVQ s+0(FP), DI
+	MOVQ q+8(FP), DX
+	MOVQ kt+16(FP), SI
+	MOVQ blocks+24(FP), R9
+	MOVQ u+32(FP), R8
+	SHLQ $2, R8
+	MOVQ dh+40(FP), R10
+
+quad:
+	CMPQ R9, $4
+	JLT  single
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ SI, R11
+	MOVQ DX, R12
+	MOVQ R10, CX
+
+quadk:
+	VBROADCASTSS (R12), Z4
+	VFMADD231PS  (R11), Z4, Z0
+	VFMADD231PS  64(R11), Z4, Z1
+	VFMADD231PS  128(R11), Z4, Z2
+	VFMADD231PS  192(R11), Z4, Z3
+	ADDQ R8, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ  quadk
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMAXPS Z0, Z5, Z5
+	VMAXPS Z1, Z5, Z5
+	VMAXPS Z2, Z5, Z5
+	VMAXPS Z3, Z5, Z5
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $4, R9
+	JMP  quad
+
+single:
+	TESTQ R9, R9
+	JZ    done
+	VXORPS Z0, Z0, Z0
+	MOVQ SI, R11
+	MOVQ DX, R12
+	MOVQ R10, CX
+
+singlek:
+	VBROADCASTSS (R12), Z4
+	VFMADD231PS  (R11), Z4, Z0
+	ADDQ R8, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ  singlek
+	VMOVUPS Z0, (DI)
+	VMAXPS Z0, Z5, Z5
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ R9
+	JMP  single
+
+done:
+	HMAX512(Z5, Y5, X5)
+	MOVSS X5, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh int) (mx0, mx1 float32)
+// Two queries at once, as scores2BlocksAVX2, for j < 16*blocks.
+TEXT ·scores2BlocksAVX512(SB), NOSPLIT, $0-72
+	LEAQ exp512const<>(SB), AX
+	VBROADCASTSS 44(AX), Z14
+	VBROADCASTSS 44(AX), Z15
+	MOVQ s0+0(FP), DI
+	MOVQ s1+8(FP), BX
+	MOVQ q0+16(FP), DX
+	MOVQ q1+24(FP), R13
+	MOVQ kt+32(FP), SI
+	MOVQ blocks+40(FP), R9
+	MOVQ u+48(FP), R8
+	SHLQ $2, R8
+	MOVQ dh+56(FP), R10
+
+pquad:
+	CMPQ R9, $4
+	JLT  psingle
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ SI, R11
+	XORQ R12, R12
+	MOVQ R10, CX
+
+pquadk:
+	VMOVUPS (R11), Z8
+	VMOVUPS 64(R11), Z9
+	VMOVUPS 128(R11), Z10
+	VMOVUPS 192(R11), Z11
+	VBROADCASTSS (DX)(R12*4), Z12
+	VBROADCASTSS (R13)(R12*4), Z13
+	VFMADD231PS Z8, Z12, Z0
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z3
+	VFMADD231PS Z8, Z13, Z4
+	VFMADD231PS Z9, Z13, Z5
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z7
+	ADDQ R8, R11
+	INCQ R12
+	DECQ CX
+	JNZ  pquadk
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, (BX)
+	VMOVUPS Z5, 64(BX)
+	VMOVUPS Z6, 128(BX)
+	VMOVUPS Z7, 192(BX)
+	VMAXPS Z0, Z14, Z14
+	VMAXPS Z1, Z14, Z14
+	VMAXPS Z2, Z14, Z14
+	VMAXPS Z3, Z14, Z14
+	VMAXPS Z4, Z15, Z15
+	VMAXPS Z5, Z15, Z15
+	VMAXPS Z6, Z15, Z15
+	VMAXPS Z7, Z15, Z15
+	ADDQ $256, DI
+	ADDQ $256, BX
+	ADDQ $256, SI
+	SUBQ $4, R9
+	JMP  pquad
+
+psingle:
+	TESTQ R9, R9
+	JZ    pdone
+	VXORPS Z0, Z0, Z0
+	VXORPS Z4, Z4, Z4
+	MOVQ SI, R11
+	XORQ R12, R12
+	MOVQ R10, CX
+
+psinglek:
+	VMOVUPS (R11), Z8
+	VBROADCASTSS (DX)(R12*4), Z12
+	VBROADCASTSS (R13)(R12*4), Z13
+	VFMADD231PS Z8, Z12, Z0
+	VFMADD231PS Z8, Z13, Z4
+	ADDQ R8, R11
+	INCQ R12
+	DECQ CX
+	JNZ  psinglek
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z4, (BX)
+	VMAXPS Z0, Z14, Z14
+	VMAXPS Z4, Z15, Z15
+	ADDQ $64, DI
+	ADDQ $64, BX
+	ADDQ $64, SI
+	DECQ R9
+	JMP  psingle
+
+pdone:
+	HMAX512(Z14, Y14, X14)
+	MOVSS X14, mx0+64(FP)
+	HMAX512(Z15, Y15, X15)
+	MOVSS X15, mx1+68(FP)
+	VZEROUPPER
+	RET
+
+// func expWeight8BlocksAVX512(out, s, count, vt *float32, blocks, u int, mx float32) float32
+// The fused softmax-and-values step of one query: for j < 16*blocks,
+// p = count[j]*exp(s[j]-mx) is stored to s[j], summed (the return value)
+// and accumulated into out[r] = sum_j p*vt[r*u+j] for the eight rows
+// r < 8 of vt, so the weights are read from registers, not memory.
+TEXT ·expWeight8BlocksAVX512(SB), NOSPLIT, $0-60
+	MOVQ out+0(FP), R12
+	MOVQ s+8(FP), DI
+	MOVQ count+16(FP), SI
+	MOVQ vt+24(FP), DX
+	MOVQ blocks+32(FP), CX
+	MOVQ u+40(FP), R8
+	SHLQ $2, R8
+	VBROADCASTSS mx+48(FP), Z6
+	EXP512_SETUP
+	LEAQ (DX)(R8*4), BX      // row 4
+	LEAQ (DX)(R8*2), R10
+	ADDQ R8, R10             // row 3
+	LEAQ (BX)(R8*2), R11
+	ADDQ R8, R11             // row 7
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+wloop:
+	VMOVUPS (DI), Z0
+	EXP512
+	VMULPS  (SI), Z3, Z3     // * count
+	VMOVUPS Z3, (DI)
+	VADDPS  Z3, Z7, Z7
+	VFMADD231PS (DX), Z3, Z8
+	VFMADD231PS (DX)(R8*1), Z3, Z9
+	VFMADD231PS (DX)(R8*2), Z3, Z10
+	VFMADD231PS (R10), Z3, Z11
+	VFMADD231PS (BX), Z3, Z12
+	VFMADD231PS (BX)(R8*1), Z3, Z13
+	VFMADD231PS (BX)(R8*2), Z3, Z14
+	VFMADD231PS (R11), Z3, Z15
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	ADDQ $64, R10
+	ADDQ $64, R11
+	DECQ CX
+	JNZ  wloop
+
+	// Fold each accumulator to 8 lanes, then sum the eight rows across.
+	VEXTRACTF64X4 $1, Z8, Y1
+	VADDPS Y1, Y8, Y8
+	VEXTRACTF64X4 $1, Z9, Y1
+	VADDPS Y1, Y9, Y9
+	VEXTRACTF64X4 $1, Z10, Y1
+	VADDPS Y1, Y10, Y10
+	VEXTRACTF64X4 $1, Z11, Y1
+	VADDPS Y1, Y11, Y11
+	VEXTRACTF64X4 $1, Z12, Y1
+	VADDPS Y1, Y12, Y12
+	VEXTRACTF64X4 $1, Z13, Y1
+	VADDPS Y1, Y13, Y13
+	VEXTRACTF64X4 $1, Z14, Y1
+	VADDPS Y1, Y14, Y14
+	VEXTRACTF64X4 $1, Z15, Y1
+	VADDPS Y1, Y15, Y15
+	VHADDPS Y9, Y8, Y8       // [r0 r0 r1 r1 | r0 r0 r1 r1] partial sums
+	VHADDPS Y11, Y10, Y10
+	VHADDPS Y10, Y8, Y8      // [r0 r1 r2 r3 | r0 r1 r2 r3]
+	VHADDPS Y13, Y12, Y12
+	VHADDPS Y15, Y14, Y14
+	VHADDPS Y14, Y12, Y12    // [r4 r5 r6 r7 | r4 r5 r6 r7]
+	VPERM2F128 $0x20, Y12, Y8, Y0
+	VPERM2F128 $0x31, Y12, Y8, Y1
+	VADDPS Y1, Y0, Y0        // [r0 .. r7]
+	VMOVUPS Y0, (R12)
+
+	VEXTRACTF64X4 $1, Z7, Y1
+	VADDPS Y1, Y7, Y7
+	VEXTRACTF128 $1, Y7, X1
+	VADDPS X1, X7, X7
+	VHADDPS X7, X7, X7
+	VHADDPS X7, X7, X7
+	MOVSS X7, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func matRows4AVX512(dst, x, wt *float32, in, out, pairs int)
+// Four rows of a matrix product: dst[r*out+j] = sum_k x[r*in+k]*wt[k*out+j]
+// for r < 4 and j < 32*pairs. Each loaded pair of weight vectors serves
+// the four rows: eight independent accumulators.
+TEXT ·matRows4AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ wt+16(FP), DX
+	MOVQ in+24(FP), R13
+	MOVQ out+32(FP), R8
+	MOVQ pairs+40(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R13
+
+pair:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ DX, R11             // weights of this column pair, row k
+	MOVQ SI, R12             // x row 0, element k
+	LEAQ (SI)(R13*2), R10
+	ADDQ R13, R10            // x row 3, element k
+	MOVQ in+24(FP), CX
+
+mk:
+	VMOVUPS (R11), Z8
+	VMOVUPS 64(R11), Z9
+	VBROADCASTSS (R12), Z10
+	VBROADCASTSS (R12)(R13*1), Z11
+	VBROADCASTSS (R12)(R13*2), Z12
+	VBROADCASTSS (R10), Z13
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z8, Z12, Z4
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z8, Z13, Z6
+	VFMADD231PS Z9, Z13, Z7
+	ADDQ R8, R11
+	ADDQ $4, R12
+	ADDQ $4, R10
+	DECQ CX
+	JNZ  mk
+
+	LEAQ (DI)(R8*2), AX
+	ADDQ R8, AX              // dst row 3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, (DI)(R8*1)
+	VMOVUPS Z3, 64(DI)(R8*1)
+	VMOVUPS Z4, (DI)(R8*2)
+	VMOVUPS Z5, 64(DI)(R8*2)
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, 64(AX)
+	ADDQ $128, DI
+	ADDQ $128, DX
+	DECQ R9
+	JNZ  pair
+	VZEROUPPER
+	RET
