@@ -6,30 +6,41 @@ import (
 	"testing"
 )
 
+// threadNice returns the nice value of thread tid (0: the calling one),
+// or -100 after reporting an error (it may run on a goroutine of its own).
+func threadNice(t *testing.T, tid int) int {
+	t.Helper()
+	// The raw getpriority system call returns 20 - nice.
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
+	if err != nil {
+		t.Error(err)
+		return -100
+	}
+	return 20 - p
+}
+
+// onThread runs init on a goroutine that ends locked to its OS thread (so
+// the thread and its priority end with it) and returns the thread's nice
+// value after init.
+func onThread(t *testing.T, init func()) int {
+	got := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		init()
+		got <- threadNice(t, syscall.Gettid())
+	}()
+	return <-got
+}
+
 // TestLowerThreadPriority checks that the calling thread, and only it, gets
 // the nice value.
 func TestLowerThreadPriority(t *testing.T) {
 	t.Parallel()
-	// The raw getpriority system call returns 20 - nice.
-	nice := func(tid int) int {
-		p, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 20 - p
-	}
-	before := nice(0)
-	got := make(chan int)
-	go func() {
-		// Exiting locked ends the thread with its priority.
-		runtime.LockOSThread()
-		lowerThreadPriority(before + 3)
-		got <- nice(syscall.Gettid())
-	}()
-	if n := <-got; n != before+3 {
+	before := threadNice(t, 0)
+	if n := onThread(t, func() { lowerThreadPriority(before + 3) }); n != before+3 {
 		t.Errorf("the worker thread's nice value is %d, want %d", n, before+3)
 	}
-	if n := nice(0); n != before {
+	if n := threadNice(t, 0); n != before {
 		t.Errorf("the process's nice value changed from %d to %d", before, n)
 	}
 }
@@ -38,26 +49,14 @@ func TestLowerThreadPriority(t *testing.T) {
 // of its own at nice 10 (visionNice), and the process keeps its priority.
 func TestVisionWorkerNice(t *testing.T) {
 	t.Parallel()
-	nice := func(tid int) int {
-		p, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 20 - p
-	}
-	before := nice(0)
+	before := threadNice(t, 0)
 	if before > 10 {
 		t.Skipf("the test runs at nice %d, above the vision workers' 10", before)
 	}
-	got := make(chan int)
-	go func() {
-		visionStage{}.InitWorker()
-		got <- nice(syscall.Gettid())
-	}()
-	if n := <-got; n != 10 {
+	if n := onThread(t, visionStage{}.InitWorker); n != 10 {
 		t.Errorf("the vision worker's nice value is %d, want 10", n)
 	}
-	if n := nice(0); n != before {
+	if n := threadNice(t, 0); n != before {
 		t.Errorf("the process's nice value changed from %d to %d", before, n)
 	}
 }
