@@ -87,6 +87,17 @@ const (
 	DefaultRebalanceTimeout = 30 * time.Second
 )
 
+// heartbeatInterval returns HeartbeatInterval, or DefaultHeartbeatInterval
+// when unset.
+func (c Config) heartbeatInterval() time.Duration {
+	return cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval)
+}
+
+// sessionTimeout returns SessionTimeout, or DefaultSessionTimeout when unset.
+func (c Config) sessionTimeout() time.Duration {
+	return cmp.Or(c.SessionTimeout, DefaultSessionTimeout)
+}
+
 // Validate checks that brokers, topic and group are set, that no count or
 // duration is negative, and that the heartbeat is shorter than the session.
 func (c Config) Validate() error {
@@ -105,7 +116,7 @@ func (c Config) Validate() error {
 	if err := c.Security.Validate(); err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	if hb, st := cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval), cmp.Or(c.SessionTimeout, DefaultSessionTimeout); hb >= st {
+	if hb, st := c.heartbeatInterval(), c.sessionTimeout(); hb >= st {
 		return fmt.Errorf("kafka: heartbeat interval %v not below session timeout %v", hb, st)
 	}
 	return nil
@@ -265,8 +276,8 @@ func (s *Source[T]) Connect(context.Context) error {
 		Brokers:           s.cfg.Brokers,
 		Dialer:            d,
 		Topics:            []string{s.cfg.Topic},
-		HeartbeatInterval: cmp.Or(s.cfg.HeartbeatInterval, DefaultHeartbeatInterval),
-		SessionTimeout:    cmp.Or(s.cfg.SessionTimeout, DefaultSessionTimeout),
+		HeartbeatInterval: s.cfg.heartbeatInterval(),
+		SessionTimeout:    s.cfg.sessionTimeout(),
 		RebalanceTimeout:  cmp.Or(s.cfg.RebalanceTimeout, DefaultRebalanceTimeout),
 		StartOffset:       start,
 	})
