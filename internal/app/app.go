@@ -210,7 +210,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger),
-			rate: k.sampleRate()})
+			rate: k.SampleRate, channels: k.Channels})
 		app.lag = src.Lag
 		ready.stalled = src.Stalled
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
@@ -249,6 +249,13 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
 	roles := cfg.Privacy.Roles
 	score := pipeline.StageFunc[align.Window, event.Event](func(ctx context.Context, w align.Window) ([]event.Event, error) {
+		stream, role, channel := splitChannel(w.StreamID)
+		if channel {
+			// A party's channel of a stereo call: its windows are that
+			// party's, in the call's stream. (Two parties' windows that
+			// start in the same millisecond share an event id.)
+			w.Speaker, w.StreamID = role, stream
+		}
 		if len(roles) > 0 && !slices.Contains(roles, w.Speaker) {
 			app.stats.Filtered.Add(1)
 			return nil, nil

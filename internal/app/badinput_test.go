@@ -46,7 +46,7 @@ func TestBadTranscriptInput(t *testing.T) {
 		{"invalid UTF-8", []record{{"utf8", "{\"stream_id\":\"utf8\",\"start\":2.5,\"end\":2.8,\"text\":\"\xff\xfe\",\"final\":true}"}}, []string{"UTF-8"}, "source"},
 		{"unknown stream id", []record{{"known", `{"stream_id":"stranger","start":2.5,"end":2.8,"text":"x","final":true}`}}, []string{"message key is not the stream id"}, "source"},
 		{"empty stream id", []record{{"empty", `{"stream_id":"","start":2.5,"end":2.8,"text":"x","final":true}`}}, []string{"stream_id"}, "source"},
-		{"audio at the wrong sample rate", []record{audioChunk("rate", 2.5, 8000, "f32le", f32le(make([]float32, 800)))}, []string{"8000 Hz", "16000 Hz"}, "source"},
+		{"audio below telephony rate", []record{audioChunk("rate", 2.5, 4000, "f32le", f32le(make([]float32, 800)))}, []string{"field sample_rate", "4000 Hz", "want 8000"}, "source"},
 		{"audio of a broken length", []record{audioChunk("length", 2.5, 16000, "pcm16le", "AAAA")}, []string{"field samples", "whole number"}, "source"},
 		{"NaN audio sample", []record{audioChunk("nan", 2.5, 16000, "f32le", f32le([]float32{0, float32(math.NaN())}))}, []string{"field samples", "NaN"}, "source"},
 	}

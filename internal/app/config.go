@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
@@ -135,8 +136,7 @@ type AudioSource struct {
 }
 
 // DefaultSampleRate is the default sample rate, in Hz, of audio sources
-// (AudioSource.SampleRate) and of the audio chunks of a Kafka feed
-// (KafkaInput.SampleRate): 16 kHz, the rate of audio.DefaultSampleRate and
+// (AudioSource.SampleRate): 16 kHz, the rate of audio.DefaultSampleRate and
 // of telephony-grade speech recognisers.
 const DefaultSampleRate = 16000
 
@@ -197,12 +197,52 @@ type KafkaInput struct {
 	// windows 0, 1, 2, ... in this process, which starts again at 0 after a
 	// restart or when another process takes the stream over.
 	EventSeq string `yaml:"event_seq"`
-	// SampleRate is the rate, in Hz, of the audio chunks the topic may
-	// carry next to the segments (JSON messages with stream_id, start,
-	// sample_rate, encoding pcm16le or f32le, and base64 samples, keyed by
-	// stream id); a chunk at another rate is rejected. Default
-	// DefaultSampleRate (16000); see sampleRate.
+	// SampleRate, when set, is the only rate, in Hz, accepted for the
+	// audio chunks the topic may carry next to the segments (JSON messages
+	// with stream_id, start, sample_rate, encoding pcm16le, f32le, mulaw or
+	// alaw, channels 1 or 2, and base64 samples, keyed by stream id); a
+	// chunk at another rate is rejected. Default 0: any rate from
+	// event.MinSampleRate (8000) to event.MaxSampleRate, which the audio
+	// recipe resamples once, per window, to its own rate; a window whose
+	// chunks have different rates fails.
 	SampleRate int `yaml:"sample_rate"`
+	// Channels maps the channels of stereo audio chunks to speaker roles,
+	// such as {0: agent, 1: customer}: each channel becomes the audio of
+	// its speaker in the stream, the audio of the utterance windows of that
+	// speaker's segments (and, with sliding windows, of windows of its
+	// own), so that privacy.roles scores one party of a call. A channel
+	// left out is dropped. Default none: the channels are averaged.
+	Channels ChannelRoles `yaml:"channels"`
+}
+
+// ChannelRoles maps audio channels (0 or 1) to speaker roles.
+type ChannelRoles map[int]string
+
+// validate checks the channel numbers and that the roles are set and
+// distinct.
+func (r ChannelRoles) validate(field string, bad func(field, format string, args ...any)) {
+	seen := map[string]bool{}
+	for ch, role := range r {
+		switch {
+		case ch < 0 || ch >= event.MaxChannels:
+			bad(field, "channel %d: want 0 or 1", ch)
+		case role == "":
+			bad(field, "channel %d: empty role", ch)
+		case seen[role]:
+			bad(field, "role %q given to two channels", role)
+		}
+		seen[role] = true
+	}
+}
+
+// has reports whether role is the role of a channel.
+func (r ChannelRoles) has(role string) bool {
+	for _, v := range r {
+		if v == role {
+			return true
+		}
+	}
+	return false
 }
 
 // numbering returns how the aligner numbers windows, and so event ids:
@@ -223,9 +263,6 @@ const DefaultGroup = "cmc-stream"
 
 // group returns Group, or DefaultGroup when unset.
 func (k *KafkaInput) group() string { return cmp.Or(k.Group, DefaultGroup) }
-
-// sampleRate returns SampleRate, or DefaultSampleRate when unset.
-func (k *KafkaInput) sampleRate() int { return cmp.Or(k.SampleRate, DefaultSampleRate) }
 
 // WindowConfig configures the aligner (see align.Config).
 type WindowConfig struct {
@@ -481,8 +518,8 @@ func (c *Config) Validate() error {
 		default:
 			bad("sources.transcripts.kafka.event_seq", "%q is not a numbering (want count or start_ms)", k.EventSeq)
 		}
-		if k.SampleRate < 0 {
-			bad("sources.transcripts.kafka.sample_rate", "must not be negative")
+		if k.SampleRate != 0 && (k.SampleRate < event.MinSampleRate || k.SampleRate > event.MaxSampleRate) {
+			bad("sources.transcripts.kafka.sample_rate", "%d Hz: want %d to %d, or 0 for any", k.SampleRate, event.MinSampleRate, event.MaxSampleRate)
 		}
 		if mu, mb := cmp.Or(k.MaxUnacked, kafka.DefaultMaxUnacked), cmp.Or(c.Window.MaxBuffered, align.DefaultMaxBuffered); k.MaxUnacked >= 0 && mu <= mb {
 			bad("sources.transcripts.kafka.max_unacked", "%d must exceed window.max_buffered (%d): a stream's buffered audio would hold its partition back", mu, mb)
@@ -490,6 +527,7 @@ func (c *Config) Validate() error {
 		if k.MaxUnacked < 0 {
 			bad("sources.transcripts.kafka.max_unacked", "must not be negative")
 		}
+		k.Channels.validate("sources.transcripts.kafka.channels", bad)
 		if k.SessionTimeout < 0 || k.HeartbeatInterval < 0 || k.RebalanceTimeout < 0 {
 			bad("sources.transcripts.kafka", "session_timeout, heartbeat_interval and rebalance_timeout must not be negative")
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,7 +198,7 @@ const maxClockAhead = time.Hour
 // on a Kafka feed, an audio chunk of the same streams.
 type feedItem struct {
 	seg   event.Segment
-	audio *kafka.AudioChunk
+	audio *event.AudioChunk
 }
 
 // decodeFeed is the Decoder of a Kafka feed: audio chunks (messages with a
@@ -206,8 +207,8 @@ type feedItem struct {
 func decodeFeed(maxText int) kafka.Decoder[feedItem] {
 	dec := event.SegmentDecoder{MaxTextBytes: maxText}
 	return func(value []byte) (feedItem, string, error) {
-		if kafka.IsAudioChunk(value) {
-			c, err := kafka.DecodeAudioChunk(value)
+		if event.IsAudioChunk(value) {
+			c, err := event.DecodeAudioChunk(value)
 			return feedItem{audio: &c}, c.StreamID, err
 		}
 		seg, err := dec.Decode(value)
@@ -240,18 +241,31 @@ func (f segmentFeed) Close(ctx context.Context) error { return f.src.Close(ctx) 
 // item's offset. An item that starts
 // before its stream or more than maxClockAhead ahead of the clock, and an
 // audio chunk at another rate than the feed's, go to reject, are
-// acknowledged, and the read goes on.
+// acknowledged, and the read goes on. With channel roles, the channels of
+// an audio chunk become the audio of their speakers (see channelStream),
+// and each segment of such a speaker goes to its speaker's audio.
 type transcriptInput struct {
 	src    pipeline.Source[feedItem]
 	clock  *StreamClock
 	reject func(ctx context.Context, item any, reason error) error
-	// rate is the sample rate audio chunks must have, in Hz.
+	// rate, when not 0, is the sample rate audio chunks must have, in Hz.
 	rate int
+	// channels maps audio channels to speaker roles; nil averages them.
+	channels ChannelRoles
+	// pending are the items of a chunk's other channels, returned by the
+	// next Reads, with pendingAck.
+	pending    []align.Input
+	pendingAck pipeline.AckFunc
 }
 
 func (t *transcriptInput) Connect(ctx context.Context) error { return t.src.Connect(ctx) }
 
 func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	if len(t.pending) > 0 {
+		in := t.pending[0]
+		t.pending = t.pending[1:]
+		return in, t.pendingAck, nil
+	}
 	for {
 		it, ack, err := t.src.Read(ctx)
 		if err != nil {
@@ -260,11 +274,27 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 		var in align.Input
 		var reason error
 		if c := it.audio; c != nil {
-			m := align.Media{StreamID: c.StreamID, Modality: align.Audio, Samples: c.Samples, SampleRate: c.SampleRate}
+			m := align.Media{StreamID: c.StreamID, Modality: align.Audio, SampleRate: c.SampleRate}
 			m.Time, m.Origin, reason = t.streamTime(c.StreamID, c.Start)
-			if reason == nil && c.SampleRate != t.rate {
+			if reason == nil && t.rate != 0 && c.SampleRate != t.rate {
 				reason = fmt.Errorf("app: audio chunk of stream %q at %d Hz, the feed's sample_rate is %d Hz", c.StreamID, c.SampleRate, t.rate)
 			}
+			if reason == nil {
+				items := splitChannels(m, *c, t.channels)
+				if len(items) == 0 {
+					// Only channels without a role: nothing to score.
+					if ack != nil {
+						if err := ack(ctx, nil); err != nil {
+							return nil, nil, err
+						}
+					}
+					continue
+				}
+				ack = shareAck(ack, len(items))
+				t.pending, t.pendingAck = items[1:], ack
+				return items[0], ack, nil
+			}
+			m.Samples = c.Mono()
 			in = m
 		} else {
 			seg := it.seg
@@ -274,6 +304,9 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			s.End = s.Start + seg.End.Offset() - seg.Start.Offset()
 			if seg.Start.IsWall() {
 				s.End = s.Start + seg.End.Wall().Sub(seg.Start.Wall())
+			}
+			if t.channels.has(s.Speaker) {
+				s.StreamID = channelStream(s.StreamID, s.Speaker)
 			}
 			in = s
 		}
@@ -318,3 +351,65 @@ func (t *transcriptInput) streamTime(id string, tm event.Time) (time.Duration, t
 }
 
 func (t *transcriptInput) Close(ctx context.Context) error { return t.src.Close(ctx) }
+
+// channelSep joins a stream id and a speaker role into the aligner stream
+// of that speaker's channel (channelStream). It is a control character,
+// which stream ids never hold, so the aligner's stream ids stay distinct
+// from the feed's.
+const channelSep = "\x1f"
+
+// channelStream returns the aligner stream of the audio channel of role in
+// stream: a stereo call is aligned as one stream per party, each with its
+// own audio and its own speaker's segments.
+func channelStream(stream, role string) string { return stream + channelSep + role }
+
+// splitChannel returns the stream and the role of an aligner stream made by
+// channelStream; ok is false for any other stream id.
+func splitChannel(id string) (stream, role string, ok bool) {
+	return strings.Cut(id, channelSep)
+}
+
+// splitChannels returns the audio items of chunk c, timed as m: with roles,
+// one per channel that has a role, in the channel's stream; without, the
+// channels averaged, in the chunk's stream.
+func splitChannels(m align.Media, c event.AudioChunk, roles ChannelRoles) []align.Input {
+	if roles == nil {
+		m.Samples = c.Mono()
+		return []align.Input{m}
+	}
+	var items []align.Input
+	for ch := range c.Channels {
+		role, ok := roles[ch]
+		if !ok {
+			continue
+		}
+		item := m
+		item.StreamID = channelStream(c.StreamID, role)
+		item.Samples = c.Channel(ch)
+		items = append(items, item)
+	}
+	return items
+}
+
+// shareAck returns an AckFunc for n items made from one message: it calls
+// ack once all n were acknowledged, with the first error among them.
+func shareAck(ack pipeline.AckFunc, n int) pipeline.AckFunc {
+	if ack == nil || n == 1 {
+		return ack
+	}
+	var mu sync.Mutex
+	var first error
+	return func(ctx context.Context, err error) error {
+		mu.Lock()
+		n--
+		if first == nil {
+			first = err
+		}
+		last, e := n == 0, first
+		mu.Unlock()
+		if !last {
+			return nil
+		}
+		return ack(ctx, e)
+	}
+}

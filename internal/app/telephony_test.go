@@ -1,0 +1,190 @@
+package app
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cmc-stream/cmc-stream/event"
+)
+
+// telephonyCall is the call of the telephony tests, made with ffmpeg from
+// the demo speech: an 8 kHz stereo G.711 mu-law recording whose channel 0
+// (the agent) is the showcase clip played backwards and channel 1 (the
+// customer) the showcase clip, and the customer channel decoded to 16-bit
+// PCM by ffmpeg.
+type telephonyCall struct {
+	stereo   []byte // mu-law, interleaved agent, customer
+	customer []byte // pcm16le, the customer channel as ffmpeg decodes it
+}
+
+// makeTelephonyCall runs ffmpeg to encode and decode the call; it skips
+// the test when ffmpeg is missing (scripts/setup.sh installs it).
+func makeTelephonyCall(t *testing.T) telephonyCall {
+	t.Helper()
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Skip("ffmpeg not installed (scripts/setup.sh installs it)")
+	}
+	dir := t.TempDir()
+	stereo := filepath.Join(dir, "call.ulaw")
+	run := func(args ...string) []byte {
+		t.Helper()
+		out, err := exec.Command(ffmpeg, append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("ffmpeg %v: %v", args, err)
+		}
+		return out
+	}
+	run("-i", "../../demo/media/showcase.wav", "-filter_complex", "[0:a]asplit[c][a];[a]areverse[r];[r][c]join=inputs=2:channel_layout=stereo[out]",
+		"-map", "[out]", "-ar", "8000", "-f", "mulaw", stereo)
+	var c telephonyCall
+	if c.stereo, err = os.ReadFile(stereo); err != nil {
+		t.Fatal(err)
+	}
+	c.customer = run("-f", "mulaw", "-ar", "8000", "-ac", "2", "-i", stereo, "-af", "pan=mono|c0=c1", "-f", "s16le", "-")
+	if len(c.customer) != len(c.stereo) || len(c.stereo) < 8000*2*20 {
+		t.Fatalf("call of %d stereo bytes, customer %d bytes; want 2 bytes of PCM per mu-law frame, 20 s at least", len(c.stereo), len(c.customer))
+	}
+	return c
+}
+
+// showcaseUtterances returns the final segments of the showcase transcript
+// spoken by speaker in stream, and, for the agent, three more.
+func showcaseSegments(t *testing.T, stream string) []record {
+	t.Helper()
+	raw, err := os.ReadFile("../../demo/showcase_transcript.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []record
+	for line := range strings.Lines(string(raw)) {
+		var u struct {
+			Start, End float64
+			Text       string
+		}
+		if err := json.Unmarshal([]byte(line), &u); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, record{stream, fmt.Sprintf(`{"stream_id":%q,"speaker":"customer","start":%g,"end":%g,"text":%q,"final":true}`, stream, u.Start, u.End, u.Text)})
+	}
+	for _, a := range [][2]float64{{4.6, 5.1}, {12, 12.4}, {28.5, 29}} {
+		recs = append(recs, record{stream, fmt.Sprintf(`{"stream_id":%q,"speaker":"agent","start":%g,"end":%g,"text":"I see, let me check that for you","final":true}`, stream, a[0], a[1])})
+	}
+	return recs
+}
+
+// interleave returns chunks (each chunkSeconds long, in order) and the
+// segments in the order a live feed sends them: each segment after the
+// chunk that holds its end.
+func interleave(chunks []record, chunkSeconds float64, segs []record) []record {
+	var out []record
+	ends := make([]float64, len(segs))
+	for i, s := range segs {
+		var v struct{ End float64 }
+		_ = json.Unmarshal([]byte(s.value), &v)
+		ends[i] = v.End
+	}
+	sent := make([]bool, len(segs))
+	for c, chunk := range chunks {
+		out = append(out, chunk)
+		for i, s := range segs {
+			if !sent[i] && (ends[i] <= float64(c+1)*chunkSeconds || c == len(chunks)-1) {
+				out, sent[i] = append(out, s), true
+			}
+		}
+	}
+	return out
+}
+
+// telephonyRun produces the records to a new broker, runs the demo model on
+// them with extra config, and returns the events once want arrived.
+func telephonyRun(t *testing.T, recs []record, extra string, want int) ([]event.Event, Summary) {
+	t.Helper()
+	k := newKafka(t, 1)
+	addr := k.ListenAddrs()[0]
+	produce(t, addr, inTopic, recs...)
+	cfg, err := DecodeConfig([]byte(fmt.Sprintf(`
+model: {bundle: ../../demo/model}
+sources:
+  transcripts:
+    kafka:
+      brokers: [%q]
+      topic: %s
+      group: cmc-test
+      session_timeout: 3s
+      heartbeat_interval: 200ms
+      rebalance_timeout: 3s
+%s
+window: {policy: utterance, max_wait: 200ms}
+sinks:
+  kafka: {brokers: [%q], topic: %s, batch_timeout: 5ms}
+privacy: {roles: [customer]}
+`, addr, inTopic, extra, addr, outTopic)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, stop, _ := startApp(t, cfg, Options{})
+	poll(t, "events", func() error { return errCount("events", len(events(t, addr)), want) })
+	// The agent's windows close after the customer's last one at most.
+	poll(t, "agent windows", func() error { return errCount("windows filtered", int(app.Summary().Filtered), 3) })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	return events(t, addr), app.Summary()
+}
+
+// TestStereoMuLawCall sends an 8 kHz stereo G.711 mu-law call over Kafka
+// with channels {0: agent, 1: customer} and privacy.roles [customer], and
+// the same call's customer channel decoded to PCM16 by ffmpeg as a mono
+// stream: the customer's events match within 1e-3, and the agent's channel
+// yields none.
+func TestStereoMuLawCall(t *testing.T) {
+	call := makeTelephonyCall(t)
+	const rate, chunkSeconds = 8000, 0.5
+	frames := int(rate * chunkSeconds)
+	var stereo, mono []record
+	for c := 0; c*frames < len(call.stereo)/2; c++ {
+		lo, hi := c*frames, min((c+1)*frames, len(call.stereo)/2)
+		stereo = append(stereo, record{"call", fmt.Sprintf(`{"stream_id":"call","start":%g,"sample_rate":%d,"encoding":"mulaw","channels":2,"samples":%q}`,
+			float64(c)*chunkSeconds, rate, base64.StdEncoding.EncodeToString(call.stereo[2*lo:2*hi]))})
+		mono = append(mono, audioChunk("call", float64(c)*chunkSeconds, rate, "pcm16le", base64.StdEncoding.EncodeToString(call.customer[2*lo:2*hi])))
+	}
+	segs := showcaseSegments(t, "call")
+	got, sum := telephonyRun(t, interleave(stereo, chunkSeconds, segs), "      channels: {0: agent, 1: customer}", 7)
+	ref, _ := telephonyRun(t, interleave(mono, chunkSeconds, segs), "", 7)
+	if sum.Filtered != 3 {
+		t.Errorf("%d windows filtered, want the agent's 3", sum.Filtered)
+	}
+	// Offsets in both feeds: the windows' wall-clock times differ by the
+	// runs' start, their sequence numbers (start in ms) do not.
+	byStart := func(a, b event.Event) int { return int(a.Window.Seq) - int(b.Window.Seq) }
+	slices.SortFunc(got, byStart)
+	slices.SortFunc(ref, byStart)
+	for i := range got {
+		g, r := got[i], ref[i]
+		if g.StreamID != "call" || g.Speaker != "customer" || g.EventID != r.EventID {
+			t.Errorf("event %s: stream %q speaker %q, want a customer event of stream call", g.EventID, g.StreamID, g.Speaker)
+		}
+		if !g.Modalities.Audio.Present || !r.Modalities.Audio.Present {
+			t.Errorf("event %s: audio present %v, reference %v", g.EventID, g.Modalities.Audio.Present, r.Modalities.Audio.Present)
+			continue
+		}
+		if g.Window.Seq != r.Window.Seq || g.Window.End.Sub(g.Window.Start) != r.Window.End.Sub(r.Window.Start) || g.Transcript != r.Transcript {
+			t.Errorf("event %d: window %d of %v %q, reference %d of %v %q", i, g.Window.Seq, g.Window.End.Sub(g.Window.Start), g.Transcript,
+				r.Window.Seq, r.Window.End.Sub(r.Window.Start), r.Transcript)
+		}
+		for _, p := range [][2]*event.Probs{{&g.Probs, &r.Probs}, {g.Modalities.Audio.Probs, r.Modalities.Audio.Probs}} {
+			if d := max(math.Abs(p[0].Negative-p[1].Negative), math.Abs(p[0].Neutral-p[1].Neutral), math.Abs(p[0].Positive-p[1].Positive)); d > 1e-3 {
+				t.Errorf("event %s: probs %+v, reference %+v (differ by %g)", g.EventID, *p[0], *p[1], d)
+			}
+		}
+	}
+}
