@@ -1,9 +1,9 @@
 // Package kafka reads transcript segments from a Kafka topic as a member of
 // a consumer group, with kafka-go, for the pipeline (pipeline.Source). New
 // decodes segments; NewDecoding takes any Decoder, such as one that also
-// accepts the audio chunks of DecodeAudioChunk (PCM16 or float32 samples
-// with their rate and start) that call-centre feeds carry on the same
-// topic, keyed by stream id.
+// accepts the audio chunks of event.DecodeAudioChunk (PCM16, float32 or
+// G.711 samples of one or two channels with their rate and start) that
+// call-centre feeds carry on the same topic, keyed by stream id.
 //
 // Delivery is at least once. The source fetches without committing; each
 // segment comes with an acknowledgement function that the pipeline calls
