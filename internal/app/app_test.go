@@ -126,14 +126,16 @@ sinks: {stdout: {format: jsonl}}
 		}
 	}
 	// The metrics of /metrics: the score stage's latency histogram counted
-	// both windows.
+	// both windows; the vision stage's, the 45 frames of the 3 s clip at
+	// 15 frames/s (a file played not in real time drops none).
 	reg := obs.NewRegistry()
 	app.registerMetrics(reg)
 	var metrics strings.Builder
 	if err := reg.WriteText(&metrics); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`cmc_stage_latency_seconds_count{stage="score"} 2`, `cmc_stage_items_total{stage="score"} 2`, "cmc_events_total 2"} {
+	for _, want := range []string{`cmc_stage_latency_seconds_count{stage="score"} 2`, `cmc_stage_items_total{stage="score"} 2`, "cmc_events_total 2",
+		`cmc_stage_latency_seconds_count{stage="vision"} 45`, `cmc_stage_items_total{stage="vision"} 45`, `cmc_stage_queue_depth{stage="vision"} 0`} {
 		if !strings.Contains(metrics.String(), want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics.String())
 		}
