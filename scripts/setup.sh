@@ -5,7 +5,8 @@
 #   - the ONNX Runtime 1.30.0 shared library from the npm package
 #     onnxruntime-node@1.30.0 (Debian has no onnxruntime), checked by sha256,
 #     into third_party/onnxruntime/ (git-ignored);
-#   - the Go modules.
+#   - the Go modules;
+#   - the expression model converted to ONNX (sha256 checked).
 # Run as root or with sudo available. Re-running it does only what is missing.
 set -euo pipefail
 
@@ -101,5 +102,28 @@ bash "$ROOT/scripts/install-browser.sh"
 
 log "downloading Go modules"
 (cd "$ROOT" && go mod download)
+
+# The expression model, converted once from its TF.js graph model to ONNX
+# by internal/tfjs/cmd/tfjs2onnx, so that cmc-stream loads an ONNX file and
+# carries no converter. The conversion is deterministic: its output is
+# checked against this sha256 (internal/tfjs's TestEmotionConversionPin
+# converts again and compares with it).
+EXPR_ONNX_SHA256="5f9c37f824cdd122441c72851872a7d00a4fc8849f107bb7e683837c7d13db6a"
+convert_expression_model() {
+	local dest="$THIRD/models/emotion.onnx"
+	if sha_ok "$dest" "$EXPR_ONNX_SHA256"; then
+		log "emotion.onnx present (sha256 ok)"
+		return
+	fi
+	log "converting the expression model to ONNX"
+	(cd "$ROOT" && go run ./internal/tfjs/cmd/tfjs2onnx -in "$THIRD/models/emotion.json" -out "$dest" >/dev/null)
+	if ! sha_ok "$dest" "$EXPR_ONNX_SHA256"; then
+		log "checksum mismatch for $dest: got $(sha256sum "$dest" | cut -d' ' -f1), want $EXPR_ONNX_SHA256"
+		rm -f "$dest"
+		exit 1
+	fi
+	log "installed $dest"
+}
+convert_expression_model
 touch "$ROOT/.setup-done"
 log "done"

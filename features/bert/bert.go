@@ -12,7 +12,6 @@ import (
 	"fmt"
 
 	"github.com/cmc-stream/cmc-stream/features/text"
-	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
@@ -30,16 +29,14 @@ type Encoder struct {
 }
 
 // Open loads the model at path with the given output name (DefaultOutput
-// when empty) and learns its hidden size by encoding an empty text.
+// when empty) and learns its hidden size by encoding an empty text. ONNX
+// Runtime must have been initialised (onnx.Init, by the command).
 func Open(path, output string, tok *text.Tokenizer, threads int) (*Encoder, error) {
 	if tok == nil {
 		return nil, errors.New("bert: nil tokenizer")
 	}
 	if output == "" {
 		output = DefaultOutput
-	}
-	if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
 	}
 	s, err := onnx.Open(path, nil, []string{"input_ids", "attention_mask", "token_type_ids"}, []string{output}, threads)
 	if err != nil {

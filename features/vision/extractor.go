@@ -5,19 +5,18 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-
-	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
-// Asset paths below the assets folder (envconfig.AssetsDir), where
-// scripts/fetch-vision-assets.sh puts them.
+// Model paths below the assets folder, where make setup puts them.
 var (
-	// FaceModelFile is the BlazeFace short-range ONNX model.
+	// FaceModelFile is the BlazeFace short-range ONNX model, fetched by
+	// scripts/fetch-vision-assets.sh.
 	FaceModelFile = filepath.Join("models", "face_detection_front_128x128_barracuda.onnx")
-	// ExpressionModelFile is the mini-Xception expression model, a
-	// TensorFlow.js graph model (its weights, emotion.bin, beside it).
-	ExpressionModelFile = filepath.Join("models", "emotion.json")
+	// ExpressionModelFile is the mini-Xception expression model in ONNX,
+	// converted once from its TensorFlow.js graph model (models/emotion.json
+	// and emotion.bin) by scripts/setup.sh with internal/tfjs/cmd/tfjs2onnx,
+	// and checked by sha256.
+	ExpressionModelFile = filepath.Join("models", "emotion.onnx")
 )
 
 // DefaultHaarCascade is the frontal-face Haar cascade of Debian's
@@ -47,15 +46,13 @@ var (
 	ErrDstSize = errors.New("vision: destination shorter than the feature width")
 )
 
-// Config configures an Extractor. The zero value is valid and means the
-// defaults.
+// Config configures an Extractor. FaceModel and ExpressionModel are
+// required (DefaultConfig sets them from the assets folder); the other zero
+// fields mean their defaults.
 type Config struct {
-	// FaceModel is the BlazeFace short-range ONNX file. Default: the
-	// fetched asset FaceModelFile.
+	// FaceModel is the BlazeFace short-range ONNX file; required.
 	FaceModel string
-	// ExpressionModel is the TF.js model.json of the expression model,
-	// converted to ONNX when New loads it. Default: the fetched asset
-	// ExpressionModelFile.
+	// ExpressionModel is the ONNX file of the expression model; required.
 	ExpressionModel string
 	// HaarCascade is the OpenCV Haar cascade XML of the fallback
 	// detector. Default: DefaultHaarCascade.
@@ -75,14 +72,15 @@ type Config struct {
 	Threads int
 }
 
+// DefaultConfig returns the Config of the models make setup put in the
+// assets folder assetsDir (FaceModelFile and ExpressionModelFile below it),
+// every other field at its default.
+func DefaultConfig(assetsDir string) Config {
+	return Config{FaceModel: filepath.Join(assetsDir, FaceModelFile), ExpressionModel: filepath.Join(assetsDir, ExpressionModelFile)}
+}
+
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
-	if c.FaceModel == "" {
-		c.FaceModel = envconfig.Asset(FaceModelFile)
-	}
-	if c.ExpressionModel == "" {
-		c.ExpressionModel = envconfig.Asset(ExpressionModelFile)
-	}
 	if c.HaarCascade == "" {
 		c.HaarCascade = DefaultHaarCascade
 	}
@@ -102,6 +100,10 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
+	case c.FaceModel == "":
+		return errors.New("vision: config: FaceModel is required (DefaultConfig sets it from the assets folder)")
+	case c.ExpressionModel == "":
+		return errors.New("vision: config: ExpressionModel is required (DefaultConfig sets it from the assets folder)")
 	case !(c.ScoreThreshold > 0 && c.ScoreThreshold <= 1):
 		return fmt.Errorf("vision: config: ScoreThreshold %v must be in (0, 1]", c.ScoreThreshold)
 	case !(c.IoUThreshold > 0 && c.IoUThreshold < 1):
@@ -215,16 +217,14 @@ type Extractor struct {
 	expr  *expression
 }
 
-// New validates cfg, initialises ONNX Runtime (envconfig.ORTLibrary) and
-// loads the models.
+// New validates cfg and loads the models. ONNX Runtime must have been
+// initialised (onnx.Init, by the command); before, New returns an error
+// wrapping onnx.ErrNotInitialized.
 func New(cfg Config) (*Extractor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
-		return nil, fmt.Errorf("vision: %w", err)
-	}
 	e := &Extractor{cfg: cfg}
 	var err error
 	if e.blaze, err = newBlazeFace(cfg.FaceModel, cfg.Threads, cfg.ScoreThreshold, cfg.IoUThreshold); err != nil {

@@ -60,7 +60,7 @@ func photoFrame(t testing.TB, photo, filter string, w, h int) []byte {
 
 func newExtractor(t testing.TB, cfg Config) *Extractor {
 	t.Helper()
-	e, err := New(cfg)
+	e, err := New(withTestModels(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,13 +241,13 @@ func TestExtractErrors(t *testing.T) {
 	if err := e.Extract(make([]byte, 4*4*3), 4, 4, row[:Dims-1]); !errors.Is(err, ErrDstSize) {
 		t.Errorf("short dst: %v, want ErrDstSize", err)
 	}
-	if _, err := New(Config{FaceModel: "/nonexistent.onnx"}); err == nil {
+	if _, err := New(withTestModels(Config{FaceModel: "/nonexistent.onnx"})); err == nil {
 		t.Error("missing face model accepted")
 	}
-	if _, err := New(Config{HaarCascade: "/nonexistent.xml"}); err == nil {
+	if _, err := New(withTestModels(Config{HaarCascade: "/nonexistent.xml"})); err == nil {
 		t.Error("missing cascade accepted")
 	}
-	if _, err := New(Config{ExpressionModel: "/nonexistent.json"}); err == nil {
+	if _, err := New(withTestModels(Config{ExpressionModel: "/nonexistent.onnx"})); err == nil {
 		t.Error("missing expression model accepted")
 	}
 }

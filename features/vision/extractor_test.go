@@ -8,16 +8,21 @@ import (
 )
 
 func TestConfigValidate(t *testing.T) {
+	const face, expr = "face.onnx", "emotion.onnx"
 	for _, c := range []struct {
 		cfg Config
 		ok  bool
 	}{
-		{Config{}, true},
-		{Config{ScoreThreshold: 1, IoUThreshold: 0.5, Threads: 2}, true},
-		{Config{ScoreThreshold: 1.5}, false},
-		{Config{ScoreThreshold: -0.1}, false},
-		{Config{IoUThreshold: 1}, false},
-		{Config{Threads: -1}, false},
+		{Config{FaceModel: face, ExpressionModel: expr}, true},
+		{DefaultConfig("assets"), true},
+		{Config{FaceModel: face, ExpressionModel: expr, ScoreThreshold: 1, IoUThreshold: 0.5, Threads: 2}, true},
+		{Config{}, false},
+		{Config{FaceModel: face}, false},
+		{Config{ExpressionModel: expr}, false},
+		{Config{FaceModel: face, ExpressionModel: expr, ScoreThreshold: 1.5}, false},
+		{Config{FaceModel: face, ExpressionModel: expr, ScoreThreshold: -0.1}, false},
+		{Config{FaceModel: face, ExpressionModel: expr, IoUThreshold: 1}, false},
+		{Config{FaceModel: face, ExpressionModel: expr, Threads: -1}, false},
 	} {
 		if err := c.cfg.Validate(); (err == nil) != c.ok {
 			t.Errorf("%+v: Validate() = %v, want ok=%v", c.cfg, err, c.ok)
@@ -47,10 +52,10 @@ func TestSpecCheck(t *testing.T) {
 // TestNewErrors: a bad config fails before any model loads, and a build
 // without OpenCV or ONNX Runtime says so.
 func TestNewErrors(t *testing.T) {
-	if _, err := New(Config{ScoreThreshold: 2}); err == nil {
+	if _, err := New(withTestModels(Config{ScoreThreshold: 2})); err == nil {
 		t.Error("bad config accepted")
 	}
-	e, err := New(Config{})
+	e, err := New(withTestModels(Config{}))
 	if errors.Is(err, ErrNotBuilt) || errors.Is(err, onnx.ErrNotBuilt) {
 		return
 	}

@@ -107,12 +107,15 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Assets.Dir == "" {
+		return nil, errors.New("app: assets.dir is empty: the command sets it (internal/envconfig)")
+	}
 	m, err := model.Load(cfg.Model.Bundle)
 	if err != nil {
 		return nil, err
 	}
 	clock := NewStreamClock(opts.Now, 2*cfg.Window.idleTimeout())
-	enc, TextSpec, err := newTextEncoder(cfg.Text, m.Config.Lengths.Text)
+	enc, TextSpec, err := newTextEncoder(cfg.Assets.Dir, cfg.Text, m.Config.Lengths.Text)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +178,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	// Sources.
 	var inputs, videos []pipeline.Source[align.Input]
 	for _, v := range cfg.Sources.Video {
-		ex, err := vision.New(vision.Config{})
+		ex, err := vision.New(vision.DefaultConfig(cfg.Assets.Dir))
 		if err != nil {
 			return nil, fmt.Errorf("app: video source %q: %w", v.StreamID, err)
 		}
@@ -436,13 +439,14 @@ func (s *Stats) percentiles() (p50, p99 float64) {
 }
 
 // newTextEncoder builds the configured text encoder with maxLen rows
-// (the model's lengths.text unless the config says otherwise).
-func newTextEncoder(cfg TextConfig, maxLen int) (*text.LexiconEncoder, recipe.TextSpec, error) {
+// (the model's lengths.text unless the config says otherwise), its
+// lexicons from the assets folder assetsDir.
+func newTextEncoder(assetsDir string, cfg TextConfig, maxLen int) (*text.LexiconEncoder, recipe.TextSpec, error) {
 	lang := cfg.lang()
 	if cfg.MaxLen > 0 {
 		maxLen = cfg.MaxLen
 	}
-	return recipe.NewLexiconEncoder(lang, maxLen)
+	return recipe.NewLexiconEncoder(assetsDir, lang, maxLen)
 }
 
 // rejectMessage returns the Kafka source's Config.Reject: it logs a

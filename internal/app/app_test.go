@@ -79,7 +79,7 @@ sources:
   transcripts: {file: ` + tr + `}
 window: {policy: utterance, max_wait: 10s}
 sinks: {stdout: {format: jsonl}}
-`
+` + testAssetsYAML
 	cfg, err := DecodeConfig([]byte(cfgYAML))
 	if err != nil {
 		t.Fatal(err)

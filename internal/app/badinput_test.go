@@ -152,7 +152,7 @@ func TestBuildRejectsBadBundle(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cfg, err := DecodeConfig([]byte("model: {bundle: " + dir + "}\ntext: {max_len: 24}\nsources: {transcripts: {file: x.jsonl}}\nsinks: {stdout: {}}\n"))
+			cfg, err := DecodeConfig([]byte("model: {bundle: " + dir + "}\ntext: {max_len: 24}\nsources: {transcripts: {file: x.jsonl}}\nsinks: {stdout: {}}\n" + testAssetsYAML))
 			if err != nil {
 				t.Fatal(err)
 			}

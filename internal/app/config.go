@@ -39,6 +39,23 @@ type Config struct {
 	Privacy PrivacyConfig `yaml:"privacy"`
 	// Pipeline sizes the queues and workers.
 	Pipeline PipelineConfig `yaml:"pipeline"`
+	// Assets locates the files make setup fetches and the ONNX Runtime
+	// library.
+	Assets AssetsConfig `yaml:"assets"`
+}
+
+// AssetsConfig locates the files make setup fetches (models, lexicons)
+// and the ONNX Runtime library. The command resolves the defaults
+// (internal/envconfig) before Build, which takes the paths as they are.
+type AssetsConfig struct {
+	// Dir is the folder of fetched assets (models/, lexicons/,
+	// onnxruntime/). Default: $CMC_ASSETS, else the project's third_party
+	// folder, found from the working directory or the executable upwards.
+	Dir string `yaml:"dir"`
+	// ONNXRuntime is the ONNX Runtime shared library, loaded once by the
+	// command when a video source needs it. Default: $CMC_ORT_LIB, else
+	// onnxruntime/libonnxruntime.so.1 below Dir.
+	ONNXRuntime string `yaml:"onnxruntime"`
 }
 
 // ModelConfig selects the model bundle.

@@ -66,7 +66,7 @@ func textBundle(t *testing.T) string {
 func saveBundle(t *testing.T, dims model.PerModality, seed uint64) string {
 	t.Helper()
 	if dims.Text == 0 {
-		enc, _, err := recipe.NewLexiconEncoder("en", 24)
+		enc, _, err := recipe.NewLexiconEncoder(testNative.AssetsDir, "en", 24)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ sinks:
   kafka: {brokers: [%q], topic: %s, batch_timeout: 5ms}
   dead_letter: {brokers: [%q], topic: %s}
 pipeline: {shutdown_timeout: 10s}
-%s`, bundle, addr, inTopic, addr, outTopic, addr, deadTopic, extra)
+%s%s`, bundle, addr, inTopic, addr, outTopic, addr, deadTopic, testAssetsYAML, extra)
 }
 
 // record is one message to produce, keyed by stream id.

@@ -17,6 +17,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // The binary built once per test run, for the multi-process tests.
@@ -47,9 +48,12 @@ func cmcBinary(t *testing.T) string {
 	return binPath
 }
 
-// TestMain removes the binary built for the multi-process tests.
+// TestMain initialises ONNX Runtime as the command does (for the video
+// sources) and removes the binary built for the multi-process tests.
 func TestMain(m *testing.M) {
+	_ = onnx.Init(testNative.ORTLibrary)
 	code := m.Run()
+	_ = onnx.Shutdown()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

@@ -42,7 +42,7 @@ func secureConfig(t *testing.T, s *kafkasectest.Secured, caFile string) *Config 
 		"max_wait: 500ms", "max_wait: 200ms",
 		"group: cmc-stream", "group: cmc-stream\n      session_timeout: 6s\n      heartbeat_interval: 200ms\n      rebalance_timeout: 3s",
 	).Replace(string(raw))
-	cfg, err := DecodeConfig([]byte(y))
+	cfg, err := DecodeConfig([]byte(y + testAssetsYAML))
 	if err != nil {
 		t.Fatalf("configs/kafka-secure.yaml: %v\n%s", err, y)
 	}

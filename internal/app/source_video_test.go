@@ -80,7 +80,7 @@ sources:
   video: [{stream_id: cam, device: %q, fps: 15, width: 160, height: 120}]
 window: {policy: sliding, size: 1s, hop: 1s, max_wait: 3s}
 sinks: {stdout: {}}
-`, textBundle(t), srv.URL+"/cam.mjpg")))
+%s`, textBundle(t), srv.URL+"/cam.mjpg", testAssetsYAML)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,10 +135,7 @@ func (m *micInput) Connect(context.Context) error {
 	if m.src != nil {
 		return nil
 	}
-	if err := audio.Init(); err != nil {
-		return fmt.Errorf("app: audio source %q: %w", m.stream, err)
-	}
-	src, err := audio.Open(m.cfg)
+	src, err := audio.Open(m.cfg) // the command initialised PortAudio (audio.Init)
 	if err != nil {
 		return fmt.Errorf("app: audio source %q: %w", m.stream, err)
 	}

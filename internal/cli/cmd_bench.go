@@ -81,11 +81,11 @@ func benchModel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *compare != "" && *compare != "onnxruntime" {
 		return fmt.Errorf("%w: --compare: unknown engine %q (want onnxruntime)", errUsage, *compare)
 	}
-	if *compare != "" {
-		if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
-			return err
-		}
+	assets, stop, err := native{onnx: *compare != ""}.start(envconfig.Native{}, stderr)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	batchList, err := intList("batch", *batches)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func benchModel(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "# %s/%s, %d CPUs (%s), Go %s, load average %s; random weights, synthetic inputs\n",
 			runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverage())
 		if *compare != "" {
-			fmt.Fprintf(stdout, "# compared with ONNX Runtime (%s) on the exported graph, %d intra-op threads, runs interleaved\n", envconfig.ORTLibrary(), *threads)
+			fmt.Fprintf(stdout, "# compared with ONNX Runtime (%s) on the exported graph, %d intra-op threads, runs interleaved\n", assets.ORTLibrary, *threads)
 		}
 	}
 	for _, name := range strings.Split(*presets, ",") {
@@ -255,7 +255,12 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	cfg := loadgen.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads,
+	assets, stop, err := native{onnx: true}.start(envconfig.Native{}, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	cfg := loadgen.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Assets: assets.AssetsDir, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	target := loadgen.Target{P99: *p99}
 	if !*asJSON {

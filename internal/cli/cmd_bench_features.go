@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -51,12 +52,17 @@ func benchFeatures(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	det, err := vad.Open("")
+	paths, stop, err := native{onnx: true}.start(envconfig.Native{}, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	det, err := vad.Open(filepath.Join(paths.AssetsDir, vad.ModelFile))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = det.Close() }()
-	vx, err := vision.New(vision.Config{})
+	vx, err := vision.New(vision.DefaultConfig(paths.AssetsDir))
 	if err != nil {
 		return err
 	}
@@ -74,7 +80,7 @@ func benchFeatures(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}); err != nil {
 		return err
 	}
-	enc, _, err := recipe.NewLexiconEncoder("en", 50)
+	enc, _, err := recipe.NewLexiconEncoder(paths.AssetsDir, "en", 50)
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !*noDashboard {
 		cfg.Sinks.HTTP = &app.HTTPSink{Listen: *listen}
 	}
+	stopNative, err := startNative(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopNative()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	flow, err := app.Build(cfg, app.Options{Stdout: stdout, Dashboard: dashboard.FS(), Logger: logger,
 		Listening: func(addr string) { fmt.Fprintf(stderr, "dashboard: http://%s/\n", addr) }})

@@ -29,7 +29,7 @@ func TestExportMatchesReference(t *testing.T) {
 	if !strings.Contains(stdout.String(), "wrote "+path) {
 		t.Errorf("stdout %q does not name the file", stdout.String())
 	}
-	if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
+	if err := onnx.Init(envconfig.Resolve(envconfig.Native{}).ORTLibrary); err != nil {
 		t.Fatal(err)
 	}
 	s, err := onnx.Open(path, nil, onnxexport.Inputs[:], onnxexport.Outputs, 1)

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/cmc-stream/cmc-stream/features/recipe"
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 	"github.com/cmc-stream/cmc-stream/internal/extract"
 )
 
@@ -31,13 +33,19 @@ func runExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *media == "" || *transcripts == "" || *out == "" {
 		return fmt.Errorf("%w: --media, --transcripts and --out are required", errUsage)
 	}
-	enc, spec, err := recipe.NewLexiconEncoder(*lang, *maxLen)
+	paths, stop, err := native{onnx: true}.start(envconfig.Native{}, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	enc, spec, err := recipe.NewLexiconEncoder(paths.AssetsDir, *lang, *maxLen)
 	if err != nil {
 		return err
 	}
 	bar := newProgress(stderr)
 	res, err := extract.Run(ctx, extract.Config{
 		Media: *media, Transcripts: *transcripts, Labels: *labels, Text: enc, Spec: recipe.Default(spec), FPS: *fps,
+		Vision:   vision.DefaultConfig(paths.AssetsDir),
 		Progress: func(done, total int) { bar.show("extract", done, total) },
 		Report: func(clip string, err error) {
 			bar.clear()

@@ -15,6 +15,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/features/text"
 	"github.com/cmc-stream/cmc-stream/features/vision"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 	"github.com/cmc-stream/cmc-stream/model/safetensors"
 )
 
@@ -108,7 +109,12 @@ func featuresVision(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *input == "" || (*asJSON == (*out != "")) {
 		return fmt.Errorf("%w: --input and exactly one of --json or --out are required", errUsage)
 	}
-	ex, err := vision.New(vision.Config{})
+	paths, stop, err := native{onnx: true}.start(envconfig.Native{}, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	ex, err := vision.New(vision.DefaultConfig(paths.AssetsDir))
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	stop, err := startNative(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	flow, err := app.Build(cfg, app.Options{
 		Stdout: stdout, Dashboard: dashboard.FS(), Logger: logger,

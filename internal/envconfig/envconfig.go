@@ -1,8 +1,14 @@
-// Package envconfig reads every environment variable cmc-stream uses, in one
-// place, with typed accessors and documented defaults.
+// Package envconfig is the command layer's view of the process
+// environment: it reads every environment variable cmc-stream uses, in one
+// place, and finds the project's files from the working directory or the
+// executable, so that `cmc-stream demo` run from a clone finds the demo and
+// the assets make setup fetched. Only the command (internal/cli) imports it
+// (internal/layering checks): library packages take paths as parameters.
+// Tests may use it to locate the assets the way the command does.
 package envconfig
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 )
@@ -10,25 +16,40 @@ import (
 // Environment variable names.
 const (
 	// AssetsVar names the folder of fetched assets (ONNX Runtime, models,
-	// lexicons). Default: the project's third_party folder, found beside the
-	// executable's parent folder or above the working directory.
+	// lexicons). It overrides the default (Resolve), and is overridden by
+	// the configuration (assets.dir in a run configuration).
 	AssetsVar = "CMC_ASSETS"
-	// ORTLibraryVar names the ONNX Runtime shared library. Default:
-	// <assets>/onnxruntime/libonnxruntime.so.1.
+	// ORTLibraryVar names the ONNX Runtime shared library. It overrides
+	// the default (Resolve), and is overridden by the configuration
+	// (assets.onnxruntime in a run configuration).
 	ORTLibraryVar = "CMC_ORT_LIB"
 )
 
-// AssetsDir returns the assets folder: $CMC_ASSETS, else the first
-// third_party folder found above the working directory or above the
-// executable's folder, else "third_party".
-func AssetsDir() string {
-	if v := os.Getenv(AssetsVar); v != "" {
-		return v
+// Native locates what the native runtimes need: the folder of fetched
+// assets and the ONNX Runtime shared library.
+type Native struct {
+	// AssetsDir is the folder of fetched assets: models/, lexicons/ and
+	// onnxruntime/, as scripts/setup.sh lays them out.
+	AssetsDir string
+	// ORTLibrary is the ONNX Runtime shared library.
+	ORTLibrary string
+}
+
+// ORTLibraryFile is the ONNX Runtime library's path below the assets
+// folder, where scripts/setup.sh puts it.
+var ORTLibraryFile = filepath.Join("onnxruntime", "libonnxruntime.so.1")
+
+// Resolve returns n with each empty field set from its environment
+// variable, else its default: for AssetsDir the first third_party folder
+// found by ProjectFile (else "third_party"), for ORTLibrary ORTLibraryFile
+// below AssetsDir. A field already set (from the configuration) is kept.
+func Resolve(n Native) Native {
+	n.AssetsDir = cmp.Or(n.AssetsDir, os.Getenv(AssetsVar))
+	if n.AssetsDir == "" {
+		n.AssetsDir, _ = ProjectFile("third_party")
 	}
-	if p, ok := ProjectFile("third_party"); ok {
-		return p
-	}
-	return "third_party"
+	n.ORTLibrary = cmp.Or(n.ORTLibrary, os.Getenv(ORTLibraryVar), filepath.Join(n.AssetsDir, ORTLibraryFile))
+	return n
 }
 
 // ProjectFile finds rel (a path inside the project, such as
@@ -57,16 +78,4 @@ func ProjectFile(rel string) (string, bool) {
 		}
 	}
 	return rel, false
-}
-
-// Asset returns the path of a fetched asset, relative to AssetsDir.
-func Asset(rel string) string { return filepath.Join(AssetsDir(), rel) }
-
-// ORTLibrary returns the ONNX Runtime shared library path: $CMC_ORT_LIB,
-// else <assets>/onnxruntime/libonnxruntime.so.1.
-func ORTLibrary() string {
-	if v := os.Getenv(ORTLibraryVar); v != "" {
-		return v
-	}
-	return Asset(filepath.Join("onnxruntime", "libonnxruntime.so.1"))
 }

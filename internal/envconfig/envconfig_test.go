@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestProjectFileAndAssets(t *testing.T) {
+func TestProjectFileAndResolve(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "third_party", "onnxruntime"), 0o755)
 	os.MkdirAll(filepath.Join(root, "a", "b"), 0o755)
@@ -20,12 +20,20 @@ func TestProjectFileAndAssets(t *testing.T) {
 	}
 	t.Setenv(AssetsVar, "")
 	t.Setenv(ORTLibraryVar, "")
-	if got, want := ORTLibrary(), filepath.Join(root, "third_party", "onnxruntime", "libonnxruntime.so.1"); got != want {
-		t.Errorf("ORTLibrary = %q, want %q", got, want)
+	want := Native{AssetsDir: filepath.Join(root, "third_party"), ORTLibrary: filepath.Join(root, "third_party", "onnxruntime", "libonnxruntime.so.1")}
+	if got := Resolve(Native{}); got != want {
+		t.Errorf("defaults: Resolve = %+v, want %+v", got, want)
 	}
 	t.Setenv(AssetsVar, "/x")
+	if got := Resolve(Native{}); got != (Native{AssetsDir: "/x", ORTLibrary: "/x/onnxruntime/libonnxruntime.so.1"}) {
+		t.Errorf("$%s: Resolve = %+v", AssetsVar, got)
+	}
 	t.Setenv(ORTLibraryVar, "/lib/ort.so")
-	if AssetsDir() != "/x" || ORTLibrary() != "/lib/ort.so" {
-		t.Errorf("env overrides: %q %q", AssetsDir(), ORTLibrary())
+	if got := Resolve(Native{}); got != (Native{AssetsDir: "/x", ORTLibrary: "/lib/ort.so"}) {
+		t.Errorf("$%s: Resolve = %+v", ORTLibraryVar, got)
+	}
+	configured := Native{AssetsDir: "/cfg", ORTLibrary: "/cfg/ort.so"}
+	if got := Resolve(configured); got != configured {
+		t.Errorf("configured values: Resolve = %+v, want them kept", got)
 	}
 }

@@ -44,6 +44,9 @@ type Config struct {
 	Text *text.LexiconEncoder
 	// Spec is the feature spec stored in the dataset.
 	Spec features.Spec
+	// Vision configures the vision extractor: its model paths are
+	// required (vision.DefaultConfig gives those of the assets folder).
+	Vision vision.Config
 	// FPS is the frame rate the video is sampled at. Default 15.
 	FPS float64
 	// Progress is called after each clip with the count done and the total.
@@ -91,7 +94,7 @@ func Run(ctx context.Context, cfg Config, out string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	vx, err := vision.New(vision.Config{})
+	vx, err := vision.New(cfg.Vision)
 	if err != nil {
 		return Result{}, err
 	}

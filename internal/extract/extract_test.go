@@ -85,7 +85,7 @@ func TestRun(t *testing.T) {
 	spec.Set(features.Text, map[string]any{"name": "test"})
 	out := filepath.Join(dir, "d.pkl")
 	var skipped []string
-	res, err := Run(context.Background(), Config{Media: dir, Transcripts: tr, Labels: labels, Text: enc, Spec: spec,
+	res, err := Run(context.Background(), Config{Media: dir, Transcripts: tr, Labels: labels, Text: enc, Spec: spec, Vision: vision.DefaultConfig(testNative.AssetsDir),
 		Report: func(c string, err error) { skipped = append(skipped, c+": "+err.Error()) }}, out)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +145,7 @@ func TestRun(t *testing.T) {
 {"clip_id":"zz","start":0,"end":1,"text":"y"}
 `), 0o644)
 	skipped = nil
-	res, err = Run(context.Background(), Config{Media: dir, Transcripts: tr, Text: enc, Spec: spec,
+	res, err = Run(context.Background(), Config{Media: dir, Transcripts: tr, Text: enc, Spec: spec, Vision: vision.DefaultConfig(testNative.AssetsDir),
 		Report: func(c string, err error) { skipped = append(skipped, c+": "+err.Error()) }}, out)
 	if err != nil || res.Clips != 1 || len(skipped) != 1 || !strings.Contains(skipped[0], "zz") {
 		t.Errorf("missing media: %+v %v %v", res, skipped, err)

@@ -49,6 +49,10 @@ type Config struct {
 	Clip Clip
 	// Bundle is the model bundle directory; required.
 	Bundle string
+	// Assets is the folder of fetched assets (models, lexicons; the
+	// pipeline's assets.dir); required. ONNX Runtime must have been
+	// initialised (onnx.Init) for the vision features.
+	Assets string
 	// Duration is how long each stream plays: utterances ending later
 	// (by more than 10 ms) are not produced. A Duration above the clip's
 	// length loops the clip. Default: the clip's length.
@@ -85,6 +89,8 @@ func (c Config) Validate() error {
 		return errors.New("loadgen: the clip needs a video, an audio file, utterances and a length")
 	case c.Bundle == "":
 		return errors.New("loadgen: a model bundle is required")
+	case c.Assets == "":
+		return errors.New("loadgen: the assets folder is required")
 	case c.Duration < 0 || c.Drain < 0 || c.MaxWait < 0 || c.Workers < 0 || c.Threads < 0 || c.Queue < 0:
 		return errors.New("loadgen: durations and counts must not be negative")
 	}
@@ -293,6 +299,7 @@ func appConfig(cfg Config, clips []Clip, addr string) *app.Config {
 		Window:   app.WindowConfig{Policy: "utterance", MaxWait: cfg.MaxWait},
 		Sinks:    app.SinksConfig{Stdout: &app.StdoutSink{Format: "jsonl"}},
 		Pipeline: app.PipelineConfig{Workers: cfg.Workers, Queue: cfg.Queue},
+		Assets:   app.AssetsConfig{Dir: cfg.Assets},
 	}
 	if c.Window.MaxWait == 0 {
 		c.Window.MaxWait = DefaultMaxWait

@@ -108,7 +108,7 @@ func checkLength(t *testing.T, c Clip) {
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	clip := Clip{Video: "v.mp4", Audio: "a.wav", Utterances: []Utterance{{End: 1}}, Length: time.Second}
-	good := Config{Streams: 1, Clip: clip, Bundle: "m"}
+	good := Config{Streams: 1, Clip: clip, Bundle: "m", Assets: "third_party"}
 	for _, tc := range []struct {
 		name string
 		edit func(*Config)
@@ -116,6 +116,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no streams", func(c *Config) { c.Streams = 0 }},
 		{"no clip", func(c *Config) { c.Clip = Clip{} }},
 		{"no bundle", func(c *Config) { c.Bundle = "" }},
+		{"no assets", func(c *Config) { c.Assets = "" }},
 		{"negative duration", func(c *Config) { c.Duration = -time.Second }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,7 +198,7 @@ func TestRun(t *testing.T) {
 	clip, bundle := demoClip(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	r, err := Run(ctx, Config{Streams: 2, Stagger: true, Clip: clip, Bundle: bundle, Duration: 8 * time.Second})
+	r, err := Run(ctx, Config{Streams: 2, Stagger: true, Clip: clip, Bundle: bundle, Assets: testNative.AssetsDir, Duration: 8 * time.Second})
 	if errors.Is(err, video.ErrNotBuilt) || errors.Is(err, vision.ErrNotBuilt) || errors.Is(err, onnx.ErrNotBuilt) {
 		t.Skip(err)
 	}

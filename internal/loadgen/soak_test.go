@@ -94,7 +94,7 @@ func TestSoak(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	r, err := Run(ctx, Config{Streams: *soakStreams, Clip: clip, Bundle: bundle, Duration: *soakDuration})
+	r, err := Run(ctx, Config{Streams: *soakStreams, Clip: clip, Bundle: bundle, Assets: testNative.AssetsDir, Duration: *soakDuration})
 	close(stop)
 	wg.Wait()
 	if errors.Is(err, video.ErrNotBuilt) || errors.Is(err, vision.ErrNotBuilt) || errors.Is(err, onnx.ErrNotBuilt) {

@@ -18,8 +18,8 @@ var (
 )
 
 // Init loads the ONNX Runtime shared library at libPath and creates the
-// process-wide environment. Later calls return the first call's result.
-// Safe for concurrent use.
+// process-wide environment. Later calls return the first call's result,
+// until Shutdown. Safe for concurrent use.
 func Init(libPath string) error {
 	initMu.Lock()
 	defer initMu.Unlock()
@@ -28,7 +28,7 @@ func Init(libPath string) error {
 	}
 	inited = true
 	if _, err := os.Stat(libPath); err != nil {
-		initErr = fmt.Errorf("onnx: ONNX Runtime library: %w (make setup fetches it; or set CMC_ORT_LIB)", err)
+		initErr = fmt.Errorf("onnx: ONNX Runtime library: %w (make setup fetches it; assets.onnxruntime or $CMC_ORT_LIB name another)", err)
 		return initErr
 	}
 	ort.SetSharedLibraryPath(libPath)
@@ -38,15 +38,30 @@ func Init(libPath string) error {
 	return initErr
 }
 
-// Shutdown destroys the environment created by Init.
+// Shutdown destroys the environment created by Init; Open then returns
+// ErrNotInitialized. Close every Session first.
 func Shutdown() error {
 	initMu.Lock()
 	defer initMu.Unlock()
-	if !inited || initErr != nil {
+	if !inited {
 		return nil
 	}
 	inited = false
+	if initErr != nil {
+		initErr = nil
+		return nil
+	}
 	return ort.DestroyEnvironment()
+}
+
+// ready returns nil once Init succeeded, else why sessions cannot open.
+func ready() error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if !inited {
+		return ErrNotInitialized
+	}
+	return initErr
 }
 
 // Session is one loaded model. Run is safe for concurrent use (ONNX Runtime
@@ -60,8 +75,12 @@ type Session struct {
 
 // Open loads the model at path (or from data when path is empty) with the
 // named inputs and outputs, running on at most threads intra-op threads
-// (0: ONNX Runtime's default). Init must have succeeded.
+// (0: ONNX Runtime's default). Init must have succeeded: before, Open
+// returns ErrNotInitialized, and after a failed Init, Init's error.
 func Open(path string, data []byte, inputs, outputs []string, threads int) (*Session, error) {
+	if err := ready(); err != nil {
+		return nil, err
+	}
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("onnx: session options: %w", err)

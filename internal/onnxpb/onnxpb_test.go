@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
@@ -16,7 +17,7 @@ import (
 // and finds its published interface: input "input:0" [1,128,128,3] and
 // four outputs; re-encoding and decoding it gives the same message.
 func TestReadModel(t *testing.T) {
-	b, err := os.ReadFile(envconfig.Asset("models/face_detection_front_128x128_barracuda.onnx"))
+	b, err := os.ReadFile(filepath.Join(envconfig.Resolve(envconfig.Native{}).AssetsDir, "models", "face_detection_front_128x128_barracuda.onnx"))
 	if errors.Is(err, fs.ErrNotExist) {
 		t.Skip("model not fetched (scripts/fetch-vision-assets.sh)")
 	}

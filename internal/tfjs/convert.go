@@ -3,6 +3,7 @@ package tfjs
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,19 +21,68 @@ const (
 	Opset     = 13
 )
 
+// Limits of Convert and ConvertFile. What they allocate is bounded by the
+// size of their input: the model.json, at most MaxModelJSONBytes, and the
+// weight shards, at most MaxWeightBytes in all. A weight shared by several
+// nodes is converted once, so the ONNX model holds at most three copies of
+// each weight (as a filter, a depthwise filter and a bias).
+const (
+	// MaxModelJSONBytes is the largest model.json accepted: 64 MiB (the
+	// mini-Xception expression model's is 18 KB).
+	MaxModelJSONBytes = 64 << 20
+	// MaxWeightBytes is the largest total size of the weight shards:
+	// 1 GiB.
+	MaxWeightBytes = 1 << 30
+)
+
 // ConvertFile converts the graph model at modelJSON, reading its weight
-// shards from the same folder.
+// shards from the same folder; a shard path that leaves the folder is an
+// error.
 func ConvertFile(modelJSON string) (*onnxpb.ModelProto, error) {
-	b, err := os.ReadFile(modelJSON)
+	b, err := readFileMax(modelJSON, MaxModelJSONBytes)
 	if err != nil {
-		return nil, fmt.Errorf("tfjs: %w", err)
+		return nil, err
 	}
 	dir := filepath.Dir(modelJSON)
-	m, err := Convert(b, func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, p)) })
+	m, err := Convert(b, func(p string) ([]byte, error) {
+		if !filepath.IsLocal(p) {
+			return nil, fmt.Errorf("path %q leaves the model's folder", p)
+		}
+		return readFileMax(filepath.Join(dir, p), MaxWeightBytes)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w (model %s)", err, modelJSON)
 	}
 	return m, nil
+}
+
+// Marshal encodes m as an .onnx file, deterministically: the same model
+// gives the same bytes, so that the set-up can pin the converted
+// expression model's sha256.
+func Marshal(m *onnxpb.ModelProto) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("tfjs: encoding the ONNX model: %w", err)
+	}
+	return b, nil
+}
+
+// readFileMax reads the file at path, or fails without reading it when it
+// holds more than limit bytes.
+func readFileMax(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tfjs: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("tfjs: %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("tfjs: %s holds more than %d bytes", path, limit)
+	}
+	return b, nil
 }
 
 // Convert converts a TensorFlow.js graph model (the bytes of its
@@ -41,6 +91,9 @@ func ConvertFile(modelJSON string) (*onnxpb.ModelProto, error) {
 // (placeholders, NHWC as in TensorFlow) and outputs (the signature's, else
 // the nodes nothing consumes) under their node names.
 func Convert(modelJSON []byte, readShard func(path string) ([]byte, error)) (*onnxpb.ModelProto, error) {
+	if len(modelJSON) > MaxModelJSONBytes {
+		return nil, fmt.Errorf("tfjs: model.json holds %d bytes, more than %d (MaxModelJSONBytes)", len(modelJSON), MaxModelJSONBytes)
+	}
 	var m graphModel
 	if err := json.Unmarshal(modelJSON, &m); err != nil {
 		return nil, fmt.Errorf("tfjs: model.json: %w", err)
@@ -57,6 +110,7 @@ func Convert(modelJSON []byte, readShard func(path string) ([]byte, error)) (*on
 		consts: consts,
 		values: make(map[string]value),
 		busy:   make(map[string]bool),
+		inits:  make(map[initKey]string),
 		g:      &onnxpb.GraphProto{Name: proto.String("tfjs")},
 	}
 	for i := range m.ModelTopology.Node {
@@ -94,7 +148,17 @@ type converter struct {
 	consts map[string]*constant
 	values map[string]value
 	busy   map[string]bool
-	g      *onnxpb.GraphProto
+	// inits names the initializer of each weight in each layout, so that
+	// a weight shared by several nodes is converted once.
+	inits map[initKey]string
+	g     *onnxpb.GraphProto
+}
+
+// initKey is a weight in one ONNX layout: "filter", "depthwise" or
+// "bias".
+type initKey struct {
+	weight *constant
+	layout string
 }
 
 // outputNames returns the graph outputs: the signature's, else every
@@ -123,6 +187,7 @@ func (c *converter) outputNames(m *graphModel) ([]string, error) {
 		}
 	}
 	sort.Strings(out)
+	out = slices.Compact(out) // "y" and "y:0" name the same node
 	if len(out) == 0 {
 		return nil, fmt.Errorf("tfjs: graph has no outputs")
 	}
@@ -371,26 +436,19 @@ func (c *converter) conv(n *node, depthwise bool) (value, error) {
 	kh, kw, ci, co := w.shape[0], w.shape[1], w.shape[2], w.shape[3]
 	dims := []int64{co, ci, kh, kw}
 	group := int64(1)
+	layout := "filter"
 	if depthwise {
 		dims = []int64{ci * co, 1, kh, kw}
 		group = ci
+		layout = "depthwise"
 	}
-	wt := make([]float32, len(w.f32))
-	for h := range kh {
-		for k := range kw {
-			for i := range ci {
-				for o := range co {
-					src := ((h*kw+k)*ci+i)*co + o
-					if depthwise {
-						wt[((i*co+o)*kh+h)*kw+k] = w.f32[src]
-					} else {
-						wt[((o*ci+i)*kh+h)*kw+k] = w.f32[src]
-					}
-				}
-			}
-		}
+	key := initKey{w, layout}
+	filter, ok := c.inits[key]
+	if !ok {
+		filter = c.initializer(n.Name+"/weights", dims, filterOIHW(w, depthwise))
+		c.inits[key] = filter
 	}
-	inputs := []string{x.name, c.initializer(n.Name+"/weights", dims, wt)}
+	inputs := []string{x.name, filter}
 	fused, err := n.strs("fused_ops")
 	if err != nil {
 		return value{}, err
@@ -406,7 +464,13 @@ func (c *converter) conv(n *node, depthwise bool) (value, error) {
 		if len(b.f32) != int(dims[0]) {
 			return value{}, fmt.Errorf("tfjs: node %s: bias %s has %d values, want %d", n.Name, n.Input[2], len(b.f32), dims[0])
 		}
-		inputs = append(inputs, c.initializer(n.Name+"/bias", []int64{dims[0]}, b.f32))
+		key := initKey{b, "bias"}
+		bias, ok := c.inits[key]
+		if !ok {
+			bias = c.initializer(n.Name+"/bias", []int64{dims[0]}, b.f32)
+			c.inits[key] = bias
+		}
+		inputs = append(inputs, bias)
 		relu = len(fused) == 2
 	default:
 		return value{}, fmt.Errorf("tfjs: node %s: fused operators %v are not supported (BiasAdd, Relu)", n.Name, fused)
@@ -421,6 +485,28 @@ func (c *converter) conv(n *node, depthwise bool) (value, error) {
 		c.emit("Relu", []string{out}, n.Name)
 	}
 	return value{n.Name, true}, nil
+}
+
+// filterOIHW returns the values of a TensorFlow filter w (HWIO; depthwise:
+// H, W, C, multiplier) in ONNX's order (OIHW; depthwise: C*M, 1, H, W).
+func filterOIHW(w *constant, depthwise bool) []float32 {
+	kh, kw, ci, co := w.shape[0], w.shape[1], w.shape[2], w.shape[3]
+	wt := make([]float32, len(w.f32))
+	for h := range kh {
+		for k := range kw {
+			for i := range ci {
+				for o := range co {
+					src := ((h*kw+k)*ci+i)*co + o
+					if depthwise {
+						wt[((i*co+o)*kh+h)*kw+k] = w.f32[src]
+					} else {
+						wt[((o*ci+i)*kh+h)*kw+k] = w.f32[src]
+					}
+				}
+			}
+		}
+	}
+	return wt
 }
 
 func (c *converter) maxPool(n *node) (value, error) {
@@ -534,12 +620,18 @@ func (c *converter) softmax(n *node) (value, error) {
 // finishOutputs declares the graph outputs under their TensorFlow names,
 // transposing image tensors back to NHWC.
 func (c *converter) finishOutputs(outputs []string) {
+	renames := make(map[string]string)
 	for _, o := range outputs {
 		v := c.values[o]
 		if v.nchw {
-			inner := o + "/nchw"
-			c.rename(v.name, inner)
-			c.emit("Transpose", []string{inner}, o, attrInts("perm", 0, 2, 3, 1))
+			renames[v.name] = o + "/nchw"
+		}
+	}
+	c.rename(renames)
+	for _, o := range outputs {
+		v := c.values[o]
+		if v.nchw {
+			c.emit("Transpose", []string{o + "/nchw"}, o, attrInts("perm", 0, 2, 3, 1))
 		} else if v.name != o {
 			c.emit("Identity", []string{v.name}, o)
 		}
@@ -547,20 +639,23 @@ func (c *converter) finishOutputs(outputs []string) {
 	}
 }
 
-// rename renames tensor from to to in every node, and the node named
-// after it.
-func (c *converter) rename(from, to string) {
+// rename renames each tensor from to renames[from] in every node, and the
+// node named after it, in one pass over the nodes.
+func (c *converter) rename(renames map[string]string) {
+	if len(renames) == 0 {
+		return
+	}
 	for _, nd := range c.g.Node {
-		if nd.GetName() == from {
+		if to, ok := renames[nd.GetName()]; ok {
 			nd.Name = proto.String(to)
 		}
 		for i, s := range nd.Input {
-			if s == from {
+			if to, ok := renames[s]; ok {
 				nd.Input[i] = to
 			}
 		}
 		for i, s := range nd.Output {
-			if s == from {
+			if to, ok := renames[s]; ok {
 				nd.Output[i] = to
 			}
 		}

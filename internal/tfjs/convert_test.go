@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,6 +91,11 @@ func TestConvertErrors(t *testing.T) {
 		{"non-constant filter", []tinyNode{x, {name: "y", op: "Conv2D", inputs: []string{"x", "x"}, padding: "SAME"}},
 			nil, "node y: input x must be a constant"},
 		{"second output", []tinyNode{x, {name: "y", op: "Relu", inputs: []string{"x:1"}}}, nil, "only the first output"},
+		// Issue #12: a scalar weight (shape []) without its 4 bytes panicked.
+		{"scalar without bytes", []tinyNode{x, {name: "s", op: "Const", wshape: []int64{}}, {name: "y", op: "Relu", inputs: []string{"x"}}},
+			nil, "weight s: shape [] does not fit the 0 bytes left in group 0"},
+		{"overflowing shape", []tinyNode{x, {name: "big", op: "Const", weight: make([]float32, 2), wshape: []int64{1 << 62, 1 << 62}}},
+			nil, "weight big: shape [4611686018427387904 4611686018427387904] does not fit the 8 bytes left"},
 	} {
 		m, shard := tinyModel(t, c.nodes)
 		if c.shard != nil {
@@ -112,6 +119,23 @@ func TestConvertErrors(t *testing.T) {
 	}
 	if _, err := ConvertFile("/nonexistent/model.json"); err == nil {
 		t.Error("missing file accepted")
+	}
+	if _, err := Convert(make([]byte, MaxModelJSONBytes+1), nil); err == nil || !strings.Contains(err.Error(), "MaxModelJSONBytes") {
+		t.Errorf("oversized model.json: %v", err)
+	}
+}
+
+// TestConvertFileShardOutsideFolder checks that a manifest cannot make
+// ConvertFile read a file outside the model's folder.
+func TestConvertFileShardOutsideFolder(t *testing.T) {
+	dir := t.TempDir()
+	m := `{"weightsManifest":[{"paths":["../secret.bin"],"weights":[{"name":"w","shape":[1],"dtype":"float32"}]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "model.json"), []byte(m), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ConvertFile(filepath.Join(dir, "model.json"))
+	if err == nil || !strings.Contains(err.Error(), `weight shard ../secret.bin: path "../secret.bin" leaves the model's folder`) {
+		t.Errorf("error %v, want the shard path refused", err)
 	}
 }
 

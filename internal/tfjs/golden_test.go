@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
@@ -32,7 +33,7 @@ type goldens struct {
 // session converts and opens a model in ONNX Runtime.
 func session(t *testing.T, m []byte, inputs, outputs []string) *onnx.Session {
 	t.Helper()
-	if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
+	if err := onnx.Init(envconfig.Resolve(envconfig.Native{}).ORTLibrary); err != nil {
 		t.Fatal(err)
 	}
 	s, err := onnx.Open("", m, inputs, outputs, 1)
@@ -56,7 +57,7 @@ func TestEmotionGoldens(t *testing.T) {
 	if err := json.Unmarshal(b, &g); err != nil {
 		t.Fatal(err)
 	}
-	m, err := ConvertFile(envconfig.Asset("models/emotion.json"))
+	m, err := ConvertFile(filepath.Join(envconfig.Resolve(envconfig.Native{}).AssetsDir, "models", "emotion.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,15 +92,22 @@ type constant struct {
 }
 
 // readWeights decodes every weight of the manifest; readShard returns the
-// bytes of one shard path named in the manifest.
+// bytes of one shard path named in the manifest. What it allocates is
+// bounded by the shards' real size: the shards of all groups hold at most
+// MaxWeightBytes, and a weight is decoded only once its bytes were found
+// in its group's shards.
 func readWeights(m *graphModel, readShard func(path string) ([]byte, error)) (map[string]*constant, error) {
 	out := make(map[string]*constant)
+	total := 0
 	for g, group := range m.WeightsManifest {
 		var buf []byte
 		for _, p := range group.Paths {
 			b, err := readShard(p)
 			if err != nil {
 				return nil, fmt.Errorf("tfjs: weight shard %s: %w", p, err)
+			}
+			if total += len(b); total > MaxWeightBytes {
+				return nil, fmt.Errorf("tfjs: weight shard %s: the shards hold more than %d bytes (MaxWeightBytes)", p, MaxWeightBytes)
 			}
 			buf = append(buf, b...)
 		}
@@ -112,14 +119,11 @@ func readWeights(m *graphModel, readShard func(path string) ([]byte, error)) (ma
 			if w.Dtype != "float32" && w.Dtype != "int32" {
 				return nil, fmt.Errorf("tfjs: weight %s: dtype %q is not supported (float32, int32)", w.Name, w.Dtype)
 			}
-			n := int64(1)
-			for _, d := range w.Shape {
-				if d < 0 || (d > 0 && n > int64(len(buf)-off)/4/d) {
-					return nil, fmt.Errorf("tfjs: weight %s: shape %v does not fit the %d bytes left in group %d", w.Name, w.Shape, len(buf)-off, g)
-				}
-				n *= d
+			n, ok := elements(w.Shape, (len(buf)-off)/4)
+			if !ok {
+				return nil, fmt.Errorf("tfjs: weight %s: shape %v does not fit the %d bytes left in group %d", w.Name, w.Shape, len(buf)-off, g)
 			}
-			size := int(n) * 4
+			size := n * 4
 			c := &constant{shape: w.Shape}
 			raw := buf[off : off+size]
 			if w.Dtype == "float32" {
@@ -141,6 +145,23 @@ func readWeights(m *graphModel, readShard func(path string) ([]byte, error)) (ma
 		}
 	}
 	return out, nil
+}
+
+// elements returns the number of elements of a tensor of shape (1 for a
+// scalar, the empty shape), and false when a dimension is negative or the
+// tensor has more than limit elements.
+func elements(shape []int64, limit int) (int, bool) {
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > int64(limit)/d) {
+			return 0, false
+		}
+		n *= d
+	}
+	if n > int64(limit) {
+		return 0, false
+	}
+	return int(n), true
 }
 
 // str returns the decoded string attribute name of n, or "".

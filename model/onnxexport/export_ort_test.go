@@ -103,7 +103,7 @@ func session(t *testing.T, m *model.Model) *onnx.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := onnx.Init(envconfig.ORTLibrary()); err != nil {
+	if err := onnx.Init(envconfig.Resolve(envconfig.Native{}).ORTLibrary); err != nil {
 		t.Fatal(err)
 	}
 	s, err := onnx.Open("", raw, Inputs[:], Outputs, 2)

@@ -1,0 +1,36 @@
+package vision
+
+import (
+	"os"
+	"testing"
+
+	"github.com/cmc-stream/cmc-stream/internal/envconfig"
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
+)
+
+// testNative locates the assets and ONNX Runtime as the command does
+// ($CMC_ASSETS and $CMC_ORT_LIB, else the project's third_party).
+var testNative = envconfig.Resolve(envconfig.Native{})
+
+// TestMain initialises ONNX Runtime once for the package's tests, as the
+// command does for the process. In a build without ONNX Runtime Init fails
+// and the tests that need it see onnx.ErrNotBuilt.
+func TestMain(m *testing.M) {
+	_ = onnx.Init(testNative.ORTLibrary)
+	code := m.Run()
+	_ = onnx.Shutdown()
+	os.Exit(code)
+}
+
+// withTestModels returns cfg with its empty model paths set to the
+// assets' (DefaultConfig).
+func withTestModels(cfg Config) Config {
+	d := DefaultConfig(testNative.AssetsDir)
+	if cfg.FaceModel == "" {
+		cfg.FaceModel = d.FaceModel
+	}
+	if cfg.ExpressionModel == "" {
+		cfg.ExpressionModel = d.ExpressionModel
+	}
+	return cfg
+}
