@@ -82,7 +82,7 @@ func TestAudioFileConformance(t *testing.T) {
 func TestVideoConformance(t *testing.T) {
 	clip := ffmpegClip(t, "clip.avi", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=15:duration=1", "-c:v", "mjpeg")
 	sourcetest.Run(t, func(t *testing.T) sourcetest.Fixture[align.Input] {
-		ex, err := vision.New(vision.Config{})
+		ex, err := vision.New(vision.DefaultConfig(testNative.AssetsDir))
 		if err != nil {
 			t.Fatal(err)
 		}
