@@ -16,7 +16,10 @@
 // Stages run on a fixed pool of workers (StageConfig.Workers, the stage's
 // maximum number of items in flight). A stateful stage, such as the aligner,
 // may also implement Ticker (outputs due to the passing of time) and Drainer
-// (outputs still held when the input ends).
+// (outputs still held when the input ends); a stage on several workers may
+// implement Keyer (items of one key processed one at a time, in order) and
+// WorkerIniter (each worker goroutine prepared, e.g. on an OS thread of
+// lower priority). Merge joins several streams into one (a fan-in).
 //
 // # Delivery
 //
