@@ -178,7 +178,7 @@ func compareForward(m *model.Model, batch int, fill float64, threads int, minTim
 	if err != nil {
 		return benchResult{}, err
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	x := model.SyntheticInput(&m.Config, batch, fill, 2)
 	var in []onnx.Tensor
 	for _, seq := range x {

@@ -140,7 +140,7 @@ func Start(t testing.TB, mechanism string, topics ...string) *Secured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { b.Close() })
+	t.Cleanup(func() { _ = b.Close() })
 	t.Setenv(PasswordEnv, Password)
 	return &Secured{Broker: b, PKI: pki, Security: kafkasec.Config{
 		TLS:  &kafkasec.TLSConfig{CAFile: pki.CAFile},
