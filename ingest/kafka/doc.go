@@ -16,8 +16,12 @@
 // *MalformedError carrying the message and its offset, and counts as handled
 // once Read has returned it. Either way it does not stop the source.
 //
-// Kafka input never drops: when MaxUnacked segments await acknowledgement,
-// Read blocks, which pushes back on the broker. The source commits a
+// Kafka input never drops: when MaxUnacked messages of a partition await
+// their commit, that partition's fetch pauses, which pushes back on the
+// broker, while the other partitions go on. A message acknowledged with a
+// failure (an item that failed with no dead letter written) is never
+// committed: its partition stops there (Stalled says so) and the message is
+// delivered again after a restart or a rebalance. The source commits a
 // partition only with the group generation that assigned it to this
 // process, so once a rebalance gives the partition to another process this
 // one never commits it again (which would move the new owner's committed

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
 // TestSourceFailedAckNotCommitted acknowledges the second of three segments
@@ -19,14 +17,7 @@ func TestSourceFailedAckNotCommitted(t *testing.T) {
 	src := newSource(t, addr, 0)
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	acks := make([]pipeline.AckFunc, 3)
-	for i := range acks {
-		seg, ack, err := src.Read(ctx)
-		if err != nil || seg.Text != segment0Text(i) {
-			t.Fatalf("read %d: %+v, %v", i, seg, err)
-		}
-		acks[i] = ack
-	}
+	acks := readSegments(ctx, t, src, 3)
 	errSink := errors.New("events sink unreachable")
 	if err := acks[0](ctx, nil); err != nil {
 		t.Fatal(err)

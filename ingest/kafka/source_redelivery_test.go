@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -40,14 +42,7 @@ func TestSourceRedelivery(t *testing.T) {
 	defer src.Close(t.Context())
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	acks := make([]pipeline.AckFunc, 3)
-	for i := range acks {
-		seg, ack, err := src.Read(ctx)
-		if err != nil || seg.Text != segment0Text(i) {
-			t.Fatalf("read %d: %+v, %v", i, seg, err)
-		}
-		acks[i] = ack
-	}
+	acks := readSegments(ctx, t, src, 3)
 	if err := acks[0](ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +71,21 @@ func TestSourceRedelivery(t *testing.T) {
 	if got := committed(t, addr); got[0] != 4 {
 		t.Errorf("committed %v, want 4", got)
 	}
+}
+
+// readSegments reads segments 0 to n-1 of the test's stream and returns
+// their acknowledgements.
+func readSegments(ctx context.Context, t *testing.T, src *kafka.Source[event.Segment], n int) []pipeline.AckFunc {
+	t.Helper()
+	acks := make([]pipeline.AckFunc, n)
+	for i := range acks {
+		seg, ack, err := src.Read(ctx)
+		if err != nil || seg.Text != segment0Text(i) {
+			t.Fatalf("read %d: %+v, %v", i, seg, err)
+		}
+		acks[i] = ack
+	}
+	return acks
 }
 
 // segment0Text is the text of segment i of the test's stream.

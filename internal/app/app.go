@@ -80,6 +80,9 @@ type Summary struct {
 	// Rejected counts malformed input messages (dead-lettered when a
 	// dead-letter topic is configured).
 	Rejected int64
+	// Accepted counts the input items (media and transcript segments) the
+	// aligner took.
+	Accepted int64
 	// Dropped counts media dropped by live sources (capture overload,
 	// decode errors) and by the aligner (late items, buffer overflow, and
 	// media an idle stream still held unused when it expired).
@@ -87,6 +90,21 @@ type Summary struct {
 	// LatencyP50 and LatencyP99 are end-to-end latencies in ms over the
 	// last 10,000 events.
 	LatencyP50, LatencyP99 float64
+}
+
+// ErrRejectedOnly is wrapped by Summary.Err when a run gave no event and
+// rejected input.
+var ErrRejectedOnly = errors.New("no event, and input was rejected")
+
+// Err returns an error wrapping ErrRejectedOnly when input items were
+// rejected and no event came out (a transcript file whose every line is
+// refused, a topic of malformed messages): a run that did nothing, which
+// must not look like a success. It returns nil otherwise.
+func (s Summary) Err() error {
+	if s.Rejected > 0 && s.Events == 0 {
+		return fmt.Errorf("app: %w: %d input items rejected, %d accepted (the log names each reason)", ErrRejectedOnly, s.Rejected, s.Accepted)
+	}
+	return nil
 }
 
 // String formats the summary as one line.
@@ -344,7 +362,8 @@ func (a *App) Model() *model.Model { return a.model }
 func (a *App) Summary() Summary {
 	st := a.aligner.Stats()
 	s := Summary{Windows: int64(st.Windows), Events: a.stats.Events.Load(), Filtered: a.stats.Filtered.Load(),
-		Failed: a.stats.Failed.Load(), Rejected: a.stats.Rejected.Load(), Dropped: int64(st.Late + st.Overflow + st.Discarded)}
+		Failed: a.stats.Failed.Load(), Rejected: a.stats.Rejected.Load(), Accepted: int64(st.Media + st.Segments),
+		Dropped: int64(st.Late + st.Overflow + st.Discarded)}
 	for _, v := range a.videos {
 		s.Dropped += v.dropped()
 	}

@@ -46,6 +46,8 @@ func TestConfigErrors(t *testing.T) {
 		{"heartbeat not below session", "heartbeat_interval: 1s", "heartbeat_interval: 10s", "sources.transcripts.kafka.heartbeat_interval"},
 		{"negative session timeout", "session_timeout: 10s", "session_timeout: -1s", "must not be negative"},
 		{"unknown event numbering", "event_seq: start_ms", "event_seq: offset", `sources.transcripts.kafka.event_seq: "offset"`},
+		{"max_unacked not above max_buffered", "event_seq: start_ms", "event_seq: start_ms\n      max_unacked: 4096", "sources.transcripts.kafka.max_unacked: 4096 must exceed window.max_buffered (4096)"},
+		{"dead-letter retry negative", "topic: calls.dead-letter", "topic: calls.dead-letter\n    retry_timeout: -1s", "sinks.dead_letter.retry_timeout: must not be negative"},
 	}
 	kafkaBase, err := os.ReadFile("../../configs/kafka-callcentre.yaml")
 	if err != nil {

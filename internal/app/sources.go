@@ -15,6 +15,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/features/vision"
 	"github.com/cmc-stream/cmc-stream/ingest/audio"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
+	"github.com/cmc-stream/cmc-stream/ingest/transcript"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
@@ -265,6 +266,14 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 	}
 	for {
 		it, ack, err := t.src.Read(ctx)
+		if le := (*transcript.LineError)(nil); errors.As(err, &le) {
+			// A refused line of a transcript file, counted like a
+			// refused Kafka message.
+			if rerr := t.reject(ctx, nil, le); rerr != nil {
+				return nil, nil, errors.Join(le, rerr)
+			}
+			continue
+		}
 		if err != nil {
 			return nil, ack, err
 		}

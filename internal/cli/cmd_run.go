@@ -44,6 +44,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	err = flow.Run(ctx)
-	fmt.Fprintf(stderr, "%s\n", flow.Summary())
+	s := flow.Summary()
+	fmt.Fprintf(stderr, "%s\n", s)
+	if err == nil {
+		err = s.Err()
+	}
 	return err
 }

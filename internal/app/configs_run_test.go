@@ -1,0 +1,197 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/cmc-stream/cmc-stream/event"
+)
+
+// configRun is how TestRunExampleConfigs runs one file of configs/. adapt
+// points the configuration at what this machine has (a test broker, files
+// played faster than real time) or returns why the file cannot run here.
+// check gets the app while it runs (a live input, which it stops) or after
+// its input ended (files), and its standard output then.
+type configRun struct {
+	adapt func(t *testing.T, cfg *Config) (skip string)
+	live  bool
+	check func(t *testing.T, cfg *Config, app *App, stop func() error, stdout *syncWriter)
+}
+
+// exampleConfigRuns has one row per file of configs/; a new file needs a
+// row (TestRunExampleConfigs fails otherwise).
+var exampleConfigRuns = map[string]configRun{
+	"files.yaml":            {adapt: adaptFiles, check: checkShowcaseEvents},
+	"kafka-callcentre.yaml": {adapt: adaptCallCentre, live: true, check: checkCallCentreEvents},
+	"kafka-secure.yaml": {adapt: func(*testing.T, *Config) string {
+		return "runs against a broker with TLS and SCRAM in TestSecuredKafkaEndToEnd"
+	}},
+	"webcam.yaml": {adapt: func(*testing.T, *Config) string {
+		if _, err := os.Stat("/dev/video0"); err != nil {
+			return "needs a camera (/dev/video0) and a microphone"
+		}
+		return "a live capture never ends by itself; run it by hand"
+	}},
+}
+
+// TestRunExampleConfigs runs every file of configs/ that can run here, from
+// the repository's root as the README's commands do, and checks its events.
+func TestRunExampleConfigs(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("configs: %v %v", files, err)
+	}
+	t.Chdir("../..")
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			row, ok := exampleConfigRuns[name]
+			if !ok {
+				t.Fatalf("configs/%s has no row in exampleConfigRuns: say how it runs here and what events it gives", name)
+			}
+			cfg, err := LoadConfig(filepath.Join("configs", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if skip := row.adapt(t, cfg); skip != "" {
+				t.Skip(skip)
+			}
+			stdout := &syncWriter{w: &bytes.Buffer{}}
+			if row.live {
+				app, stop, _ := startApp(t, cfg, Options{Stdout: stdout})
+				row.check(t, cfg, app, stop, stdout)
+				return
+			}
+			app, err := Build(cfg, Options{Stdout: stdout, Logger: testLogger(t.Output())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := app.Run(t.Context()); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if err := app.Summary().Err(); err != nil {
+				t.Error(err)
+			}
+			row.check(t, cfg, app, nil, stdout)
+		})
+	}
+}
+
+// adaptFiles plays configs/files.yaml's media faster than real time.
+func adaptFiles(_ *testing.T, cfg *Config) string {
+	off := false
+	for i := range cfg.Sources.Video {
+		cfg.Sources.Video[i].Realtime = &off
+	}
+	for i := range cfg.Sources.Audio {
+		cfg.Sources.Audio[i].Realtime = &off
+	}
+	return ""
+}
+
+// checkShowcaseEvents checks configs/files.yaml's JSON lines: one event per
+// utterance of the showcase, in order, with the utterance's text (from
+// demo/showcase_transcript.jsonl, the clip-level transcript extract reads)
+// and text and audio present, and no input rejected.
+func checkShowcaseEvents(t *testing.T, _ *Config, app *App, _ func() error, stdout *syncWriter) {
+	t.Helper()
+	var want []string
+	f, err := os.Open("demo/showcase_transcript.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		var u struct{ Text string }
+		if err := json.Unmarshal(sc.Bytes(), &u); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, u.Text)
+	}
+	var got []string
+	for sc := bufio.NewScanner(bytes.NewReader([]byte(stdout.String()))); sc.Scan(); {
+		var e event.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("stdout line %q: %v", sc.Text(), err)
+		}
+		if e.StreamID != "showcase" || !e.Modalities.Text.Present || !e.Modalities.Audio.Present {
+			t.Errorf("event %s of stream %q: text %v, audio %v; want the showcase's, with text and audio",
+				e.EventID, e.StreamID, e.Modalities.Text.Present, e.Modalities.Audio.Present)
+		}
+		got = append(got, e.Transcript)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("events' transcripts:\n got %q\nwant %q", got, want)
+	}
+	if s := app.Summary(); s.Rejected != 0 || s.Failed != 0 {
+		t.Errorf("summary %v, want nothing rejected or failed", s)
+	}
+}
+
+// The topics of configs/kafka-callcentre.yaml.
+const (
+	callTranscripts = "calls.transcripts"
+	callEvents      = "calls.sentiment"
+	callDead        = "calls.dead-letter"
+)
+
+// adaptCallCentre points configs/kafka-callcentre.yaml at an in-process
+// broker holding a call of a customer and an agent, and its HTTP sink at a
+// free port.
+func adaptCallCentre(t *testing.T, cfg *Config) string {
+	k, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, callTranscripts, callEvents, callDead),
+		kfake.GroupMinSessionTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.Close)
+	addr := k.ListenAddrs()[0]
+	if cfg.Sources.Transcripts.Kafka.Topic != callTranscripts || cfg.Sinks.Kafka.Topic != callEvents || cfg.Sinks.DeadLetter.Topic != callDead {
+		t.Fatalf("configs/kafka-callcentre.yaml's topics changed: update the test's")
+	}
+	cfg.Sources.Transcripts.Kafka.Brokers = []string{addr}
+	cfg.Sinks.Kafka.Brokers = []string{addr}
+	cfg.Sinks.DeadLetter.Brokers = []string{addr}
+	cfg.Sinks.HTTP.Listen = "127.0.0.1:0"
+	produce(t, addr, callTranscripts,
+		record{"call-1", `{"stream_id":"call-1","speaker":"agent","start":0,"end":1.5,"text":"how can I help","final":true}`},
+		record{"call-1", `{"stream_id":"call-1","speaker":"customer","start":2,"end":4,"text":"my order never arrived","final":true}`},
+		record{"call-2", `{"stream_id":"call-2","speaker":"customer","start":1,"end":2.5,"text":"thanks, that was quick","final":true}`})
+	return ""
+}
+
+// checkCallCentreEvents waits for the customers' events on the events
+// topic: privacy.roles [customer] scores the customers' two utterances, not
+// the agent's.
+func checkCallCentreEvents(t *testing.T, cfg *Config, app *App, stop func() error, _ *syncWriter) {
+	t.Helper()
+	addr := cfg.Sinks.Kafka.Brokers[0]
+	poll(t, "the customers' events", func() error { return errCount("events", distinct(events(t, addr)), 2) })
+	if err := stop(); err != nil {
+		t.Errorf("run: %v", err)
+	}
+	var got []string
+	for _, e := range events(t, addr) {
+		got = append(got, e.EventID+" "+e.Speaker+" "+e.Transcript)
+	}
+	slices.Sort(got)
+	got = slices.Compact(got)
+	want := []string{"call-1/utt/2000 customer my order never arrived", "call-2/utt/1000 customer thanks, that was quick"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	if s := app.Summary(); s.Filtered != 1 || s.Rejected != 0 || s.Failed != 0 {
+		t.Errorf("summary %v, want the agent's window filtered, nothing rejected or failed", s)
+	}
+	if d := readTopic(t, addr, callDead); len(d) != 0 {
+		t.Errorf("%d dead letters, want none: %s", len(d), d[0].Value)
+	}
+}
