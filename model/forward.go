@@ -204,21 +204,21 @@ type workspace struct {
 	start  []int     // per sample: first unique row; len = samples+1
 	x      []float32 // gathered inputs [R,D]
 	h      []float32 // hidden states [R,E]
-	t      []float32 // normalised states [R,E]
 	qkv    []float32 // [R,3E]
 	attn   []float32 // [R,E]
-	ff     []float32 // [R,4E]
 	scale  []float32 // BatchNorm scale per feature
 	shift  []float32 // BatchNorm shift per feature
 	fusion fusionScratch
 }
 
-// headScratch holds one thread's attention buffers.
+// headScratch holds one thread's scratch buffers.
 type headScratch struct {
 	kt, vt []float32 // one head's keys and values, transposed [dh,u]
 	scores []float32 // one query's attention scores [u]
 	q      []float32 // one query, scaled [dh]
-	row    []float32 // one linear layer output row [Out]
+	row    []float32 // a chunk of linear layer outputs [chunk,Out]
+	t      []float32 // a chunk of normalised states [chunk,E]
+	ff     []float32 // a chunk of feed-forward activations [chunk,4E]
 }
 
 // plan lists the distinct rows of the batch's samples of seq padded to padLen.
@@ -313,8 +313,22 @@ func (in *Inferencer) encodeGroup(mod Modality, seq *Sequence, b0, b1 int, emb [
 
 	ws.h = grow(ws.h, r*e)
 	in.linear(ws.h, ws.x, r, &br.Proj, setOutput)
+	// The layers alternate between row stages, where every row is
+	// independent (the output projection, the feed-forward block and the
+	// next layer's LayerNorm and Q/K/V projection, in one pass over each
+	// chunk of rows), and attention, which needs all of a sample's keys:
+	// two parallel sections per layer.
+	ws.qkv = grow(ws.qkv, r*3*e)
+	ws.attn = grow(ws.attn, r*e)
+	var prev *EncoderLayer
 	for li := range br.Layers {
-		in.layer(&br.Layers[li], r, e, m.Config.Heads)
+		l := &br.Layers[li]
+		in.rowStage(r, prev, l)
+		in.attention(r, e, m.Config.Heads)
+		prev = l
+	}
+	if prev != nil {
+		in.rowStage(r, prev, nil)
 	}
 
 	// Mean over all padLen positions, then L2 normalisation.
@@ -339,15 +353,47 @@ func (in *Inferencer) encodeGroup(mod Modality, seq *Sequence, b0, b1 int, emb [
 	}
 }
 
-// layer applies one pre-LN encoder layer to the r rows of ws.h in place.
-func (in *Inferencer) layer(l *EncoderLayer, r, e, heads int) {
+// rowStage runs, for each of the r rows of ws.h, the rest of layer post
+// after its attention (output projection and residual, LayerNorm 2, the
+// feed-forward block and its residual), then the start of layer next up to
+// its attention (LayerNorm 1, the Q/K/V projection into ws.qkv). Either
+// may be nil. Rows are shared among threads in chunks of linearChunk.
+func (in *Inferencer) rowStage(r int, post, next *EncoderLayer) {
 	ws := &in.ws
-	ws.t = grow(ws.t, r*e)
-	layerNorm(ws.t, ws.h, r, e, &l.Norm1)
-	ws.qkv = grow(ws.qkv, r*3*e)
-	in.linear(ws.qkv, ws.t, r, &l.InProj, setOutput)
-	ws.attn = grow(ws.attn, r*e)
-	// One task per (sample, head), shared among the threads.
+	e := in.model.Config.EmbedDim
+	work := 0
+	if post != nil {
+		work += e*e + 2*e*post.Linear1.Out
+	}
+	if next != nil {
+		work += 3 * e * e
+	}
+	in.parallel(r, r*work, func(thread, lo, hi int) {
+		hs := &in.heads[thread]
+		for c0 := lo; c0 < hi; c0 += linearChunk {
+			c1 := min(hi, c0+linearChunk)
+			n := c1 - c0
+			h := ws.h[c0*e : c1*e]
+			hs.t = grow(hs.t, n*e)
+			if post != nil {
+				in.linearRows(h, ws.attn[c0*e:c1*e], n, &post.OutProj, addOutput, hs)
+				layerNorm(hs.t, h, n, e, &post.Norm2)
+				hs.ff = grow(hs.ff, n*post.Linear1.Out)
+				in.linearRows(hs.ff, hs.t, n, &post.Linear1, reluOutput, hs)
+				in.linearRows(h, hs.ff, n, &post.Linear2, addOutput, hs)
+			}
+			if next != nil {
+				layerNorm(hs.t, h, n, e, &next.Norm1)
+				in.linearRows(ws.qkv[c0*3*e:c1*3*e], hs.t, n, &next.InProj, setOutput, hs)
+			}
+		}
+	})
+}
+
+// attention runs the self-attention of every sample from ws.qkv into
+// ws.attn, one task per (sample, head), shared among the threads.
+func (in *Inferencer) attention(r, e, heads int) {
+	ws := &in.ws
 	samples := len(ws.start) - 1
 	work := 0
 	for b := range samples {
@@ -360,13 +406,6 @@ func (in *Inferencer) layer(l *EncoderLayer, r, e, heads int) {
 			ws.attention(&in.heads[thread], ws.start[b], ws.start[b+1], e, heads, h)
 		}
 	})
-	in.linear(ws.h, ws.attn, r, &l.OutProj, addOutput)
-
-	layerNorm(ws.t, ws.h, r, e, &l.Norm2)
-	ff := l.Linear1.Out
-	ws.ff = grow(ws.ff, r*ff)
-	in.linear(ws.ff, ws.t, r, &l.Linear1, reluOutput)
-	in.linear(ws.h, ws.ff, r, &l.Linear2, addOutput)
 }
 
 // attention computes head h of the self-attention for the rows [r0,r1) of
@@ -417,26 +456,54 @@ func (ws *workspace) attendRow(hs *headScratch, s []float32, mx float32, count [
 	}
 }
 
-// layerNorm writes LN(x) to dst for r rows of width e.
+// layerNorm writes LN(x) to dst for r rows of width e. The sums run in
+// four independent partial sums, which keeps the adds from waiting on
+// each other.
 func layerNorm(dst, x []float32, r, e int, ln *LayerNorm) {
+	w, b := ln.Weight[:e], ln.Bias[:e]
 	for i := range r {
 		row, out := x[i*e:(i+1)*e], dst[i*e:(i+1)*e]
-		var mean float32
-		for _, v := range row {
-			mean += v
-		}
-		mean /= float32(e)
-		var variance float32
-		for _, v := range row {
-			d := v - mean
-			variance += d * d
-		}
-		variance /= float32(e)
+		mean := sum4(row) / float32(e)
+		variance := sqDev4(row, mean) / float32(e)
 		inv := float32(1 / math.Sqrt(float64(variance)+layerNormEps))
 		for j, v := range row {
-			out[j] = (v-mean)*inv*ln.Weight[j] + ln.Bias[j]
+			out[j] = (v-mean)*inv*w[j] + b[j]
 		}
 	}
+}
+
+// sum4 returns Σ v in four partial sums.
+func sum4(v []float32) float32 {
+	var s0, s1, s2, s3 float32
+	j := 0
+	for ; j+4 <= len(v); j += 4 {
+		s0 += v[j]
+		s1 += v[j+1]
+		s2 += v[j+2]
+		s3 += v[j+3]
+	}
+	for ; j < len(v); j++ {
+		s0 += v[j]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sqDev4 returns Σ (v−mean)² in four partial sums.
+func sqDev4(v []float32, mean float32) float32 {
+	var s0, s1, s2, s3 float32
+	j := 0
+	for ; j+4 <= len(v); j += 4 {
+		d0, d1, d2, d3 := v[j]-mean, v[j+1]-mean, v[j+2]-mean, v[j+3]-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; j < len(v); j++ {
+		d := v[j] - mean
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // outputMode tells linear what to do with a layer's output.
@@ -451,44 +518,48 @@ const (
 // linear computes dst[r,Out] = x[r,In]·Wᵀ + b as mode says, rows shared
 // among threads.
 func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, mode outputMode) {
-	wt := in.wt[l]
 	in.parallel(r, r*l.In*l.Out, func(thread, lo, hi int) {
-		hs := &in.heads[thread]
 		for c0 := lo; c0 < hi; c0 += linearChunk {
 			c1 := min(hi, c0+linearChunk)
-			target := dst[c0*l.Out : c1*l.Out]
-			if mode == addOutput {
-				hs.row = grow(hs.row, (c1-c0)*l.Out)
-				target = hs.row
-			}
-			simd.MatRows(target, x[c0*l.In:c1*l.In], wt, c1-c0, l.In, l.Out)
-			for i := range c1 - c0 {
-				row, out := target[i*l.Out:(i+1)*l.Out], dst[(c0+i)*l.Out:(c0+i+1)*l.Out]
-				switch b := l.Bias; {
-				case mode == addOutput && b != nil:
-					for j, v := range row {
-						out[j] += v + b[j]
-					}
-				case mode == addOutput:
-					for j, v := range row {
-						out[j] += v
-					}
-				case mode == reluOutput && b != nil:
-					for j, v := range row {
-						out[j] = max(v+b[j], 0)
-					}
-				case mode == reluOutput:
-					for j, v := range row {
-						out[j] = max(v, 0)
-					}
-				case b != nil:
-					for j, v := range b {
-						out[j] += v
-					}
-				}
-			}
+			in.linearRows(dst[c0*l.Out:c1*l.Out], x[c0*l.In:c1*l.In], c1-c0, l, mode, &in.heads[thread])
 		}
 	})
+}
+
+// linearRows computes dst[n,Out] = x[n,In]·Wᵀ + b as mode says on the
+// calling goroutine, with hs's scratch for the residual modes.
+func (in *Inferencer) linearRows(dst, x []float32, n int, l *Linear, mode outputMode, hs *headScratch) {
+	target := dst
+	if mode == addOutput {
+		hs.row = grow(hs.row, n*l.Out)
+		target = hs.row
+	}
+	simd.MatRows(target, x, in.wt[l], n, l.In, l.Out)
+	for i := range n {
+		row, out := target[i*l.Out:(i+1)*l.Out], dst[i*l.Out:(i+1)*l.Out]
+		switch b := l.Bias; {
+		case mode == addOutput && b != nil:
+			for j, v := range row {
+				out[j] += v + b[j]
+			}
+		case mode == addOutput:
+			for j, v := range row {
+				out[j] += v
+			}
+		case mode == reluOutput && b != nil:
+			for j, v := range row {
+				out[j] = max(v+b[j], 0)
+			}
+		case mode == reluOutput:
+			for j, v := range row {
+				out[j] = max(v, 0)
+			}
+		case b != nil:
+			for j, v := range b {
+				out[j] += v
+			}
+		}
+	}
 }
 
 // linearChunk is how many rows linear passes to simd.MatRows at once: a
