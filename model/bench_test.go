@@ -6,6 +6,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/cmc-stream/cmc-stream/internal/simd"
 )
 
 // BenchmarkForward measures inference per sample for the MOSI and SIMS
@@ -66,7 +68,7 @@ func BenchmarkLinear(b *testing.B) {
 		})
 		b.Run(name+"/kernel", func(b *testing.B) {
 			for range b.N {
-				in.linear(dst, x, rows, &m.Weights.Branches[Text].Proj, setOutput)
+				in.linear(dst, x, rows, &m.Weights.Branches[Text].Proj, simd.Overwrite)
 			}
 		})
 	}

@@ -216,7 +216,7 @@ type headScratch struct {
 	kt, vt []float32 // one head's keys and values, transposed [dh,u]
 	scores []float32 // one query's attention scores [u]
 	q      []float32 // one query, scaled [dh]
-	row    []float32 // a chunk of linear layer outputs [chunk,Out]
+	row    []float32 // one linear layer output row [Out]
 	t      []float32 // a chunk of normalised states [chunk,E]
 	ff     []float32 // a chunk of feed-forward activations [chunk,4E]
 }
@@ -312,7 +312,7 @@ func (in *Inferencer) encodeGroup(mod Modality, seq *Sequence, b0, b1 int, emb [
 	}
 
 	ws.h = grow(ws.h, r*e)
-	in.linear(ws.h, ws.x, r, &br.Proj, setOutput)
+	in.linear(ws.h, ws.x, r, &br.Proj, simd.Overwrite)
 	// The layers alternate between row stages, where every row is
 	// independent (the output projection, the feed-forward block and the
 	// next layer's LayerNorm and Q/K/V projection, in one pass over each
@@ -357,7 +357,8 @@ func (in *Inferencer) encodeGroup(mod Modality, seq *Sequence, b0, b1 int, emb [
 // after its attention (output projection and residual, LayerNorm 2, the
 // feed-forward block and its residual), then the start of layer next up to
 // its attention (LayerNorm 1, the Q/K/V projection into ws.qkv). Either
-// may be nil. Rows are shared among threads in chunks of linearChunk.
+// may be nil. Rows are shared among threads and run in chunks of
+// linearChunk.
 func (in *Inferencer) rowStage(r int, post, next *EncoderLayer) {
 	ws := &in.ws
 	e := in.model.Config.EmbedDim
@@ -376,15 +377,15 @@ func (in *Inferencer) rowStage(r int, post, next *EncoderLayer) {
 			h := ws.h[c0*e : c1*e]
 			hs.t = grow(hs.t, n*e)
 			if post != nil {
-				in.linearRows(h, ws.attn[c0*e:c1*e], n, &post.OutProj, addOutput, hs)
+				in.linearRows(h, ws.attn[c0*e:c1*e], n, &post.OutProj, simd.Accumulate, hs)
 				layerNorm(hs.t, h, n, e, &post.Norm2)
 				hs.ff = grow(hs.ff, n*post.Linear1.Out)
-				in.linearRows(hs.ff, hs.t, n, &post.Linear1, reluOutput, hs)
-				in.linearRows(h, hs.ff, n, &post.Linear2, addOutput, hs)
+				in.linearRows(hs.ff, hs.t, n, &post.Linear1, simd.Rectify, hs)
+				in.linearRows(h, hs.ff, n, &post.Linear2, simd.Accumulate, hs)
 			}
 			if next != nil {
 				layerNorm(hs.t, h, n, e, &next.Norm1)
-				in.linearRows(ws.qkv[c0*3*e:c1*3*e], hs.t, n, &next.InProj, setOutput, hs)
+				in.linearRows(ws.qkv[c0*3*e:c1*3*e], hs.t, n, &next.InProj, simd.Overwrite, hs)
 			}
 		}
 	})
@@ -506,64 +507,24 @@ func sqDev4(v []float32, mean float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// outputMode tells linear what to do with a layer's output.
-type outputMode int
-
-const (
-	setOutput  outputMode = iota // dst = x·Wᵀ + b
-	addOutput                    // dst += x·Wᵀ + b (the residual connections)
-	reluOutput                   // dst = max(x·Wᵀ + b, 0) (the feed-forward's first layer)
-)
-
 // linear computes dst[r,Out] = x[r,In]·Wᵀ + b as mode says, rows shared
 // among threads.
-func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, mode outputMode) {
+func (in *Inferencer) linear(dst, x []float32, r int, l *Linear, mode simd.Mode) {
 	in.parallel(r, r*l.In*l.Out, func(thread, lo, hi int) {
-		for c0 := lo; c0 < hi; c0 += linearChunk {
-			c1 := min(hi, c0+linearChunk)
-			in.linearRows(dst[c0*l.Out:c1*l.Out], x[c0*l.In:c1*l.In], c1-c0, l, mode, &in.heads[thread])
-		}
+		in.linearRows(dst[lo*l.Out:hi*l.Out], x[lo*l.In:hi*l.In], hi-lo, l, mode, &in.heads[thread])
 	})
 }
 
 // linearRows computes dst[n,Out] = x[n,In]·Wᵀ + b as mode says on the
-// calling goroutine, with hs's scratch for the residual modes.
-func (in *Inferencer) linearRows(dst, x []float32, n int, l *Linear, mode outputMode, hs *headScratch) {
-	target := dst
-	if mode == addOutput {
-		hs.row = grow(hs.row, n*l.Out)
-		target = hs.row
-	}
-	simd.MatRows(target, x, in.wt[l], n, l.In, l.Out)
-	for i := range n {
-		row, out := target[i*l.Out:(i+1)*l.Out], dst[i*l.Out:(i+1)*l.Out]
-		switch b := l.Bias; {
-		case mode == addOutput && b != nil:
-			for j, v := range row {
-				out[j] += v + b[j]
-			}
-		case mode == addOutput:
-			for j, v := range row {
-				out[j] += v
-			}
-		case mode == reluOutput && b != nil:
-			for j, v := range row {
-				out[j] = max(v+b[j], 0)
-			}
-		case mode == reluOutput:
-			for j, v := range row {
-				out[j] = max(v, 0)
-			}
-		case b != nil:
-			for j, v := range b {
-				out[j] += v
-			}
-		}
-	}
+// calling goroutine, with hs's scratch.
+func (in *Inferencer) linearRows(dst, x []float32, n int, l *Linear, mode simd.Mode, hs *headScratch) {
+	hs.row = grow(hs.row, l.Out)
+	simd.LinearRows(dst, x, in.wt[l], l.Bias, hs.row, n, l.In, l.Out, mode)
 }
 
-// linearChunk is how many rows linear passes to simd.MatRows at once: a
-// residual layer's scratch output stays within the L1 cache.
+// linearChunk is how many rows a row stage takes at once: the chunk's
+// normalised states and feed-forward activations (20 KB at E = 32) stay
+// in the L1 cache between the layers that pass them on.
 const linearChunk = 32
 
 // Probs returns the softmax of sample b's fused logits.

@@ -17,7 +17,7 @@ type kernelSet struct {
 	scoresRow   func(s, q, kt []float32, u int) float32
 	scoresRow2  func(s0, s1, q0, q1, kt []float32, u int) (float32, float32)
 	expWeighted func(out, s, count, vt []float32, mx float32) float32
-	matRows     func(dst, x, wt []float32, rows, in, out int)
+	linearRows  func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode)
 }
 
 // kernelSets lists the portable kernels and every assembly set this
@@ -27,10 +27,8 @@ func kernelSets(t *testing.T) []kernelSet {
 		sum := expShiftGeneric(s, count[:len(s)], mx)
 		weightedRowsGeneric(out, s, vt, len(s))
 		return sum
-	}, func(dst, x, wt []float32, rows, in, out int) {
-		for r := range rows {
-			scoresRowGeneric(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out)
-		}
+	}, func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
+		withKernels(scoresRowGeneric, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
 	}}}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		sets = append(sets, kernelSet{"avx2",
@@ -43,16 +41,15 @@ func kernelSets(t *testing.T) []kernelSet {
 				weightedRowsAVX2(out, s, vt, len(s))
 				return sum
 			},
-			func(dst, x, wt []float32, rows, in, out int) {
-				for r := range rows {
-					scoresRowAVX2(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out, out)
-				}
+			func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
+				avx2 := func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) }
+				withKernels(avx2, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
 			}})
 	} else {
 		t.Log("no AVX2/FMA: assembly kernels not tested")
 	}
 	if cpu.X86.HasAVX512F {
-		sets = append(sets, kernelSet{"avx512", scoresRowAVX512, scoresRow2AVX512, expWeightedAVX512, matRowsAVX512})
+		sets = append(sets, kernelSet{"avx512", scoresRowAVX512, scoresRow2AVX512, expWeightedAVX512, linearRowsAVX512})
 	} else {
 		t.Log("no AVX-512F: AVX-512 kernels not tested")
 	}
@@ -158,33 +155,63 @@ func TestKernelSetsAgainstFloat64(t *testing.T) {
 	}
 }
 
-// TestMatRowsAgainstFloat64 runs every kernel set's matrix product on the
+// withKernels runs fn with scoresRow set to row (linearRowsGeneric's
+// kernel), then restores it.
+func withKernels(row func(s, q, kt []float32, u int) float32, fn func()) {
+	saved := scoresRow
+	scoresRow = row
+	defer func() { scoresRow = saved }()
+	fn()
+}
+
+// TestLinearRowsAgainstFloat64 runs every kernel set's linear layer on the
 // encoder's layer shapes and odd ones (row counts not a multiple of 4,
-// widths not a multiple of 32) against float64, to 1e-6 of Σ|x·w|.
-func TestMatRowsAgainstFloat64(t *testing.T) {
+// widths not a multiple of 32), in every mode, with and without a bias,
+// against float64, to 1e-6 of Σ|x·w| + |b| + |dst|.
+func TestLinearRowsAgainstFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
 	for _, set := range kernelSets(t) {
 		for _, shape := range [][3]int{{1, 32, 96}, {7, 32, 96}, {9, 32, 128}, {13, 128, 32}, {5, 768, 32}, {6, 20, 32}, {4, 33, 48}, {3, 5, 7}} {
-			rows, in, out := shape[0], shape[1], shape[2]
-			x, wt := make([]float32, rows*in), make([]float32, in*out)
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			for i := range wt {
-				wt[i] = float32(rng.NormFloat64())
-			}
-			dst := make([]float32, rows*out)
-			set.matRows(dst, x, wt, rows, in, out)
-			for r := range rows {
-				for j := range out {
-					var want, mag float64
-					for k := range in {
-						p := float64(x[r*in+k]) * float64(wt[k*out+j])
-						want += p
-						mag += math.Abs(p)
+			for _, mode := range []Mode{Overwrite, Accumulate, Rectify} {
+				for _, withBias := range []bool{false, true} {
+					rows, in, out := shape[0], shape[1], shape[2]
+					x, wt, dst := fill(rows*in), fill(in*out), fill(rows*out)
+					var bias []float32
+					if withBias {
+						bias = fill(out)
 					}
-					if got := float64(dst[r*out+j]); math.Abs(got-want) > 1e-6*mag {
-						t.Fatalf("%s MatRows %v: dst[%d,%d] = %v, float64 %v", set.name, shape, r, j, got, want)
+					old := append([]float32{}, dst...)
+					set.linearRows(dst, x, wt, bias, make([]float32, out), rows, in, out, mode)
+					for r := range rows {
+						for j := range out {
+							var want, mag float64
+							for k := range in {
+								p := float64(x[r*in+k]) * float64(wt[k*out+j])
+								want += p
+								mag += math.Abs(p)
+							}
+							if bias != nil {
+								want += float64(bias[j])
+								mag += math.Abs(float64(bias[j]))
+							}
+							switch mode {
+							case Accumulate:
+								want += float64(old[r*out+j])
+								mag += math.Abs(float64(old[r*out+j]))
+							case Rectify:
+								want = math.Max(want, 0)
+							}
+							if got := float64(dst[r*out+j]); math.Abs(got-want) > 1e-6*mag {
+								t.Fatalf("%s LinearRows %v mode %d bias %v: dst[%d,%d] = %v, float64 %v", set.name, shape, mode, withBias, r, j, got, want)
+							}
+						}
 					}
 				}
 			}

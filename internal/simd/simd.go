@@ -30,17 +30,52 @@ var (
 	axpy         = axpyGeneric
 	weightedRows = weightedRowsGeneric
 	expWeighted  = expWeightedGeneric
-	matRows      = matRowsGeneric
+	linearRows   = linearRowsGeneric
 )
 
-// MatRows sets dst[r·out+j] = Σ_k x[r·in+k]·wt[k·out+j] for r < rows and
-// j < out: rows input rows through a linear layer whose transposed
-// weights wt are [in, out].
-func MatRows(dst, x, wt []float32, rows, in, out int) { matRows(dst, x, wt, rows, in, out) }
+// Mode says what LinearRows does with a layer's output y = x·W + b.
+type Mode int
 
-func matRowsGeneric(dst, x, wt []float32, rows, in, out int) {
+// The modes of LinearRows.
+const (
+	// Overwrite sets dst = y.
+	Overwrite Mode = iota
+	// Accumulate sets dst += y (a residual connection).
+	Accumulate
+	// Rectify sets dst = max(y, 0) (a ReLU).
+	Rectify
+)
+
+// LinearRows passes rows input rows x [rows, in] through a linear layer
+// with transposed weights wt [in, out] and bias (nil: none), y = x·wt +
+// bias, and writes y to dst [rows, out] as mode says. scratch must hold
+// out floats; some implementations use it.
+func LinearRows(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
+	linearRows(dst, x, wt, bias, scratch, rows, in, out, mode)
+}
+
+func linearRowsGeneric(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
+	y := scratch[:out]
 	for r := range rows {
-		scoresRow(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out)
+		scoresRow(y, x[r*in:(r+1)*in], wt, out)
+		if bias != nil {
+			for j, b := range bias[:out] {
+				y[j] += b
+			}
+		}
+		d := dst[r*out : (r+1)*out]
+		switch mode {
+		case Accumulate:
+			for j, v := range y {
+				d[j] += v
+			}
+		case Rectify:
+			for j, v := range y {
+				d[j] = max(v, 0)
+			}
+		default:
+			copy(d, y)
+		}
 	}
 }
 

@@ -28,7 +28,7 @@ func init() {
 		scoresRow = scoresRowAVX512
 		scoresRow2 = scoresRow2AVX512
 		expWeighted = expWeightedAVX512
-		matRows = matRowsAVX512
+		linearRows = linearRowsAVX512
 	}
 }
 

@@ -74,20 +74,30 @@ func expWeightedAVX512(out, s, count, vt []float32, mx float32) float32 {
 }
 
 //go:noescape
-func matRows4AVX512(dst, x, wt *float32, in, out, pairs int)
+func linearRows4AVX512(dst, x, wt, bias *float32, in, out, pairs, flags int)
 
-// matRowsAVX512 runs the four-row kernel where the width allows (a
-// multiple of 32 columns) and ScoresRow on the other rows.
-func matRowsAVX512(dst, x, wt []float32, rows, in, out int) {
+// linearRowsAVX512 runs the four-row kernel where the width allows (a
+// multiple of 32 columns) and the portable finish on the other rows.
+func linearRowsAVX512(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
 	r := 0
 	if out%32 == 0 && in > 0 {
 		_ = wt[in*out-1] // bounds checks for the assembly
+		flags, b := 0, &dst[0]
+		switch mode {
+		case Accumulate:
+			flags = 1
+		case Rectify:
+			flags = 2
+		}
+		if bias != nil {
+			flags |= 4
+			_ = bias[out-1]
+			b = &bias[0]
+		}
 		for ; r+4 <= rows; r += 4 {
 			_, _ = x[(r+4)*in-1], dst[(r+4)*out-1]
-			matRows4AVX512(&dst[r*out], &x[r*in], &wt[0], in, out, out/32)
+			linearRows4AVX512(&dst[r*out], &x[r*in], &wt[0], b, in, out, out/32, flags)
 		}
 	}
-	for ; r < rows; r++ {
-		scoresRow(dst[r*out:(r+1)*out], x[r*in:(r+1)*in], wt, out)
-	}
+	linearRowsGeneric(dst[r*out:], x[r*in:], wt, bias, scratch, rows-r, in, out, mode)
 }

@@ -343,34 +343,49 @@ wloop:
 	VZEROUPPER
 	RET
 
-// func matRows4AVX512(dst, x, wt *float32, in, out, pairs int)
-// Four rows of a matrix product: dst[r*out+j] = sum_k x[r*in+k]*wt[k*out+j]
-// for r < 4 and j < 32*pairs. Each loaded pair of weight vectors serves
-// the four rows: eight independent accumulators.
-TEXT ·matRows4AVX512(SB), NOSPLIT, $0-48
+// func linearRows4AVX512(dst, x, wt, bias *float32, in, out, pairs, flags int)
+// Four rows through a linear layer: y[r*out+j] = bias[j] +
+// sum_k x[r*in+k]*wt[k*out+j] for r < 4 and j < 32*pairs, then (flags)
+// 1: y += dst, 2: y = max(y, 0); 4: bias is present (else 0). dst = y.
+// Each loaded pair of weight vectors serves the four rows: eight
+// independent accumulators.
+TEXT ·linearRows4AVX512(SB), NOSPLIT, $0-64
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ wt+16(FP), DX
-	MOVQ in+24(FP), R13
-	MOVQ out+32(FP), R8
-	MOVQ pairs+40(FP), R9
+	MOVQ bias+24(FP), BX
+	MOVQ in+32(FP), R13
+	MOVQ out+40(FP), R8
+	MOVQ pairs+48(FP), R9
 	SHLQ $2, R8
 	SHLQ $2, R13
+	VXORPS Z14, Z14, Z14     // zero, for ReLU
 
 pair:
+	MOVQ  flags+56(FP), AX
+	TESTQ $4, AX
+	JZ    nobias
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	ADDQ $128, BX
+	JMP   init
+
+nobias:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
+
+init:
+	VMOVAPS Z0, Z2
+	VMOVAPS Z1, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z1, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z1, Z7
 	MOVQ DX, R11             // weights of this column pair, row k
 	MOVQ SI, R12             // x row 0, element k
 	LEAQ (SI)(R13*2), R10
 	ADDQ R13, R10            // x row 3, element k
-	MOVQ in+24(FP), CX
+	MOVQ in+32(FP), CX
 
 mk:
 	VMOVUPS (R11), Z8
@@ -393,8 +408,33 @@ mk:
 	DECQ CX
 	JNZ  mk
 
+	MOVQ  flags+56(FP), R10
 	LEAQ (DI)(R8*2), AX
 	ADDQ R8, AX              // dst row 3
+	TESTQ $1, R10
+	JZ    noadd
+	VADDPS (DI), Z0, Z0
+	VADDPS 64(DI), Z1, Z1
+	VADDPS (DI)(R8*1), Z2, Z2
+	VADDPS 64(DI)(R8*1), Z3, Z3
+	VADDPS (DI)(R8*2), Z4, Z4
+	VADDPS 64(DI)(R8*2), Z5, Z5
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+
+noadd:
+	TESTQ $2, R10
+	JZ    store
+	VMAXPS Z14, Z0, Z0
+	VMAXPS Z14, Z1, Z1
+	VMAXPS Z14, Z2, Z2
+	VMAXPS Z14, Z3, Z3
+	VMAXPS Z14, Z4, Z4
+	VMAXPS Z14, Z5, Z5
+	VMAXPS Z14, Z6, Z6
+	VMAXPS Z14, Z7, Z7
+
+store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, (DI)(R8*1)
