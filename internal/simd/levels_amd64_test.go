@@ -155,6 +155,37 @@ func TestKernelSetsAgainstFloat64(t *testing.T) {
 	}
 }
 
+// TestExpWeightedLowScores gives every kernel set scores far below zero
+// (the largest -150), where e^(0−mx) overflows: lanes past the end of a
+// row must still get weight 0, not Inf·0 = NaN.
+func TestExpWeightedLowScores(t *testing.T) {
+	for _, set := range kernelSets(t) {
+		for _, u := range []int{16, 17, 23, 31, 375} {
+			s, count, vt := make([]float32, u), make([]float32, u), make([]float32, 8*u)
+			for j := range s {
+				s[j], count[j] = -150-float32(j%5), 1
+			}
+			for i := range vt {
+				vt[i] = 1
+			}
+			out := make([]float32, 8)
+			sum := set.expWeighted(out, s, count, vt, -150)
+			var want float64
+			for j := range u {
+				want += math.Exp(-float64(j % 5))
+			}
+			if math.Abs(float64(sum)-want) > 1e-5*want {
+				t.Errorf("%s u=%d: sum %v, want %v", set.name, u, sum, want)
+			}
+			for k, v := range out {
+				if math.Abs(float64(v)-want) > 1e-5*want {
+					t.Errorf("%s u=%d: out[%d] = %v, want %v", set.name, u, k, v, want)
+				}
+			}
+		}
+	}
+}
+
 // withKernels runs fn with scoresRow set to row (linearRowsGeneric's
 // kernel), then restores it.
 func withKernels(row func(s, q, kt []float32, u int) float32, fn func()) {

@@ -12,10 +12,10 @@ import "math"
 func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh int) float32
 
 //go:noescape
-func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh int) (mx0, mx1 float32)
+func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh, tail int) (mx0, mx1 float32)
 
 //go:noescape
-func expWeight8BlocksAVX512(out, s, count, vt *float32, blocks, u int, mx float32) float32
+func expWeight8BlocksAVX512(out, s, count, vt *float32, blocks, u, tail int, mx float32) float32
 
 func scoresRowAVX512(s, q, kt []float32, u int) float32 {
 	dh := len(q)
@@ -35,38 +35,25 @@ func scoresRowAVX512(s, q, kt []float32, u int) float32 {
 
 func scoresRow2AVX512(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {
 	dh := len(q0)
-	blocks := u / 16
-	mx0, mx1 := float32(math.Inf(-1)), float32(math.Inf(-1))
-	if blocks > 0 {
-		_ = kt[(dh-1)*u+blocks*16-1] // bounds checks for the assembly
-		_, _, _ = s0[blocks*16-1], s1[blocks*16-1], q1[dh-1]
-		mx0, mx1 = scores2BlocksAVX512(&s0[0], &s1[0], &q0[0], &q1[0], &kt[0], blocks, u, dh)
+	if u == 0 || dh == 0 {
+		return scoresRow2Generic(s0, s1, q0, q1, kt, u)
 	}
-	if j := blocks * 16; j < u {
-		m0, m1 := scoresRow2AVX2(s0[j:], s1[j:], q0, q1, kt[j:], u-j, u)
-		mx0, mx1 = max(mx0, m0), max(mx1, m1)
-	}
-	return mx0, mx1
+	_ = kt[dh*u-1] // bounds checks for the assembly
+	_, _, _ = s0[u-1], s1[u-1], q1[dh-1]
+	return scores2BlocksAVX512(&s0[0], &s1[0], &q0[0], &q1[0], &kt[0], u/16, u, dh, u%16)
 }
 
 // expWeightedAVX512 runs the fused kernel on the first eight rows of vt
-// and whole blocks of 16 columns; the tail columns and further rows use
-// the weights it stores back to s.
+// (all columns, the tail under a mask); further rows use the weights it
+// stores back to s.
 func expWeightedAVX512(out, s, count, vt []float32, mx float32) float32 {
 	u := len(s)
-	blocks := u / 16
-	if len(out) < 8 || blocks == 0 {
+	if len(out) < 8 || u < 16 {
 		return expWeightedGeneric(out, s, count, vt, mx)
 	}
-	_ = vt[7*u+blocks*16-1] // bounds checks for the assembly
-	_, _ = count[blocks*16-1], out[7]
-	sum := expWeight8BlocksAVX512(&out[0], &s[0], &count[0], &vt[0], blocks, u, mx)
-	if j := blocks * 16; j < u {
-		sum += expShift(s[j:], count[j:u], mx)
-		for r := range 8 {
-			out[r] += dot(s[j:], vt[r*u+j:(r+1)*u])
-		}
-	}
+	_ = vt[8*u-1] // bounds checks for the assembly
+	_, _ = count[u-1], out[7]
+	sum := expWeight8BlocksAVX512(&out[0], &s[0], &count[0], &vt[0], u/16, u, u%16, mx)
 	if len(out) > 8 {
 		weightedRows(out[8:], s, vt[8*u:], u)
 	}

@@ -143,9 +143,10 @@ done:
 	VZEROUPPER
 	RET
 
-// func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh int) (mx0, mx1 float32)
-// Two queries at once, as scores2BlocksAVX2, for j < 16*blocks.
-TEXT ·scores2BlocksAVX512(SB), NOSPLIT, $0-72
+// func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh, tail int) (mx0, mx1 float32)
+// Two queries at once, as scores2BlocksAVX2, for j < 16*blocks+tail
+// (tail < 16, done with masked loads and stores).
+TEXT ·scores2BlocksAVX512(SB), NOSPLIT, $0-80
 	LEAQ exp512const<>(SB), AX
 	VBROADCASTSS 44(AX), Z14
 	VBROADCASTSS 44(AX), Z15
@@ -217,7 +218,7 @@ pquadk:
 
 psingle:
 	TESTQ R9, R9
-	JZ    pdone
+	JZ    ptail
 	VXORPS Z0, Z0, Z0
 	VXORPS Z4, Z4, Z4
 	MOVQ SI, R11
@@ -244,20 +245,50 @@ psinglek:
 	DECQ R9
 	JMP  psingle
 
+ptail:
+	MOVQ tail+64(FP), CX
+	TESTQ CX, CX
+	JZ    pdone
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z4, Z4, Z4
+	MOVQ SI, R11
+	XORQ R12, R12
+	MOVQ R10, CX
+
+ptailk:
+	VMOVUPS.Z (R11), K1, Z8
+	VBROADCASTSS (DX)(R12*4), Z12
+	VBROADCASTSS (R13)(R12*4), Z13
+	VFMADD231PS Z8, Z12, Z0
+	VFMADD231PS Z8, Z13, Z4
+	ADDQ R8, R11
+	INCQ R12
+	DECQ CX
+	JNZ  ptailk
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z4, K1, (BX)
+	VMAXPS Z0, Z14, K1, Z14
+	VMAXPS Z4, Z15, K1, Z15
+
 pdone:
 	HMAX512(Z14, Y14, X14)
-	MOVSS X14, mx0+64(FP)
+	MOVSS X14, mx0+72(FP)
 	HMAX512(Z15, Y15, X15)
-	MOVSS X15, mx1+68(FP)
+	MOVSS X15, mx1+76(FP)
 	VZEROUPPER
 	RET
 
-// func expWeight8BlocksAVX512(out, s, count, vt *float32, blocks, u int, mx float32) float32
-// The fused softmax-and-values step of one query: for j < 16*blocks,
-// p = count[j]*exp(s[j]-mx) is stored to s[j], summed (the return value)
-// and accumulated into out[r] = sum_j p*vt[r*u+j] for the eight rows
-// r < 8 of vt, so the weights are read from registers, not memory.
-TEXT ·expWeight8BlocksAVX512(SB), NOSPLIT, $0-60
+// func expWeight8BlocksAVX512(out, s, count, vt *float32, blocks, u, tail int, mx float32) float32
+// The fused softmax-and-values step of one query: for j < 16*blocks+tail
+// (tail < 16, done with masked loads and stores), p = count[j]*exp(s[j]-mx)
+// is stored to s[j], summed (the return value) and accumulated into
+// out[r] = sum_j p*vt[r*u+j] for the eight rows r < 8 of vt, so the
+// weights are read from registers, not memory.
+TEXT ·expWeight8BlocksAVX512(SB), NOSPLIT, $0-68
 	MOVQ out+0(FP), R12
 	MOVQ s+8(FP), DI
 	MOVQ count+16(FP), SI
@@ -265,7 +296,7 @@ TEXT ·expWeight8BlocksAVX512(SB), NOSPLIT, $0-60
 	MOVQ blocks+32(FP), CX
 	MOVQ u+40(FP), R8
 	SHLQ $2, R8
-	VBROADCASTSS mx+48(FP), Z6
+	VBROADCASTSS mx+56(FP), Z6
 	EXP512_SETUP
 	LEAQ (DX)(R8*4), BX      // row 4
 	LEAQ (DX)(R8*2), R10
@@ -281,6 +312,8 @@ TEXT ·expWeight8BlocksAVX512(SB), NOSPLIT, $0-60
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ    wtail
 
 wloop:
 	VMOVUPS (DI), Z0
@@ -305,6 +338,41 @@ wloop:
 	DECQ CX
 	JNZ  wloop
 
+wtail:
+	// The last tail < 16 columns under the mask K1 = (1<<tail)-1; masked
+	// lanes load nothing and get weight 0 (zero-masked multiply, so an
+	// overflowing exponential there cannot leak in).
+	MOVQ tail+48(FP), CX
+	TESTQ CX, CX
+	JZ    wfold
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	EXP512
+	VMOVUPS.Z (SI), K1, Z4
+	VMULPS.Z Z4, Z3, K1, Z3
+	VMOVUPS Z3, K1, (DI)
+	VADDPS  Z3, Z7, Z7
+	VMOVUPS.Z (DX), K1, Z27
+	VFMADD231PS Z27, Z3, Z8
+	VMOVUPS.Z (DX)(R8*1), K1, Z27
+	VFMADD231PS Z27, Z3, Z9
+	VMOVUPS.Z (DX)(R8*2), K1, Z27
+	VFMADD231PS Z27, Z3, Z10
+	VMOVUPS.Z (R10), K1, Z27
+	VFMADD231PS Z27, Z3, Z11
+	VMOVUPS.Z (BX), K1, Z27
+	VFMADD231PS Z27, Z3, Z12
+	VMOVUPS.Z (BX)(R8*1), K1, Z27
+	VFMADD231PS Z27, Z3, Z13
+	VMOVUPS.Z (BX)(R8*2), K1, Z27
+	VFMADD231PS Z27, Z3, Z14
+	VMOVUPS.Z (R11), K1, Z27
+	VFMADD231PS Z27, Z3, Z15
+
+wfold:
 	// Fold each accumulator to 8 lanes, then sum the eight rows across.
 	VEXTRACTF64X4 $1, Z8, Y1
 	VADDPS Y1, Y8, Y8
@@ -339,7 +407,7 @@ wloop:
 	VADDPS X1, X7, X7
 	VHADDPS X7, X7, X7
 	VHADDPS X7, X7, X7
-	MOVSS X7, ret+56(FP)
+	MOVSS X7, ret+64(FP)
 	VZEROUPPER
 	RET
 
