@@ -4,23 +4,15 @@ import (
 	"os"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/internal/envconfig"
-	"github.com/cmc-stream/cmc-stream/internal/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx/onnxtest"
 )
 
-// testNative locates the assets and ONNX Runtime as the command does
-// ($CMC_ASSETS and $CMC_ORT_LIB, else the project's third_party).
-var testNative = envconfig.Resolve(envconfig.Native{})
+// testNative locates the assets and ONNX Runtime as the command does.
+var testNative = onnxtest.Native
 
 // TestMain initialises ONNX Runtime once for the package's tests, as the
-// command does for the process. In a build without ONNX Runtime Init fails
-// and the tests that need it see onnx.ErrNotBuilt.
-func TestMain(m *testing.M) {
-	_ = onnx.Init(testNative.ORTLibrary)
-	code := m.Run()
-	_ = onnx.Shutdown()
-	os.Exit(code)
-}
+// command does for the process.
+func TestMain(m *testing.M) { os.Exit(onnxtest.Run(m)) }
 
 // withTestModels returns cfg with its empty model paths set to the
 // assets' (DefaultConfig).

@@ -5,13 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmc-stream/cmc-stream/internal/envconfig"
+	"github.com/cmc-stream/cmc-stream/internal/onnx/onnxtest"
 )
 
-// testNative locates the assets and ONNX Runtime as the command does
-// ($CMC_ASSETS and $CMC_ORT_LIB, else the project's third_party); TestMain
-// initialises ONNX Runtime from it, as the command does.
-var testNative = envconfig.Resolve(envconfig.Native{})
+// testNative locates the assets and ONNX Runtime as the command does;
+// TestMain initialises ONNX Runtime from it (onnxtest.Run).
+var testNative = onnxtest.Native
 
 // testAssetsYAML is the assets section of the tests' configurations: the
 // command resolves assets.dir before Build, the tests give it.

@@ -17,7 +17,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/cmc-stream/cmc-stream/event"
-	"github.com/cmc-stream/cmc-stream/internal/onnx"
+	"github.com/cmc-stream/cmc-stream/internal/onnx/onnxtest"
 )
 
 // The binary built once per test run, for the multi-process tests.
@@ -51,9 +51,7 @@ func cmcBinary(t *testing.T) string {
 // TestMain initialises ONNX Runtime as the command does (for the video
 // sources) and removes the binary built for the multi-process tests.
 func TestMain(m *testing.M) {
-	_ = onnx.Init(testNative.ORTLibrary)
-	code := m.Run()
-	_ = onnx.Shutdown()
+	code := onnxtest.Run(m)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
