@@ -61,6 +61,7 @@ func TestRunExampleConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			cfg.Assets.Dir = testNative.AssetsDir // as the command resolves it
 			if skip := row.adapt(t, cfg); skip != "" {
 				t.Skip(skip)
 			}
