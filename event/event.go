@@ -322,6 +322,10 @@ type Event struct {
 	Consensus Consensus `json:"consensus"`
 	// Transcript is the text of the window, if any.
 	Transcript string `json:"transcript,omitempty"`
+	// TranscriptSource is "asr" when cmc-stream recognised the transcript
+	// from the stream's audio itself; empty (omitted) for transcripts
+	// from a feed (Kafka, file).
+	TranscriptSource string `json:"transcript_source,omitempty"`
 	// Model identifies the model that scored the window.
 	Model Model `json:"model"`
 	// LatencyMS reports the processing latency, in milliseconds.

@@ -52,6 +52,7 @@ type App struct {
 	stats   *Stats
 	videos  []*videoInput
 	mics    []*micInput
+	asr     *asrSet // speech recognition; nil without asr
 	model   *model.Model
 	// lag reports the Kafka input's consumer lag; nil without Kafka input.
 	lag func() int64
@@ -152,6 +153,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	defer func() {
 		if !built {
 			app.closeVideos()
+			app.asr.close()
 		}
 	}()
 	metrics := obs.NewRegistry()
@@ -204,18 +206,24 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		app.videos = append(app.videos, vi)
 		videos = append(videos, vi)
 	}
+	app.asr = newASRSet(cfg.ASR, cfg.Assets.Dir, clock, opts.Logger)
 	for _, a := range cfg.Sources.Audio {
+		var src pipeline.Source[align.Input]
 		if a.File != "" {
-			inputs = append(inputs, newAudioFileInput(a.StreamID, a.File, a.sampleRate(), a.realtime(), clock))
-			continue
+			src = newAudioFileInput(a.StreamID, a.File, a.sampleRate(), a.realtime(), clock)
+		} else {
+			dev := a.Device
+			if dev == "default" {
+				dev = ""
+			}
+			mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(a.sampleRate())}}
+			app.mics = append(app.mics, mi)
+			src = mi
 		}
-		dev := a.Device
-		if dev == "default" {
-			dev = ""
+		if src, err = app.asr.tap(a.StreamID, src); err != nil {
+			return nil, err
 		}
-		mi := &micInput{stream: a.StreamID, clock: clock, cfg: ingestaudio.Config{Device: dev, SampleRate: float64(a.sampleRate())}}
-		app.mics = append(app.mics, mi)
-		inputs = append(inputs, mi)
+		inputs = append(inputs, src)
 	}
 	if tr := cfg.Sources.Transcripts; tr.File != "" {
 		f, err := transcript.NewFile(transcript.FileConfig{Path: tr.File})
@@ -283,6 +291,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		evs, err := scorer.Process(ctx, w)
 		for i := range evs {
+			app.asr.mark(&evs[i])
 			// A window whose features or weights hold NaN or Inf gives
 			// probabilities no sink can encode: it fails alone, here.
 			if verr := evs[i].Validate(); verr != nil {

@@ -42,6 +42,9 @@ type Config struct {
 	// Assets locates the files make setup fetches and the ONNX Runtime
 	// library.
 	Assets AssetsConfig `yaml:"assets"`
+	// ASR turns on speech recognition of the audio sources; off when
+	// absent.
+	ASR *ASRConfig `yaml:"asr"`
 }
 
 // AssetsConfig locates the files make setup fetches (models, lexicons)
@@ -619,6 +622,9 @@ func (c *Config) Validate() error {
 	p := c.Pipeline
 	if p.Queue < 0 || p.Workers < 0 || p.VisionWorkers < 0 || p.ShutdownTimeout < 0 {
 		bad("pipeline", "queue, workers, vision_workers and shutdown_timeout must not be negative")
+	}
+	if c.ASR != nil {
+		c.ASR.validate(c, bad)
 	}
 	return errors.Join(errs...)
 }
