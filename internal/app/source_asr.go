@@ -111,8 +111,9 @@ func (s *asrSet) produce(ctx context.Context, seg align.Segment) {
 	if s.writer == nil {
 		return
 	}
-	msg := event.Segment{StreamID: seg.StreamID, Start: event.WallTime(s.clock.Origin(seg.StreamID, seg.Start)),
-		End: event.WallTime(s.clock.Origin(seg.StreamID, seg.End)), Text: seg.Text, Final: true, Lang: seg.Lang}
+	origin := s.clock.Origin(seg.StreamID, seg.Start)
+	msg := event.Segment{StreamID: seg.StreamID, Start: event.WallTime(origin.Add(seg.Start)),
+		End: event.WallTime(origin.Add(seg.End)), Text: seg.Text, Final: true, Lang: seg.Lang}
 	b, err := json.Marshal(msg)
 	if err == nil {
 		err = s.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(seg.StreamID), Value: b})
