@@ -9,13 +9,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/features/asr"
 	"github.com/cmc-stream/cmc-stream/internal/app"
 	"github.com/cmc-stream/cmc-stream/internal/broker"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
+	"github.com/cmc-stream/cmc-stream/pipeline"
 	"github.com/cmc-stream/cmc-stream/sink/dashboard"
 )
 
@@ -51,6 +56,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print events as JSON lines (the default when stdout is not a terminal)")
 	noDashboard := fs.Bool("no-dashboard", false, "do not serve the dashboard")
 	bundle := fs.String("model", "", "model bundle `directory` (default: the bundled "+demoBundle+")")
+	useASR := fs.Bool("asr", false, "recognise the clip's speech (PocketSphinx) instead of feeding its bundled transcript, and print both at the end")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -96,13 +102,22 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !*noDashboard {
 		cfg.Sinks.HTTP = &app.HTTPSink{Listen: *listen}
 	}
+	heard := &heardLog{}
+	var extra []pipeline.Sink[event.Event]
+	if *useASR {
+		// The recognised segments go to the demo topic, where the bundled
+		// transcript would have gone, for other consumers to see.
+		cfg.Sources.Transcripts = app.TranscriptSource{}
+		cfg.ASR = &app.ASRConfig{Engine: "pocketsphinx", Lang: "en", Kafka: &app.ASRKafka{Brokers: []string{b.Addr()}, Topic: demoTopic}}
+		extra = append(extra, heard)
+	}
 	stopNative, err := startNative(cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer stopNative()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	flow, err := app.Build(cfg, app.Options{Stdout: stdout, Dashboard: dashboard.FS(), Logger: logger,
+	flow, err := app.Build(cfg, app.Options{Stdout: stdout, Dashboard: dashboard.FS(), Logger: logger, Extra: extra,
 		Listening: func(addr string) { fmt.Fprintf(stderr, "dashboard: http://%s/\n", addr) }})
 	if err != nil {
 		return err
@@ -112,22 +127,79 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// The clip ends at its last utterance; the run stops a little after,
 	// once the last window had time to be scored, or after --for.
+	// With --asr nothing feeds the broker: the run ends with the clip's
+	// files, once the last utterance was recognised and scored.
 	end := time.Duration(utts[len(utts)-1].End*float64(time.Second)) + 3*time.Second
+	if *useASR {
+		end = 0
+	}
 	if *forDur > 0 {
 		end = *forDur
 	}
 	start := time.Now()
 	feedErr := make(chan error, 1)
-	go func() { feedErr <- feedTranscript(ctx, b.Addr(), utts, start) }()
-	stop := time.AfterFunc(end, cancel)
-	defer stop.Stop()
+	if *useASR {
+		feedErr <- nil
+	} else {
+		go func() { feedErr <- feedTranscript(ctx, b.Addr(), utts, start) }()
+	}
+	if end > 0 {
+		stop := time.AfterFunc(end, cancel)
+		defer stop.Stop()
+	}
 	runErr := flow.Run(ctx)
 	cancel()
 	if err := <-feedErr; err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
 		runErr = err
 	}
 	fmt.Fprintf(stderr, "demo: %s\n", flow.Summary())
+	if *useASR {
+		heard.compare(stderr, utts)
+	}
 	return runErr
+}
+
+// heardLog is an event sink that keeps the recognised transcripts of the
+// demo's utterance windows, for the comparison printed at the end.
+type heardLog struct {
+	mu    sync.Mutex
+	texts []string
+}
+
+// Write keeps the batch's transcripts.
+func (h *heardLog) Write(_ context.Context, batch []event.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range batch {
+		h.texts = append(h.texts, e.Transcript)
+	}
+	return nil
+}
+
+// Close does nothing.
+func (h *heardLog) Close(context.Context) error { return nil }
+
+// compare prints the bundled transcript next to the recognised one, one
+// utterance per pair of lines, and the word error rate over the clip.
+func (h *heardLog) compare(w io.Writer, utts []demoUtterance) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ref, hyp []string
+	fmt.Fprintf(w, "transcripts: %d utterances bundled, %d recognised\n", len(utts), len(h.texts))
+	for i := range max(len(utts), len(h.texts)) {
+		if i < len(utts) {
+			fmt.Fprintf(w, "  bundled    %d: %s\n", i+1, strconv.Quote(utts[i].Text))
+			ref = append(ref, asr.Words(utts[i].Text)...)
+		}
+		if i < len(h.texts) {
+			fmt.Fprintf(w, "  recognised %d: %s\n", i+1, strconv.Quote(h.texts[i]))
+			hyp = append(hyp, asr.Words(h.texts[i])...)
+		}
+	}
+	if len(ref) > 0 {
+		d := asr.EditDistance(ref, hyp)
+		fmt.Fprintf(w, "word error rate %.3f (%d edits over %d words)\n", float64(d)/float64(len(ref)), d, len(ref))
+	}
 }
 
 // readDemoTranscript reads the showcase utterances.
