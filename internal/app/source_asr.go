@@ -23,10 +23,11 @@ import (
 const TranscriptSourceASR = "asr"
 
 // asrMicBuffer is the ring buffer, in seconds, of a microphone whose
-// speech is recognised: its reader stops while a segment is recognised
-// (up to a few seconds for asr.max_segment of speech), and the ring holds
-// the audio captured meanwhile.
-const asrMicBuffer = 30
+// speech is recognised (7.7 MB of float32 samples at 16 kHz): its reader
+// stops while a segment is recognised (seconds for asr.max_segment of
+// speech, more on a loaded machine), and the ring holds the audio
+// captured meanwhile.
+const asrMicBuffer = 120
 
 // asrSet is the speech recognition of an App: a tap on every recognised
 // audio source, and the Kafka writer recognised segments also go to.

@@ -169,7 +169,7 @@ pcm.cmcfile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgYAML := strings.NewReplacer(`device: "0"`, `device: ../../demo/media/showcase.mp4`+"\n      realtime: false",
+	cfgYAML := strings.NewReplacer(`device: "0"`, `device: ../../demo/media/showcase.mp4`,
 		"bundle: demo/model", "bundle: ../../demo/model", "format: text", "format: jsonl", "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0").Replace(string(base))
 	cfg, err := DecodeConfig([]byte(cfgYAML + testAssetsYAML))
 	if err != nil {
