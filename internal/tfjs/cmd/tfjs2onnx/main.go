@@ -65,7 +65,7 @@ func writeAtomic(path string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer func() { _ = os.Remove(f.Name()) }() // gone after the rename; removes a failed write
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return err
