@@ -318,6 +318,9 @@ func startApp(t *testing.T, cfg *Config, opts Options) (app *App, stop func() er
 	t.Helper()
 	log = &syncWriter{w: &bytes.Buffer{}}
 	opts.Logger = testLogger(log)
+	if cfg.Assets.Dir == "" {
+		cfg.Assets.Dir = testNative.AssetsDir // as the command resolves it
+	}
 	app, err := Build(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
