@@ -18,6 +18,7 @@ type kernelSet struct {
 	scoresRow2  func(s0, s1, q0, q1, kt []float32, u int) (float32, float32)
 	expWeighted func(out, s, count, vt []float32, mx float32) float32
 	linearRows  func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode)
+	axpy        func(a float32, x, y []float32)
 }
 
 // kernelSets lists the portable kernels and every assembly set this
@@ -29,7 +30,7 @@ func kernelSets(t *testing.T) []kernelSet {
 		return sum
 	}, func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
 		withKernels(scoresRowGeneric, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
-	}}}
+	}, axpyGeneric}}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		sets = append(sets, kernelSet{"avx2",
 			func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) },
@@ -44,12 +45,21 @@ func kernelSets(t *testing.T) []kernelSet {
 			func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
 				avx2 := func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) }
 				withKernels(avx2, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
-			}})
+			}, axpyAVX2})
 	} else {
 		t.Log("no AVX2/FMA: assembly kernels not tested")
 	}
 	if cpu.X86.HasAVX512F {
-		sets = append(sets, kernelSet{"avx512", scoresRowAVX512, scoresRow2AVX512, expWeightedAVX512, linearRowsAVX512})
+		sets = append(sets, kernelSet{"avx512", scoresRowAVX512, scoresRow2AVX512,
+			func(out, s, count, vt []float32, mx float32) float32 {
+				if len(out) >= 8 {
+					return expWeightedAVX512(out, s, count, vt, mx)
+				}
+				// The rows the fused kernel leaves to the AVX-512 dot products.
+				sum := expShiftAVX2(s, count[:len(s)], mx)
+				weightedRowsAVX512(out, s, vt, len(s))
+				return sum
+			}, linearRowsAVX512, axpyAVX512Slices})
 	} else {
 		t.Log("no AVX-512F: AVX-512 kernels not tested")
 	}
@@ -153,6 +163,39 @@ func TestKernelSetsAgainstFloat64(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAxpyAgainstFloat64 runs every kernel set's axpy on every length up
+// to 70 and a long one against float64, to 1e-6 of |a·x| + |y|.
+func TestAxpyAgainstFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, set := range kernelSets(t) {
+		for _, n := range append([]int{375, 1000}, seq(0, 70)...) {
+			x, y := make([]float32, n+1), make([]float32, n+1)
+			for i := range x {
+				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			old := append([]float32{}, y...)
+			set.axpy(0.3, x[:n], y[:n])
+			for i := range n {
+				want := float64(old[i]) + 0.3*float64(x[i])
+				if math.Abs(float64(y[i])-want) > 1e-6*(math.Abs(0.3*float64(x[i]))+math.Abs(float64(old[i]))) {
+					t.Fatalf("%s Axpy n=%d: y[%d] = %v, float64 %v", set.name, n, i, y[i], want)
+				}
+			}
+			if y[n] != old[n] {
+				t.Fatalf("%s Axpy n=%d wrote past the end", set.name, n)
+			}
+		}
+	}
+}
+
+func seq(lo, hi int) []int {
+	var s []int
+	for i := lo; i <= hi; i++ {
+		s = append(s, i)
+	}
+	return s
 }
 
 // TestExpWeightedLowScores gives every kernel set scores far below zero

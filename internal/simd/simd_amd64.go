@@ -29,6 +29,8 @@ func init() {
 		scoresRow2 = scoresRow2AVX512
 		expWeighted = expWeightedAVX512
 		linearRows = linearRowsAVX512
+		weightedRows = weightedRowsAVX512
+		axpy = axpyAVX512Slices
 	}
 }
 

@@ -88,3 +88,34 @@ func linearRowsAVX512(dst, x, wt, bias, scratch []float32, rows, in, out int, mo
 	}
 	linearRowsGeneric(dst[r*out:], x[r*in:], wt, bias, scratch, rows-r, in, out, mode)
 }
+
+//go:noescape
+func dot4AVX512(out, p, vt *float32, u, blocks, tail int)
+
+//go:noescape
+func axpyAVX512(a float32, x, y *float32, blocks, tail int)
+
+func weightedRowsAVX512(out, p, vt []float32, u int) {
+	if u == 0 {
+		clear(out)
+		return
+	}
+	_ = p[u-1]
+	k := 0
+	for ; k+4 <= len(out); k += 4 {
+		_ = vt[(k+4)*u-1] // bounds check for the assembly
+		dot4AVX512(&out[k], &p[0], &vt[k*u], u, u/16, u%16)
+	}
+	for ; k < len(out); k++ {
+		out[k] = dotAVX2(p[:u], vt[k*u:(k+1)*u])
+	}
+}
+
+func axpyAVX512Slices(a float32, x, y []float32) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	_ = y[n-1] // bounds check for the assembly
+	axpyAVX512(a, &x[0], &y[0], n/16, n%16)
+}

@@ -517,3 +517,129 @@ store:
 	JNZ  pair
 	VZEROUPPER
 	RET
+
+// func dot4AVX512(out, p, vt *float32, u, blocks, tail int)
+// out[r] = sum_{j < u} p[j]*vt[r*u+j] for r < 4: four dot products that
+// share p, 16 columns at a time and the last tail < 16 under a mask.
+TEXT ·dot4AVX512(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ vt+16(FP), DX
+	MOVQ u+24(FP), R8
+	MOVQ blocks+32(FP), CX
+	SHLQ $2, R8
+	LEAQ (DX)(R8*1), R9      // row 1
+	LEAQ (R9)(R8*1), R10     // row 2
+	LEAQ (R10)(R8*1), R11    // row 3
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ    d4tail
+
+d4loop:
+	VMOVUPS (SI), Z4
+	VFMADD231PS (DX), Z4, Z0
+	VFMADD231PS (R9), Z4, Z1
+	VFMADD231PS (R10), Z4, Z2
+	VFMADD231PS (R11), Z4, Z3
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	DECQ CX
+	JNZ  d4loop
+
+d4tail:
+	MOVQ tail+40(FP), CX
+	TESTQ CX, CX
+	JZ    d4sum
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z4
+	VMOVUPS.Z (DX), K1, Z5
+	VFMADD231PS Z5, Z4, Z0
+	VMOVUPS.Z (R9), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+	VMOVUPS.Z (R10), K1, Z5
+	VFMADD231PS Z5, Z4, Z2
+	VMOVUPS.Z (R11), K1, Z5
+	VFMADD231PS Z5, Z4, Z3
+
+d4sum:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VADDPS Y4, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y4
+	VADDPS Y4, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y4
+	VADDPS Y4, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y4
+	VADDPS Y4, Y3, Y3
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (DI)
+	VZEROUPPER
+	RET
+
+// func axpyAVX512(a float32, x, y *float32, blocks, tail int)
+// y[i] += a*x[i] for i < 16*blocks+tail, the tail under a mask.
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-40
+	VBROADCASTSS a+0(FP), Z15
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ blocks+24(FP), CX
+
+xquad:
+	CMPQ CX, $4
+	JLT  xsingle
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VFMADD231PS (SI), Z15, Z0
+	VFMADD231PS 64(SI), Z15, Z1
+	VFMADD231PS 128(SI), Z15, Z2
+	VFMADD231PS 192(SI), Z15, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	JMP  xquad
+
+xsingle:
+	TESTQ CX, CX
+	JZ    xtail
+	VMOVUPS (DI), Z0
+	VFMADD231PS (SI), Z15, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP  xsingle
+
+xtail:
+	MOVQ tail+32(FP), CX
+	TESTQ CX, CX
+	JZ    xdone
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VFMADD231PS Z1, Z15, Z0
+	VMOVUPS Z0, K1, (DI)
+
+xdone:
+	VZEROUPPER
+	RET
