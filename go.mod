@@ -3,6 +3,7 @@ module github.com/cmc-stream/cmc-stream
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/gordonklaus/portaudio v0.0.0-20250206071425-98a94950218b
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/segmentio/kafka-go v0.4.51

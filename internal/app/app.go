@@ -23,6 +23,7 @@ import (
 	ingestaudio "github.com/cmc-stream/cmc-stream/ingest/audio"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/transcript"
+	"github.com/cmc-stream/cmc-stream/ingest/websocket"
 	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/pipeline"
@@ -54,6 +55,8 @@ type App struct {
 	mics    []*micInput
 	asr     *asrSet // speech recognition; nil without asr
 	model   *model.Model
+	// websocket is the WebSocket source, or nil.
+	websocket *websocket.Source
 	// lag reports the Kafka input's consumer lag; nil without Kafka input.
 	lag func() int64
 }
@@ -225,12 +228,13 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		inputs = append(inputs, src)
 	}
+	parties := cfg.parties()
 	if tr := cfg.Sources.Transcripts; tr.File != "" {
 		f, err := transcript.NewFile(transcript.FileConfig{Path: tr.File})
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger)})
+		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger), parties: parties})
 	} else if k := tr.Kafka; k != nil {
 		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: k.group(),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
@@ -239,10 +243,19 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger),
-			rate: k.SampleRate, channels: k.Channels})
+			rate: k.SampleRate, channels: k.Channels, parties: parties})
 		app.lag = src.Lag
 		ready.stalled = src.Stalled
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
+	}
+	if ws := cfg.Sources.WebSocket; ws != nil {
+		src, err := newWebSocketSource(ws, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		app.websocket = src
+		inputs = append(inputs, &transcriptInput{src: websocketFeed{src}, clock: clock, reject: app.rejectItem(dl, opts.Logger),
+			channels: ws.Channels, parties: parties})
 	}
 	// Aligner.
 	w := cfg.Window
@@ -364,6 +377,15 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
+// WebSocketAddr returns the address the WebSocket source listens on, once
+// Run started it; "" without one.
+func (a *App) WebSocketAddr() string {
+	if a.websocket == nil {
+		return ""
+	}
+	return a.websocket.Addr()
+}
+
 // Model returns the loaded model.
 func (a *App) Model() *model.Model { return a.model }
 
@@ -400,6 +422,14 @@ func (a *App) registerMetrics(reg *obs.Registry) {
 	reg.GaugeFunc("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
 	reg.GaugeFunc("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
 	reg.GaugeFunc("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
+	if ws := a.websocket; ws != nil {
+		reg.GaugeFunc("cmc_websocket_connections_open", "WebSocket connections being served.", func() float64 { return float64(ws.Stats().Open) })
+		reg.GaugeFunc("cmc_websocket_connections_total", "WebSocket connections accepted.", func() float64 { return float64(ws.Stats().Connections) })
+		for _, reason := range websocket.Reasons {
+			reg.GaugeFunc("cmc_websocket_rejected_total", "WebSocket connections refused or closed for a bad frame, by reason.",
+				func() float64 { return float64(ws.Stats().Rejected[reason]) }, "reason", reason)
+		}
+	}
 	if a.lag != nil {
 		reg.GaugeFunc("cmc_kafka_consumer_lag", "Messages of the assigned partitions not fetched yet.", func() float64 { return float64(a.lag()) })
 	}

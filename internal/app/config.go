@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -17,6 +19,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/ingest/websocket"
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/sink"
 )
@@ -98,6 +101,39 @@ type SourcesConfig struct {
 	Audio []AudioSource `yaml:"audio"`
 	// Transcripts is the transcript feed.
 	Transcripts TranscriptSource `yaml:"transcripts"`
+	// WebSocket accepts calls streamed over WebSocket by phone systems
+	// (Twilio Media Streams) or any program (cmc-stream's JSON), one
+	// stream per connection.
+	WebSocket *WebSocketSource `yaml:"websocket"`
+}
+
+// WebSocketSource is a WebSocket listener of calls (see ingest/websocket).
+type WebSocketSource struct {
+	// Listen is the host:port to listen on. Default 127.0.0.1:8090: put a
+	// TLS-terminating proxy in front (Twilio connects to wss:// only); an
+	// address beyond loopback is logged as a warning.
+	Listen string `yaml:"listen"`
+	// Path is the endpoint's URL path. Default /stream.
+	Path string `yaml:"path"`
+	// Protocol is "twilio" (Twilio Media Streams) or "cmc" (JSON audio
+	// chunks and transcript segments, as on the Kafka feed). Required.
+	Protocol string `yaml:"protocol"`
+	// TokenFile or TokenEnv names a file or an environment variable holding
+	// a token every connection must present (Authorization: Bearer, a
+	// token query parameter, or Twilio's custom parameter "token").
+	// Default: none; at most one of the two.
+	TokenFile string `yaml:"token_file"`
+	TokenEnv  string `yaml:"token_env"`
+	// Tracks maps Twilio's tracks to speaker roles. Default {inbound:
+	// customer, outbound: agent}.
+	Tracks map[string]string `yaml:"tracks"`
+	// Channels maps the channels of stereo chunks (protocol cmc) to
+	// speaker roles, as sources.transcripts.kafka.channels does.
+	Channels ChannelRoles `yaml:"channels"`
+	// MaxFrameBytes bounds a message, in bytes. Default 1 MiB.
+	MaxFrameBytes int64 `yaml:"max_frame_bytes"`
+	// IdleTimeout closes a connection silent for this long. Default 30s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // VideoSource is one video input.
@@ -253,16 +289,6 @@ func (r ChannelRoles) validate(field string, bad func(field, format string, args
 		}
 		seen[role] = true
 	}
-}
-
-// has reports whether role is the role of a channel.
-func (r ChannelRoles) has(role string) bool {
-	for _, v := range r {
-		if v == role {
-			return true
-		}
-	}
-	return false
 }
 
 // numbering returns how the aligner numbers windows, and so event ids:
@@ -556,7 +582,16 @@ func (c *Config) Validate() error {
 		}
 		badSecurity("sources.transcripts.kafka", k.Security)
 	}
-	if len(c.Sources.Video) == 0 && len(c.Sources.Audio) == 0 && tr.File == "" && tr.Kafka == nil {
+	if w := c.Sources.WebSocket; w != nil {
+		if err := w.config("").Validate(); err != nil {
+			bad("sources.websocket", "%v", err)
+		}
+		if w.TokenFile != "" && w.TokenEnv != "" {
+			bad("sources.websocket", "token_file and token_env are exclusive")
+		}
+		w.Channels.validate("sources.websocket.channels", bad)
+	}
+	if len(c.Sources.Video) == 0 && len(c.Sources.Audio) == 0 && tr.File == "" && tr.Kafka == nil && c.Sources.WebSocket == nil {
 		bad("sources", "at least one source is required")
 	}
 	w := c.Window
@@ -627,4 +662,70 @@ func (c *Config) Validate() error {
 		c.ASR.validate(c, bad)
 	}
 	return errors.Join(errs...)
+}
+
+// config returns the websocket source's configuration with token.
+func (w *WebSocketSource) config(token string) websocket.Config {
+	return websocket.Config{Listen: w.Listen, Path: w.Path, Protocol: w.Protocol, Token: token, Tracks: w.Tracks,
+		MaxFrameBytes: w.MaxFrameBytes, IdleTimeout: w.IdleTimeout}
+}
+
+// maxTokenBytes bounds a token file.
+const maxTokenBytes = 4096
+
+// token reads the token from TokenFile or TokenEnv; "" without either.
+func (w *WebSocketSource) token() (string, error) {
+	switch {
+	case w.TokenEnv != "":
+		t := os.Getenv(w.TokenEnv)
+		if t == "" {
+			return "", fmt.Errorf("app: sources.websocket.token_env: environment variable %s is not set", w.TokenEnv)
+		}
+		return t, nil
+	case w.TokenFile != "":
+		f, err := os.Open(w.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("app: sources.websocket.token_file: %w", err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
+		t := strings.TrimRight(string(b), "\r\n")
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("app: sources.websocket.token_file: %w", err)
+		case len(b) > maxTokenBytes || t == "":
+			return "", fmt.Errorf("app: sources.websocket.token_file %s: want a token of 1 to %d bytes", w.TokenFile, maxTokenBytes)
+		}
+		return t, nil
+	}
+	return "", nil
+}
+
+// parties returns the speaker roles that have audio of their own: the
+// roles of the channels of Kafka and WebSocket audio, and of Twilio's
+// tracks. A segment of such a speaker is aligned with that speaker's audio.
+func (c *Config) parties() []string {
+	var roles []string
+	add := func(m map[int]string) {
+		for _, r := range m {
+			roles = append(roles, r)
+		}
+	}
+	if k := c.Sources.Transcripts.Kafka; k != nil {
+		add(k.Channels)
+	}
+	if w := c.Sources.WebSocket; w != nil {
+		add(w.Channels)
+		if w.Protocol == websocket.Twilio {
+			tracks := w.Tracks
+			if tracks == nil {
+				tracks = websocket.DefaultTracks
+			}
+			for _, r := range tracks {
+				roles = append(roles, r)
+			}
+		}
+	}
+	slices.Sort(roles)
+	return slices.Compact(roles)
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +20,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/transcript"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
+	"github.com/cmc-stream/cmc-stream/ingest/websocket"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -197,6 +201,9 @@ const maxClockAhead = time.Hour
 type feedItem struct {
 	seg   event.Segment
 	audio *event.AudioChunk
+	// speaker, when set, is the role whose voice audio is (a Twilio
+	// track), so its channels are averaged into that role's audio.
+	speaker string
 }
 
 // decodeFeed is the Decoder of a Kafka feed: audio chunks (messages with a
@@ -250,6 +257,9 @@ type transcriptInput struct {
 	rate int
 	// channels maps audio channels to speaker roles; nil averages them.
 	channels ChannelRoles
+	// parties are the speaker roles with audio of their own (Config.parties):
+	// their segments go to their own audio.
+	parties []string
 	// pending are the items of a chunk's other channels, returned by the
 	// next Reads, with pendingAck.
 	pending    []align.Input
@@ -287,6 +297,10 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			}
 			if reason == nil {
 				items := splitChannels(m, *c, t.channels)
+				if it.speaker != "" {
+					m.StreamID, m.Samples = channelStream(c.StreamID, it.speaker), c.Mono()
+					items = []align.Input{m}
+				}
 				if len(items) == 0 {
 					// Only channels without a role: nothing to score.
 					if ack != nil {
@@ -311,7 +325,7 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			if seg.Start.IsWall() {
 				s.End = s.Start + seg.End.Wall().Sub(seg.Start.Wall())
 			}
-			if t.channels.has(s.Speaker) {
+			if slices.Contains(t.parties, s.Speaker) {
 				s.StreamID = channelStream(s.StreamID, s.Speaker)
 			}
 			in = s
@@ -418,4 +432,48 @@ func shareAck(ack pipeline.AckFunc, n int) pipeline.AckFunc {
 		}
 		return ack(ctx, e)
 	}
+}
+
+// websocketFeed adapts the WebSocket source to a source of feed items.
+type websocketFeed struct {
+	src *websocket.Source
+}
+
+func (f websocketFeed) Connect(ctx context.Context) error { return f.src.Connect(ctx) }
+
+func (f websocketFeed) Read(ctx context.Context) (feedItem, pipeline.AckFunc, error) {
+	it, ack, err := f.src.Read(ctx)
+	fi := feedItem{audio: it.Audio, speaker: it.Speaker}
+	if it.Segment != nil {
+		fi.seg = *it.Segment
+	}
+	return fi, ack, err
+}
+
+func (f websocketFeed) Close(ctx context.Context) error { return f.src.Close(ctx) }
+
+// newWebSocketSource builds the WebSocket source of cfg with its token,
+// warning when it listens beyond loopback.
+func newWebSocketSource(cfg *WebSocketSource, log *slog.Logger) (*websocket.Source, error) {
+	token, err := cfg.token()
+	if err != nil {
+		return nil, err
+	}
+	src, err := websocket.New(cfg.config(token))
+	if err != nil {
+		return nil, fmt.Errorf("app: sources.websocket: %w", err)
+	}
+	if host, _, err := net.SplitHostPort(cfg.Listen); err == nil && !loopback(host) {
+		log.Warn("the WebSocket source listens beyond loopback: anyone who reaches it can stream calls in", "listen", cfg.Listen, "token", token != "")
+	}
+	return src, nil
+}
+
+// loopback reports whether host is a loopback address or localhost.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
