@@ -34,6 +34,9 @@ var exampleConfigRuns = map[string]configRun{
 	"kafka-secure.yaml": {adapt: func(*testing.T, *Config) string {
 		return "runs against a broker with TLS and SCRAM in TestSecuredKafkaEndToEnd"
 	}},
+	"twilio.yaml": {adapt: func(*testing.T, *Config) string {
+		return "takes calls from a WebSocket client: a recorded call is replayed through it in TestTwilioCall"
+	}},
 	"webcam.yaml": {adapt: func(*testing.T, *Config) string {
 		if _, err := os.Stat("/dev/video0"); err != nil {
 			return "needs a camera (/dev/video0) and a microphone"

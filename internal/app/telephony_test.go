@@ -127,7 +127,7 @@ window: {policy: utterance, max_wait: 200ms}
 sinks:
   kafka: {brokers: [%q], topic: %s, batch_timeout: 5ms}
 privacy: {roles: [customer]}
-`, addr, inTopic, extra, addr, outTopic)))
+%s`, addr, inTopic, extra, addr, outTopic, testAssetsYAML)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func TestTwilioCall(t *testing.T) {
 	}
 	t.Setenv("CMC_TWILIO_TOKEN", "twilio-test-token")
 	y := strings.NewReplacer("bundle: demo/model", "bundle: ../../demo/model", "listen: 127.0.0.1:8090", "listen: 127.0.0.1:0",
-		"listen: 127.0.0.1:8080", "listen: 127.0.0.1:0").Replace(string(raw))
+		"listen: 127.0.0.1:8080", "listen: 127.0.0.1:0").Replace(string(raw)) + testAssetsYAML
 	cfg, err := DecodeConfig([]byte(y))
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ sources:
 window: {policy: utterance, max_wait: 300ms, idle_timeout: 1s}
 sinks: {stdout: {}}
 privacy: {roles: [customer]}
-`))
+` + testAssetsYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
