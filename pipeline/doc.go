@@ -53,7 +53,10 @@
 //
 // The runner, not the stages, keeps per-node metrics: items in and out,
 // errors, items in flight, output-queue depth and a latency histogram.
-// Runner.Metrics returns a snapshot.
+// Runner.Metrics returns a snapshot, and the Runner is a
+// prometheus.Collector that exports them as cmc_stage_* metrics labelled
+// with the node's name (see Runner.Collect); it registers on no registry by
+// itself.
 //
 // The package uses no cgo and imports no other cmc-stream package.
 package pipeline

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Runner wires and runs one pipeline. Build it with New, add nodes with
@@ -22,6 +24,7 @@ type Runner struct {
 	streams []consumable
 	starts  []func(hard, soft context.Context, ru *run)
 	metrics []*nodeMetrics
+	latency *prometheus.HistogramVec
 	// sinks and sources are closed at the end of Run, sinks first.
 	sinks   []closer
 	sources []closer
@@ -45,7 +48,7 @@ func New(cfg Config) (*Runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg.withDefaults(), names: map[string]bool{}}, nil
+	return &Runner{cfg: cfg.withDefaults(), names: map[string]bool{}, latency: newLatencyVec()}, nil
 }
 
 // addNode registers a node's metrics and records a wiring error for a
@@ -65,6 +68,11 @@ func (r *Runner) addNode(name string, kind NodeKind, cfgErr error, queue func() 
 		r.wiring = append(r.wiring, fmt.Errorf("pipeline: %s %q: %w", kind, name, cfgErr))
 	}
 	m := &nodeMetrics{name: name, kind: kind, queue: queue}
+	if kind != KindSource {
+		// The observers of a HistogramVec are Histograms (client_golang's
+		// documentation of HistogramVec.WithLabelValues).
+		m.latency = r.latency.WithLabelValues(name).(prometheus.Histogram)
+	}
 	r.metrics = append(r.metrics, m)
 	return m
 }

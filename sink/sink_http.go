@@ -12,8 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/cmc-stream/cmc-stream/event"
-	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -43,16 +45,13 @@ type HTTPConfig struct {
 	// IdleTimeout bounds keep-alive connections between requests.
 	// Default 60 s.
 	IdleTimeout time.Duration
-	// Ready reports readiness for /readyz: nil means ready, an error is
-	// reported with status 503. Default: ready while the sink is open.
-	// It must be safe for concurrent use.
-	Ready func(ctx context.Context) error
 	// Static is served at / (the dashboard). Default nil: / answers 404.
 	Static fs.FS
-	// Metrics is the registry served at /metrics, on which the sink
-	// registers its own metrics (so one registry serves one HTTP sink).
-	// Default: a new registry with only the sink's metrics.
-	Metrics *obs.Registry
+	// Metrics is the registry served at /metrics (the dashboard reads its
+	// drop counters there), on which the sink registers its own metrics (so
+	// one registry serves one HTTP sink). Default: a new registry with only
+	// the sink's metrics.
+	Metrics *prometheus.Registry
 }
 
 // The defaults of HTTPConfig.
@@ -90,7 +89,8 @@ func (c HTTPConfig) Validate() error {
 }
 
 // HTTP serves the events as a Server-Sent Events feed at /events, together
-// with /healthz, /readyz, /metrics and the dashboard at /. Each SSE event has
+// with /metrics and the dashboard at /. (The probes, /healthz and /readyz,
+// are served on the operations port, package internal/ops.) Each SSE event has
 // the event id as its id, type "sentiment" and the cmc.sentiment.v2 JSON as
 // its data. Write hands each event to every connected client's bounded queue
 // and never blocks on clients; an event reaches the clients connected when it
@@ -106,10 +106,10 @@ type HTTP struct {
 	clients map[*client]struct{}
 	closed  bool
 
-	events    *obs.Counter
-	dropped   *obs.Counter
-	latency   *obs.Histogram
-	connected *obs.Gauge
+	events    prometheus.Counter
+	dropped   prometheus.Counter
+	latency   prometheus.Histogram
+	connected prometheus.Gauge
 }
 
 // NewHTTP listens on cfg.Addr and starts serving.
@@ -125,29 +125,35 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
 	if cfg.Metrics == nil {
-		cfg.Metrics = obs.NewRegistry()
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	h := &HTTP{
+		cfg:     cfg,
+		done:    make(chan struct{}),
+		serr:    make(chan error, 1),
+		clients: make(map[*client]struct{}),
+		events:  prometheus.NewCounter(prometheus.CounterOpts{Name: "cmc_sink_http_events_total", Help: "Events written to the HTTP sink."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "cmc_sink_http_sse_dropped_total",
+			Help: "Events dropped from the queues of slow SSE clients (oldest first)."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cmc_sink_http_sse_delivery_seconds",
+			Help:    "Time from Write to an event being flushed to an SSE client.",
+			Buckets: prometheus.ExponentialBuckets(100e-6, 4, 9), NativeHistogramBucketFactor: 1.1,
+			NativeHistogramMaxBucketNumber: 160, NativeHistogramMinResetDuration: time.Hour}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "cmc_sink_http_sse_clients", Help: "Connected SSE clients."}),
+	}
+	for _, c := range []prometheus.Collector{h.events, h.dropped, h.latency, h.connected} {
+		if err := cfg.Metrics.Register(c); err != nil {
+			return nil, fmt.Errorf("sink: http: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("sink: http: %w", err)
 	}
-	h := &HTTP{
-		cfg:     cfg,
-		ln:      ln,
-		done:    make(chan struct{}),
-		serr:    make(chan error, 1),
-		clients: make(map[*client]struct{}),
-		events:  cfg.Metrics.Counter("cmc_sink_http_events_total", "Events written to the HTTP sink."),
-		dropped: cfg.Metrics.Counter("cmc_sink_http_sse_dropped_total", "Events dropped from the queues of slow SSE clients (oldest first)."),
-		latency: cfg.Metrics.Histogram("cmc_sink_http_sse_delivery_seconds",
-			"Time from Write to an event being flushed to an SSE client.", obs.ExponentialBounds(100e-6, 4, 9)),
-		connected: cfg.Metrics.Gauge("cmc_sink_http_sse_clients", "Connected SSE clients."),
-	}
+	h.ln = ln
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /events", h.serveEvents)
-	mux.HandleFunc("GET /healthz", h.serveHealth)
-	mux.HandleFunc("GET /readyz", h.serveReady)
-	mux.Handle("GET /metrics", cfg.Metrics)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	if cfg.Static != nil {
 		mux.Handle("GET /", http.FileServerFS(cfg.Static))
 	}
@@ -193,10 +199,10 @@ func (h *HTTP) Write(ctx context.Context, events []event.Event) error {
 	}
 	for c := range h.clients {
 		if n := c.push(frames); n > 0 {
-			h.dropped.Add(uint64(n))
+			h.dropped.Add(float64(n))
 		}
 	}
-	h.events.Add(uint64(len(events)))
+	h.events.Add(float64(len(events)))
 	return nil
 }
 
@@ -242,30 +248,6 @@ func (h *HTTP) Close(ctx context.Context) error {
 		return fmt.Errorf("sink: http: close: %w", err)
 	}
 	return nil
-}
-
-func (h *HTTP) serveHealth(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-func (h *HTTP) serveReady(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	var err error
-	select {
-	case <-h.done:
-		err = ErrClosed
-	default:
-		if h.cfg.Ready != nil {
-			err = h.cfg.Ready(r.Context())
-		}
-	}
-	if err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
-		return
-	}
-	_, _ = w.Write([]byte("ok\n"))
 }
 
 // subscribe adds a client, or returns nil when the sink is closed or full.

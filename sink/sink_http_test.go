@@ -13,7 +13,6 @@ import (
 	"testing/fstest"
 
 	"github.com/cmc-stream/cmc-stream/event"
-	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/sink"
 	"github.com/cmc-stream/cmc-stream/sink/sinktest"
 )
@@ -172,8 +171,7 @@ func TestHTTPFanOut(t *testing.T) {
 // must drop the oldest events beyond the client's queue and count them, and
 // the client must then receive the newest events.
 func TestHTTPSlowClientDropsOldest(t *testing.T) {
-	reg := obs.NewRegistry()
-	h := newHTTP(t, sink.HTTPConfig{ClientBuffer: 2, Metrics: reg})
+	h := newHTTP(t, sink.HTTPConfig{ClientBuffer: 2})
 	events := subscribe(t, h)
 	// 8 MiB in events of 64 KiB: twice the socket buffers.
 	const n = 128
@@ -237,24 +235,12 @@ func get(t *testing.T, h *sink.HTTP, path string, status int) string {
 }
 
 func TestHTTPEndpoints(t *testing.T) {
-	ready := make(chan error, 1)
-	ready <- errors.New("model not loaded")
 	h := newHTTP(t, sink.HTTPConfig{
 		Static: fstest.MapFS{"index.html": {Data: []byte("<h1>dashboard</h1>")}},
-		Ready: func(context.Context) error {
-			select {
-			case err := <-ready:
-				return err
-			default:
-				return nil
-			}
-		},
 	})
-	get(t, h, "/healthz", http.StatusOK)
-	if body := get(t, h, "/readyz", http.StatusServiceUnavailable); !strings.Contains(body, "model not loaded") {
-		t.Errorf("/readyz body %q", body)
-	}
-	get(t, h, "/readyz", http.StatusOK)
+	// The probes are the operations port's (internal/ops).
+	get(t, h, "/healthz", http.StatusNotFound)
+	get(t, h, "/readyz", http.StatusNotFound)
 	if body := get(t, h, "/", http.StatusOK); body != "<h1>dashboard</h1>" {
 		t.Errorf("/ body %q", body)
 	}
@@ -311,7 +297,7 @@ func TestHTTPCloseEndsStreams(t *testing.T) {
 			t.Fatalf("stream ended with %v, want EOF", ev.err)
 		}
 	}
-	if _, err := http.Get("http://" + h.Addr() + "/healthz"); err == nil {
+	if _, err := http.Get("http://" + h.Addr() + "/metrics"); err == nil {
 		t.Fatal("server still answers after Close")
 	}
 }

@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features/audio"
@@ -24,7 +27,8 @@ import (
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/transcript"
 	"github.com/cmc-stream/cmc-stream/ingest/websocket"
-	"github.com/cmc-stream/cmc-stream/internal/obs"
+	"github.com/cmc-stream/cmc-stream/internal/httpguard"
+	"github.com/cmc-stream/cmc-stream/internal/ops"
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 	"github.com/cmc-stream/cmc-stream/sink"
@@ -59,7 +63,26 @@ type App struct {
 	websocket *websocket.Source
 	// lag reports the Kafka input's consumer lag; nil without Kafka input.
 	lag func() int64
+	// metrics is the registry of every metric of the App, served on the
+	// operations port (and at the HTTP sink's /metrics for the dashboard).
+	metrics *prometheus.Registry
+	// ops serves the operations port; nil when it is disabled.
+	ops *ops.Server
+	// phase is where Run is: phaseBuilt, phaseRunning, phaseStopping or
+	// phaseStopped; /readyz is ready only while running.
+	phase atomic.Int32
 }
+
+// The phases of an App, for readiness.
+const (
+	phaseBuilt int32 = iota
+	phaseRunning
+	phaseStopping
+	phaseStopped
+)
+
+// opsCloseTimeout bounds the shutdown of the operations port after Run.
+const opsCloseTimeout = 5 * time.Second
 
 // Stats counts what an App did; safe for concurrent use.
 type Stats struct {
@@ -151,7 +174,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &App{stats: &Stats{}, model: m}
+	app := &App{stats: &Stats{}, model: m, metrics: prometheus.NewRegistry()}
 	built := false
 	defer func() {
 		if !built {
@@ -159,7 +182,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			app.asr.close()
 		}
 	}()
-	metrics := obs.NewRegistry()
+	metrics := app.metrics
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -338,25 +362,52 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		retry := &sink.Retry{Sink: out, Timeout: k.RetryTimeout, Logger: opts.Logger, Name: "kafka"}
 		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
 	}
+	var web *sink.HTTP
 	if h := cfg.Sinks.HTTP; h != nil {
-		out, err := sink.NewHTTP(sink.HTTPConfig{Addr: h.listen(), Static: opts.Dashboard, Metrics: metrics,
-			Ready: ready.check})
+		addr := h.listen()
+		web, err = sink.NewHTTP(sink.HTTPConfig{Addr: addr, Static: opts.Dashboard, Metrics: metrics})
 		if err != nil {
 			return nil, err
 		}
+		warnExposed(opts.Logger, "the dashboard and /events", addr)
 		if opts.Listening != nil {
-			opts.Listening(out.Addr())
+			opts.Listening(web.Addr())
 		}
-		pipeline.To(events, "http", pipeline.SinkConfig{}, pipeline.Sink[event.Event](out))
+		pipeline.To(events, "http", pipeline.SinkConfig{}, pipeline.Sink[event.Event](web))
 	}
 	for i, s := range opts.Extra {
 		pipeline.To(events, fmt.Sprintf("extra-%d", i), pipeline.SinkConfig{}, s)
 	}
-	if cfg.Sinks.HTTP != nil {
-		app.registerMetrics(metrics)
+	app.registerMetrics(metrics)
+	if addr := cfg.Observability.Addr(); addr != "" {
+		app.ops, err = ops.Listen(ops.Config{Addr: addr, Gatherer: metrics, Checks: app.readyChecks(ready),
+			AllowedHosts: cfg.Observability.AllowedHosts, Metrics: metrics})
+		if err != nil {
+			if web != nil {
+				err = errors.Join(err, web.Close(context.Background()))
+			}
+			return nil, fmt.Errorf("app: observability.listen: %w", err)
+		}
+		warnExposed(opts.Logger, "the operations port", addr)
 	}
 	built = true
 	return app, nil
+}
+
+// warnExposed logs a warning when addr binds beyond loopback.
+func warnExposed(log *slog.Logger, what, addr string) {
+	if httpguard.Exposed(addr) {
+		log.Warn(what+" listen beyond loopback: anyone who reaches this address can read them", "listen", addr)
+	}
+}
+
+// OpsAddr returns the address of the operations port, such as
+// "127.0.0.1:9464", or "" when it is disabled.
+func (a *App) OpsAddr() string {
+	if a.ops == nil {
+		return ""
+	}
+	return a.ops.Addr()
 }
 
 // closeVideos releases the vision extractors of a pipeline that failed to
@@ -369,8 +420,19 @@ func (a *App) closeVideos() {
 
 // Run runs the pipeline until its sources end or ctx is cancelled (then
 // it shuts down in two phases: drain, then stop).
+// The operations port serves until Run returns; /readyz says not ready once
+// ctx is cancelled.
 func (a *App) Run(ctx context.Context) error {
+	a.phase.Store(phaseRunning)
+	stopping := context.AfterFunc(ctx, func() { a.phase.Store(phaseStopping) })
+	defer stopping()
 	err := a.runner.Run(ctx)
+	a.phase.Store(phaseStopped)
+	if a.ops != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opsCloseTimeout)
+		err = errors.Join(err, a.ops.Close(cctx))
+		cancel()
+	}
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
@@ -405,60 +467,44 @@ func (a *App) Summary() Summary {
 	return s
 }
 
-// registerMetrics publishes the pipeline's and the aligner's counters.
-func (a *App) registerMetrics(reg *obs.Registry) {
-	reg.GaugeFunc("cmc_events_total", "Events handed to the sinks.", func() float64 { return float64(a.stats.Events.Load()) })
-	reg.GaugeFunc("cmc_windows_filtered_total", "Windows of speakers excluded by the privacy roles.", func() float64 { return float64(a.stats.Filtered.Load()) })
-	reg.GaugeFunc("cmc_items_failed_total", "Items that failed in a stage or a sink.", func() float64 { return float64(a.stats.Failed.Load()) })
-	reg.GaugeFunc("cmc_input_rejected_total", "Malformed input messages rejected before the aligner.", func() float64 { return float64(a.stats.Rejected.Load()) })
-	reg.GaugeFunc("cmc_drops_total", "Media dropped by live sources and the aligner (late, overflow).", func() float64 { return float64(a.Summary().Dropped) })
-	reg.GaugeFunc("cmc_video_lost_total", "Times a camera or video URL stopped delivering frames (each is opened again).", func() float64 {
+// registerMetrics registers the App's metrics on reg: the pipeline's
+// per-stage metrics (pipeline.Runner.Collect) and the App's and the
+// aligner's counters and gauges, read at scrape time.
+func (a *App) registerMetrics(reg prometheus.Registerer) {
+	counter := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+	}
+	gauge := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+	}
+	counter("cmc_events_total", "Events handed to the sinks.", func() float64 { return float64(a.stats.Events.Load()) })
+	counter("cmc_windows_filtered_total", "Windows of speakers excluded by the privacy roles.", func() float64 { return float64(a.stats.Filtered.Load()) })
+	counter("cmc_items_failed_total", "Items that failed in a stage or a sink.", func() float64 { return float64(a.stats.Failed.Load()) })
+	counter("cmc_input_rejected_total", "Malformed input messages rejected before the aligner.", func() float64 { return float64(a.stats.Rejected.Load()) })
+	counter("cmc_drops_total", "Media dropped by live sources and the aligner (late, overflow).", func() float64 { return float64(a.Summary().Dropped) })
+	counter("cmc_video_lost_total", "Times a camera or video URL stopped delivering frames (each is opened again).", func() float64 {
 		var n int64
 		for _, v := range a.videos {
 			n += v.lost.Load()
 		}
 		return float64(n)
 	})
-	reg.GaugeFunc("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
-	reg.GaugeFunc("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
-	reg.GaugeFunc("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
+	counter("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
+	gauge("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
+	gauge("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
 	if ws := a.websocket; ws != nil {
-		reg.GaugeFunc("cmc_websocket_connections_open", "WebSocket connections being served.", func() float64 { return float64(ws.Stats().Open) })
-		reg.GaugeFunc("cmc_websocket_connections_total", "WebSocket connections accepted.", func() float64 { return float64(ws.Stats().Connections) })
+		gauge("cmc_websocket_connections_open", "WebSocket connections being served.", func() float64 { return float64(ws.Stats().Open) })
+		counter("cmc_websocket_connections_total", "WebSocket connections accepted.", func() float64 { return float64(ws.Stats().Connections) })
 		for _, reason := range websocket.Reasons {
-			reg.GaugeFunc("cmc_websocket_rejected_total", "WebSocket connections refused or closed for a bad frame, by reason.",
-				func() float64 { return float64(ws.Stats().Rejected[reason]) }, "reason", reason)
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cmc_websocket_rejected_total",
+				Help:        "WebSocket connections refused or closed for a bad frame, by reason.",
+				ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(ws.Stats().Rejected[reason]) }))
 		}
 	}
 	if a.lag != nil {
-		reg.GaugeFunc("cmc_kafka_consumer_lag", "Messages of the assigned partitions not fetched yet.", func() float64 { return float64(a.lag()) })
+		gauge("cmc_kafka_consumer_lag", "Messages of the assigned partitions not fetched yet.", func() float64 { return float64(a.lag()) })
 	}
-	bounds := make([]float64, len(pipeline.LatencyBounds()))
-	for i, b := range pipeline.LatencyBounds() {
-		bounds[i] = b.Seconds()
-	}
-	for _, n := range a.runner.Metrics() {
-		node := n.Name
-		reg.GaugeFunc("cmc_stage_queue_depth", "Items waiting in a node's output queue.", func() float64 { return float64(a.node(node).Queue) }, "stage", node)
-		reg.GaugeFunc("cmc_stage_items_total", "Items a node passed on.", func() float64 { return float64(a.node(node).Out) }, "stage", node)
-		if n.Kind == pipeline.KindSource {
-			continue
-		}
-		reg.HistogramFunc("cmc_stage_latency_seconds", "Time per item in a stage (Process) or per batch in a sink (Write).", bounds,
-			func() obs.HistogramSnapshot {
-				h := a.node(node).Latency
-				return obs.HistogramSnapshot{Counts: h.Counts, Sum: h.Sum.Seconds()}
-			}, "stage", node)
-	}
-}
-
-func (a *App) node(name string) pipeline.NodeMetrics {
-	for _, n := range a.runner.Metrics() {
-		if n.Name == name {
-			return n
-		}
-	}
-	return pipeline.NodeMetrics{}
+	reg.MustRegister(a.runner)
 }
 
 // Write counts events and records their end-to-end latency.

@@ -16,7 +16,6 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features/vision"
-	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/internal/schematest"
 	"github.com/cmc-stream/cmc-stream/model"
 )
@@ -79,6 +78,7 @@ sources:
   transcripts: {file: ` + tr + `}
 window: {policy: utterance, max_wait: 10s}
 sinks: {stdout: {format: jsonl}}
+observability: {listen: disabled}
 ` + testAssetsYAML
 	cfg, err := DecodeConfig([]byte(cfgYAML))
 	if err != nil {
@@ -128,16 +128,11 @@ sinks: {stdout: {format: jsonl}}
 	// The metrics of /metrics: the score stage's latency histogram counted
 	// both windows; the vision stage's, the 45 frames of the 3 s clip at
 	// 15 frames/s (a file played not in real time drops none).
-	reg := obs.NewRegistry()
-	app.registerMetrics(reg)
-	var metrics strings.Builder
-	if err := reg.WriteText(&metrics); err != nil {
-		t.Fatal(err)
-	}
+	metrics := metricsText(t, app.metrics)
 	for _, want := range []string{`cmc_stage_latency_seconds_count{stage="score"} 2`, `cmc_stage_items_total{stage="score"} 2`, "cmc_events_total 2",
 		`cmc_stage_latency_seconds_count{stage="vision"} 45`, `cmc_stage_items_total{stage="vision"} 45`, `cmc_stage_queue_depth{stage="vision"} 0`} {
-		if !strings.Contains(metrics.String(), want) {
-			t.Errorf("metrics lack %q:\n%s", want, metrics.String())
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
 		}
 	}
 	s := app.Summary()

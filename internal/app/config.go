@@ -21,6 +21,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/ingest/websocket"
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
+	"github.com/cmc-stream/cmc-stream/internal/ops"
 	"github.com/cmc-stream/cmc-stream/sink"
 )
 
@@ -48,6 +49,39 @@ type Config struct {
 	// ASR turns on speech recognition of the audio sources; off when
 	// absent.
 	ASR *ASRConfig `yaml:"asr"`
+	// Observability configures the operations port: /metrics, /healthz and
+	// /readyz.
+	Observability ObservabilityConfig `yaml:"observability"`
+}
+
+// ObservabilityConfig configures the operations port, a listener of its own
+// that serves /metrics (Prometheus), /healthz and /readyz whichever sinks
+// run.
+type ObservabilityConfig struct {
+	// Listen is the host:port of the operations port, or "disabled" to
+	// serve none. Default ops.DefaultAddr, 127.0.0.1:9464 (loopback: bind
+	// a routable address deliberately; a warning is logged).
+	Listen string `yaml:"listen"`
+	// AllowedHosts are host names, besides the listen address and the
+	// loopback names, that requests may name in their Host header (such as
+	// the name Prometheus scrapes through); other names are refused (421).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+}
+
+// ObservabilityDisabled is the ObservabilityConfig.Listen value that turns
+// the operations port off.
+const ObservabilityDisabled = "disabled"
+
+// Addr returns the listen address of the operations port, "" when it is
+// disabled.
+func (o ObservabilityConfig) Addr() string {
+	switch o.Listen {
+	case ObservabilityDisabled:
+		return ""
+	case "":
+		return ops.DefaultAddr
+	}
+	return o.Listen
 }
 
 // AssetsConfig locates the files make setup fetches (models, lexicons)
@@ -649,6 +683,11 @@ func (c *Config) Validate() error {
 	if h := s.HTTP; h != nil && h.Listen != "" {
 		if _, _, err := net.SplitHostPort(h.Listen); err != nil {
 			bad("sinks.http.listen", "%v", err)
+		}
+	}
+	if l := c.Observability.Listen; l != "" && l != ObservabilityDisabled {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			bad("observability.listen", "%v (want host:port or %s)", err, ObservabilityDisabled)
 		}
 	}
 	if c.Privacy.RecordMedia {

@@ -22,7 +22,9 @@
 // the reason. The Kafka event sink retries failed writes with back-off for
 // sinks.kafka.retry_timeout before it gives the events up to the dead-letter
 // topic, whose writes retry until they succeed or the pipeline stops hard.
-// /readyz reports not ready, naming the topic, while a Kafka topic of the
-// pipeline is unreachable. A camera or video URL that stops delivering
+// The operations port (internal/ops, ObservabilityConfig) serves the App's
+// Prometheus registry at /metrics; its /readyz reports not ready, naming
+// the topic, while a Kafka topic of the pipeline is unreachable, and while
+// the pipeline is not running. A camera or video URL that stops delivering
 // frames is opened again after the runner's back-off.
 package app

@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
+	"github.com/cmc-stream/cmc-stream/internal/ops"
 )
-
-// readyTimeout bounds one readiness check of a Kafka endpoint: well below
-// the usual 1 s probe timeout of orchestrators.
-const readyTimeout = 800 * time.Millisecond
 
 // kafkaEndpoint is a topic the pipeline reads or writes, for /readyz.
 type kafkaEndpoint struct {
@@ -23,9 +19,8 @@ type kafkaEndpoint struct {
 	sec     kafkasec.Config
 }
 
-// readiness reports whether every Kafka topic of the pipeline is reachable:
-// a metadata request per topic, each within readyTimeout. A pipeline without
-// Kafka is always ready. Safe for concurrent use.
+// readiness lists the Kafka topics of the pipeline, each a check of
+// /readyz: a pipeline without Kafka needs none.
 type readiness struct {
 	endpoints []kafkaEndpoint
 	// stalled, when set, reports the input partitions whose commits
@@ -33,33 +28,41 @@ type readiness struct {
 	stalled func() error
 }
 
-// check returns nil when every topic answered and no input partition
-// stalled, else an error naming each topic that did not answer and each
-// partition that stalled, and why.
-func (r readiness) check(ctx context.Context) error {
-	var errs []error
-	if r.stalled != nil {
-		if err := r.stalled(); err != nil {
-			errs = append(errs, err)
+// readyChecks returns the checks of the operations port's /readyz: the
+// pipeline runs (not before Run, not once its shutdown started), no input
+// partition stalled, and every Kafka topic of ready answers a metadata
+// request (each check within ops.Config.CheckTimeout, the results reused
+// for ops.Config.CacheFor).
+func (a *App) readyChecks(ready readiness) []ops.Check {
+	checks := []ops.Check{{Name: "pipeline", Func: func(context.Context) error {
+		switch a.phase.Load() {
+		case phaseBuilt:
+			return errors.New("not started")
+		case phaseStopping:
+			return errors.New("shutting down")
+		case phaseStopped:
+			return errors.New("stopped")
 		}
+		return nil
+	}}}
+	if ready.stalled != nil {
+		stalled := ready.stalled
+		checks = append(checks, ops.Check{Name: "kafka transcripts commits", Func: func(context.Context) error { return stalled() }})
 	}
-	for _, e := range r.endpoints {
-		if err := e.check(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	for _, e := range ready.endpoints {
+		checks = append(checks, ops.Check{Name: fmt.Sprintf("kafka %s topic %q", e.role, e.topic), Func: e.check})
 	}
-	return errors.Join(errs...)
+	return checks
 }
 
 // check asks the brokers, one after the other until one answers, for the
 // topic's partitions over a fresh connection (a shared kafka-go transport
 // would answer from its cached metadata while the brokers are away).
+// The caller bounds the time with ctx.
 func (e kafkaEndpoint) check(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	d, err := e.sec.Dialer(readyTimeout)
+	d, err := e.sec.Dialer(ops.DefaultCheckTimeout)
 	if err != nil {
-		return fmt.Errorf("kafka %s topic %q: %w", e.role, e.topic, err)
+		return err
 	}
 	var errs []error
 	for _, b := range e.brokers {
@@ -69,7 +72,7 @@ func (e kafkaEndpoint) check(ctx context.Context) error {
 		}
 		errs = append(errs, e.sec.Explain([]string{b}, err))
 	}
-	return fmt.Errorf("kafka %s topic %q unreachable: %w", e.role, e.topic, errors.Join(errs...))
+	return fmt.Errorf("unreachable: %w", errors.Join(errs...))
 }
 
 // readPartitions asks broker for the partitions of topic.

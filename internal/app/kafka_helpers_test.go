@@ -99,6 +99,7 @@ sinks:
   kafka: {brokers: [%q], topic: %s, batch_timeout: 5ms}
   dead_letter: {brokers: [%q], topic: %s}
 pipeline: {shutdown_timeout: 10s}
+observability: {listen: "127.0.0.1:0"}
 %s%s`, bundle, addr, inTopic, addr, outTopic, addr, deadTopic, testAssetsYAML, extra)
 }
 
@@ -320,6 +321,10 @@ func startApp(t *testing.T, cfg *Config, opts Options) (app *App, stop func() er
 	opts.Logger = testLogger(log)
 	if cfg.Assets.Dir == "" {
 		cfg.Assets.Dir = testNative.AssetsDir // as the command resolves it
+	}
+	if cfg.Observability.Listen == "" {
+		// Never the default port, which parallel tests would share.
+		cfg.Observability.Listen = "127.0.0.1:0"
 	}
 	app, err := Build(cfg, opts)
 	if err != nil {

@@ -63,9 +63,8 @@ func TestBrokerOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Sinks.HTTP = &HTTPSink{Listen: "127.0.0.1:0"}
-	var web string
-	_, stop, _ := startApp(t, cfg, Options{Listening: func(a string) { web = a }})
+	app, stop, _ := startApp(t, cfg, Options{})
+	web := app.OpsAddr()
 	ready := func(want int) func() error {
 		return func() error {
 			code, body, err := readyz(web)

@@ -55,6 +55,7 @@ sources:
   transcripts: {file: ` + tr + `}
 window: {policy: utterance, max_wait: 2s}
 sinks: {stdout: {}}
+observability: {listen: disabled}
 ` + testAssetsYAML))
 	if err != nil {
 		t.Fatal(err)

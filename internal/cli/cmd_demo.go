@@ -55,6 +55,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	brokerAddr := fs.String("broker-addr", "127.0.0.1:0", "embedded Kafka broker `address` (loopback; port 0 picks one)")
 	asJSON := fs.Bool("json", false, "print events as JSON lines (the default when stdout is not a terminal)")
 	noDashboard := fs.Bool("no-dashboard", false, "do not serve the dashboard")
+	opsListen := fs.String("ops-listen", app.ObservabilityDisabled, "operations port `address` (/metrics, /healthz, /readyz), or disabled")
 	bundle := fs.String("model", "", "model bundle `directory` (default: the bundled "+demoBundle+")")
 	useASR := fs.Bool("asr", false, "recognise the clip's speech (PocketSphinx) instead of feeding its bundled transcript, and print both at the end")
 	if err := parse(fs, args); err != nil {
@@ -96,8 +97,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Audio:       []app.AudioSource{{StreamID: demoStream, File: paths["audio"]}},
 			Transcripts: app.TranscriptSource{Kafka: &app.KafkaInput{Brokers: []string{b.Addr()}, Topic: demoTopic, Group: "cmc-demo"}},
 		},
-		Window: app.WindowConfig{Policy: "utterance", MaxWait: time.Second},
-		Sinks:  app.SinksConfig{Stdout: &app.StdoutSink{Format: format}},
+		Window:        app.WindowConfig{Policy: "utterance", MaxWait: time.Second},
+		Sinks:         app.SinksConfig{Stdout: &app.StdoutSink{Format: format}},
+		Observability: app.ObservabilityConfig{Listen: *opsListen},
 	}
 	if !*noDashboard {
 		cfg.Sinks.HTTP = &app.HTTPSink{Listen: *listen}
@@ -121,6 +123,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Listening: func(addr string) { fmt.Fprintf(stderr, "dashboard: http://%s/\n", addr) }})
 	if err != nil {
 		return err
+	}
+	if a := flow.OpsAddr(); a != "" {
+		fmt.Fprintf(stderr, "operations: http://%s/metrics, /healthz, /readyz\n", a)
 	}
 	m := flow.Model()
 	fmt.Fprintf(stderr, "model %s %s; playing %s (%d utterances) in real time\n", m.Config.Name, m.Config.Version, demoVideo, len(utts))

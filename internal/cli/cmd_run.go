@@ -43,6 +43,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if a := flow.OpsAddr(); a != "" {
+		fmt.Fprintf(stderr, "operations: http://%s/metrics, /healthz, /readyz\n", a)
+	}
 	err = flow.Run(ctx)
 	s := flow.Summary()
 	fmt.Fprintf(stderr, "%s\n", s)

@@ -292,14 +292,16 @@ func streamClips(ctx context.Context, cfg Config, dir string) ([]Clip, error) {
 
 // appConfig is the pipeline of a run: N video and N audio file sources
 // played in real time, the Kafka transcript feed, utterance windows and the
-// stdout sink writing JSON lines to nowhere.
+// stdout sink writing JSON lines to nowhere; no operations port (the bench
+// reads its figures itself).
 func appConfig(cfg Config, clips []Clip, addr string) *app.Config {
 	c := &app.Config{
-		Model:    app.ModelConfig{Bundle: cfg.Bundle, Threads: cfg.Threads},
-		Window:   app.WindowConfig{Policy: "utterance", MaxWait: cfg.MaxWait},
-		Sinks:    app.SinksConfig{Stdout: &app.StdoutSink{Format: "jsonl"}},
-		Pipeline: app.PipelineConfig{Workers: cfg.Workers, Queue: cfg.Queue},
-		Assets:   app.AssetsConfig{Dir: cfg.Assets},
+		Model:         app.ModelConfig{Bundle: cfg.Bundle, Threads: cfg.Threads},
+		Window:        app.WindowConfig{Policy: "utterance", MaxWait: cfg.MaxWait},
+		Sinks:         app.SinksConfig{Stdout: &app.StdoutSink{Format: "jsonl"}},
+		Pipeline:      app.PipelineConfig{Workers: cfg.Workers, Queue: cfg.Queue},
+		Observability: app.ObservabilityConfig{Listen: app.ObservabilityDisabled},
+		Assets:        app.AssetsConfig{Dir: cfg.Assets},
 	}
 	if c.Window.MaxWait == 0 {
 		c.Window.MaxWait = DefaultMaxWait

@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/internal/browsertest"
-	"github.com/cmc-stream/cmc-stream/internal/obs"
 	"github.com/cmc-stream/cmc-stream/sink"
 	"github.com/cmc-stream/cmc-stream/sink/dashboard"
 )
@@ -339,9 +340,13 @@ func sample(stream string, seq uint64, noVision bool) event.Event {
 func TestDashboardRendersEvents(t *testing.T) {
 	// Drops of other stages, as the pipeline would register them on the
 	// sink's registry; the page adds the sink's own SSE drops (none here).
-	reg := obs.NewRegistry()
-	reg.Counter("cmc_source_dropped_total", "Frames dropped.", "source", "video", "reason", "queue full {x}").Add(3)
-	reg.Counter("cmc_align_late_total", "Late items dropped.").Add(2)
+	reg := prometheus.NewRegistry()
+	dropped := prometheus.NewCounter(prometheus.CounterOpts{Name: "cmc_source_dropped_total", Help: "Frames dropped.",
+		ConstLabels: prometheus.Labels{"source": "video", "reason": "queue full {x}"}})
+	late := prometheus.NewCounter(prometheus.CounterOpts{Name: "cmc_align_late_total", Help: "Late items dropped."})
+	reg.MustRegister(dropped, late)
+	dropped.Add(3)
+	late.Add(2)
 	h, err := sink.NewHTTP(sink.HTTPConfig{Addr: "127.0.0.1:0", Static: dashboard.FS(), Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
