@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/cmc-stream/cmc-stream/internal/broker"
+	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
 // metricsText gathers g in the Prometheus text format.
@@ -183,4 +184,14 @@ func TestOperationsPortConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "observability.listen") {
 		t.Errorf("bad listen address: %v", err)
 	}
+}
+
+// node returns the runner's metrics of the node called name, zero if none.
+func (a *App) node(name string) pipeline.NodeMetrics {
+	for _, n := range a.runner.Metrics() {
+		if n.Name == name {
+			return n
+		}
+	}
+	return pipeline.NodeMetrics{}
 }

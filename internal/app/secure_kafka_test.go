@@ -82,11 +82,6 @@ func secureRead(t *testing.T, s *kafkasectest.Secured, topic string, n int) []ka
 	return out
 }
 
-// listen returns Options that record the HTTP sink's address in addr.
-func listen(addr *string) Options {
-	return Options{Listening: func(a string) { *addr = a }}
-}
-
 // TestSecuredKafkaEndToEnd runs configs/kafka-secure.yaml against a broker
 // that requires TLS (a certificate authority made in the test) and SASL
 // SCRAM-SHA-512 on every connection: transcripts in, events out, /readyz
@@ -95,8 +90,8 @@ func TestSecuredKafkaEndToEnd(t *testing.T) {
 	s := kafkasectest.Start(t, kafkasec.ScramSHA512, secureIn, secureOut, secureDead)
 	secureProduce(t, s, secureIn, seg("call-1", 1, 2, "thank you so much"), seg("call-1", 2.5, 3.5, "this is awful"),
 		record{"call-1", `{"stream_id":"call-1","start":"x"}`})
-	var web string
-	_, stop, _ := startApp(t, secureConfig(t, s, s.PKI.CAFile), listen(&web))
+	app, stop, _ := startApp(t, secureConfig(t, s, s.PKI.CAFile), Options{})
+	web := app.OpsAddr()
 	var evs []event.Event
 	for _, m := range secureRead(t, s, secureOut, 2) {
 		var e event.Event
@@ -151,8 +146,8 @@ func TestSecuredKafkaRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := kafkasectest.Start(t, kafkasec.ScramSHA512, secureIn, secureOut, secureDead)
 			ca := tc.setup(t, s)
-			var web string
-			_, stop, log := startApp(t, secureConfig(t, s, ca), listen(&web))
+			app, stop, log := startApp(t, secureConfig(t, s, ca), Options{})
+			web := app.OpsAddr()
 			var body string
 			poll(t, "/readyz not ready", func() error {
 				var code int
