@@ -43,12 +43,11 @@ func TestFailedEventsNotCommitted(t *testing.T) {
 				if (cfg.Sinks.DeadLetter != nil) != (deadLetter != "") {
 					t.Fatalf("dead letter %+v in\n%s", cfg.Sinks.DeadLetter, yaml)
 				}
-				cfg.Sinks.HTTP = &HTTPSink{Listen: "127.0.0.1:0"}
 				return cfg
 			}
 
-			var web string
-			app, stop, _ := startApp(t, config("calls.missing", tc.deadLetter(freePort(t))), Options{Listening: func(a string) { web = a }})
+			app, stop, _ := startApp(t, config("calls.missing", tc.deadLetter(freePort(t))), Options{})
+			web := app.OpsAddr()
 			poll(t, "failed events", func() error { return errCount("failed", int(app.Summary().Failed), 3) })
 			poll(t, "/readyz names the stopped partitions", func() error {
 				code, body, err := readyz(web)
