@@ -77,7 +77,7 @@ window: {policy: utterance, max_wait: 200ms}
 sinks:
   kafka: {brokers: [%q], topic: %s, batch_timeout: 5ms}
 observability: {listen: "127.0.0.1:0"}
-`, textBundle(t), addr, inTopic, addr, outTopic))
+%s`, textBundle(t), addr, inTopic, addr, outTopic, testAssetsYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
