@@ -104,3 +104,17 @@ clean:
 .PHONY: soak
 soak: .setup-done
 	$(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./internal/loadgen -soak -soak.duration 10m -soak.streams 4
+
+# fuzz: the fuzz targets of the decoders of external input, each for
+# FUZZTIME under an 8 GiB address-space limit; each target also fails an
+# input that allocates past its bound (internal/alloctest). Their seeds run
+# in every `go test`.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = ./internal/wav:FuzzDecoder ./features/audio:FuzzExtractWAV ./model/safetensors:FuzzDecodeBounded \
+	./model/mmsa:FuzzDecodeBounded ./internal/app:FuzzDecodeConfig
+.PHONY: fuzz
+fuzz: .setup-done
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t"; \
+		( ulimit -v 8388608 && $(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -parallel 2 $${t%%:*} ) || exit 1; \
+	done

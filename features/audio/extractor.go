@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/cmc-stream/cmc-stream/internal/wav"
 )
 
 // Defaults of the CH-SIMS recipe (thuiar/MMSA DataPre.py calling librosa
@@ -297,8 +299,9 @@ var ErrNoSamples = errors.New("audio: no samples")
 // training features. The CQT's Fourier-domain octave halving transforms
 // the whole clip at once, so a call needs about 2 MB of transient memory
 // per second of audio; split long recordings into utterances first. Empty
-// input gives ErrNoSamples; a non-positive rate or a NaN or infinite sample
-// gives an error naming it.
+// input gives ErrNoSamples; a rate outside wav.MinSampleRate to
+// wav.MaxSampleRate (8 to 192 kHz) or a NaN or infinite sample gives an error
+// naming it.
 func (e *Extractor) Extract(samples []float32, sampleRate int) (*Features, error) {
 	f := &Features{}
 	if err := e.ExtractTo(f, samples, sampleRate); err != nil {
@@ -313,8 +316,8 @@ func (e *Extractor) ExtractTo(dst *Features, samples []float32, sampleRate int) 
 	if len(samples) == 0 {
 		return ErrNoSamples
 	}
-	if sampleRate <= 0 {
-		return fmt.Errorf("audio: sample rate %d Hz is not positive", sampleRate)
+	if sampleRate < wav.MinSampleRate || sampleRate > wav.MaxSampleRate {
+		return fmt.Errorf("audio: sample rate %d Hz outside %d to %d Hz", sampleRate, wav.MinSampleRate, wav.MaxSampleRate)
 	}
 	for i, v := range samples {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {

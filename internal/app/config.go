@@ -474,6 +474,18 @@ type PipelineConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
+// The upper bounds Validate puts on sizes, so that a typo (queue: 1e12)
+// is an error naming the field, not an allocation that kills the process.
+const (
+	maxQueue     = 1 << 16 // pipeline.queue, sinks.kafka.batch_size
+	maxThreads   = 1024    // model.threads, pipeline.workers, pipeline.vision_workers
+	maxTextLen   = 4096    // text.max_len, in token rows
+	maxBuffered  = 1 << 20 // window.max_buffered, media items per stream
+	maxUnacked   = 1 << 22 // sources.transcripts.kafka.max_unacked
+	maxFPS       = 240     // sources.video[].fps
+	maxFrameSide = 8192    // sources.video[].width and height, pixels
+)
+
 // DefaultVisionWorkers is the default PipelineConfig.VisionWorkers: half
 // the CPUs, at least one. Vision is most of the CPU at many streams
 // (BlazeFace and mini-Xception on every frame); bounding it keeps the other
@@ -531,6 +543,11 @@ func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
+	tooBig := func(field string, v, limit float64) {
+		if v > limit {
+			bad(field, "%g is above the limit of %g", v, limit)
+		}
+	}
 	badSecurity := func(block string, sec kafkasec.Config) {
 		err := sec.Validate()
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -569,6 +586,9 @@ func (c *Config) Validate() error {
 		if v.FPS < 0 || v.Width < 0 || v.Height < 0 {
 			bad(f, "fps, width and height must not be negative")
 		}
+		tooBig(f+".fps", v.FPS, maxFPS)
+		tooBig(f+".width", float64(v.Width), maxFrameSide)
+		tooBig(f+".height", float64(v.Height), maxFrameSide)
 	}
 	for i, a := range c.Sources.Audio {
 		f := fmt.Sprintf("sources.audio[%d]", i)
@@ -578,8 +598,8 @@ func (c *Config) Validate() error {
 		if (a.Device == "") == (a.File == "") {
 			bad(f, "exactly one of device and file is required")
 		}
-		if a.SampleRate < 0 {
-			bad(f+".sample_rate", "must not be negative")
+		if a.SampleRate != 0 && (a.SampleRate < event.MinSampleRate || a.SampleRate > event.MaxSampleRate) {
+			bad(f+".sample_rate", "%d Hz: want %d to %d, or 0 for the default", a.SampleRate, event.MinSampleRate, event.MaxSampleRate)
 		}
 	}
 	tr := c.Sources.Transcripts
@@ -607,6 +627,7 @@ func (c *Config) Validate() error {
 		if k.MaxUnacked < 0 {
 			bad("sources.transcripts.kafka.max_unacked", "must not be negative")
 		}
+		tooBig("sources.transcripts.kafka.max_unacked", float64(k.MaxUnacked), maxUnacked)
 		k.Channels.validate("sources.transcripts.kafka.channels", bad)
 		if k.SessionTimeout < 0 || k.HeartbeatInterval < 0 || k.RebalanceTimeout < 0 {
 			bad("sources.transcripts.kafka", "session_timeout, heartbeat_interval and rebalance_timeout must not be negative")
@@ -696,6 +717,15 @@ func (c *Config) Validate() error {
 	p := c.Pipeline
 	if p.Queue < 0 || p.Workers < 0 || p.VisionWorkers < 0 || p.ShutdownTimeout < 0 {
 		bad("pipeline", "queue, workers, vision_workers and shutdown_timeout must not be negative")
+	}
+	tooBig("model.threads", float64(c.Model.Threads), maxThreads)
+	tooBig("text.max_len", float64(c.Text.MaxLen), maxTextLen)
+	tooBig("window.max_buffered", float64(c.Window.MaxBuffered), maxBuffered)
+	tooBig("pipeline.queue", float64(p.Queue), maxQueue)
+	tooBig("pipeline.workers", float64(p.Workers), maxThreads)
+	tooBig("pipeline.vision_workers", float64(p.VisionWorkers), maxThreads)
+	if k := c.Sinks.Kafka; k != nil {
+		tooBig("sinks.kafka.batch_size", float64(k.BatchSize), maxQueue)
 	}
 	if c.ASR != nil {
 		c.ASR.validate(c, bad)

@@ -39,6 +39,11 @@ func TestConfigErrors(t *testing.T) {
 		{"bad format", "format: jsonl", "format: xml", `sinks.stdout.format: "xml"`},
 		{"record media", "sinks:", "privacy:\n  record_media: true\nsinks:", "privacy.record_media"},
 		{"no sinks", "sinks:\n  stdout:\n    format: jsonl", "", "sinks: at least one sink is required"},
+		{"queue of 1e12", "sinks:", "pipeline:\n  queue: 1e12\nsinks:", "pipeline.queue: 1e+12 is above the limit of 65536"},
+		{"workers of a million", "sinks:", "pipeline:\n  workers: 1000000\nsinks:", "pipeline.workers: 1e+06 is above the limit of 1024"},
+		{"audio at 1 Hz", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      sample_rate: 1", "sources.audio[0].sample_rate: 1 Hz: want 8000 to 192000"},
+		{"huge frames", "fps: 15", "fps: 15\n      width: 100000", "sources.video[0].width: 100000 is above the limit of 8192"},
+		{"huge aligner buffer", "max_wait: 2s", "max_wait: 2s\n  max_buffered: 1e9", "window.max_buffered: 1e+09 is above the limit"},
 	}
 	checkConfigErrors(t, string(base), cases)
 	kafkaCases := []configCase{

@@ -75,18 +75,21 @@ func runInfer(_ context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // featuresInput takes the text, audio and vision tensors of a features file.
+// Every sequence has at least one time step of at least one feature, so the
+// batch is bounded by the file's size (a batch of 2^31-1 empty sequences is
+// refused before anything is allocated for it).
 func featuresInput(f *safetensors.File, m *model.Model, path string) (*model.Input, error) {
 	var x model.Input
 	for _, mod := range model.Modalities {
 		name := mod.String()
-		want := fmt.Sprintf("[B,<=%d,%d]", m.Config.Lengths.Get(mod), m.Config.Dims.Get(mod))
+		want := fmt.Sprintf("[B,<=%d,%d] with at least one step", m.Config.Lengths.Get(mod), m.Config.Dims.Get(mod))
 		t, ok := f.Tensors[name]
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("%s: tensor %q is missing (want float32 %s)", path, name, want)
 		case t.DType != "F32":
 			return nil, fmt.Errorf("%s: tensor %q has dtype %s, want float32 %s", path, name, t.DType, want)
-		case len(t.Shape) != 3:
+		case len(t.Shape) != 3 || t.Shape[1] < 1 || t.Shape[2] < 1:
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, want %s", path, name, t.Shape, want)
 		}
 		x[mod] = model.Sequence{Batch: t.Shape[0], Len: t.Shape[1], Dim: t.Shape[2], Data: t.Data}

@@ -167,12 +167,13 @@ func TestInferRejectsBadInput(t *testing.T) {
 		name, want string
 		tensors    map[string]*safetensors.Tensor
 	}{
-		{"missing vision", `"vision" is missing (want float32 [B,<=12,20])`, with("vision", nil)},
+		{"missing vision", `"vision" is missing (want float32 [B,<=12,20] with at least one step)`, with("vision", nil)},
 		{"audio too long", `"audio": shape [4,17,5], want [B,<=16,5]`, with("audio", &safetensors.Tensor{DType: "F32", Shape: []int{4, 17, 5}, Data: make([]float32, 4*17*5)})},
 		{"text wrong dim", `"text": shape [4,8,767]`, with("text", &safetensors.Tensor{DType: "F32", Shape: []int{4, 8, 767}, Data: make([]float32, 4*8*767)})},
 		{"vision NaN", `"vision": non-finite value NaN at sample 0, step 0, feature 17`, with("vision", &safetensors.Tensor{DType: "F32", Shape: []int{4, 12, 20}, Data: nan})},
 		{"batch mismatch", `"audio": batch 3`, with("audio", &safetensors.Tensor{DType: "F32", Shape: []int{3, 16, 5}, Data: make([]float32, 3*16*5)})},
 		{"rank 2", `"text" has shape [4 768]`, with("text", &safetensors.Tensor{DType: "F32", Shape: []int{4, 768}, Data: make([]float32, 4*768)})},
+		{"batch 2^31-1 of empty sequences", `"text" has shape [2147483647 0 768]`, with("text", &safetensors.Tensor{DType: "F32", Shape: []int{math.MaxInt32, 0, 768}})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

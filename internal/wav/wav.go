@@ -36,6 +36,15 @@ const UnknownSize = 0xFFFFFFFF
 // standard one, WAVE_FORMAT_EXTENSIBLE, has 40 bytes).
 const maxFmtChunk = 1 << 10
 
+// The sample rates a Decoder accepts, in Hz: from telephony's 8 kHz to
+// studio audio's 192 kHz. A rate outside would make the feature
+// extractors' resampling to 22,050 Hz allocate far more than the file holds
+// (a 40 KB file declaring 1 Hz would become 0.9 G samples).
+const (
+	MinSampleRate = 8000
+	MaxSampleRate = 192000
+)
+
 // readBytes is about how many bytes of whole frames one Read decodes.
 const readBytes = 1 << 16
 
@@ -234,8 +243,8 @@ func (d *Decoder) readFormat(size uint32, at int64) error {
 	switch {
 	case f.Channels == 0:
 		return d.formatError(chunk, at, "0 channels")
-	case f.SampleRate == 0:
-		return d.formatError(chunk, at, "sample rate 0 Hz")
+	case f.SampleRate < MinSampleRate || f.SampleRate > MaxSampleRate:
+		return d.formatError(chunk, at, "sample rate %d Hz outside %d to %d Hz", f.SampleRate, MinSampleRate, MaxSampleRate)
 	case f.Tag == FormatPCM && f.Bits != 8 && f.Bits != 16 && f.Bits != 24 && f.Bits != 32:
 		return d.formatError(chunk, at, "PCM with %d bits per sample; supported: 8, 16, 24, 32", f.Bits)
 	case f.Tag == FormatIEEEFloat && f.Bits != 32 && f.Bits != 64:

@@ -146,12 +146,17 @@ func Load(path string) (*Dataset, error) {
 
 // Decode reads an MMSA-layout pickle from r. It never executes code from
 // the pickle; classes other than NumPy arrays, dtypes and scalars are kept
-// opaque, so keys that hold them can only be ignored.
+// opaque, so keys that hold them can only be ignored. The splits it returns
+// hold at most decodeBudget(n) bytes for a pickle of n bytes: splits or keys
+// that share one memoised array (a 4 MB pickle of many splits naming one
+// split made train use 8.5 GB) are refused once past it.
 func Decode(r io.Reader) (*Dataset, error) {
-	v, err := decodePickle(r)
+	cr := &countingReader{r: r}
+	v, err := decodePickle(cr)
 	if err != nil {
 		return nil, err
 	}
+	budget := decodeBudget(cr.n)
 	top, ok := v.(*pyDict)
 	if !ok {
 		return nil, fmt.Errorf("%w: top level is %s, not a dict of splits", ErrLayout, typeName(v))
@@ -181,9 +186,44 @@ func Decode(r io.Reader) (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
+		if budget -= s.bytes(); budget < 0 {
+			return nil, fmt.Errorf("%w: split %q takes the decoded splits past %d bytes, %d times the pickle's %d bytes plus 1 MiB (splits or keys sharing one array?)",
+				ErrLayout, name, decodeBudget(cr.n), budgetFactor, cr.n)
+		}
 		d.Splits[name] = s
 	}
 	return d, nil
+}
+
+// budgetFactor bounds the expansion of a pickle's arrays: an int8 id array
+// becomes 8-byte ints, the widest growth Decode makes.
+const budgetFactor = 8
+
+// decodeBudget returns the most bytes the splits of an n-byte pickle may
+// hold: budgetFactor times n, plus 1 MiB.
+func decodeBudget(n int64) int64 { return budgetFactor*n + 1<<20 }
+
+// bytes returns about how many bytes s holds.
+func (s *Split) bytes() int64 {
+	n := 4 * (len(s.Text.Data) + len(s.TextBERT.Data) + len(s.Audio.Data) + len(s.Vision.Data) +
+		len(s.Regression) + len(s.RegressionT) + len(s.RegressionA) + len(s.RegressionV))
+	n += 8 * (len(s.AudioLengths) + len(s.VisionLengths))
+	for _, str := range append(s.IDs[:len(s.IDs):len(s.IDs)], s.RawText...) {
+		n += 16 + len(str)
+	}
+	return int64(n)
+}
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // MMSA keys read and written by this package.

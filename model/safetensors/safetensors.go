@@ -88,8 +88,11 @@ func ReadFile(path string) (*File, error) {
 }
 
 // Decode parses a whole safetensors file held in memory. It checks that
-// every tensor's byte range matches its dtype and shape and lies inside the
-// data section. It does not check that values are finite: callers decide.
+// every tensor's byte range matches its dtype and shape, lies inside the
+// data section and overlaps no other tensor's, so that the tensors together
+// hold at most the file's bytes (3,000 tensors naming the same 4 MiB would
+// otherwise decode to 12 GB). It does not check that values are finite:
+// callers decide.
 func Decode(b []byte) (*File, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("%w: %d bytes, shorter than the 8-byte header length", ErrFormat, len(b))
@@ -104,6 +107,7 @@ func Decode(b []byte) (*File, error) {
 	}
 	data := b[8+n:]
 	f := &File{Tensors: make(map[string]*Tensor, len(raw))}
+	entries := make(map[string]headerEntry, len(raw))
 	for name, msg := range raw {
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
@@ -115,6 +119,12 @@ func Decode(b []byte) (*File, error) {
 		if err := json.Unmarshal(msg, &e); err != nil {
 			return nil, fmt.Errorf("%w: tensor %q: %v", ErrFormat, name, err)
 		}
+		entries[name] = e
+	}
+	if err := checkOverlap(entries); err != nil {
+		return nil, err
+	}
+	for name, e := range entries {
 		t, err := decodeTensor(name, e, data)
 		if err != nil {
 			return nil, err
@@ -122,6 +132,28 @@ func Decode(b []byte) (*File, error) {
 		f.Tensors[name] = t
 	}
 	return f, nil
+}
+
+// checkOverlap reports two tensors whose byte ranges overlap (empty ranges
+// overlap nothing), naming both.
+func checkOverlap(entries map[string]headerEntry) error {
+	names := make([]string, 0, len(entries))
+	for name, e := range entries {
+		if e.Offsets[1] > e.Offsets[0] {
+			names = append(names, name)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := entries[names[i]].Offsets, entries[names[j]].Offsets
+		return a[0] < b[0] || a[0] == b[0] && names[i] < names[j]
+	})
+	for i := 1; i < len(names); i++ {
+		prev, cur := entries[names[i-1]].Offsets, entries[names[i]].Offsets
+		if cur[0] < prev[1] {
+			return fmt.Errorf("%w: tensor %q at bytes [%d,%d] overlaps tensor %q at [%d,%d]", ErrFormat, names[i], cur[0], cur[1], names[i-1], prev[0], prev[1])
+		}
+	}
+	return nil
 }
 
 func decodeTensor(name string, e headerEntry, data []byte) (*Tensor, error) {
