@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
 // telephonyCall is the call of the telephony tests, made with ffmpeg from
@@ -186,5 +187,80 @@ func TestStereoMuLawCall(t *testing.T) {
 				t.Errorf("event %s: probs %+v, reference %+v (differ by %g)", g.EventID, *p[0], *p[1], d)
 			}
 		}
+	}
+}
+
+// TestG711AudioFiles plays the showcase as 8 kHz G.711 WAV files (mu-law
+// and A-law, made with ffmpeg) through the audio file source (ffmpeg decodes
+// them, at their own rate, which the recipe resamples once), and the same
+// audio decoded to PCM16 WAV by ffmpeg beforehand (read by the WAV reader):
+// the events' audio probabilities match within 1e-3.
+func TestG711AudioFiles(t *testing.T) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Skip("ffmpeg not installed (scripts/setup.sh installs it)")
+	}
+	dir := t.TempDir()
+	ff := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ffmpeg, append([]string{"-hide_banner", "-loglevel", "error", "-y", "-t", "9"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %v: %v %s", args, err, out)
+		}
+	}
+	show := "../../demo/media/showcase.wav"
+	mulaw, alaw := filepath.Join(dir, "call-mulaw.wav"), filepath.Join(dir, "call-alaw.wav")
+	ff("-i", show, "-ar", "8000", "-c:a", "pcm_mulaw", mulaw)
+	ff("-i", show, "-ar", "8000", "-c:a", "pcm_alaw", alaw)
+	run := func(file string) []event.Event {
+		t.Helper()
+		cfg, err := DecodeConfig([]byte(fmt.Sprintf(`
+model: {bundle: ../../demo/model}
+sources:
+  audio: [{stream_id: showcase, file: %q, sample_rate: 8000, realtime: false}]
+  transcripts: {file: ../../demo/showcase_segments.jsonl}
+window: {policy: utterance, max_wait: 2s}
+sinks: {stdout: {}}
+%s`, file, testAssetsYAML)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := &collect{}
+		app, err := Build(cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		evs := got.events()
+		slices.SortFunc(evs, func(a, b event.Event) int { return int(a.Window.Seq) - int(b.Window.Seq) })
+		return evs
+	}
+	for _, file := range []string{mulaw, alaw} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			pcm := strings.TrimSuffix(file, ".wav") + "-pcm16.wav"
+			ff("-i", file, "-c:a", "pcm_s16le", pcm)
+			got, ref := run(file), run(pcm)
+			if len(got) != len(ref) {
+				t.Fatalf("%d events, reference %d", len(got), len(ref))
+			}
+			compared := 0
+			for i := range got {
+				g, r := got[i].Modalities.Audio, ref[i].Modalities.Audio
+				if g.Present != r.Present {
+					t.Fatalf("event %s: audio present %v, reference %v", got[i].EventID, g.Present, r.Present)
+				}
+				if !g.Present {
+					continue // an utterance after the 9 s of audio
+				}
+				compared++
+				if d := max(math.Abs(g.Probs.Negative-r.Probs.Negative), math.Abs(g.Probs.Positive-r.Probs.Positive)); d > 1e-3 {
+					t.Errorf("event %s: audio probs %+v, reference %+v", got[i].EventID, *g.Probs, *r.Probs)
+				}
+			}
+			if compared < 2 {
+				t.Errorf("%d events with audio, want the first 9 s's 2 utterances", compared)
+			}
+		})
 	}
 }
