@@ -193,6 +193,10 @@ func TestSecureConfigErrors(t *testing.T) {
 		{"no password source", "password_env: CMC_KAFKA_PASSWORD\n  http", "password_file: \"\"\n  http", "sinks.dead_letter.sasl: exactly one of password_file and password_env"},
 		{"certificate without key", "ca_file: /etc/cmc-stream/kafka-ca.pem\n    sasl", "cert_file: client.pem\n    sasl", "sinks.kafka.tls.cert_file and tls.key_file"},
 	})
+	inline := strings.Replace(string(base), "password_env: CMC_KAFKA_PASSWORD", "password: hunter2", 1)
+	if _, err := DecodeConfig([]byte(inline)); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("inline password: %v; want a refusal that does not print it", err)
+	}
 	confirmed := strings.Replace(string(base), "ca_file: /etc/cmc-stream/kafka-ca.pem\n      sasl", "insecure_skip_verify: true\n        allow_insecure: true\n      sasl", 1)
 	if _, err := DecodeConfig([]byte(confirmed)); err != nil {
 		t.Errorf("confirmed insecure_skip_verify refused: %v", err)
