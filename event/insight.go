@@ -1,8 +1,12 @@
 package event
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // CallSummarySchema is the value of CallSummary.Schema.
@@ -23,6 +27,9 @@ const (
 	EndOfCall EndReason = "end_of_call"
 	// Idle is no event of the stream for the configured idle timeout.
 	Idle EndReason = "idle"
+	// WindowLimit is the stream reaching the configured number of windows
+	// per summary; its later windows go into a new summary.
+	WindowLimit EndReason = "window_limit"
 )
 
 // CallSummary summarises one stream (a call) when it ends: schema
@@ -181,3 +188,50 @@ func (a *Alert) RecordID() string { return a.AlertID }
 
 // RecordStream returns a.StreamID.
 func (a *Alert) RecordStream() string { return a.StreamID }
+
+// maxEndOfCallBytes bounds an end-of-call marker message.
+const maxEndOfCallBytes = 4096
+
+// IsEndOfCall reports whether a transcript-feed message looks like an
+// end-of-call marker (it has an "end_of_call" key); DecodeEndOfCall then
+// decodes it strictly.
+func IsEndOfCall(data []byte) bool {
+	return bytes.Contains(data, []byte(`"end_of_call"`))
+}
+
+// DecodeEndOfCall decodes the end-of-call marker of a transcript feed,
+//
+//	{"stream_id":"call-42","end_of_call":true}
+//
+// and returns its stream id: the call ended, and its summary can be
+// published once its last windows are scored. Unknown fields, a missing or
+// non-UTF-8 stream id, end_of_call other than true and messages over 4 KiB
+// are errors (*FieldError, as for segments).
+func DecodeEndOfCall(data []byte) (string, error) {
+	if len(data) > maxEndOfCallBytes {
+		return "", &FieldError{Field: "end_of_call", Err: ErrTooLarge}
+	}
+	if !utf8.Valid(data) {
+		// encoding/json would turn the bad bytes into U+FFFD.
+		return "", &FieldError{Field: "stream_id", Err: ErrUTF8}
+	}
+	var m struct {
+		StreamID  *string `json:"stream_id"`
+		EndOfCall *bool   `json:"end_of_call"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return "", &FieldError{Field: "end_of_call", Err: fmt.Errorf("%w: %v", ErrSyntax, err)}
+	}
+	if dec.More() {
+		return "", &FieldError{Field: "end_of_call", Err: fmt.Errorf("%w: data after the object", ErrSyntax)}
+	}
+	switch {
+	case m.StreamID == nil || *m.StreamID == "":
+		return "", &FieldError{Field: "stream_id", Err: ErrMissing}
+	case m.EndOfCall == nil || !*m.EndOfCall:
+		return "", &FieldError{Field: "end_of_call", Err: fmt.Errorf("%w: want true", ErrRange)}
+	}
+	return *m.StreamID, nil
+}

@@ -47,6 +47,13 @@ type HTTPConfig struct {
 	IdleTimeout time.Duration
 	// Static is served at / (the dashboard). Default nil: / answers 404.
 	Static fs.FS
+	// History is the number of recent records (events, alerts, the
+	// summary) kept per stream and sent to an SSE client when it connects,
+	// so a dashboard opened mid-call shows what it missed. Default 64.
+	History int
+	// HistoryStreams bounds the streams whose history is kept; the stream
+	// updated least recently is forgotten first. Default 256.
+	HistoryStreams int
 	// Metrics is the registry served at /metrics (the dashboard reads its
 	// drop counters there), on which the sink registers its own metrics (so
 	// one registry serves one HTTP sink). Default: a new registry with only
@@ -79,8 +86,8 @@ const (
 
 // Validate checks that no count or duration is negative.
 func (c HTTPConfig) Validate() error {
-	if c.ClientBuffer < 0 || c.MaxClients < 0 {
-		return errors.New("sink: http: negative client buffer or max clients")
+	if c.ClientBuffer < 0 || c.MaxClients < 0 || c.History < 0 || c.HistoryStreams < 0 {
+		return errors.New("sink: http: negative client buffer, max clients or history")
 	}
 	if c.KeepAlive < 0 || c.ReadHeaderTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
 		return errors.New("sink: http: negative duration")
@@ -105,6 +112,7 @@ type HTTP struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	closed  bool
+	history *history // guarded by mu
 
 	events    prometheus.Counter
 	dropped   prometheus.Counter
@@ -132,6 +140,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		done:    make(chan struct{}),
 		serr:    make(chan error, 1),
 		clients: make(map[*client]struct{}),
+		history: newHistory(cmp.Or(cfg.History, DefaultHistory), cmp.Or(cfg.HistoryStreams, DefaultHistoryStreams)),
 		events:  prometheus.NewCounter(prometheus.CounterOpts{Name: "cmc_sink_http_events_total", Help: "Events written to the HTTP sink."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "cmc_sink_http_sse_dropped_total",
 			Help: "Events dropped from the queues of slow SSE clients (oldest first)."}),
@@ -190,17 +199,10 @@ func (h *HTTP) Write(ctx context.Context, events []event.Event) error {
 		b = append(b, events[i].EventID...)
 		b = append(b, "\nevent: sentiment\ndata: "...)
 		b = append(b, data...)
-		frames[i] = frame{data: append(b, "\n\n"...), at: now}
+		frames[i] = frame{data: append(b, "\n\n"...), at: now, stream: events[i].StreamID}
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return ErrClosed
-	}
-	for c := range h.clients {
-		if n := c.push(frames); n > 0 {
-			h.dropped.Add(float64(n))
-		}
+	if err := h.broadcast(frames); err != nil {
+		return err
 	}
 	h.events.Add(float64(len(events)))
 	return nil
@@ -250,17 +252,18 @@ func (h *HTTP) Close(ctx context.Context) error {
 	return nil
 }
 
-// subscribe adds a client, or returns nil when the sink is closed or full.
-func (h *HTTP) subscribe() *client {
+// subscribe adds a client and returns it with the history it missed, or
+// returns nil when the sink is closed or full.
+func (h *HTTP) subscribe() (*client, []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed || len(h.clients) >= h.cfg.MaxClients {
-		return nil
+		return nil, nil
 	}
 	c := &client{ring: make([]frame, h.cfg.ClientBuffer), notify: make(chan struct{}, 1)}
 	h.clients[c] = struct{}{}
 	h.connected.Set(float64(len(h.clients)))
-	return c
+	return c, h.history.replay()
 }
 
 func (h *HTTP) unsubscribe(c *client) {
@@ -274,9 +277,11 @@ func (h *HTTP) unsubscribe(c *client) {
 // serveEvents streams the events to one client until it disconnects, a
 // write fails or times out, or the sink closes. The handler sends the
 // comment ": connected" once the client is subscribed, so a client knows
-// from which point it receives every event.
+// from which point it receives every event, then the recent history of
+// every stream (HTTPConfig.History records each, oldest first), then what
+// is written from then on.
 func (h *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
-	c := h.subscribe()
+	c, missed := h.subscribe()
 	if c == nil {
 		http.Error(w, "sink: http: too many clients or closing", http.StatusServiceUnavailable)
 		return
@@ -296,7 +301,7 @@ func (h *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	if !send([]byte(": connected\n\n")) {
+	if !send([]byte(": connected\n\n")) || len(missed) > 0 && !send(missed) {
 		return
 	}
 	keepAlive := time.NewTicker(h.cfg.KeepAlive)
@@ -332,8 +337,9 @@ func (h *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 // frame is one encoded SSE event, shared read-only by all clients.
 type frame struct {
-	data []byte
-	at   time.Time // when Write queued it
+	data   []byte
+	at     time.Time // when Write queued it
+	stream string
 }
 
 // client is the bounded queue of one SSE connection: a ring of frames that

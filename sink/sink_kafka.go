@@ -144,31 +144,41 @@ const SchemaHeader = "schema"
 // *pipeline.BatchError with one entry per event, nil for the events that
 // were written, so the pipeline dead-letters exactly the failed ones.
 func (k *Kafka) Write(ctx context.Context, events []event.Event) error {
+	recs := make([]event.Record, len(events))
+	for i := range events {
+		recs[i] = &events[i]
+	}
+	return k.Publish(ctx, recs)
+}
+
+// Publish sends records (summaries, alerts) like Write sends events: one
+// JSON message each, keyed by stream id, with the schema header.
+func (k *Kafka) Publish(ctx context.Context, records []event.Record) error {
 	if k.closed.Load() {
 		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sink: kafka: %w", err)
 	}
-	if len(events) == 0 {
+	if len(records) == 0 {
 		return nil
 	}
-	msgs := make([]kafka.Message, 0, len(events))
-	index := make([]int, 0, len(events)) // msgs[j] is events[index[j]]
-	errs := make([]error, len(events))
+	msgs := make([]kafka.Message, 0, len(records))
+	index := make([]int, 0, len(records)) // msgs[j] is records[index[j]]
+	errs := make([]error, len(records))
 	failed := false
-	header := []kafka.Header{{Key: SchemaHeader, Value: []byte(event.Schema)}}
-	for i := range events {
-		v, err := json.Marshal(&events[i])
+	for i, r := range records {
+		v, err := json.Marshal(r)
 		if err != nil {
-			return fmt.Errorf("sink: kafka: event %q: %w", events[i].EventID, err)
+			return fmt.Errorf("sink: kafka: event %q: %w", r.RecordID(), err)
 		}
 		if len(v) > k.maxEvent {
-			errs[i] = fmt.Errorf("%w: %q is %d bytes, limit %d", ErrEventTooLarge, events[i].EventID, len(v), k.maxEvent)
+			errs[i] = fmt.Errorf("%w: %q is %d bytes, limit %d", ErrEventTooLarge, r.RecordID(), len(v), k.maxEvent)
 			failed = true
 			continue
 		}
-		msgs = append(msgs, kafka.Message{Key: []byte(events[i].StreamID), Value: v, Headers: header})
+		header := []kafka.Header{{Key: SchemaHeader, Value: []byte(r.RecordSchema())}}
+		msgs = append(msgs, kafka.Message{Key: []byte(r.RecordStream()), Value: v, Headers: header})
 		index = append(index, i)
 	}
 	if len(msgs) > 0 {

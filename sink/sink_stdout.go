@@ -65,6 +65,11 @@ func (s *Stdout) Write(ctx context.Context, events []event.Event) error {
 			return fmt.Errorf("sink: stdout: event %q: %w", events[i].EventID, err)
 		}
 	}
+	return s.writeLines(buf)
+}
+
+// writeLines writes encoded lines with one call to the underlying writer.
+func (s *Stdout) writeLines(buf []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -28,6 +28,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/ingest/transcript"
 	"github.com/cmc-stream/cmc-stream/ingest/websocket"
 	"github.com/cmc-stream/cmc-stream/internal/httpguard"
+	"github.com/cmc-stream/cmc-stream/internal/insight"
 	"github.com/cmc-stream/cmc-stream/internal/ops"
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/pipeline"
@@ -61,6 +62,8 @@ type App struct {
 	model   *model.Model
 	// websocket is the WebSocket source, or nil.
 	websocket *websocket.Source
+	// insight publishes the summaries and alerts.
+	insight *insight.Tracker
 	// lag reports the Kafka input's consumer lag; nil without Kafka input.
 	lag func() int64
 	// metrics is the registry of every metric of the App, served on the
@@ -267,7 +270,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger),
-			rate: k.SampleRate, channels: k.Channels, parties: parties})
+			rate: k.SampleRate, channels: k.Channels, parties: parties, ended: func(id string) { app.insight.EndStream(id) }})
 		app.lag = src.Lag
 		ready.stalled = src.Stalled
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
@@ -339,8 +342,17 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	})
 	events := pipeline.Via(windows, "score", pipeline.StageConfig{Workers: cfg.Pipeline.workers(), Buffer: queue}, pipeline.Stage[align.Window, event.Event](score))
 
-	// Sinks.
+	// Sinks. The insight tracker comes first: the runner closes the sinks in
+	// order, and the tracker publishes the last summaries through the
+	// stdout and HTTP sinks when it closes.
 	pipeline.To(events, "stats", pipeline.SinkConfig{}, pipeline.Sink[event.Event](app.stats))
+	type sinkNode struct {
+		name string
+		cfg  pipeline.SinkConfig
+		out  pipeline.Sink[event.Event]
+	}
+	var nodes []sinkNode
+	var publishers []insight.Publisher
 	if s := cfg.Sinks.Stdout; s != nil {
 		format := sink.JSONL
 		if s.Format == "text" {
@@ -350,7 +362,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		pipeline.To(events, "stdout", pipeline.SinkConfig{BatchSize: 1}, pipeline.Sink[event.Event](out))
+		nodes = append(nodes, sinkNode{"stdout", pipeline.SinkConfig{BatchSize: 1}, out})
+		publishers = append(publishers, out)
 	}
 	if k := cfg.Sinks.Kafka; k != nil {
 		out, err := sink.NewKafka(sink.KafkaConfig{Brokers: k.Brokers, Topic: k.Topic, BatchTimeout: k.BatchTimeout, BatchSize: k.BatchSize,
@@ -360,7 +373,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "events", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
 		retry := &sink.Retry{Sink: out, Timeout: k.RetryTimeout, Logger: opts.Logger, Name: "kafka"}
-		pipeline.To(events, "kafka", pipeline.SinkConfig{}, pipeline.Sink[event.Event](retry))
+		nodes = append(nodes, sinkNode{"kafka", pipeline.SinkConfig{}, retry})
 	}
 	var web *sink.HTTP
 	if h := cfg.Sinks.HTTP; h != nil {
@@ -373,7 +386,17 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if opts.Listening != nil {
 			opts.Listening(web.Addr())
 		}
-		pipeline.To(events, "http", pipeline.SinkConfig{}, pipeline.Sink[event.Event](web))
+		nodes = append(nodes, sinkNode{"http", pipeline.SinkConfig{}, web})
+		publishers = append(publishers, web)
+	}
+	tracker, err := newInsight(cfg, publishers, dl, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	app.insight = tracker.Tracker
+	pipeline.To(events, "insight", pipeline.SinkConfig{}, pipeline.Sink[event.Event](tracker))
+	for _, n := range nodes {
+		pipeline.To(events, n.name, n.cfg, n.out)
 	}
 	for i, s := range opts.Extra {
 		pipeline.To(events, fmt.Sprintf("extra-%d", i), pipeline.SinkConfig{}, s)

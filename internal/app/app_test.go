@@ -95,9 +95,22 @@ observability: {listen: disabled}
 		t.Fatal(err)
 	}
 	var evs []event.Event
+	var sums []event.CallSummary
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
+		// Every real record against its JSON Schema file.
+		if err := schematest.ValidateJSON(sc.Bytes()); err != nil {
+			t.Error(err)
+		}
+		if strings.Contains(sc.Text(), `"schema":"`+event.CallSummarySchema+`"`) {
+			var s event.CallSummary
+			if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+				t.Fatal(err)
+			}
+			sums = append(sums, s)
+			continue
+		}
 		var e event.Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatal(err)
@@ -105,14 +118,16 @@ observability: {listen: disabled}
 		if err := e.Validate(); err != nil {
 			t.Error(err)
 		}
-		// The real event against its JSON Schema file.
-		if err := schematest.ValidateJSON(sc.Bytes()); err != nil {
-			t.Error(err)
-		}
 		evs = append(evs, e)
 	}
 	if len(evs) != 2 {
 		t.Fatalf("%d events, want 2:\n%s", len(evs), out.String())
+	}
+	// The file ended: one summary of the stream, after its events, with
+	// both windows of the one speaker.
+	if len(sums) != 1 || sums[0].StreamID != "clip" || sums[0].Reason != event.EndOfInput || sums[0].Windows != 2 ||
+		len(sums[0].Speakers) != 1 || sums[0].Speakers[0].Speaker != "customer" || !sums[0].Start.Equal(evs[0].Window.Start) {
+		t.Errorf("summaries %+v", sums)
 	}
 	for i, e := range evs {
 		if want := "clip/utt/" + string(rune('0'+i)); e.EventID != want {

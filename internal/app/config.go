@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/ingest/websocket"
+	"github.com/cmc-stream/cmc-stream/internal/insight"
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/internal/ops"
 	"github.com/cmc-stream/cmc-stream/sink"
@@ -52,6 +54,8 @@ type Config struct {
 	// Observability configures the operations port: /metrics, /healthz and
 	// /readyz.
 	Observability ObservabilityConfig `yaml:"observability"`
+	// Insight configures per-call summaries and alert rules.
+	Insight InsightConfig `yaml:"insight"`
 }
 
 // ObservabilityConfig configures the operations port, a listener of its own
@@ -96,6 +100,35 @@ type AssetsConfig struct {
 	// command when a video source needs it. Default: $CMC_ORT_LIB, else
 	// onnxruntime/libonnxruntime.so.1 below Dir.
 	ONNXRuntime string `yaml:"onnxruntime"`
+}
+
+// InsightConfig configures the per-call summaries (cmc.call_summary.v1,
+// published when a stream ends) and the alert rules (cmc.alert.v1). Both go
+// to the stdout and HTTP sinks, to the Kafka topics sinks.kafka names, and
+// to sinks.webhook.
+type InsightConfig struct {
+	// IdleTimeout ends a stream without events for this long with a
+	// summary. Default insight.DefaultIdleTimeout (2m).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// EndGrace is how long after a Kafka end-of-call marker the call's last
+	// windows may still arrive before its summary. Default: window.max_wait
+	// plus window.allowed_lateness plus 1s.
+	EndGrace time.Duration `yaml:"end_grace"`
+	// Rules are the alert rules.
+	Rules []AlertRule `yaml:"rules"`
+}
+
+// AlertRule is one alert rule (see insight.Rule for the language).
+type AlertRule struct {
+	// Name names the rule in its alerts; required, unique.
+	Name string `yaml:"name"`
+	// Speaker restricts the rule to one speaker. Default: every speaker,
+	// each on its own.
+	Speaker string `yaml:"speaker"`
+	// When is the condition: "label LABEL for N consecutive windows",
+	// "mean score over the last N windows below T", "score drop of D
+	// within DURATION" or "conflict in N of the last M windows".
+	When string `yaml:"when"`
 }
 
 // ModelConfig selects the model bundle.
@@ -380,6 +413,26 @@ type SinksConfig struct {
 	// messages, items that fail in a stage, and events a sink failed to
 	// write after its retries. It is not an event sink.
 	DeadLetter *DeadLetterSink `yaml:"dead_letter"`
+	// Webhook POSTs the summaries and alerts (not the events) to a URL.
+	Webhook *WebhookSink `yaml:"webhook"`
+}
+
+// WebhookSink POSTs each summary and alert as JSON, signed with
+// X-CMC-Signature: sha256=<hex HMAC-SHA256 of the body>, retrying with
+// back-off and giving up to the dead-letter topic (or the log without one).
+type WebhookSink struct {
+	// URL receives the POSTs; http or https, required.
+	URL string `yaml:"url"`
+	// SecretFile is a file holding the HMAC secret (at least 16 bytes,
+	// trailing newlines removed); exclusive with SecretEnv, one required.
+	SecretFile string `yaml:"secret_file"`
+	// SecretEnv names an environment variable holding the secret.
+	SecretEnv string `yaml:"secret_env"`
+	// Timeout bounds one attempt. Default sink.DefaultWebhookTimeout (5s).
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxAttempts is how many times a record is tried. Default
+	// sink.DefaultWebhookAttempts (5).
+	MaxAttempts int `yaml:"max_attempts"`
 }
 
 // DeadLetterSink is a Kafka topic of rejected input and failed items. Each
@@ -433,6 +486,10 @@ type KafkaOutput struct {
 	// again, with back-off from 100ms to 5s, before they go to the
 	// dead-letter topic (or are reported failed without one). Default 30s.
 	RetryTimeout time.Duration `yaml:"retry_timeout"`
+	// SummariesTopic receives the per-call summaries. Default: none.
+	SummariesTopic string `yaml:"summaries_topic"`
+	// AlertsTopic receives the alerts. Default: none.
+	AlertsTopic string `yaml:"alerts_topic"`
 }
 
 // HTTPSink serves events and the dashboard.
@@ -710,6 +767,31 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(l); err != nil {
 			bad("observability.listen", "%v (want host:port or %s)", err, ObservabilityDisabled)
 		}
+	}
+	if w := s.Webhook; w != nil {
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("sinks.webhook.url", "%q is not an http or https URL", w.URL)
+		}
+		if (w.SecretFile == "") == (w.SecretEnv == "") {
+			bad("sinks.webhook", "exactly one of secret_file and secret_env is required (secrets are never written in the configuration)")
+		}
+		if w.Timeout < 0 || w.MaxAttempts < 0 {
+			bad("sinks.webhook", "timeout and max_attempts must not be negative")
+		}
+	}
+	if in := c.Insight; in.IdleTimeout < 0 || in.EndGrace < 0 {
+		bad("insight", "idle_timeout and end_grace must not be negative")
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Insight.Rules {
+		f := fmt.Sprintf("insight.rules[%d]", i)
+		if _, err := insight.ParseRule(insight.Rule{Name: r.Name, Speaker: r.Speaker, When: r.When}); err != nil {
+			bad(f, "%v", err)
+		}
+		if seen[r.Name] {
+			bad(f+".name", "%q used twice", r.Name)
+		}
+		seen[r.Name] = true
 	}
 	if c.Privacy.RecordMedia {
 		bad("privacy.record_media", "recording raw media is not supported: cmc-stream never writes media")

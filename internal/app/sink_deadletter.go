@@ -98,6 +98,8 @@ func describe(item any) (string, any) {
 		return v.StreamID, segmentItem{Start: v.Start.Seconds(), End: v.End.Seconds(), Speaker: v.Speaker, Text: v.Text, Final: v.Final}
 	case event.Event:
 		return v.StreamID, v
+	case event.Record: // a summary or an alert the webhook gave up on
+		return v.RecordStream(), v
 	}
 	return "", fmt.Sprintf("%T", item)
 }

@@ -197,13 +197,16 @@ func mono(samples []float32, channels int) []float32 {
 const maxClockAhead = time.Hour
 
 // feedItem is one message of a transcript feed: a transcript segment, or,
-// on a Kafka feed, an audio chunk of the same streams.
+// on a Kafka feed, an audio chunk of the same streams or an end-of-call
+// marker.
 type feedItem struct {
 	seg   event.Segment
 	audio *event.AudioChunk
 	// speaker, when set, is the role whose voice audio is (a Twilio
 	// track), so its channels are averaged into that role's audio.
 	speaker string
+	// ended is the stream of an end-of-call marker.
+	ended string
 }
 
 // decodeFeed is the Decoder of a Kafka feed: audio chunks (messages with a
@@ -215,6 +218,10 @@ func decodeFeed(maxText int) kafka.Decoder[feedItem] {
 		if event.IsAudioChunk(value) {
 			c, err := event.DecodeAudioChunk(value)
 			return feedItem{audio: &c}, c.StreamID, err
+		}
+		if event.IsEndOfCall(value) {
+			id, err := event.DecodeEndOfCall(value)
+			return feedItem{ended: id}, id, err
 		}
 		seg, err := dec.Decode(value)
 		return feedItem{seg: seg}, seg.StreamID, err
@@ -264,6 +271,9 @@ type transcriptInput struct {
 	// next Reads, with pendingAck.
 	pending    []align.Input
 	pendingAck pipeline.AckFunc
+	// ended is told the stream of each end-of-call marker; nil ignores
+	// them.
+	ended func(stream string)
 }
 
 func (t *transcriptInput) Connect(ctx context.Context) error { return t.src.Connect(ctx) }
@@ -286,6 +296,17 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 		}
 		if err != nil {
 			return nil, ack, err
+		}
+		if it.ended != "" {
+			if t.ended != nil {
+				t.ended(it.ended)
+			}
+			if ack != nil {
+				if err := ack(ctx, nil); err != nil {
+					return nil, nil, err
+				}
+			}
+			continue
 		}
 		var in align.Input
 		var reason error

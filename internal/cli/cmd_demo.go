@@ -39,6 +39,9 @@ const (
 	demoTranscript = "demo/showcase_transcript.jsonl"
 	demoStream     = "showcase"
 	demoTopic      = "demo.transcripts"
+	// demoConfig is the demo as a run configuration; the demo takes its
+	// alert rules (the insight block) from it.
+	demoConfig = "configs/demo.yaml"
 )
 
 // demoUtterance is one line of the showcase transcript.
@@ -62,7 +65,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	paths := map[string]string{}
-	for name, rel := range map[string]string{"model": demoBundle, "video": demoVideo, "audio": demoAudio, "transcript": demoTranscript} {
+	for name, rel := range map[string]string{"model": demoBundle, "video": demoVideo, "audio": demoAudio, "transcript": demoTranscript, "config": demoConfig} {
 		p, ok := envconfig.ProjectFile(rel)
 		if !ok && !(name == "model" && *bundle != "") {
 			return fmt.Errorf("demo: %s not found: run the demo from the cmc-stream folder (make demo)", rel)
@@ -75,6 +78,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	utts, err := readDemoTranscript(paths["transcript"])
 	if err != nil {
 		return err
+	}
+	rules, err := app.LoadConfig(paths["config"])
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -100,6 +107,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Window:        app.WindowConfig{Policy: "utterance", MaxWait: time.Second},
 		Sinks:         app.SinksConfig{Stdout: &app.StdoutSink{Format: format}},
 		Observability: app.ObservabilityConfig{Listen: *opsListen},
+		Insight:       rules.Insight,
 	}
 	if !*noDashboard {
 		cfg.Sinks.HTTP = &app.HTTPSink{Listen: *listen}

@@ -125,9 +125,32 @@ func TestDemo(t *testing.T) {
 	// One event per utterance: its transcript is the utterance's text, and
 	// its id is the segment's start in milliseconds (event_seq start_ms).
 	seen := map[string]string{}
+	conflicts := map[string]bool{} // event ids of the windows with a conflict
+	var alerts []event.Alert
+	var sums []event.CallSummary
 	sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
+		// Every real record against its JSON Schema file.
+		if err := schematest.ValidateJSON(sc.Bytes()); err != nil {
+			t.Error(err)
+		}
+		var head struct{ Schema string }
+		if err := json.Unmarshal(sc.Bytes(), &head); err != nil {
+			t.Fatalf("not JSON: %q", sc.Text())
+		}
+		switch head.Schema {
+		case event.AlertSchema:
+			var a event.Alert
+			json.Unmarshal(sc.Bytes(), &a)
+			alerts = append(alerts, a)
+			continue
+		case event.CallSummarySchema:
+			var cs event.CallSummary
+			json.Unmarshal(sc.Bytes(), &cs)
+			sums = append(sums, cs)
+			continue
+		}
 		var e event.Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("not JSON: %q", sc.Text())
@@ -135,11 +158,28 @@ func TestDemo(t *testing.T) {
 		if err := e.Validate(); err != nil {
 			t.Error(err)
 		}
-		// The real event against its JSON Schema file.
-		if err := schematest.ValidateJSON(sc.Bytes()); err != nil {
-			t.Error(err)
-		}
 		seen[e.Transcript] = e.EventID
+		if e.Consensus.Conflict {
+			conflicts[e.EventID] = true
+		}
+	}
+	// The rule modalities-disagree of configs/demo.yaml fires on the
+	// conflicting utterances, each alert naming a window with a conflict;
+	// the call ends with its summary.
+	fired := 0
+	for _, a := range alerts {
+		if a.Rule == "modalities-disagree" {
+			fired++
+			if len(a.EventIDs) == 0 || !conflicts[a.EventIDs[0]] {
+				t.Errorf("alert %+v names no window with a conflict (%v)", a, conflicts)
+			}
+		}
+	}
+	if fired == 0 || len(conflicts) == 0 {
+		t.Errorf("modalities-disagree fired %d times on %d conflicting windows; alerts %+v", fired, len(conflicts), alerts)
+	}
+	if len(sums) != 1 || sums[0].StreamID != demoStream || sums[0].Windows != len(seen) {
+		t.Errorf("summaries %+v, want one of the %d windows", sums, len(seen))
 	}
 	for _, u := range utts {
 		id, ok := seen[u.Text]
