@@ -30,6 +30,7 @@ type configRun struct {
 // row (TestRunExampleConfigs fails otherwise).
 var exampleConfigRuns = map[string]configRun{
 	"files.yaml":            {adapt: adaptFiles, check: checkShowcaseEvents},
+	"demo.yaml":             {adapt: adaptDemo, check: checkDemoInsight},
 	"kafka-callcentre.yaml": {adapt: adaptCallCentre, live: true, check: checkCallCentreEvents},
 	"kafka-secure.yaml": {adapt: func(*testing.T, *Config) string {
 		return "runs against a broker with TLS and SCRAM in TestSecuredKafkaEndToEnd"
@@ -126,6 +127,9 @@ func checkShowcaseEvents(t *testing.T, _ *Config, app *App, _ func() error, stdo
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("stdout line %q: %v", sc.Text(), err)
 		}
+		if e.Schema != event.Schema {
+			continue // the call's summary, its alerts
+		}
 		if e.StreamID != "showcase" || !e.Modalities.Text.Present || !e.Modalities.Audio.Present {
 			t.Errorf("event %s of stream %q: text %v, audio %v; want the showcase's, with text and audio",
 				e.EventID, e.StreamID, e.Modalities.Text.Present, e.Modalities.Audio.Present)
@@ -197,5 +201,63 @@ func checkCallCentreEvents(t *testing.T, cfg *Config, app *App, stop func() erro
 	}
 	if d := readTopic(t, addr, callDead); len(d) != 0 {
 		t.Errorf("%d dead letters, want none: %s", len(d), d[0].Value)
+	}
+}
+
+// adaptDemo plays configs/demo.yaml's media faster than real time, prints
+// JSON lines instead of text and serves the dashboard on a free port.
+func adaptDemo(t *testing.T, cfg *Config) string {
+	cfg.Sinks.Stdout.Format = "jsonl"
+	cfg.Sinks.HTTP.Listen = "127.0.0.1:0"
+	return adaptFiles(t, cfg)
+}
+
+// checkDemoInsight checks configs/demo.yaml's events as files.yaml's, and
+// its insight: the rule modalities-disagree fires on the conflicting
+// utterances (the showcase has some: the demo model's card), each alert
+// naming a window with a conflict, and the call ends with one summary of
+// every window.
+func checkDemoInsight(t *testing.T, cfg *Config, app *App, stop func() error, stdout *syncWriter) {
+	t.Helper()
+	checkShowcaseEvents(t, cfg, app, stop, stdout)
+	conflicts := map[string]bool{}
+	var alerts []event.Alert
+	var sums []event.CallSummary
+	events := 0
+	for sc := bufio.NewScanner(bytes.NewReader([]byte(stdout.String()))); sc.Scan(); {
+		var head struct{ Schema string }
+		json.Unmarshal(sc.Bytes(), &head)
+		switch head.Schema {
+		case event.Schema:
+			var e event.Event
+			json.Unmarshal(sc.Bytes(), &e)
+			events++
+			if e.Consensus.Conflict {
+				conflicts[e.EventID] = true
+			}
+		case event.AlertSchema:
+			var a event.Alert
+			json.Unmarshal(sc.Bytes(), &a)
+			alerts = append(alerts, a)
+		case event.CallSummarySchema:
+			var s event.CallSummary
+			json.Unmarshal(sc.Bytes(), &s)
+			sums = append(sums, s)
+		}
+	}
+	fired := 0
+	for _, a := range alerts {
+		if a.Rule == "modalities-disagree" {
+			fired++
+			if !conflicts[a.EventIDs[0]] {
+				t.Errorf("alert %+v names no window with a conflict", a)
+			}
+		}
+	}
+	if len(conflicts) == 0 || fired == 0 {
+		t.Errorf("%d conflicting windows, modalities-disagree fired %d times; alerts %+v", len(conflicts), fired, alerts)
+	}
+	if len(sums) != 1 || sums[0].Windows != events || sums[0].Reason != event.EndOfInput {
+		t.Errorf("summaries %+v, want one of the %d windows", sums, events)
 	}
 }
