@@ -19,6 +19,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features/asr"
 	ingestaudio "github.com/cmc-stream/cmc-stream/ingest/audio"
+	"github.com/cmc-stream/cmc-stream/internal/schematest"
 	"github.com/cmc-stream/cmc-stream/internal/wav"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
@@ -73,9 +74,15 @@ func runASRConfig(t *testing.T, cfgYAML string) ([]event.Event, *App) {
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
+		if err := schematest.ValidateJSON(sc.Bytes()); err != nil {
+			t.Error(err)
+		}
 		var e event.Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatal(err)
+		}
+		if e.Schema != event.Schema {
+			continue // the call's summary
 		}
 		if err := e.Validate(); err != nil {
 			t.Error(err)
