@@ -90,8 +90,11 @@ func TestRunExampleConfigs(t *testing.T) {
 	}
 }
 
-// adaptFiles plays configs/files.yaml's media faster than real time.
+// adaptFiles plays configs/files.yaml's media faster than real time, with
+// the operations port on a free port (the default one may be taken by
+// another process on the machine).
 func adaptFiles(_ *testing.T, cfg *Config) string {
+	cfg.Observability.Listen = "127.0.0.1:0"
 	off := false
 	for i := range cfg.Sources.Video {
 		cfg.Sources.Video[i].Realtime = &off
