@@ -236,6 +236,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	stagger := fs.Bool("stagger", true, "start stream i i/N of the clip into it, so that the streams' utterances end at different moments (false: all in phase, the worst-case burst)")
 	workers := fs.Int("workers", runtime.NumCPU(), "windows scored at once")
 	threads := fs.Int("threads", 1, "goroutines per forward pass")
+	secure := fs.Bool("kafka-secure", false, "run the transcript feed over TLS with SASL SCRAM-SHA-512 (a certificate authority made for the run), as a managed Kafka requires")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to `file` (go tool pprof)")
 	asJSON := fs.Bool("json", false, "print one JSON object per run")
 	if err := parse(fs, args); err != nil {
@@ -260,7 +261,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer stop()
-	cfg := loadgen.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Assets: assets.AssetsDir, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads,
+	cfg := loadgen.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Assets: assets.AssetsDir, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads, SecureKafka: *secure,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	target := loadgen.Target{P99: *p99}
 	if !*asJSON {

@@ -2,12 +2,14 @@ package loadgen
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/internal/app"
 	"github.com/cmc-stream/cmc-stream/internal/broker"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -78,6 +81,11 @@ type Config struct {
 	Drain time.Duration
 	// Logger receives the pipeline's warnings. Default: discarded.
 	Logger *slog.Logger
+	// SecureKafka runs the transcript feed over TLS (a certificate
+	// authority made for the run) with SASL SCRAM-SHA-512, as a managed
+	// Kafka requires, to measure what security costs. Default false:
+	// plaintext.
+	SecureKafka bool
 }
 
 // Validate checks the configuration.
@@ -195,14 +203,32 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b, err := broker.Start(parent, broker.Config{Addr: "127.0.0.1:0", Topics: []string{topic}, Partitions: 1})
+	bcfg := broker.Config{Addr: "127.0.0.1:0", Topics: []string{topic}, Partitions: 1}
+	var sec kafkasec.Config
+	if cfg.SecureKafka {
+		dir, err := os.MkdirTemp("", "cmc-bench-kafka-")
+		if err != nil {
+			return Result{}, fmt.Errorf("loadgen: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		if bcfg, sec, err = secureBroker(bcfg, dir); err != nil {
+			return Result{}, err
+		}
+	}
+	b, err := broker.Start(parent, bcfg)
 	if err != nil {
 		return Result{}, err
 	}
 	defer func() { _ = b.Close() }()
+	tr, err := sec.Transport()
+	if err != nil {
+		return Result{}, fmt.Errorf("loadgen: %w", err)
+	}
 
 	col := newCollector(expected)
-	flow, err := app.Build(appConfig(cfg, clips, b.Addr()), app.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})
+	acfg := appConfig(cfg, clips, b.Addr())
+	acfg.Sources.Transcripts.Kafka.Security = sec
+	flow, err := app.Build(acfg, app.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})
 	if err != nil {
 		return Result{}, err
 	}
@@ -210,7 +236,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	runErr := make(chan error, 1)
 	go func() { runErr <- flow.Run(ctx) }()
-	w := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Topic: topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
+	w := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Topic: topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, Transport: tr}
 	var wg sync.WaitGroup
 	feedErr := make(chan error, cfg.Streams)
 	for i := range cfg.Streams {
@@ -415,4 +441,26 @@ func rss() float64 {
 		return 0
 	}
 	return float64(pages*int64(os.Getpagesize())) / (1 << 20)
+}
+
+// benchUser is the SASL user of the secured broker of Config.SecureKafka.
+const benchUser = "cmc-bench"
+
+// secureBroker adds TLS with a new authority and a SCRAM-SHA-512 user of a
+// random password to bcfg, writing the certificates and the password file
+// to dir, and returns the client security that connects to it.
+func secureBroker(bcfg broker.Config, dir string) (broker.Config, kafkasec.Config, error) {
+	ss, err := broker.NewSelfSigned(dir)
+	if err != nil {
+		return bcfg, kafkasec.Config{}, err
+	}
+	pass := rand.Text()
+	passFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(passFile, []byte(pass), 0o600); err != nil {
+		return bcfg, kafkasec.Config{}, fmt.Errorf("loadgen: %w", err)
+	}
+	bcfg.TLS = ss.Server
+	bcfg.Users = []broker.User{{Mechanism: kafkasec.ScramSHA512, Name: benchUser, Password: pass}}
+	return bcfg, kafkasec.Config{TLS: &kafkasec.TLSConfig{CAFile: ss.CAFile},
+		SASL: &kafkasec.SASLConfig{Mechanism: kafkasec.ScramSHA512, Username: benchUser, PasswordFile: passFile}}, nil
 }

@@ -212,3 +212,23 @@ func TestRun(t *testing.T) {
 		t.Errorf("measures %v", r)
 	}
 }
+
+// TestRunSecureKafka plays one stream for 8 s with the transcript feed over
+// TLS and SASL SCRAM-SHA-512 (Config.SecureKafka): its utterance's event
+// comes through the secured broker.
+func TestRunSecureKafka(t *testing.T) {
+	t.Parallel()
+	clip, bundle := demoClip(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	r, err := Run(ctx, Config{Streams: 1, Clip: clip, Bundle: bundle, Assets: testNative.AssetsDir, Duration: 8 * time.Second, SecureKafka: true})
+	if errors.Is(err, video.ErrNotBuilt) || errors.Is(err, vision.ErrNotBuilt) || errors.Is(err, onnx.ErrNotBuilt) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Expected != 1 || r.Events != 1 || r.Failed != 0 {
+		t.Errorf("result %v, want the one utterance's event", r)
+	}
+}
