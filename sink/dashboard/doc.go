@@ -9,9 +9,20 @@
 // when the browser gives up, the page retries with backoff up to 30 s). It
 // reads the SSE events of type "sentiment", each carrying one event of
 // schema cmc.sentiment.v2 as JSON (see package event), as the HTTP sink of
-// package sink writes them.
+// package sink writes them, and those of types "alert" (cmc.alert.v1) and
+// "call_summary" (cmc.call_summary.v1). On connecting it first receives the
+// recent records of every stream that the HTTP sink keeps, so a page opened
+// mid-call shows the calls so far.
 //
-// For the selected stream the page shows:
+// The page opens on the list of calls: per stream its speaker, latest
+// fused label and score, a sparkline of its last 30 scores, its alerts (the
+// count and the latest rule), a conflict marker when the latest window's
+// experts disagreed with the fused label, and whether it is live or ended
+// (its summary arrived). Clicking a column header sorts by it (again: the
+// other way); clicking a row selects the stream, whose card lists its alerts
+// and, once it ended, its summary per speaker.
+//
+// For the selected stream the page also shows:
 //
 //   - the fused label and its three class probabilities, with a line chart
 //     of the last 60 windows (one stream at a time, chosen from a list of the

@@ -19,6 +19,8 @@
   const SIMILARITY_TOLERANCE = 1e-3;
   const SVG = "http://www.w3.org/2000/svg";
   const CHART_DESC = "Class probabilities and fused label of the last windows of the selected stream.";
+  const SPARK = 30; // scores per stream in the calls list's sparkline
+  const MAX_ALERTS = 20; // alerts kept per stream
 
   const state = {
     streams: new Map(), // stream id -> {history, last, lastSeq, updated}
@@ -29,6 +31,8 @@
     seenDrops: 0,
     serverDrops: null, // null when /metrics reports no drop metric
     tick: 0,
+    sortKey: "updated", // a column of the calls list
+    sortDir: "desc",
   };
 
   function $(id) {
@@ -182,6 +186,10 @@
     }
     const lat = raw.latency_ms;
     const ev = {
+      // score and conflict are read leniently: a message without them is
+      // still shown (the fields above say what is malformed).
+      score: typeof raw.score === "number" && raw.score >= -1 && raw.score <= 1 ? raw.score : null,
+      conflict: isObject(raw.consensus) && raw.consensus.conflict === true,
       stream: raw.stream_id,
       speaker: optionalString(raw.speaker, "speaker", problems),
       window: windowOf(raw.window, problems),
@@ -229,7 +237,7 @@
   }
 
   function addStream(id) {
-    const s = { history: [], last: null, lastSeq: new Map(), updated: 0 };
+    const s = { history: [], last: null, lastSeq: new Map(), updated: 0, scores: [], alerts: [], summary: null, speaker: "" };
     state.streams.set(id, s);
     const select = $("stream");
     if (state.selected === "") {
@@ -266,11 +274,68 @@
         s.history.shift();
       }
     }
+    if (fresh && ev.score !== null) {
+      s.scores.push(ev.score);
+      if (s.scores.length > SPARK) {
+        s.scores.shift();
+      }
+    }
+    if (ev.speaker !== "") {
+      s.speaker = ev.speaker;
+    }
     s.last = ev;
     s.updated = ++state.tick;
     if (state.streams.size > MAX_STREAMS) {
       evict();
     }
+  }
+
+  // handleRecord takes an alert or a call summary: a JSON object with a
+  // stream_id and the fields check accepts; the record is kept on its
+  // stream by keep.
+  function handleRecord(data, check, keep) {
+    state.messages++;
+    let raw = null;
+    try {
+      raw = JSON.parse(data);
+    } catch (e) {
+      raw = null;
+    }
+    if (!isObject(raw) || typeof raw.stream_id !== "string" || raw.stream_id === "" || !check(raw)) {
+      state.malformed++;
+      state.lastProblem = "alert or summary malformed";
+      scheduleRender();
+      return;
+    }
+    const s = state.streams.get(raw.stream_id) || addStream(raw.stream_id);
+    keep(s, raw);
+    s.updated = ++state.tick;
+    if (state.streams.size > MAX_STREAMS) {
+      evict();
+    }
+    scheduleRender();
+  }
+
+  function isStrings(v) {
+    return Array.isArray(v) && v.every((x) => typeof x === "string");
+  }
+
+  function handleAlert(data) {
+    handleRecord(data, (a) => typeof a.rule === "string" && typeof a.value === "number" && isStrings(a.event_ids),
+      (s, a) => {
+        s.alerts.push({ rule: a.rule, condition: typeof a.condition === "string" ? a.condition : "", value: a.value,
+          speaker: typeof a.speaker === "string" ? a.speaker : "", events: a.event_ids });
+        if (s.alerts.length > MAX_ALERTS) {
+          s.alerts.shift();
+        }
+      });
+  }
+
+  function handleSummary(data) {
+    handleRecord(data, (c) => Array.isArray(c.speakers) && c.speakers.every(isObject) && typeof c.windows === "number",
+      (s, c) => {
+        s.summary = c;
+      });
   }
 
   function handle(data) {
@@ -451,8 +516,139 @@
     $("malformed-last").textContent = state.lastProblem === "" ? "" : "last malformed: " + state.lastProblem;
   }
 
+  // sortValue is what the calls list sorts a stream by.
+  function sortValue(id, s, key) {
+    const ev = s.last;
+    switch (key) {
+      case "stream": return id;
+      case "speaker": return s.speaker;
+      case "label": return ev === null || ev.label === null ? "" : ev.label;
+      case "score": return ev === null || ev.score === null ? -2 : ev.score;
+      case "alerts": return s.alerts.length;
+      case "conflict": return ev !== null && ev.conflict ? 1 : 0;
+    }
+    return s.updated;
+  }
+
+  function sparkline(scores) {
+    const el = svg("svg", { viewBox: "0 0 120 24", role: "img" });
+    const desc = svg("desc", {});
+    desc.textContent = "score over the last " + scores.length + " windows";
+    el.append(desc, svg("line", { x1: 0, x2: 120, y1: 12, y2: 12 }));
+    if (scores.length > 0) {
+      const step = scores.length > 1 ? 120 / (scores.length - 1) : 0;
+      const pts = scores.map((v, i) => (i * step).toFixed(1) + "," + (12 - 11 * v).toFixed(1));
+      el.append(svg("polyline", { points: pts.join(" ") }));
+    }
+    return el;
+  }
+
+  // renderCalls draws the list of streams, sorted by the chosen column.
+  function renderCalls() {
+    const ids = [...state.streams.keys()];
+    const dir = state.sortDir === "asc" ? 1 : -1;
+    ids.sort((a, b) => {
+      const va = sortValue(a, state.streams.get(a), state.sortKey);
+      const vb = sortValue(b, state.streams.get(b), state.sortKey);
+      return (va < vb ? -1 : va > vb ? 1 : a < b ? -1 : a > b ? 1 : 0) * dir;
+    });
+    const rows = [];
+    for (const id of ids) {
+      const s = state.streams.get(id);
+      const ev = s.last;
+      const tr = document.createElement("tr");
+      tr.dataset.stream = id;
+      tr.setAttribute("aria-selected", id === state.selected ? "true" : "false");
+      const cell = (text, cls) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (cls) {
+          td.className = cls;
+        }
+        tr.append(td);
+        return td;
+      };
+      cell(id, "stream");
+      cell(s.speaker === "" ? "\u2014" : s.speaker, "speaker");
+      const l = cell("", "label-cell");
+      const span = document.createElement("span");
+      span.className = "label";
+      setLabel(span, ev === null ? null : ev.label, false);
+      l.append(span);
+      cell(ev === null || ev.score === null ? "\u2014" : (ev.score >= 0 ? "+" : "") + ev.score.toFixed(2), "score");
+      cell("", "spark").append(sparkline(s.scores));
+      const a = cell(s.alerts.length === 0 ? "0" : s.alerts.length + " (" + s.alerts[s.alerts.length - 1].rule + ")", "alerts");
+      a.dataset.count = String(s.alerts.length);
+      const c = cell(ev !== null && ev.conflict ? "conflict" : "", "conflict");
+      c.dataset.conflict = ev !== null && ev.conflict ? "true" : "false";
+      cell(s.summary !== null ? "ended" : "live", "state");
+      rows.push(tr);
+    }
+    $("calls-body").replaceChildren(...rows);
+    $("count-calls").textContent = String(ids.length);
+    for (const b of document.querySelectorAll("#calls th button")) {
+      if (b.dataset.sort === state.sortKey) {
+        b.dataset.dir = state.sortDir;
+      } else {
+        delete b.dataset.dir;
+      }
+    }
+  }
+
+  // renderSummary shows the selected call's alerts and, once it ended, its
+  // summary per speaker.
+  function renderSummary(id, s) {
+    $("summary-stream").textContent = id;
+    const items = s.alerts.map((a) => {
+      const li = document.createElement("li");
+      li.textContent = a.rule + (a.speaker === "" ? "" : " [" + a.speaker + "]") + ": " + a.condition +
+        " (value " + Number(a.value.toPrecision(4)) + ", events " + a.events.join(", ") + ")";
+      return li;
+    });
+    $("alert-list").replaceChildren(...items);
+    const c = s.summary;
+    if (c === null) {
+      $("summary-state").textContent = "call in progress; its summary comes when it ends";
+      $("summary-speakers").replaceChildren();
+      return;
+    }
+    $("summary-state").textContent = "ended (" + String(c.reason) + "): " + c.windows + " windows";
+    const num = (v, d) => (typeof v === "number" ? (v >= 0 && d > 0 ? "+" : "") + v.toFixed(d) : "\u2014");
+    const blocks = c.speakers.map((sp) => {
+      const div = document.createElement("div");
+      const h = document.createElement("h3");
+      h.textContent = typeof sp.speaker === "string" && sp.speaker !== "" ? sp.speaker : "(no speaker)";
+      const dl = document.createElement("dl");
+      const share = isObject(sp.share) ? sp.share : {};
+      const rows = [
+        ["windows", String(sp.windows)],
+        ["labels", CLASSES.map((k) => k + " " + (typeof share[k] === "number" ? Math.round(100 * share[k]) + "%" : "\u2014")).join(", ")],
+        ["mean score", num(sp.mean_score, 2)],
+        ["trend", sp.trend_per_minute === null ? "\u2014" : num(sp.trend_per_minute, 2) + " / min"],
+        ["first third, last third", num(sp.first_third_mean_score, 2) + ", " + num(sp.last_third_mean_score, 2)],
+        ["most negative", String(sp.most_negative_event_id) + " (" + num(sp.most_negative_score, 2) + ")"],
+        ["conflict windows", String(sp.conflict_windows)],
+        ["disagreed most", typeof sp.most_disagreeing_modality === "string" && sp.most_disagreeing_modality !== "" ? sp.most_disagreeing_modality : "none"],
+      ];
+      for (const [k, v] of rows) {
+        const dt = document.createElement("dt");
+        dt.textContent = k;
+        const dd = document.createElement("dd");
+        dd.textContent = v;
+        dl.append(dt, dd);
+      }
+      div.append(h, dl);
+      return div;
+    });
+    $("summary-speakers").replaceChildren(...blocks);
+  }
+
   function render() {
     renderCounters();
+    renderCalls();
+    if (state.streams.has(state.selected)) {
+      renderSummary(state.selected, state.streams.get(state.selected));
+    }
     const s = state.streams.get(state.selected);
     if (s === undefined || s.last === null) {
       return;
@@ -501,6 +697,8 @@
       setConnection("live", "live");
     };
     source.addEventListener(EVENT_TYPE, (m) => handle(m.data));
+    source.addEventListener("alert", (m) => handleAlert(m.data));
+    source.addEventListener("call_summary", (m) => handleSummary(m.data));
     source.onerror = () => {
       if (source.readyState !== EventSource.CLOSED) {
         setConnection("reconnecting", "reconnecting");
@@ -581,6 +779,25 @@
     state.selected = e.target.value;
     scheduleRender();
   });
+  $("calls-body").addEventListener("click", (e) => {
+    const tr = e.target.closest("tr");
+    if (tr !== null && state.streams.has(tr.dataset.stream)) {
+      state.selected = tr.dataset.stream;
+      $("stream").value = state.selected;
+      scheduleRender();
+    }
+  });
+  for (const b of document.querySelectorAll("#calls th button")) {
+    b.addEventListener("click", () => {
+      if (state.sortKey === b.dataset.sort) {
+        state.sortDir = state.sortDir === "asc" ? "desc" : "asc";
+      } else {
+        state.sortKey = b.dataset.sort;
+        state.sortDir = b.dataset.sort === "stream" || b.dataset.sort === "speaker" || b.dataset.sort === "label" ? "asc" : "desc";
+      }
+      scheduleRender();
+    });
+  }
   connect();
   pollMetrics();
 })();
