@@ -85,29 +85,22 @@ func (r *recorder) Publish(_ context.Context, recs []event.Record) error {
 	return nil
 }
 
-func (r *recorder) alerts() []*event.Alert {
+// recordsOf returns the records of type T that r got, in order.
+func recordsOf[T event.Record](r *recorder) []T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []*event.Alert
+	var out []T
 	for _, x := range r.recs {
-		if a, ok := x.(*event.Alert); ok {
-			out = append(out, a)
+		if v, ok := x.(T); ok {
+			out = append(out, v)
 		}
 	}
 	return out
 }
 
-func (r *recorder) summaries() []*event.CallSummary {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []*event.CallSummary
-	for _, x := range r.recs {
-		if s, ok := x.(*event.CallSummary); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func (r *recorder) alerts() []*event.Alert { return recordsOf[*event.Alert](r) }
+
+func (r *recorder) summaries() []*event.CallSummary { return recordsOf[*event.CallSummary](r) }
 
 // clock is a settable clock.
 type clock struct {
