@@ -35,14 +35,14 @@ func (h *HTTP) Publish(ctx context.Context, records []event.Record) error {
 		if err != nil {
 			return fmt.Errorf("sink: http: %q: %w", r.RecordID(), err)
 		}
-		b := fmt.Appendf(nil, "id: %s\nevent: %s\ndata: ", r.RecordID(), sseType(r))
+		b := fmt.Appendf(nil, "id: %s\nevent: %s\ndata: ", sseValue(r.RecordID()), sseType(r))
 		frames[i] = frame{data: append(append(b, data...), "\n\n"...), at: now, stream: r.RecordStream()}
 	}
 	return h.broadcast(frames)
 }
 
 // broadcast records frames in the history and queues them for every
-// client.
+// client, disconnecting the clients whose queue is full.
 func (h *HTTP) broadcast(frames []frame) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -51,10 +51,13 @@ func (h *HTTP) broadcast(frames []frame) error {
 	}
 	h.history.add(frames)
 	for c := range h.clients {
-		if n := c.push(frames); n > 0 {
-			h.dropped.Add(float64(n))
+		if missed, ok := c.push(frames, h.cfg.ClientBuffer); !ok {
+			delete(h.clients, c)
+			h.evicted.Inc()
+			h.dropped.Add(float64(missed))
 		}
 	}
+	h.connected.Set(float64(len(h.clients)))
 	return nil
 }
 

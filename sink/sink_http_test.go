@@ -164,43 +164,7 @@ func TestHTTPFanOut(t *testing.T) {
 	}
 }
 
-// TestHTTPSlowClientDropsOldest stalls a client until more data than the
-// loopback socket buffers hold is queued for it (a receive buffer that does
-// not grow while nobody reads, 128 KiB by default, and at most 4 MiB of send
-// buffer, net.ipv4.tcp_wmem's default maximum): the sink must not block,
-// must drop the oldest events beyond the client's queue and count them, and
-// the client must then receive the newest events.
-func TestHTTPSlowClientDropsOldest(t *testing.T) {
-	h := newHTTP(t, sink.HTTPConfig{ClientBuffer: 2})
-	events := subscribe(t, h)
-	// 8 MiB in events of 64 KiB: twice the socket buffers.
-	const n = 128
-	evs := sinktest.Events(n, 1)
-	for i := range evs {
-		evs[i].Transcript = strings.Repeat("x", 64<<10)
-		if err := h.Write(t.Context(), evs[i:i+1]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dropped := metric(t, h, "cmc_sink_http_sse_dropped_total")
-	if dropped == 0 {
-		t.Fatal("no event was dropped")
-	}
-	var ids []string
-	for len(ids)+int(dropped) < n {
-		ev, ok := <-events
-		if !ok || ev.err != nil {
-			t.Fatalf("stream ended after %d events: %v", len(ids), ev.err)
-		}
-		ids = append(ids, ev.id)
-	}
-	if last := ids[len(ids)-1]; last != evs[n-1].EventID {
-		t.Fatalf("last event received %s, want the newest %s", last, evs[n-1].EventID)
-	}
-	t.Logf("%d events received, %v dropped", len(ids), dropped)
-}
-
-// metric reads one unlabelled sample from /metrics.
+// metric reads one sample from /metrics, name with its labels if any.
 func metric(t *testing.T, h *sink.HTTP, name string) float64 {
 	t.Helper()
 	body := get(t, h, "/metrics", http.StatusOK)

@@ -378,11 +378,16 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	var web *sink.HTTP
 	if h := cfg.Sinks.HTTP; h != nil {
 		addr := h.listen()
-		web, err = sink.NewHTTP(sink.HTTPConfig{Addr: addr, Static: opts.Dashboard, Metrics: metrics})
+		token, err := httpguard.ReadToken(h.TokenFile, h.TokenEnv)
+		if err != nil {
+			return nil, fmt.Errorf("app: sinks.http: %w", err)
+		}
+		web, err = sink.NewHTTP(sink.HTTPConfig{Addr: addr, Static: opts.Dashboard, Metrics: metrics, AllowedHosts: h.AllowedHosts,
+			Token: token, MaxClients: h.MaxClients, MaxClientsPerAddr: h.MaxClientsPerAddr, ClientBuffer: h.ClientBuffer})
 		if err != nil {
 			return nil, err
 		}
-		warnExposed(opts.Logger, "the dashboard and /events", addr)
+		warnExposed(opts.Logger, "the dashboard and /events", addr, "token", token != "")
 		if opts.Listening != nil {
 			opts.Listening(web.Addr())
 		}
@@ -417,10 +422,11 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	return app, nil
 }
 
-// warnExposed logs a warning when addr binds beyond loopback.
-func warnExposed(log *slog.Logger, what, addr string) {
+// warnExposed logs a warning, with the attributes attrs, when addr binds
+// beyond loopback.
+func warnExposed(log *slog.Logger, what, addr string, attrs ...any) {
 	if httpguard.Exposed(addr) {
-		log.Warn(what+" listen beyond loopback: anyone who reaches this address can read them", "listen", addr)
+		log.Warn(what+" listen beyond loopback: whoever reaches this address can read them", append([]any{"listen", addr}, attrs...)...)
 	}
 }
 

@@ -407,7 +407,8 @@ type SinksConfig struct {
 	Stdout *StdoutSink `yaml:"stdout"`
 	// Kafka produces events to a topic, keyed by stream id.
 	Kafka *KafkaOutput `yaml:"kafka"`
-	// HTTP serves the dashboard, /events (SSE), /metrics, /healthz, /readyz.
+	// HTTP serves the dashboard, /events (SSE) and /metrics; the probes are
+	// on the operations port (Observability).
 	HTTP *HTTPSink `yaml:"http"`
 	// DeadLetter receives what the pipeline rejects: malformed transcript
 	// messages, items that fail in a stage, and events a sink failed to
@@ -495,8 +496,30 @@ type KafkaOutput struct {
 // HTTPSink serves events and the dashboard.
 type HTTPSink struct {
 	// Listen is the address to listen on. Default sink.DefaultHTTPAddr
-	// (127.0.0.1:8080); see listen.
+	// (127.0.0.1:8080); see listen. Beyond loopback a warning is logged:
+	// set a token.
 	Listen string `yaml:"listen"`
+	// AllowedHosts are host names, besides the listen address and the
+	// loopback names, that requests may name in their Host header (a
+	// proxy's public name); other names are refused (421).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// TokenFile is a file holding the bearer token that /events, the
+	// dashboard and /metrics then require (see sink.HTTPConfig.Token);
+	// exclusive with TokenEnv. Default: no token.
+	TokenFile string `yaml:"token_file"`
+	// TokenEnv is an environment variable holding the token; exclusive
+	// with TokenFile.
+	TokenEnv string `yaml:"token_env"`
+	// MaxClients bounds the SSE clients. Default sink.DefaultMaxClients
+	// (64).
+	MaxClients int `yaml:"max_clients"`
+	// MaxClientsPerAddr bounds the SSE clients of one remote address.
+	// Default sink.DefaultMaxClientsPerAddr (8); raise it behind a proxy.
+	MaxClientsPerAddr int `yaml:"max_clients_per_addr"`
+	// ClientBuffer is the number of events queued per SSE client; a client
+	// that stalls longer is disconnected. Default sink.DefaultClientBuffer
+	// (256).
+	ClientBuffer int `yaml:"client_buffer"`
 }
 
 // listen returns Listen, or sink.DefaultHTTPAddr when unset.
@@ -756,6 +779,14 @@ func (c *Config) Validate() error {
 		badSecurity("sinks.dead_letter", d.Security)
 		if d.RetryTimeout < 0 {
 			bad("sinks.dead_letter.retry_timeout", "must not be negative")
+		}
+	}
+	if h := s.HTTP; h != nil {
+		if h.TokenFile != "" && h.TokenEnv != "" {
+			bad("sinks.http", "token_file and token_env are exclusive")
+		}
+		if h.MaxClients < 0 || h.MaxClientsPerAddr < 0 || h.ClientBuffer < 0 {
+			bad("sinks.http", "max_clients, max_clients_per_addr and client_buffer must not be negative")
 		}
 	}
 	if h := s.HTTP; h != nil && h.Listen != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -194,4 +195,69 @@ func (a *App) node(name string) pipeline.NodeMetrics {
 		}
 	}
 	return pipeline.NodeMetrics{}
+}
+
+// TestDashboardExposed builds the HTTP sink on every interface with a
+// token from an environment variable: the warning names the exposure, the
+// feed needs the token, and the token is printed nowhere. A token file
+// that does not exist fails Build naming the key.
+func TestDashboardExposed(t *testing.T) {
+	const token = "dGhlLWRhc2hib2FyZC10b2tlbi1vZi10aGUtdGVzdA"
+	t.Setenv("CMC_TEST_DASHBOARD_TOKEN", token)
+	// A Kafka source, so that the pipeline runs until stopped.
+	b, err := broker.Start(t.Context(), broker.Config{Addr: "127.0.0.1:0", Topics: []string{inTopic}, Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	yaml := fmt.Sprintf(`
+model: {bundle: %s}
+text: {max_len: 24}
+sources: {transcripts: {kafka: {brokers: [%q], topic: %s}}}
+sinks:
+  http: {listen: "0.0.0.0:0", token_env: CMC_TEST_DASHBOARD_TOKEN}
+%s`, textBundle(t), b.Addr(), inTopic, testAssetsYAML)
+	cfg, err := DecodeConfig([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var web string
+	_, stop, log := startApp(t, cfg, Options{Listening: func(a string) { web = a }})
+	_, port, err := net.SplitHostPort(web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://127.0.0.1:" + port + "/metrics"
+	if resp, _, err := httpGet(url, ""); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /metrics without the token: %v %v, want 401", resp, err)
+	}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics with the token: %s", resp.Status)
+	}
+	_ = stop()
+	if err := containsAll(log.String(), "listen beyond loopback", "listen=0.0.0.0:0", "token=true"); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(log.String(), token) {
+		t.Error("the token was logged")
+	}
+
+	cfg, err = DecodeConfig([]byte(strings.Replace(yaml, "token_env: CMC_TEST_DASHBOARD_TOKEN", "token_file: /nonexistent/token", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Observability.Listen = ObservabilityDisabled
+	if _, err := Build(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "sinks.http") || !strings.Contains(err.Error(), "/nonexistent/token") {
+		t.Errorf("a missing token file: %v", err)
+	}
 }

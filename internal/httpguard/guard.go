@@ -25,10 +25,12 @@
 package httpguard
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -288,4 +290,45 @@ func loopbackName(host string) bool {
 func isUnspecified(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsUnspecified()
+}
+
+// maxTokenFileBytes bounds a token file: a path to a large file by mistake
+// is not read whole.
+const maxTokenFileBytes = 4096
+
+// ReadToken reads a token from the file path (its content without a
+// trailing line break) or, when path is empty, from the environment
+// variable env, and checks it with ValidateToken. Errors name the file or
+// the variable, never the token.
+func ReadToken(path, env string) (string, error) {
+	var token string
+	switch {
+	case path != "" && env != "":
+		return "", errors.New("httpguard: a token file and a token variable are exclusive")
+	case path != "":
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("httpguard: token: %w", err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxTokenFileBytes+1))
+		if err != nil {
+			return "", fmt.Errorf("httpguard: token file %s: %w", path, err)
+		}
+		if len(b) > maxTokenFileBytes {
+			return "", fmt.Errorf("httpguard: token file %s: longer than %d bytes", path, maxTokenFileBytes)
+		}
+		token = strings.TrimRight(string(b), "\r\n")
+	case env != "":
+		token = os.Getenv(env)
+		if token == "" {
+			return "", fmt.Errorf("httpguard: token variable %s is not set", env)
+		}
+	default:
+		return "", nil
+	}
+	if err := ValidateToken(token); err != nil {
+		return "", fmt.Errorf("%w (from %s)", err, cmp.Or(path, "$"+env))
+	}
+	return token, nil
 }

@@ -198,3 +198,37 @@ func TestExposed(t *testing.T) {
 		}
 	}
 }
+
+func TestReadToken(t *testing.T) {
+	const token = "0123456789abcdef0123456789abcdef"
+	dir := t.TempDir()
+	good := dir + "/token"
+	if err := os.WriteFile(good, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	weak := dir + "/weak"
+	if err := os.WriteFile(weak, []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := httpguard.ReadToken(good, ""); err != nil || got != token {
+		t.Errorf("from a file: %q, %v", got, err)
+	}
+	t.Setenv("CMC_TEST_TOKEN", token)
+	if got, err := httpguard.ReadToken("", "CMC_TEST_TOKEN"); err != nil || got != token {
+		t.Errorf("from a variable: %q, %v", got, err)
+	}
+	if got, err := httpguard.ReadToken("", ""); err != nil || got != "" {
+		t.Errorf("none: %q, %v", got, err)
+	}
+	for name, c := range map[string][2]string{
+		"both":    {good, "CMC_TEST_TOKEN"},
+		"missing": {dir + "/none", ""},
+		"unset":   {"", "CMC_TEST_UNSET_TOKEN"},
+		"weak":    {weak, ""},
+	} {
+		_, err := httpguard.ReadToken(c[0], c[1])
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -196,3 +196,28 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestForgedHost: a page whose name was rebound to the loopback address
+// (DNS rebinding) is refused on every endpoint with 421, counted, and the
+// answers carry the security headers.
+func TestForgedHost(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := listen(t, ops.Config{Gatherer: reg, Metrics: reg})
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+		resp, _ := get(t, s, path, "attacker.example:9464")
+		if resp.StatusCode != http.StatusMisdirectedRequest {
+			t.Errorf("GET %s with a forged Host: %s, want 421", path, resp.Status)
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" ||
+			!strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("GET %s: security headers missing: %v", path, resp.Header)
+		}
+	}
+	if resp, _ := get(t, s, "/healthz", "localhost:9464"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz as localhost: %s", resp.Status)
+	}
+	_, body := get(t, s, "/metrics", "")
+	if !strings.Contains(body, `cmc_http_rejected_total{listener="ops",reason="host"} 3`) {
+		t.Errorf("the refusals are not counted:\n%s", body)
+	}
+}
