@@ -66,6 +66,8 @@ func TestRunExampleConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.Assets.Dir = testNative.AssetsDir // as the command resolves it
+			// Never the default operations port, which parallel tests share.
+			cfg.Observability.Listen = "127.0.0.1:0"
 			if skip := row.adapt(t, cfg); skip != "" {
 				t.Skip(skip)
 			}

@@ -25,7 +25,8 @@ func TestRunEverythingRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	config := filepath.Join(dir, "run.yaml")
-	yaml := "model: {bundle: " + bundle + "}\nsources:\n  transcripts: {file: " + transcript + "}\nsinks:\n  stdout: {format: jsonl}\n"
+	yaml := "model: {bundle: " + bundle + "}\nsources:\n  transcripts: {file: " + transcript + "}\nsinks:\n  stdout: {format: jsonl}\n" +
+		"observability: {listen: disabled}\n" // not the default port, which parallel tests share
 	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
