@@ -521,6 +521,11 @@ func (a *App) registerMetrics(reg prometheus.Registerer) {
 	counter("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
 	gauge("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
 	gauge("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
+	if in := a.insight; in != nil {
+		counter("cmc_insight_alerts_total", "Alerts fired by the insight rules.", func() float64 { return float64(in.Alerts()) })
+		counter("cmc_insight_summaries_total", "Per-call summaries made.", func() float64 { return float64(in.Summaries()) })
+		counter("cmc_insight_publish_failed_total", "Times a sink failed to take summaries or alerts (logged).", func() float64 { return float64(in.Failed()) })
+	}
 	if ws := a.websocket; ws != nil {
 		gauge("cmc_websocket_connections_open", "WebSocket connections being served.", func() float64 { return float64(ws.Stats().Open) })
 		counter("cmc_websocket_connections_total", "WebSocket connections accepted.", func() float64 { return float64(ws.Stats().Connections) })

@@ -176,6 +176,9 @@ func TestRuleLabelConsecutive(t *testing.T) {
 	// Fires at the second negative in a row (1, 2), clears at the positive
 	// 3, fires again at 5 (4, 5) and stays quiet while the run goes on.
 	checkFired(t, feed(t, tr, rec, craft(t, "c", specs...)), []string{"", "", "neg2:1,2=2", "", "", "neg2:4,5=2", "", ""})
+	if tr.Alerts() != 2 || tr.Failed() != 0 {
+		t.Errorf("Alerts() = %d, Failed() = %d, want 2 and 0", tr.Alerts(), tr.Failed())
+	}
 }
 
 func TestRuleMeanBelow(t *testing.T) {
@@ -395,6 +398,9 @@ func TestSummaryEnds(t *testing.T) {
 	if err := tr.Write(t.Context(), nil); err == nil {
 		t.Error("Write after Close succeeded")
 	}
+	if tr.Summaries() != 4 {
+		t.Errorf("Summaries() = %d, want 4", tr.Summaries())
+	}
 }
 
 func TestSummaryWindowLimit(t *testing.T) {
@@ -410,5 +416,26 @@ func TestSummaryWindowLimit(t *testing.T) {
 	s := rec.summaries()
 	if len(s) != 2 || s[0].Reason != event.WindowLimit || s[0].Windows != 2 || s[1].Windows != 1 {
 		t.Fatalf("summaries %+v", s)
+	}
+}
+
+type failing struct{}
+
+func (failing) Publish(context.Context, []event.Record) error { return fmt.Errorf("broker away") }
+
+// TestPublishFailure checks that a failing publisher is counted and does
+// not keep the records from the others, nor fail the events' Write.
+func TestPublishFailure(t *testing.T) {
+	rec := &recorder{}
+	tr, err := New(Config{Tick: -1, Rules: []Rule{{Name: "any", When: "conflict in 1 of the last 1 windows"}}}, failing{}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Write(t.Context(), craft(t, "c", spec{score: 0.5, against: []string{"text"}})); err != nil {
+		t.Fatalf("Write = %v, want nil with a failing publisher", err)
+	}
+	tr.Close(t.Context())
+	if tr.Failed() != 2 || len(rec.alerts()) != 1 || len(rec.summaries()) != 1 {
+		t.Fatalf("Failed() = %d, the other publisher got %d alerts and %d summaries; want 2, 1, 1", tr.Failed(), len(rec.alerts()), len(rec.summaries()))
 	}
 }

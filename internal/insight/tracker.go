@@ -90,7 +90,9 @@ type Tracker struct {
 	stop  chan struct{}
 	done  chan struct{}
 
-	failed atomic.Int64
+	failed    atomic.Int64
+	alerts    atomic.Int64
+	summaries atomic.Int64
 
 	mu      sync.Mutex
 	streams map[string]*stream
@@ -315,10 +317,24 @@ func (t *Tracker) Close(ctx context.Context) error {
 // Failed returns how many times a publisher failed to take records.
 func (t *Tracker) Failed() int64 { return t.failed.Load() }
 
+// Alerts returns the number of alerts fired.
+func (t *Tracker) Alerts() int64 { return t.alerts.Load() }
+
+// Summaries returns the number of call summaries made.
+func (t *Tracker) Summaries() int64 { return t.summaries.Load() }
+
 // publish hands recs to every publisher, logging and counting failures.
 func (t *Tracker) publish(ctx context.Context, recs []event.Record) {
 	if len(recs) == 0 {
 		return
+	}
+	for _, r := range recs {
+		switch r.(type) {
+		case *event.Alert:
+			t.alerts.Add(1)
+		case *event.CallSummary:
+			t.summaries.Add(1)
+		}
 	}
 	for _, o := range t.outs {
 		if err := o.Publish(ctx, recs); err != nil {
