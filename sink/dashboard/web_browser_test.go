@@ -610,3 +610,35 @@ func TestDashboardReconnects(t *testing.T) {
 			s.Strips, s.Text["transcript"], s.Text["count-drops"], first.Transcript)
 	}
 }
+
+// TestDashboardWithToken serves the dashboard behind a token: Chromium
+// opens the page once with ?token=, is redirected to the page without it,
+// and the page's EventSource and metrics requests carry the cookie the
+// redirect set (an EventSource cannot send an Authorization header), under
+// the page's Content-Security-Policy.
+func TestDashboardWithToken(t *testing.T) {
+	const token = "dashboard-token-0123456789abcdef0123456789"
+	h, err := sink.NewHTTP(sink.HTTPConfig{Addr: "127.0.0.1:0", Static: dashboard.FS(), Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	resp, err := http.Get("http://" + h.Addr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.Body.Close(); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the page without the token: %s, want 401 (%v)", resp.Status, err)
+	}
+	d := openDashboard(t, "http://"+h.Addr()+"/?token="+token)
+	if err := h.Write(t.Context(), []event.Event{valid(t, sample("call-7", 0, false))}); err != nil {
+		t.Fatal(err)
+	}
+	d.waitFor("the event", func(s snapshot) bool { return s.Text["count-messages"] == "1" })
+}
