@@ -185,6 +185,9 @@ func DecodeAudioChunk(value []byte) (AudioChunk, error) {
 	case j.Samples == nil:
 		return AudioChunk{}, missing("samples")
 	}
+	if err := ValidateStreamID(*j.StreamID); err != nil {
+		return AudioChunk{}, &FieldError{Field: "stream_id", Err: err}
+	}
 	c := AudioChunk{StreamID: *j.StreamID, SampleRate: *j.SampleRate, Channels: 1}
 	if j.Channels != nil {
 		c.Channels = *j.Channels

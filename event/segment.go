@@ -219,6 +219,37 @@ const DefaultMaxTextBytes = 64 << 10
 // maxNameBytes bounds stream_id and speaker: 256 bytes.
 const maxNameBytes = 256
 
+// ErrStreamID is wrapped by the error of a stream id that breaks the rule
+// of ValidateStreamID.
+var ErrStreamID = errors.New("invalid stream id")
+
+// MaxStreamIDBytes bounds a stream id, in bytes.
+const MaxStreamIDBytes = 128
+
+// ValidateStreamID checks the rule every stream id must follow where it
+// enters (transcript segments, audio chunks, source configuration): 1 to
+// MaxStreamIDBytes (128) characters, each an ASCII letter or digit or one
+// of . _ - : @ +. So an id never carries a newline, a control character or
+// a separator into an SSE field, a terminal line, a log or an event id
+// ("<stream>/utt/<seq>"). The error wraps ErrMissing for an empty id and
+// ErrStreamID otherwise.
+func ValidateStreamID(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: empty", ErrMissing)
+	}
+	if len(id) > MaxStreamIDBytes {
+		return fmt.Errorf("%w: %d bytes, more than %d", ErrStreamID, len(id), MaxStreamIDBytes)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-:@+", c) >= 0 {
+			continue
+		}
+		return fmt.Errorf("%w: byte %d is %q; allowed: ASCII letters, digits and . _ - : @ +", ErrStreamID, i, c)
+	}
+	return nil
+}
+
 // maxLangBytes bounds lang: 35 bytes, the longest BCP 47 tag that
 // registries recommend supporting (RFC 5646, section 4.4.1).
 const maxLangBytes = 35
@@ -266,8 +297,8 @@ func (d SegmentDecoder) Decode(data []byte) (Segment, error) {
 	if s.StreamID, err = stringField(raw, "stream_id", true, maxNameBytes); err != nil {
 		return Segment{}, err
 	}
-	if s.StreamID == "" {
-		return Segment{}, &FieldError{Field: "stream_id", Err: fmt.Errorf("%w: empty", ErrMissing)}
+	if err := ValidateStreamID(s.StreamID); err != nil {
+		return Segment{}, &FieldError{Field: "stream_id", Err: err}
 	}
 	if s.Speaker, err = stringField(raw, "speaker", false, maxNameBytes); err != nil {
 		return Segment{}, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/cmc-stream/cmc-stream/event"
 )
@@ -98,19 +99,48 @@ func (s *Stdout) appendLine(b []byte, e *event.Event) ([]byte, error) {
 		if err != nil {
 			return b, err
 		}
-		return append(append(b, j...), '\n'), nil
+		return append(appendJSONControls(b, j), '\n'), nil
 	}
 	return appendText(b, e), nil
+}
+
+// appendJSONControls appends the JSON j with DEL and the C1 control
+// characters (U+007F to U+009F, which encoding/json leaves raw; U+009B
+// starts a terminal escape sequence) written as \u escapes, so that no
+// control character reaches a terminal.
+func appendJSONControls(b, j []byte) []byte {
+	for len(j) > 0 {
+		r, n := utf8.DecodeRune(j)
+		if r >= 0x7f && r <= 0x9f {
+			b = fmt.Appendf(b, `\u%04x`, r)
+		} else {
+			b = append(b, j[:n]...)
+		}
+		j = j[n:]
+	}
+	return b
+}
+
+// appendName appends a stream id or speaker as it is when every character
+// is printable and not a space or a quote, and quoted with Go escapes
+// otherwise, so that no control character reaches a terminal.
+func appendName(b []byte, s string) []byte {
+	for _, r := range s {
+		if !strconv.IsPrint(r) || r == ' ' || r == '"' || r == utf8.RuneError {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	return append(b, s...)
 }
 
 // appendText renders an event as in
 //
 //	call-42 [customer] utt#17 10:00:03.200-10:00:06.850 negative (neg 0.71 neu 0.18 pos 0.11) text=positive/0.21 audio=negative/0.38 vision=absent/0.41 score=-0.60 agree=0.82 conflict "sure, that's just great"
 func appendText(b []byte, e *event.Event) []byte {
-	b = append(b, e.StreamID...)
+	b = appendName(b, e.StreamID)
 	if e.Speaker != "" {
 		b = append(b, " ["...)
-		b = append(b, e.Speaker...)
+		b = appendName(b, e.Speaker)
 		b = append(b, ']')
 	}
 	kind := "win#"

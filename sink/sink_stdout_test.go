@@ -124,3 +124,36 @@ func ExampleStdout() {
 	// Output:
 	// stream-0 [customer] utt#0 10:00:00.000-10:00:00.750 neutral (neg 0.27 neu 0.45 pos 0.27) text=positive/0.25 audio=neutral/0.50 vision=absent/0.25 score=+0.00 agree=0.93 conflict "utterance 0"
 }
+
+// TestStdoutEncodesControls prints events whose stream id, speaker and
+// transcript carry terminal escapes (ESC, CSI as U+009B, DEL, a newline):
+// in both formats no control character reaches the output but each line's
+// newline, and the JSON lines still decode to the original strings.
+func TestStdoutEncodesControls(t *testing.T) {
+	evs := sinktest.Events(1, 1)
+	evs[0].StreamID = "a\x1b[2Jb"
+	evs[0].Speaker = "x\ny"
+	evs[0].Transcript = "clear\u009b31m\x7f done"
+	for _, format := range []sink.Format{sink.Text, sink.JSONL} {
+		var buf bytes.Buffer
+		s, err := sink.NewStdout(&buf, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(t.Context(), evs); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		for i, r := range out[:len(out)-1] {
+			if r < 0x20 || r >= 0x7f && r <= 0x9f {
+				t.Errorf("%s: control character %U at byte %d of %q", format, r, i, out)
+			}
+		}
+		if format == sink.JSONL {
+			var e event.Event
+			if err := json.Unmarshal(buf.Bytes(), &e); err != nil || e.StreamID != evs[0].StreamID || e.Speaker != evs[0].Speaker || e.Transcript != evs[0].Transcript {
+				t.Errorf("JSONL decodes to %q %q %q, %v", e.StreamID, e.Speaker, e.Transcript, err)
+			}
+		}
+	}
+}

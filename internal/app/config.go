@@ -659,6 +659,8 @@ func (c *Config) Validate() error {
 		f := fmt.Sprintf("sources.video[%d]", i)
 		if v.StreamID == "" {
 			bad(f+".stream_id", "required")
+		} else if err := event.ValidateStreamID(v.StreamID); err != nil {
+			bad(f+".stream_id", "%v", err)
 		}
 		if v.Device == "" {
 			bad(f+".device", "required (camera index, file or URL)")
@@ -674,6 +676,8 @@ func (c *Config) Validate() error {
 		f := fmt.Sprintf("sources.audio[%d]", i)
 		if a.StreamID == "" {
 			bad(f+".stream_id", "required")
+		} else if err := event.ValidateStreamID(a.StreamID); err != nil {
+			bad(f+".stream_id", "%v", err)
 		}
 		if (a.Device == "") == (a.File == "") {
 			bad(f, "exactly one of device and file is required")

@@ -42,6 +42,7 @@ func TestConfigErrors(t *testing.T) {
 		{"queue of 1e12", "sinks:", "pipeline:\n  queue: 1e12\nsinks:", "pipeline.queue: 1e+12 is above the limit of 65536"},
 		{"workers of a million", "sinks:", "pipeline:\n  workers: 1000000\nsinks:", "pipeline.workers: 1e+06 is above the limit of 1024"},
 		{"audio at 1 Hz", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      sample_rate: 1", "sources.audio[0].sample_rate: 1 Hz: want 8000 to 192000"},
+		{"stream id with a newline", "- stream_id: showcase\n      device: demo", "- stream_id: \"show\\ncase\"\n      device: demo", "sources.video[0].stream_id: invalid stream id: byte 4 is '\\n'"},
 		{"huge frames", "fps: 15", "fps: 15\n      width: 100000", "sources.video[0].width: 100000 is above the limit of 8192"},
 		{"huge aligner buffer", "max_wait: 2s", "max_wait: 2s\n  max_buffered: 1e9", "window.max_buffered: 1e+09 is above the limit"},
 	}
