@@ -448,7 +448,8 @@ func (a *App) closeVideos() {
 }
 
 // Run runs the pipeline until its sources end or ctx is cancelled (then
-// it shuts down in two phases: drain, then stop).
+// it shuts down in two phases: drain, then stop). A shutdown that hit its
+// deadline returns an error wrapping pipeline.ErrShutdownTimeout.
 // The operations port serves until Run returns; /readyz says not ready once
 // ctx is cancelled.
 func (a *App) Run(ctx context.Context) error {
@@ -462,7 +463,7 @@ func (a *App) Run(ctx context.Context) error {
 		err = errors.Join(err, a.ops.Close(cctx))
 		cancel()
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) && !errors.Is(err, pipeline.ErrShutdownTimeout) {
 		return nil
 	}
 	return err

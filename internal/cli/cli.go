@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
 // Exit statuses.
@@ -17,6 +19,9 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// exitInterrupted is the status of a command stopped by SIGINT or
+	// SIGTERM before it finished (128 + SIGINT, as shells report it).
+	exitInterrupted = 130
 )
 
 // errUsage marks an error in the command line; the command's usage follows.
@@ -55,9 +60,29 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "cmc-stream %s: %v\n", args[0], err)
 		return exitUsage
+	case errors.Is(err, pipeline.ErrShutdownTimeout):
+		fmt.Fprintf(stderr, "cmc-stream %s: the shutdown hit its deadline (pipeline.shutdown_timeout), items in flight were abandoned: %v\n", args[0], err)
+		return exitError
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		fmt.Fprintf(stderr, "cmc-stream %s: stopped by a signal before the end: %v\n", args[0], err)
+		return exitInterrupted
 	default:
 		fmt.Fprintf(stderr, "cmc-stream %s: %v\n", args[0], err)
 		return exitError
+	}
+}
+
+// untilDone runs fn and returns its error, or ctx's as soon as ctx is done:
+// a command stops at once on a signal even inside a long computation, whose
+// goroutine ends with the process.
+func untilDone(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

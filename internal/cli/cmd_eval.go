@@ -49,7 +49,7 @@ func (s subsetFlags) Set(v string) error {
 	return nil
 }
 
-func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", stderr)
 	dir := fs.String("model", "", "model bundle `directory`")
 	data := fs.String("data", "", "MMSA pickle `file`")
@@ -75,7 +75,7 @@ func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("%s: no split %q", *data, *splitName)
 	}
-	logits, err := splitLogits(m, s)
+	logits, err := splitLogits(ctx, m, s)
 	if err != nil {
 		return fmt.Errorf("%s: split %s: %w", *data, *splitName, err)
 	}
@@ -136,14 +136,17 @@ func printMetrics(w io.Writer, title string, r eval.Result) {
 	}
 }
 
-// splitLogits runs the model over a split in batches.
-func splitLogits(m *model.Model, s *mmsa.Split) ([][3]float32, error) {
+// splitLogits runs the model over a split in batches, until ctx is done.
+func splitLogits(ctx context.Context, m *model.Model, s *mmsa.Split) ([][3]float32, error) {
 	run := model.NewInferencer(m, model.Options{Threads: 2})
 	var out model.Output
 	n := s.Len()
 	logits := make([][3]float32, 0, n)
 	tensors := [model.Experts]*mmsa.Tensor3{&s.Text, &s.Audio, &s.Vision}
 	for lo := 0; lo < n; lo += inferBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		hi := min(lo+inferBatch, n)
 		var x model.Input
 		for k, t := range tensors {

@@ -47,9 +47,9 @@ type frameFeatures struct {
 	Frames  [][]float32 `json:"frames"`
 }
 
-func featuresAudio(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func featuresAudio(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features audio", stderr)
-	input := fs.String("input", "", "audio `file` (WAV: PCM 8/16/24/32-bit or float 32-bit, any rate and channel count)")
+	input := fs.String("input", "", "audio `file` (WAV: PCM 8/16/24/32-bit or float 32-bit, 8 to 192 kHz, any channel count)")
 	asJSON := fs.Bool("json", false, `print {"columns","hop_s","frames"} as JSON`)
 	out := fs.String("out", "", "write tensor \"features\" [frames, columns] to this safetensors `file`")
 	if err := parse(fs, args); err != nil {
@@ -66,7 +66,11 @@ func featuresAudio(_ context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	f, err := ex.Extract(samples, rate)
+	var f *audio.Features
+	err = untilDone(ctx, func() (err error) {
+		f, err = ex.Extract(samples, rate)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", *input, err)
 	}

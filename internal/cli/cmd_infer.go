@@ -33,7 +33,7 @@ type inferRecord struct {
 // inferBatch is how many samples one forward pass takes.
 const inferBatch = 64
 
-func runInfer(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runInfer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("infer", stderr)
 	dir := fs.String("model", "", "model bundle `directory` (model.json + weights.safetensors)")
 	input := fs.String("input", "", "features `file` (safetensors with float32 text [B,Lt,Dt], audio [B,La,Da], vision [B,Lv,Dv])")
@@ -59,7 +59,7 @@ func runInfer(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := m.CheckInput(x); err != nil {
 		return fmt.Errorf("%s: %w", *input, err)
 	}
-	records, err := infer(m, x, *threads)
+	records, err := infer(ctx, m, x, *threads)
 	if err != nil {
 		return err
 	}
@@ -97,13 +97,17 @@ func featuresInput(f *safetensors.File, m *model.Model, path string) (*model.Inp
 	return &x, nil
 }
 
-// infer runs the model over x in batches and returns one record per sample.
-func infer(m *model.Model, x *model.Input, threads int) ([]inferRecord, error) {
+// infer runs the model over x in batches, until ctx is done, and returns one
+// record per sample.
+func infer(ctx context.Context, m *model.Model, x *model.Input, threads int) ([]inferRecord, error) {
 	n := x[model.Text].Batch
 	run := model.NewInferencer(m, model.Options{Threads: threads})
 	var out model.Output
 	records := make([]inferRecord, 0, n)
 	for lo := 0; lo < n; lo += inferBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		hi := min(lo+inferBatch, n)
 		var part model.Input
 		for _, mod := range model.Modalities {
