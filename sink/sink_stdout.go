@@ -121,18 +121,6 @@ func appendJSONControls(b, j []byte) []byte {
 	return b
 }
 
-// appendName appends a stream id or speaker as it is when every character
-// is printable and not a space or a quote, and quoted with Go escapes
-// otherwise, so that no control character reaches a terminal.
-func appendName(b []byte, s string) []byte {
-	for _, r := range s {
-		if !strconv.IsPrint(r) || r == ' ' || r == '"' || r == utf8.RuneError {
-			return strconv.AppendQuote(b, s)
-		}
-	}
-	return append(b, s...)
-}
-
 // appendText renders an event as in
 //
 //	call-42 [customer] utt#17 10:00:03.200-10:00:06.850 negative (neg 0.71 neu 0.18 pos 0.11) text=positive/0.21 audio=negative/0.38 vision=absent/0.41 score=-0.60 agree=0.82 conflict "sure, that's just great"
