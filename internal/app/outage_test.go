@@ -115,6 +115,10 @@ func TestBrokerOutage(t *testing.T) {
 	if d := deadLetters(t, addr); len(d) > 0 {
 		t.Errorf("%d dead letters after a %v outage, want none: %+v", len(d), outage, d[0])
 	}
+	// The README says no duplicates: each event id once on the topic.
+	if evs := events(t, addr); len(evs) != distinct(evs) {
+		t.Errorf("%d events for %d distinct ids after the outage, want no duplicates", len(evs), distinct(evs))
+	}
 	if err := stop(); err != nil {
 		t.Errorf("run after the outage: %v", err)
 	}

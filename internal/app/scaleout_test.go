@@ -157,6 +157,9 @@ func round(streams, i int) []record {
 // both copies carry the same event id and content. The survivors then stop
 // on SIGTERM with every offset committed.
 func TestScaleOutSIGKILL(t *testing.T) {
+	// maxRecovery is the README's bound on the time from the kill to the
+	// last segment's event, with session_timeout 3 s.
+	const maxRecovery = 15 * time.Second
 	const (
 		partitions = 6
 		streams    = 24
@@ -271,6 +274,14 @@ func TestScaleOutSIGKILL(t *testing.T) {
 	if len(seen) != streams*rounds {
 		t.Errorf("%d distinct events, want %d", len(seen), streams*rounds)
 	}
+	// The README's figures: at most 4 % duplicates, every segment scored
+	// within maxRecovery of the kill.
+	if maxDups := streams * rounds * 4 / 100; dups > maxDups {
+		t.Errorf("%d duplicates, above the README's 4 %% (%d)", dups, maxDups)
+	}
+	if recovered > maxRecovery {
+		t.Errorf("every segment scored %v after the SIGKILL, above the README's %v", recovered, maxRecovery)
+	}
 	after := committedOffsets(t, addr, partitions)
 	if end := endOffsets(t, addr, inTopic, partitions); !slices.Equal(after, end) {
 		t.Errorf("committed %v after SIGTERM, want the end offsets %v", after, end)
@@ -347,6 +358,11 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	var sum int64
 	for _, c := range committed {
 		sum += max(c, 0)
+	}
+	// A clean stop commits what it processed: at least one offset per
+	// distinct event (each event comes from one segment).
+	if sum == 0 || sum < int64(len(scored)) {
+		t.Errorf("%d offsets committed after a clean SIGTERM for %d distinct events, want at least as many", sum, len(scored))
 	}
 	t.Logf("SIGTERM after a backlog of %d segments: exit in %v, %d events (%d distinct), %d offsets committed, %d committed without an event",
 		streams*rounds, took.Round(time.Millisecond), len(evs), len(scored), sum, lacking)
