@@ -248,7 +248,7 @@ func (s *Source) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reject(ReasonHandshake)
 		return
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }() // after a clean Close it reports the connection closed already
 	c.SetReadLimit(s.cfg.MaxFrameBytes)
 	s.connections.Add(1)
 	var p protocol

@@ -60,6 +60,7 @@ func runASRConfig(t *testing.T, cfgYAML string) ([]event.Event, *App) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
 	var out bytes.Buffer
 	app, err := Build(cfg, Options{Stdout: &out, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
@@ -182,6 +183,7 @@ pcm.cmcfile {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
 	// The command initialises PortAudio for a microphone; so does the
 	// test, once HOME points at the .asoundrc.
 	if err := ingestaudio.Init(); err != nil {

@@ -224,6 +224,7 @@ sinks: {stdout: {}}
 		if err != nil {
 			t.Fatal(err)
 		}
+		cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
 		got := &collect{}
 		app, err := Build(cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
 		if err != nil {

@@ -210,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("loadgen: %w", err)
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }() // a temporary folder
 		if bcfg, sec, err = secureBroker(bcfg, dir); err != nil {
 			return Result{}, err
 		}
