@@ -13,15 +13,21 @@ import (
 // (align.Window.Origin), from which the scorer stamps events and measures
 // end-to-end latency, so a time is converted between wall clock and stream
 // offset once, at its source. A stream unused for the retention period is
-// forgotten, so a process that sees ever-new streams (call ids) keeps a
-// bounded map. Safe for concurrent use.
+// forgotten, and at most MaxClockStreams are held (the least recently used
+// goes first), so a process that sees ever-new stream ids (call ids, or a
+// flood of rejected items) keeps a bounded map. Safe for concurrent use.
 type StreamClock struct {
 	mu      sync.Mutex
 	streams map[string]*clockStream
 	now     func() time.Time
 	retain  time.Duration
 	swept   time.Time // when unused streams were last forgotten
+	max     int       // MaxClockStreams; smaller in tests
 }
+
+// MaxClockStreams bounds the streams a StreamClock holds: 100,000, far
+// above the streams one process scores at once.
+const MaxClockStreams = 100_000
 
 // clockStream is a stream's start and when the clock last used it.
 type clockStream struct {
@@ -36,7 +42,7 @@ func NewStreamClock(now func() time.Time, retain time.Duration) *StreamClock {
 	if now == nil {
 		now = time.Now
 	}
-	return &StreamClock{streams: map[string]*clockStream{}, now: now, retain: retain, swept: now()}
+	return &StreamClock{streams: map[string]*clockStream{}, now: now, retain: retain, swept: now(), max: MaxClockStreams}
 }
 
 // Now returns the current wall-clock time.
@@ -74,9 +80,24 @@ func (c *StreamClock) stream(id string, start time.Time) *clockStream {
 	}
 	s, ok := c.streams[id]
 	if !ok {
+		if len(c.streams) >= c.max {
+			c.forgetOldest()
+		}
 		s = &clockStream{start: start}
 		c.streams[id] = s
 	}
 	s.used = now
 	return s
+}
+
+// forgetOldest forgets the least recently used stream; the caller holds mu.
+func (c *StreamClock) forgetOldest() {
+	var oldest string
+	var at time.Time
+	for k, s := range c.streams {
+		if oldest == "" || s.used.Before(at) {
+			oldest, at = k, s.used
+		}
+	}
+	delete(c.streams, oldest)
 }

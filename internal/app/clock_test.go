@@ -36,3 +36,26 @@ func TestStreamClockForgetsUnusedStreams(t *testing.T) {
 		t.Fatalf("Origin+5s of a forgotten stream = %v, want now (%v)", got, want)
 	}
 }
+
+// TestStreamClockBoundsStreams floods the clock with new stream ids within
+// its retention (as rejected items with ever-new ids would): it holds at
+// most its bound, forgetting the least recently used, and keeps the stream
+// that is used.
+func TestStreamClockBoundsStreams(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	c := NewStreamClock(func() time.Time { return now }, 2*time.Minute)
+	c.max = 100
+	started := now
+	c.Start("live", started)
+	for i := range 1000 {
+		now = now.Add(time.Millisecond)
+		c.Start(fmt.Sprintf("flood-%d", i), now)
+		if got := c.Origin("live", 0); !got.Equal(started) {
+			t.Fatalf("after %d ids: Origin(live) = %v, want its start %v", i+1, got, started)
+		}
+	}
+	if n := len(c.streams); n != 100 {
+		t.Fatalf("%d streams after 1,001 ids, want the bound of 100", n)
+	}
+}
