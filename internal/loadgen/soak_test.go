@@ -104,8 +104,11 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("run: %v", r)
-	if r.Events == 0 || r.Failed != 0 {
-		t.Errorf("run: %d events, %d failed", r.Events, r.Failed)
+	// The README's soak figures: every utterance gives its event, with
+	// no drop and no failure.
+	if r.Events == 0 || r.Events != r.Expected || r.Dropped != 0 || r.Failed != 0 {
+		t.Errorf("run: %d events for %d utterances, %d drops, %d failed; want one event each, no drop, no failure",
+			r.Events, r.Expected, r.Dropped, r.Failed)
 	}
 	warmUp := min(2*time.Minute, *soakDuration/3)
 	base := soakBounds{floor: math.MaxUint64}
