@@ -39,10 +39,7 @@ var exampleConfigRuns = map[string]configRun{
 		return "takes calls from a WebSocket client: a recorded call is replayed through it in TestTwilioCall"
 	}},
 	"webcam.yaml": {adapt: func(*testing.T, *Config) string {
-		if _, err := os.Stat("/dev/video0"); err != nil {
-			return "needs a camera (/dev/video0) and a microphone"
-		}
-		return "a live capture never ends by itself; run it by hand"
+		return "runs in TestASRWebcamConfig: a video file for the camera, ALSA's file plugin for the microphone"
 	}},
 }
 
