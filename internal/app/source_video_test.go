@@ -87,21 +87,26 @@ sinks: {stdout: {}}
 	got := &collect{}
 	app, stop, _ := startApp(t, cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
 	poll(t, "three captures", func() error { return errCount("connections", int(conns.Load()), 3) })
+	// A window after the first loss (the first capture lasts 1 s, so
+	// windows from Seq 2 on) must hold vision again: wait for one rather
+	// than stop at a fixed point, since on a loaded machine vision may
+	// still be busy with frames of the first captures.
+	late := func() int {
+		n := 0
+		for _, e := range got.events() {
+			if e.Window.Seq >= 2 && e.Modalities.Vision.Present {
+				n++
+			}
+		}
+		return n
+	}
+	poll(t, "a window with vision after the first loss", func() error { return errCount("windows", late(), 1) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	lost := app.videos[0].lost.Load()
 	if lost < 2 {
 		t.Errorf("%d captures lost, want at least 2", lost)
-	}
-	late := 0
-	for _, e := range got.events() {
-		if e.Window.Seq >= 2 && e.Modalities.Vision.Present {
-			late++
-		}
-	}
-	if late == 0 {
-		t.Errorf("no window after the first loss holds vision: %d events, summary %v", len(got.events()), app.Summary())
 	}
 	// Vision is a stage of the runner: its frames, their features' time and
 	// its queue show in the runner's metrics like every other stage's.
@@ -113,5 +118,5 @@ sinks: {stdout: {}}
 		t.Errorf("video source passed on %d frames, the vision stage took %d", src.Out, vis.In)
 	}
 	t.Logf("%d connections, %d captures lost, %d events (%d with vision after the first loss), summary %v",
-		conns.Load(), lost, len(got.events()), late, app.Summary())
+		conns.Load(), lost, len(got.events()), late(), app.Summary())
 }
