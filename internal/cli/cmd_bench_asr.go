@@ -327,30 +327,14 @@ func asrStreams(ctx context.Context, n int, x []float32, vadModel string) (asrBe
 	return res, nil
 }
 
-// readWAVFile reads a WAV file's samples, its channels averaged.
+// readWAVFile reads a 16 kHz WAV file's samples, its channels averaged.
 func readWAVFile(path string) ([]float32, error) {
-	f, err := os.Open(path)
+	x, f, err := wav.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	d, err := wav.NewDecoder(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if f.SampleRate != vad.SampleRate {
+		return nil, fmt.Errorf("%s: %d Hz, want %d", path, f.SampleRate, vad.SampleRate)
 	}
-	if r := d.Format().SampleRate; r != vad.SampleRate {
-		return nil, fmt.Errorf("%s: %d Hz, want %d", path, r, vad.SampleRate)
-	}
-	var out []float32
-	buf := make([]float32, 4096)
-	for {
-		n, err := d.Read(buf)
-		out = append(out, buf[:n]...)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
+	return x, nil
 }
