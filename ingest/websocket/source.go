@@ -29,6 +29,10 @@ type Item struct {
 	Speaker string
 	// Segment is a transcript segment, or nil.
 	Segment *event.Segment
+	// Ended, when not empty, is the stream of a connection that ended (the
+	// peer's stop or close, a broken connection, a refused frame, the idle
+	// limit): the call is over. It comes after the connection's last item.
+	Ended string
 }
 
 // The reasons of Stats.Rejected.
@@ -257,8 +261,15 @@ func (s *Source) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p = &cmcConn{segDec: s.segDec}
 	}
-	code, reason := s.serveConn(r.Context(), c, p)
+	var stream string
+	code, reason := s.serveConn(r.Context(), c, p, &stream)
 	_ = c.Close(code, reason)
+	if stream != "" {
+		select {
+		case s.items <- Item{Ended: stream}:
+		case <-s.ctx.Done():
+		}
+	}
 }
 
 // protocol decodes the messages of one connection.
@@ -287,10 +298,11 @@ func outOfOrder(format string, args ...any) *closeError {
 }
 
 // serveConn reads the messages of c until it ends, and returns the close
-// code and reason to send. A silent connection and the source's Close end
+// code and reason to send; *stream is set to the stream of the items the
+// connection delivered. A silent connection and the source's Close end
 // it with a close frame sent from their own goroutine, which makes the read
 // return.
-func (s *Source) serveConn(ctx context.Context, c *websocket.Conn, p protocol) (websocket.StatusCode, string) {
+func (s *Source) serveConn(ctx context.Context, c *websocket.Conn, p protocol, stream *string) (websocket.StatusCode, string) {
 	var idled atomic.Bool
 	idle := time.AfterFunc(s.cfg.IdleTimeout, func() {
 		idled.Store(true)
@@ -326,6 +338,7 @@ func (s *Source) serveConn(ctx context.Context, c *websocket.Conn, p protocol) (
 			return ce.code, truncate(ce.Error())
 		}
 		for _, it := range items {
+			*stream = it.stream()
 			select {
 			case s.items <- it:
 				s.delivered.Add(1)
@@ -337,6 +350,17 @@ func (s *Source) serveConn(ctx context.Context, c *websocket.Conn, p protocol) (
 			return websocket.StatusNormalClosure, "stream stopped"
 		}
 	}
+}
+
+// stream returns the stream id of the item's chunk or segment.
+func (it Item) stream() string {
+	switch {
+	case it.Audio != nil:
+		return it.Audio.StreamID
+	case it.Segment != nil:
+		return it.Segment.StreamID
+	}
+	return ""
 }
 
 // truncate bounds a close reason to the 123 bytes a close frame holds,

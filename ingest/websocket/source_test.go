@@ -121,6 +121,9 @@ func TestTwilio(t *testing.T) {
 	if code := closeCode(t, c); code != websocket.StatusNormalClosure {
 		t.Errorf("close code %v after stop, want 1000", code)
 	}
+	if end := read(t, s); end.Ended != callSid || end.Audio != nil || end.Segment != nil {
+		t.Errorf("after the call's last item: %+v, want the end of %s", end, callSid)
+	}
 }
 
 // TestTokens: with a token configured, a connection needs it in a header

@@ -282,7 +282,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		app.websocket = src
 		inputs = append(inputs, &transcriptInput{src: websocketFeed{src}, clock: clock, reject: app.rejectItem(dl, opts.Logger),
-			channels: ws.Channels, parties: parties})
+			channels: ws.Channels, parties: parties, ended: func(id string) { app.insight.EndStream(id) }})
 	}
 	// Aligner.
 	w := cfg.Window

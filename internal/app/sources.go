@@ -271,8 +271,8 @@ type transcriptInput struct {
 	// next Reads, with pendingAck.
 	pending    []align.Input
 	pendingAck pipeline.AckFunc
-	// ended is told the stream of each end-of-call marker; nil ignores
-	// them.
+	// ended is told the stream of each end-of-call marker or ended
+	// WebSocket connection; nil ignores them.
 	ended func(stream string)
 }
 
@@ -464,7 +464,7 @@ func (f websocketFeed) Connect(ctx context.Context) error { return f.src.Connect
 
 func (f websocketFeed) Read(ctx context.Context) (feedItem, pipeline.AckFunc, error) {
 	it, ack, err := f.src.Read(ctx)
-	fi := feedItem{audio: it.Audio, speaker: it.Speaker}
+	fi := feedItem{audio: it.Audio, speaker: it.Speaker, ended: it.Ended}
 	if it.Segment != nil {
 		fi.seg = *it.Segment
 	}

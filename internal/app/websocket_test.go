@@ -137,6 +137,9 @@ func TestTwilioCall(t *testing.T) {
 	ended := len(got.events())
 	// Windows [k, k+3) s with k = 0..8 hold the 8.8 s of audio.
 	poll(t, "the call's windows", func() error { return errCount("events", len(got.events()), 9) })
+	// The end of the connection ends the call: its summary comes after
+	// insight.end_grace, long before insight.idle_timeout (2 min).
+	poll(t, "the call's summary", func() error { return errCount("summaries", int(app.insight.Summaries()), 1) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
