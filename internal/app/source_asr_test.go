@@ -184,6 +184,16 @@ pcm.cmcfile {
 		t.Fatal(err)
 	}
 	cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
+	// The file plugin's flood of repeated silence reaches the aligner at
+	// up to 8,000 chunks a second (measured here), while the utterance
+	// waits for the paced video file's frames past its end, seconds on a
+	// loaded machine. With the default buffer (4,096 items) the aligner
+	// then drops its oldest media, the utterance's own frames and audio
+	// (a text-only event, seen in CI). The largest buffer (2^20 chunks of
+	// 20 ms, over 2 min of flood) and a long wait keep them: what a paced
+	// microphone gets with the defaults.
+	cfg.Window.MaxWait = time.Minute
+	cfg.Window.MaxBuffered = 1 << 20
 	// The command initialises PortAudio for a microphone; so does the
 	// test, once HOME points at the .asoundrc.
 	if err := ingestaudio.Init(); err != nil {
@@ -212,6 +222,9 @@ pcm.cmcfile {
 	evs := got.events()
 	if len(evs) < 1 {
 		t.Fatalf("no event: %v", app.Summary())
+	}
+	if st := app.aligner.Stats(); st.Overflow > 0 || st.Forced > 0 {
+		t.Errorf("aligner dropped %d media to overflow and forced %d windows: %+v", st.Overflow, st.Forced, st)
 	}
 	for i, e := range evs {
 		t.Logf("event %d %q", i, e.Transcript)
