@@ -65,6 +65,11 @@ type HTTPConfig struct {
 	HistoryStreams int
 	// Static is served at / (the dashboard). Default nil: / answers 404.
 	Static fs.FS
+	// Preview, when set, is served at /preview (the dashboard's live
+	// frames, package sink/preview), behind the same Host check and token;
+	// its requests' contexts end when the sink closes. Default nil:
+	// /preview answers 404.
+	Preview http.Handler
 	// Metrics is the registry served at /metrics (the dashboard reads its
 	// drop counters there), on which the sink registers its own metrics (so
 	// one registry serves one HTTP sink). Default: a new registry with only
@@ -212,6 +217,9 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /events", h.serveEvents)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	if cfg.Preview != nil {
+		mux.Handle("GET /preview", h.untilClosed(cfg.Preview))
+	}
 	csp := httpguard.DefaultCSP
 	if cfg.Static != nil {
 		mux.Handle("GET /", http.FileServerFS(cfg.Static))
@@ -228,6 +236,23 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	}
 	go func() { h.serr <- h.srv.Serve(ln) }()
 	return h, nil
+}
+
+// untilClosed returns next with each request's context also ended when the
+// sink closes, so that a long-lived response does not hold up Close.
+func (h *HTTP) untilClosed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		go func() {
+			select {
+			case <-h.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // Addr returns the address the sink listens on, such as "127.0.0.1:8080".

@@ -33,6 +33,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 	"github.com/cmc-stream/cmc-stream/sink"
+	"github.com/cmc-stream/cmc-stream/sink/preview"
 )
 
 // Options are the parts of an App that do not come from the YAML file.
@@ -57,6 +58,9 @@ type App struct {
 	aligner *align.Aligner
 	stats   *Stats
 	videos  []*videoInput
+	// preview publishes the video frames to the dashboard; nil unless
+	// sinks.http.preview.
+	preview *preview.Hub
 	mics    []*micInput
 	asr     *asrSet // speech recognition; nil without asr
 	model   *model.Model
@@ -183,6 +187,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if !built {
 			app.closeVideos()
 			app.asr.close()
+			app.closePreview()
 		}
 	}()
 	metrics := app.metrics
@@ -299,6 +304,9 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("app: window: %w", err)
 	}
 
+	if app.preview, err = newPreview(cfg.Sinks.HTTP, metrics); err != nil {
+		return nil, err
+	}
 	queue := cfg.Pipeline.queue()
 	var ins []*pipeline.Stream[align.Input]
 	if len(videos) > 0 {
@@ -306,7 +314,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		// their capture's drop-oldest queue, not in the pipeline.
 		frames := pipeline.From(r, "video", pipeline.SourceConfig{}, videos...)
 		ins = append(ins, pipeline.Via(frames, "vision", pipeline.StageConfig{Workers: cfg.Pipeline.visionWorkers(), Buffer: queue},
-			pipeline.Stage[align.Input, align.Input](visionStage{})))
+			pipeline.Stage[align.Input, align.Input](visionStage{preview: app.preview})))
 	}
 	if len(inputs) > 0 {
 		ins = append(ins, pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...))
@@ -383,7 +391,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, fmt.Errorf("app: sinks.http: %w", err)
 		}
 		web, err = sink.NewHTTP(sink.HTTPConfig{Addr: addr, Static: opts.Dashboard, Metrics: metrics, AllowedHosts: h.AllowedHosts,
-			Token: token, MaxClients: h.MaxClients, MaxClientsPerAddr: h.MaxClientsPerAddr, ClientBuffer: h.ClientBuffer})
+			Token: token, MaxClients: h.MaxClients, MaxClientsPerAddr: h.MaxClientsPerAddr, ClientBuffer: h.ClientBuffer,
+			Preview: app.previewHandler()})
 		if err != nil {
 			return nil, err
 		}
@@ -458,6 +467,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer stopping()
 	err := a.runner.Run(ctx)
 	a.phase.Store(phaseStopped)
+	a.closePreview()
 	if a.ops != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opsCloseTimeout)
 		err = errors.Join(err, a.ops.Close(cctx))

@@ -520,6 +520,12 @@ type HTTPSink struct {
 	// that stalls longer is disconnected. Default sink.DefaultClientBuffer
 	// (256).
 	ClientBuffer int `yaml:"client_buffer"`
+	// Preview shows the video streams live on the dashboard: a few times a
+	// second per stream (preview.DefaultInterval) the latest frame as a
+	// small JPEG (at most preview.DefaultWidth pixels wide) with its face
+	// boxes and expression probabilities, over SSE at /preview, only while
+	// a dashboard is open. Frames are never written to disk. Default false.
+	Preview bool `yaml:"preview"`
 }
 
 // listen returns Listen, or sink.DefaultHTTPAddr when unset.

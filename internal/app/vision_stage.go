@@ -7,6 +7,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/features/vision"
 	"github.com/cmc-stream/cmc-stream/pipeline"
+	"github.com/cmc-stream/cmc-stream/sink/preview"
 )
 
 // visionNice is the CPU priority (Unix nice value, 0 the default and 19 the
@@ -28,7 +29,9 @@ const visionNice = 10
 // frames wait in their capture's queue, which drops the oldest (counted),
 // so a slow extractor drops frames instead of delaying the stream. A frame
 // the extractor cannot read is counted with its input's drops and skipped.
-type visionStage struct{}
+// With a preview hub, the frames it finds due go to the dashboard with
+// their face box (see previewFrame).
+type visionStage struct{ preview *preview.Hub }
 
 // visionFrame is the Payload of a frame on its way to the vision stage:
 // its pixels and the input it came from, whose extractor computes its
@@ -41,7 +44,7 @@ type visionFrame struct {
 
 // Process computes the features of a frame from a video input; it passes
 // any other input on unchanged.
-func (visionStage) Process(_ context.Context, in align.Input) ([]align.Input, error) {
+func (s visionStage) Process(_ context.Context, in align.Input) ([]align.Input, error) {
 	m, ok := in.(align.Media)
 	f, isFrame := m.Payload.(visionFrame)
 	if !ok || !isFrame {
@@ -51,6 +54,10 @@ func (visionStage) Process(_ context.Context, in align.Input) ([]align.Input, er
 	if err := f.in.ex.Extract(f.pix, f.width, f.height, feat); err != nil {
 		f.in.errs.Add(1)
 		return nil, nil
+	}
+	if s.preview != nil && s.preview.Due(m.StreamID) {
+		// Extract accepted the frame's size, the only thing Publish checks.
+		_ = s.preview.Publish(previewFrame(m, f, feat))
 	}
 	m.Features, m.Payload = feat, nil
 	return []align.Input{m}, nil

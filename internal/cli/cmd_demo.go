@@ -110,7 +110,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Insight:       rules.Insight,
 	}
 	if !*noDashboard {
-		cfg.Sinks.HTTP = &app.HTTPSink{Listen: *listen}
+		cfg.Sinks.HTTP = &app.HTTPSink{Listen: *listen, Preview: true}
 	}
 	heard := &heardLog{}
 	var extra []pipeline.Sink[event.Event]

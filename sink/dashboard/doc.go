@@ -36,6 +36,15 @@
 //     latencies in milliseconds;
 //   - counters: messages received, streams, drops, and malformed messages.
 //
+// With the HTTP sink's preview on (sinks.http.preview), the page also
+// subscribes to the feed at "preview" (package sink/preview) and shows a
+// camera card: the latest frame of the selected stream (or of the stream
+// seen last) as a JPEG, a box over it per detected face, placed in
+// fractions of the image, the number of faces and the scored face's
+// expression probabilities. The card stays hidden until a frame arrives;
+// a refused feed (preview off) is retried with backoff up to 30 s. A
+// preview message that breaks its format counts as malformed.
+//
 // Drops come from the sink's Prometheus text at "metrics", read every 5 s:
 // the page sums the samples of every metric whose name has a "drop",
 // "drops", "dropped" or "late" word between underscores, such as the sink's

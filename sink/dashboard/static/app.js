@@ -645,6 +645,7 @@
 
   function render() {
     renderCounters();
+    renderPreview();
     renderCalls();
     if (state.streams.has(state.selected)) {
       renderSummary(state.selected, state.streams.get(state.selected));
@@ -663,6 +664,168 @@
     $("lat-model").textContent = fmt(ev.latency.model, 1);
     $("lat-end-to-end").textContent = fmt(ev.latency.endToEnd, 1);
     $("model").textContent = ev.model === "" ? "" : "model " + ev.model;
+  }
+
+  // ---- Preview: the latest frame of each video stream (feed "preview"). ----
+
+  const PREVIEW_MAX_WIDTH = 1280; // preview.MaxWidth
+  const PREVIEW_MAX_CLASSES = 16;
+  const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+  const previews = {
+    byStream: new Map(), // stream id -> the latest valid message
+    latest: "", // the stream of the latest message
+    shown: null, // the message on screen
+    frames: 0,
+  };
+
+  // parsePreview returns the preview message in data, or null after
+  // counting it as malformed.
+  function parsePreview(data) {
+    const problems = [];
+    let m = null;
+    try {
+      m = JSON.parse(data);
+    } catch (e) {
+      problems.push("preview not JSON");
+    }
+    if (m !== null) {
+      if (!isObject(m) || typeof m.stream !== "string" || m.stream === "") {
+        problems.push("preview stream missing");
+      }
+      number(m, "time_ms", "preview time_ms", 0, Number.MAX_VALUE, problems);
+      number(m, "width", "preview width", 1, PREVIEW_MAX_WIDTH, problems);
+      number(m, "height", "preview height", 1, 16 * PREVIEW_MAX_WIDTH, problems);
+      if (!isObject(m) || typeof m.jpeg !== "string" || m.jpeg === "" || !BASE64.test(m.jpeg)) {
+        problems.push("preview jpeg not base64");
+      }
+      const faces = isObject(m) && Array.isArray(m.faces) ? m.faces : null;
+      if (faces === null) {
+        problems.push("preview faces not a list");
+      } else {
+        faces.forEach((f, i) => {
+          for (const k of ["x", "y", "w", "h", "score"]) {
+            number(f, k, "preview faces[" + i + "]." + k, 0, 1, problems);
+          }
+        });
+      }
+      const expr = isObject(m) && Array.isArray(m.expression) ? m.expression : null;
+      if (expr === null || expr.length > PREVIEW_MAX_CLASSES) {
+        problems.push("preview expression not a short list");
+      } else {
+        expr.forEach((p, i) => {
+          if (!isObject(p) || typeof p.label !== "string") {
+            problems.push("preview expression[" + i + "].label missing");
+          }
+          number(p, "p", "preview expression[" + i + "].p", 0, 1, problems);
+        });
+      }
+    }
+    if (problems.length > 0) {
+      state.malformed++;
+      state.lastProblem = problems[0];
+      scheduleRender();
+      return null;
+    }
+    return m;
+  }
+
+  function handlePreview(data) {
+    const m = parsePreview(data);
+    if (m === null) {
+      return;
+    }
+    if (!previews.byStream.has(m.stream) && previews.byStream.size >= MAX_STREAMS) {
+      previews.byStream.delete(previews.byStream.keys().next().value);
+    }
+    previews.byStream.delete(m.stream);
+    previews.byStream.set(m.stream, m);
+    previews.latest = m.stream;
+    previews.frames++;
+    schedulePreview();
+  }
+
+  // renderPreview shows the selected stream's latest frame, or the latest
+  // frame of any stream when the selected one has none, with a box per face
+  // placed in fractions of the image and the scored face's expression.
+  function renderPreview() {
+    const m = previews.byStream.get(state.selected) || previews.byStream.get(previews.latest);
+    if (m === undefined || m === previews.shown) {
+      return;
+    }
+    previews.shown = m;
+    $("preview").hidden = false;
+    $("preview-stream").textContent = m.stream;
+    const img = $("preview-img");
+    img.width = m.width;
+    img.height = m.height;
+    img.src = "data:image/jpeg;base64," + m.jpeg;
+    img.dataset.timeMs = String(m.time_ms);
+    const boxes = m.faces.map((f) => {
+      const d = document.createElement("div");
+      d.className = "face";
+      d.style.left = 100 * f.x + "%";
+      d.style.top = 100 * f.y + "%";
+      d.style.width = 100 * Math.min(f.w, 1 - f.x) + "%";
+      d.style.height = 100 * Math.min(f.h, 1 - f.y) + "%";
+      Object.assign(d.dataset, { x: String(f.x), y: String(f.y), w: String(f.w), h: String(f.h) });
+      d.title = "face, score " + fmt(f.score, 2);
+      return d;
+    });
+    $("preview-boxes").replaceChildren(...boxes);
+    $("preview-faces").textContent = String(m.faces.length);
+    $("preview-time").textContent = fmt(m.time_ms / 1000, 2);
+    $("preview-count").textContent = String(previews.frames);
+    const rows = m.expression.map((p) => {
+      const div = document.createElement("div");
+      div.className = "prob";
+      const dt = document.createElement("dt");
+      dt.textContent = p.label;
+      const dd = document.createElement("dd");
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      const fill = document.createElement("span");
+      fill.className = "fill";
+      setWidth(fill, p.p);
+      bar.append(fill);
+      const num = document.createElement("span");
+      num.className = "num";
+      num.textContent = fmt(p.p, 2);
+      dd.append(bar, num);
+      div.append(dt, dd);
+      return div;
+    });
+    $("preview-expr").replaceChildren(...rows);
+  }
+
+  let previewPending = false;
+
+  function schedulePreview() {
+    if (!previewPending) {
+      previewPending = true;
+      requestAnimationFrame(() => {
+        previewPending = false;
+        renderPreview();
+      });
+    }
+  }
+
+  let previewRetryMS = RETRY_MIN_MS;
+
+  // connectPreview subscribes to the preview feed, served only when the
+  // HTTP sink's preview is on: a refused feed is retried with backoff up to
+  // RETRY_MAX_MS, and the card stays hidden until a frame arrives.
+  function connectPreview() {
+    const source = new EventSource("preview");
+    source.onopen = () => {
+      previewRetryMS = RETRY_MIN_MS;
+    };
+    source.addEventListener("preview", (m) => handlePreview(m.data));
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(connectPreview, previewRetryMS);
+        previewRetryMS = Math.min(2 * previewRetryMS, RETRY_MAX_MS);
+      }
+    };
   }
 
   let renderPending = false;
@@ -799,5 +962,6 @@
     });
   }
   connect();
+  connectPreview();
   pollMetrics();
 })();
