@@ -215,7 +215,28 @@ type Extractor struct {
 	blaze *blazeFace
 	haar  *haar
 	expr  *expression
+	found []Face // the faces of the last Extract
 }
+
+// Face is a face found in a frame, its box clipped to the frame.
+type Face struct {
+	// X and Y are the box's left and top edges as fractions of the frame
+	// width and height, in [0, 1].
+	X, Y float32
+	// W and H are its width and height as fractions of the frame's.
+	W, H float32
+	// Score is the BlazeFace confidence in (0, 1]; 0 for a face from the
+	// Haar fallback, which gives none.
+	Score float32
+	// Haar reports whether the face came from the Haar fallback.
+	Haar bool
+}
+
+// Faces appends to dst every face the last Extract found (the largest of
+// which fills the feature row), in the detector's order, and returns the
+// extended slice; none before the first Extract, after a frame without a
+// face or after an Extract that failed.
+func (e *Extractor) Faces(dst []Face) []Face { return append(dst, e.found...) }
 
 // New validates cfg and loads the models. ONNX Runtime must have been
 // initialised (onnx.Init, by the command); before, New returns an error
@@ -271,6 +292,7 @@ func (e *Extractor) Extract(frame []byte, width, height int, dst []float32) erro
 	}
 	row := dst[:Dims]
 	clear(row)
+	e.found = e.found[:0]
 	faces, err := e.blaze.detect(frame, width, height)
 	if err != nil {
 		return err
@@ -282,15 +304,22 @@ func (e *Extractor) Extract(frame []byte, width, height int, dst []float32) erro
 		}
 		fromHaar = true
 	}
+	for _, b := range faces {
+		if c := clip(b); c.w > 0 && c.h > 0 {
+			e.found = append(e.found, Face{X: c.x, Y: c.y, W: c.w, H: c.h, Score: c.score, Haar: fromHaar})
+		}
+	}
 	if len(faces) == 0 {
 		return nil
 	}
 	face := largest(faces)
 	f := clip(face)
 	if f.w <= 0 || f.h <= 0 {
+		e.found = e.found[:0]
 		return nil
 	}
 	if err := e.expr.probs(frame, width, height, faceSquare(face, width, height), row[ColExprAngry:]); err != nil {
+		e.found = e.found[:0]
 		return err
 	}
 	row[ColFacePresent] = 1

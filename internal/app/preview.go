@@ -47,16 +47,19 @@ var expressionLabels = func() []string {
 	return labels
 }()
 
-// previewFrame returns the preview of frame f of m: its pixels with the
-// face of its vision feature row (the largest face found, whose
-// expression was scored) and that face's expression probabilities.
+// previewFrame returns the preview of frame f of m: its pixels, every face
+// its extractor found in it, the one its vision feature row holds (the
+// largest) marked as scored, and that face's expression probabilities.
 func previewFrame(m align.Media, f visionFrame, row []float32) preview.Frame {
 	p := preview.Frame{Stream: m.StreamID, Time: m.Time, Pix: f.pix, Width: f.width, Height: f.height}
-	if row[vision.ColFacePresent] != 1 {
+	scored := row[vision.ColFacePresent] == 1
+	for _, c := range f.in.ex.Faces(nil) {
+		p.Faces = append(p.Faces, preview.Face{X: c.X, Y: c.Y, W: c.W, H: c.H, Score: c.Score,
+			Scored: scored && c.X == row[vision.ColFaceX] && c.Y == row[vision.ColFaceY] && c.W == row[vision.ColFaceW] && c.H == row[vision.ColFaceH]})
+	}
+	if !scored {
 		return p
 	}
-	p.Faces = []preview.Face{{X: row[vision.ColFaceX], Y: row[vision.ColFaceY], W: row[vision.ColFaceW], H: row[vision.ColFaceH],
-		Score: row[vision.ColFaceScore]}}
 	p.Expression = make([]preview.Prob, len(expressionLabels))
 	for i, l := range expressionLabels {
 		p.Expression[i] = preview.Prob{Label: l, P: row[vision.ColExprAngry+i]}

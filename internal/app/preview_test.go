@@ -17,13 +17,15 @@ import (
 
 // previewView is what the dashboard's preview card shows: the frame's
 // stream time, the image's size as decoded and as laid out, and each face
-// box's coordinates (its data attributes) and laid-out rectangle.
+// box's coordinates (its data attributes), whether it is drawn as the
+// scored face, and its laid-out rectangle.
 type previewView struct {
 	Hidden   bool         `json:"hidden"`
 	TimeMS   string       `json:"time_ms"`
 	Natural  [2]float64   `json:"natural"` // naturalWidth, naturalHeight
 	Img      [4]float64   `json:"img"`     // left, top, width, height
 	Boxes    [][4]string  `json:"boxes"`   // data-x, -y, -w, -h
+	Scored   []bool       `json:"scored"`  // drawn as the scored face
 	Rects    [][4]float64 `json:"rects"`   // left, top, width, height
 	Faces    string       `json:"faces"`
 	Expr     []string     `json:"expr"`
@@ -37,6 +39,7 @@ const previewJS = `(() => {
   return JSON.stringify({hidden: document.getElementById("preview").hidden, time_ms: img.dataset.timeMs || "",
     natural: [img.naturalWidth, img.naturalHeight], img: [r.left, r.top, r.width, r.height], complete: img.complete,
     boxes: boxes.map((b) => [b.dataset.x, b.dataset.y, b.dataset.w, b.dataset.h]),
+    scored: boxes.map((b) => b.classList.contains("scored")),
     rects: boxes.map((b) => { const q = b.getBoundingClientRect(); return [q.left, q.top, q.width, q.height]; }),
     faces: document.getElementById("preview-faces").textContent,
     expr: [...document.querySelectorAll("#preview-expr dt")].map((d) => d.textContent)});
@@ -48,7 +51,7 @@ const previewJS = `(() => {
 // change, and for a frame with a face, the box drawn over the image is the
 // one the vision extractor finds in that frame of the file, decoded and
 // detected again here, independently of the pipeline, and laid out where
-// those fractions of the image are.
+// those fractions of the image are; the face count is the detector's.
 func TestDashboardPreview(t *testing.T) {
 	const clip = "../../demo/media/showcase.mp4"
 	cfg, err := DecodeConfig([]byte(fmt.Sprintf(`
@@ -119,38 +122,47 @@ observability: {listen: disabled}
 	if face.Natural != [2]float64{320, 240} {
 		t.Errorf("preview image %v pixels, want the clip's 320x240", face.Natural)
 	}
-	if face.Faces != "1" || strings.Join(face.Expr, ",") != "angry,disgust,fear,happy,sad,surprise,neutral" {
-		t.Errorf("faces %q, expression classes %q", face.Faces, face.Expr)
+	if strings.Join(face.Expr, ",") != "angry,disgust,fear,happy,sad,surprise,neutral" {
+		t.Errorf("expression classes %q", face.Expr)
 	}
 
 	// The reference: the same frame decoded from the file and detected
-	// here.
-	want := referenceFace(t, clip, face.TimeMS)
-	got := make([]float64, 4)
-	for i, s := range face.Boxes[0] {
-		if _, err := fmt.Sscan(s, &got[i]); err != nil {
-			t.Fatalf("box %q: %v", face.Boxes[0], err)
+	// here: every face, the largest scored.
+	want, row := referenceFaces(t, clip, face.TimeMS)
+	if face.Faces != fmt.Sprint(len(want)) || len(face.Boxes) != len(want) {
+		t.Fatalf("frame at %s ms: page shows %s faces and %d boxes, the detector finds %d", face.TimeMS, face.Faces, len(face.Boxes), len(want))
+	}
+	var got [4]float64
+	for i, w := range want {
+		for j, s := range face.Boxes[i] {
+			if _, err := fmt.Sscan(s, &got[j]); err != nil {
+				t.Fatalf("box %q: %v", face.Boxes[i], err)
+			}
+		}
+		for j, v := range []float32{w.X, w.Y, w.W, w.H} {
+			if math.Abs(got[j]-float64(v)) > 1e-6 {
+				t.Errorf("frame at %s ms: face %d: box %v on the page, %+v from the detector", face.TimeMS, i, got, w)
+				break
+			}
+		}
+		if scored := w.X == row[vision.ColFaceX] && w.Y == row[vision.ColFaceY] && w.W == row[vision.ColFaceW] && w.H == row[vision.ColFaceH]; face.Scored[i] != scored {
+			t.Errorf("face %d drawn as scored %v, want %v", i, face.Scored[i], scored)
+		}
+		// Laid out where those fractions of the image are, within a pixel.
+		img, rect := face.Img, face.Rects[i]
+		for k, w := range []float64{img[0] + got[0]*img[2], img[1] + got[1]*img[3], got[2] * img[2], got[3] * img[3]} {
+			if math.Abs(rect[k]-w) > 1 {
+				t.Errorf("face %d: box rectangle %v, want %.1f at %d (image at %v)", i, rect, w, k, img)
+			}
 		}
 	}
-	for i, name := range []string{"x", "y", "w", "h"} {
-		if math.Abs(got[i]-float64(want[i])) > 1e-6 {
-			t.Errorf("frame at %s ms: box %s = %v on the page, %v from the detector", face.TimeMS, name, got[i], want[i])
-		}
-	}
-	// Laid out where those fractions of the image are, within a pixel.
-	img, rect := face.Img, face.Rects[0]
-	for i, w := range []float64{img[0] + got[0]*img[2], img[1] + got[1]*img[3], got[2] * img[2], got[3] * img[3]} {
-		if math.Abs(rect[i]-w) > 1 {
-			t.Errorf("box rectangle %v, want %.1f at %d (image at %v)", rect, w, i, img)
-		}
-	}
-	t.Logf("frames shown %d; face at %s ms: %v", len(seen), face.TimeMS, got)
+	t.Logf("frames shown %d; faces at %s ms: %+v", len(seen), face.TimeMS, want)
 }
 
-// referenceFace decodes the clip, finds its frame at the stream time
-// timeMS (as the page wrote it) and returns the box the vision extractor
-// finds in it.
-func referenceFace(t *testing.T, clip, timeMS string) [4]float32 {
+// referenceFaces decodes the clip, finds its frame at the stream time
+// timeMS (as the page wrote it) and returns the faces the vision extractor
+// finds in it and its feature row.
+func referenceFaces(t *testing.T, clip, timeMS string) ([]vision.Face, []float32) {
 	t.Helper()
 	var at float64
 	if _, err := fmt.Sscan(timeMS, &at); err != nil {
@@ -161,28 +173,25 @@ func referenceFace(t *testing.T, clip, timeMS string) [4]float32 {
 		t.Fatal(err)
 	}
 	defer ex.Close()
-	var box [4]float32
+	var faces []vision.Face
+	row := make([]float32, vision.Dims)
 	found := false
 	_, err = video.ReadFile(t.Context(), clip, video.Config{}, func(f video.Frame) error {
 		if found || math.Abs(float64(f.Time)/float64(time.Millisecond)-at) > 1e-3 {
 			return nil
 		}
 		found = true
-		row := make([]float32, vision.Dims)
 		if err := ex.Extract(f.Pix, f.Width, f.Height, row); err != nil {
 			return err
 		}
-		if row[vision.ColFacePresent] != 1 {
-			return fmt.Errorf("no face in the frame at %v", f.Time)
-		}
-		box = [4]float32{row[vision.ColFaceX], row[vision.ColFaceY], row[vision.ColFaceW], row[vision.ColFaceH]}
+		faces = ex.Faces(nil)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !found {
-		t.Fatalf("no frame of %s at %s ms", clip, timeMS)
+	if !found || len(faces) == 0 {
+		t.Fatalf("no frame of %s at %s ms, or no face in it", clip, timeMS)
 	}
-	return box
+	return faces, row
 }

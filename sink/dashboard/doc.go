@@ -40,7 +40,8 @@
 // subscribes to the feed at "preview" (package sink/preview) and shows a
 // camera card: the latest frame of the selected stream (or of the stream
 // seen last) as a JPEG, a box over it per detected face, placed in
-// fractions of the image, the number of faces and the scored face's
+// fractions of the image (solid for the face whose expression was scored,
+// dashed for the others), the number of faces and the scored face's
 // expression probabilities. The card stays hidden until a frame arrives;
 // a refused feed (preview off) is retried with backoff up to 30 s. A
 // preview message that breaks its format counts as malformed.

@@ -115,6 +115,9 @@ type Face struct {
 	// Score is the detector's confidence in (0, 1], 0 when the detector
 	// gives none.
 	Score float32 `json:"score"`
+	// Scored reports whether this is the face whose expression was scored
+	// (Frame.Expression).
+	Scored bool `json:"scored"`
 }
 
 // Prob is one class probability.
@@ -136,7 +139,7 @@ type Frame struct {
 	Pix []byte
 	// Width and Height are the frame size in pixels.
 	Width, Height int
-	// Faces are the faces detected in the frame.
+	// Faces are the faces detected in the frame; Publish copies them.
 	Faces []Face
 	// Expression are the expression probabilities of the face that was
 	// scored; nil without a face.

@@ -706,6 +706,9 @@
           for (const k of ["x", "y", "w", "h", "score"]) {
             number(f, k, "preview faces[" + i + "]." + k, 0, 1, problems);
           }
+          if (!isObject(f) || typeof f.scored !== "boolean") {
+            problems.push("preview faces[" + i + "].scored not a boolean");
+          }
         });
       }
       const expr = isObject(m) && Array.isArray(m.expression) ? m.expression : null;
@@ -762,13 +765,13 @@
     img.dataset.timeMs = String(m.time_ms);
     const boxes = m.faces.map((f) => {
       const d = document.createElement("div");
-      d.className = "face";
+      d.className = f.scored ? "face scored" : "face";
       d.style.left = 100 * f.x + "%";
       d.style.top = 100 * f.y + "%";
       d.style.width = 100 * Math.min(f.w, 1 - f.x) + "%";
       d.style.height = 100 * Math.min(f.h, 1 - f.y) + "%";
       Object.assign(d.dataset, { x: String(f.x), y: String(f.y), w: String(f.w), h: String(f.h) });
-      d.title = "face, score " + fmt(f.score, 2);
+      d.title = (f.scored ? "scored face" : "face") + ", detector score " + fmt(f.score, 2);
       return d;
     });
     $("preview-boxes").replaceChildren(...boxes);
