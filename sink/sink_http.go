@@ -19,6 +19,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/internal/httpguard"
+	"github.com/cmc-stream/cmc-stream/internal/sse"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -412,58 +413,41 @@ func (h *HTTP) serveEvents(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler)
 		}
 	}()
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("X-Accel-Buffering", "no")
-	send := func(b []byte) bool {
-		if rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout)) != nil {
-			return false
-		}
-		// After the deadline is set: an eviction from now on cuts the
-		// write by moving the deadline to the past.
-		if c.isEvicted() {
-			return false
-		}
-		if _, err := w.Write(b); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	if !send([]byte(": connected\n\n")) || len(missed) > 0 && !send(missed) {
+	// The eviction check runs once a write's deadline is set: an eviction
+	// before stops the write, one after cuts it by moving the deadline to
+	// the past.
+	out := sse.Start(w, h.cfg.WriteTimeout, func() bool { return !c.isEvicted() })
+	if !out.Send([]byte(": connected\n\n")) || len(missed) > 0 && !out.Send(missed) {
 		return
 	}
-	keepAlive := time.NewTicker(h.cfg.KeepAlive)
-	defer keepAlive.Stop()
-	var batch []frame
-	for {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
 		select {
-		case <-r.Context().Done():
-			return
 		case <-h.done:
-			return
 		case <-c.evicted:
-			return
-		case <-keepAlive.C:
-			if !send([]byte(": keep-alive\n\n")) {
-				return
-			}
-		case <-c.notify:
-			batch = c.take(batch[:0])
-			var buf []byte
-			for _, f := range batch {
-				buf = append(buf, f.data...)
-			}
-			if !send(buf) {
-				return
-			}
-			now := time.Now()
-			for _, f := range batch {
-				h.latency.Observe(now.Sub(f.at).Seconds())
-			}
-			c.sent()
+		case <-ctx.Done():
 		}
+		cancel()
+	}()
+	var batch []frame
+	var buf []byte
+	take := func() []byte {
+		batch = c.take(batch[:0])
+		buf = buf[:0]
+		for _, f := range batch {
+			buf = append(buf, f.data...)
+		}
+		return buf
 	}
+	sent := func() {
+		now := time.Now()
+		for _, f := range batch {
+			h.latency.Observe(now.Sub(f.at).Seconds())
+		}
+		c.sent()
+	}
+	out.Serve(ctx, h.cfg.KeepAlive, c.notify, take, sent)
 }
 
 // frame is one encoded SSE event, shared read-only by all clients.

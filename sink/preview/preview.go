@@ -3,6 +3,7 @@ package preview
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cmc-stream/cmc-stream/internal/sse"
 )
 
 // The defaults and bounds of Config.
@@ -170,7 +173,8 @@ type Message struct {
 type Hub struct {
 	cfg  Config
 	jobs chan job
-	done chan struct{}
+	life context.Context // done when the hub closes
+	end  context.CancelFunc
 	wg   sync.WaitGroup
 
 	mu      sync.Mutex
@@ -196,7 +200,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	cfg = cfg.withDefaults()
 	h := &Hub{
-		cfg: cfg, jobs: make(chan job, cfg.Queue), done: make(chan struct{}),
+		cfg: cfg, jobs: make(chan job, cfg.Queue),
 		clients: make(map[*client]struct{}), last: make(map[string]time.Time),
 		frames: prometheus.NewCounter(prometheus.CounterOpts{Name: "cmc_preview_frames_total",
 			Help: "Preview frames encoded and sent to the connected dashboard clients."}),
@@ -214,6 +218,7 @@ func New(cfg Config) (*Hub, error) {
 			}
 		}
 	}
+	h.life, h.end = context.WithCancel(context.Background())
 	h.wg.Add(1)
 	go h.encode()
 	return h, nil
@@ -271,7 +276,7 @@ func (h *Hub) encode() {
 	var buf bytes.Buffer
 	for {
 		select {
-		case <-h.done:
+		case <-h.life.Done():
 			return
 		case j := <-h.jobs:
 			buf.Reset()
@@ -317,7 +322,7 @@ func (h *Hub) Close() {
 		return
 	}
 	h.closed = true
-	close(h.done)
+	h.end()
 	h.mu.Unlock()
 	h.wg.Wait()
 }
@@ -333,42 +338,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.unsubscribe(c)
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache, no-store")
-	hdr.Set("X-Accel-Buffering", "no")
-	rc := http.NewResponseController(w)
-	send := func(b []byte) bool {
-		if rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout)) != nil {
-			return false
-		}
-		if _, err := w.Write(b); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	if !send([]byte(": connected\n\n")) {
+	out := sse.Start(w, h.cfg.WriteTimeout, nil)
+	if !out.Send([]byte(": connected\n\n")) {
 		return
 	}
-	keepAlive := time.NewTicker(h.cfg.KeepAlive)
-	defer keepAlive.Stop()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(h.life, cancel)()
 	var buf []byte
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-h.done:
-			return
-		case <-keepAlive.C:
-			if !send([]byte(": keep-alive\n\n")) {
-				return
-			}
-		case <-c.notify:
-			if buf = c.take(buf[:0]); !send(buf) {
-				return
-			}
-		}
-	}
+	out.Serve(ctx, h.cfg.KeepAlive, c.notify, func() []byte {
+		buf = c.take(buf[:0])
+		return buf
+	}, nil)
 }
 
 func (h *Hub) subscribe() *client {
