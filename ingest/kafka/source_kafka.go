@@ -85,6 +85,12 @@ const (
 	DefaultSessionTimeout = 30 * time.Second
 	// DefaultRebalanceTimeout is the default group rebalance timeout.
 	DefaultRebalanceTimeout = 30 * time.Second
+	// readBatchTimeout bounds the read of each message of a fetched batch
+	// (kafka-go's default is 10 s): a batch that inflates beyond
+	// MaxDecompressedBytes costs its partition this long per offset, as
+	// kafka-go then waits for bytes the failed codec already consumed. 2 s
+	// still reads a 1 MiB fetch at 0.5 MB/s.
+	readBatchTimeout = 2 * time.Second
 )
 
 // heartbeatInterval returns HeartbeatInterval, or DefaultHeartbeatInterval
@@ -142,7 +148,8 @@ type MalformedError struct {
 	// Value is the message's value, the bytes that failed to decode.
 	Value []byte
 	// Err is the reason: the Decoder's error (a *event.FieldError for
-	// segments) or ErrKeyMismatch.
+	// segments), ErrKeyMismatch, or ErrDecompressedTooLarge (then Value
+	// is empty).
 	Err error
 }
 
@@ -222,7 +229,9 @@ type entry struct {
 // fetched is a message, or an error, that a fetcher of generation gen (nil
 // for a group error) hands to Read. A message holds a slot of p.
 type fetched struct {
-	m   kafkago.Message
+	m kafkago.Message
+	// bad, when set, is why m could not be read (its value is empty).
+	bad error
 	err error
 	gen *kafkago.Generation
 	p   *partition
@@ -400,8 +409,16 @@ func (s *Source[T]) begin(gen *kafkago.Generation) (parts map[int]*partition, st
 
 // fetchPartition hands the messages of partition part, tracked as p, from
 // offset on to Read until gen ends. Each message first takes a slot of p,
-// so the fetch waits while p has Config.MaxUnacked messages uncommitted.
+// so the fetch waits while p has Config.MaxUnacked messages uncommitted. A
+// message whose record batch inflates beyond MaxDecompressedBytes is handed
+// on as bad, without its value, and the fetch goes on after it.
 func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation, part int, p *partition, offset int64) {
+	// next is the absolute offset to fetch next: a bad batch's offsets
+	// are known only from it.
+	next, ok := s.resolveOffset(ctx, gen, part, offset)
+	if !ok {
+		return
+	}
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:   s.cfg.Brokers,
 		Topic:     s.cfg.Topic,
@@ -409,34 +426,101 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 		Dialer:    s.dialer,
 		MaxWait:   cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
 		MaxBytes:  cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
+		// After a batch fails to inflate, kafka-go discards what it
+		// believes is left of the response and waits for this deadline.
+		ReadBatchTimeout: readBatchTimeout,
 	})
 	defer func() { _ = r.Close() }() // a reader that only fetched: nothing to flush
-	_ = r.SetOffset(offset)          // fails only on a closed reader
+	_ = r.SetOffset(next)            // fails only on a closed reader
 	for {
 		m, err := r.FetchMessage(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		var bad error
+		if errors.Is(err, ErrDecompressedTooLarge) {
+			// The batch holding next cannot be read: next is rejected,
+			// and the fetch goes on after it (the batch's next offset
+			// fails the same way, one inflation bounded by
+			// MaxDecompressedBytes each, until the batch is passed).
+			m, bad, err = kafkago.Message{Topic: s.cfg.Topic, Partition: part, Offset: next}, err, nil
+			_ = r.SetOffset(next + 1)
+		}
 		if err != nil {
-			select {
-			case s.msgs <- fetched{err: fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err)), gen: gen}:
-			case <-ctx.Done():
+			if !s.send(ctx, fetched{err: fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err)), gen: gen}) {
 				return
 			}
 			continue
 		}
+		next = m.Offset + 1
 		select {
 		case p.slots <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
-		select {
-		case s.msgs <- fetched{m: m, gen: gen, p: p}:
-		case <-ctx.Done():
+		if !s.send(ctx, fetched{m: m, bad: bad, gen: gen, p: p}) {
 			p.release(1)
 			return
 		}
 	}
+}
+
+// send hands f to Read; false when ctx ended first.
+func (s *Source[T]) send(ctx context.Context, f fetched) bool {
+	select {
+	case s.msgs <- f:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// resolveOffset returns offset, or, when it is kafkago.FirstOffset or
+// LastOffset, the partition's first or last offset, asked of its leader
+// until it answers (each failure goes to Read) or ctx ends (ok false).
+func (s *Source[T]) resolveOffset(ctx context.Context, gen *kafkago.Generation, part int, offset int64) (resolved int64, ok bool) {
+	if offset >= 0 {
+		return offset, true
+	}
+	for attempt := 0; ; attempt++ {
+		resolved, err := s.readOffset(ctx, part, offset)
+		if err == nil {
+			return resolved, true
+		}
+		if ctx.Err() != nil || !s.send(ctx, fetched{err: fmt.Errorf("kafka: offsets of %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err)), gen: gen}) {
+			return 0, false
+		}
+		select {
+		case <-time.After(min(time.Duration(attempt+1)*100*time.Millisecond, time.Second)):
+		case <-ctx.Done():
+			return 0, false
+		}
+	}
+}
+
+// readOffset asks the leader of partition part for its first offset
+// (kafkago.FirstOffset) or last offset (kafkago.LastOffset).
+func (s *Source[T]) readOffset(ctx context.Context, part int, which int64) (int64, error) {
+	var errs []error
+	for _, b := range s.cfg.Brokers {
+		conn, err := s.dialer.DialLeader(ctx, "tcp", b, s.cfg.Topic, part)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // never fails on a live conn
+		first, last, err := conn.ReadOffsets()
+		_ = conn.Close() // a connection that only read offsets
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if which == kafkago.FirstOffset {
+			return first, nil
+		}
+		return last, nil
+	}
+	return 0, errors.Join(errs...)
 }
 
 // Read fetches the next message and decodes it. It blocks until a message
@@ -489,7 +573,10 @@ func (s *Source[T]) fetch(ctx context.Context) (T, pipeline.AckFunc, error) {
 		f.p.release(1)
 		return *new(T), nil, errStale
 	}
-	item, stream, err := s.dec(m.Value)
+	item, stream, err := *new(T), "", f.bad
+	if err == nil {
+		item, stream, err = s.dec(m.Value)
+	}
 	if err == nil && len(m.Key) > 0 && string(m.Key) != stream {
 		err = fmt.Errorf("%w: key %q, stream_id %q", ErrKeyMismatch, m.Key, stream)
 	}
@@ -534,7 +621,9 @@ func (s *Source[T]) track(f fetched) *entry {
 		return nil
 	}
 	p.next = f.m.Offset + 1
-	p.lag = f.m.HighWaterMark - p.next
+	if f.bad == nil {
+		p.lag = f.m.HighWaterMark - p.next
+	}
 	e := &entry{offset: f.m.Offset, p: p}
 	p.pending = append(p.pending, e)
 	return e

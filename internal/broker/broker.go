@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +27,10 @@ type Config struct {
 	Addr string
 	// DataDir, if set, is a directory the broker persists its state to
 	// (created if needed) and reloads it from on Start, so topics, records
-	// and committed offsets survive a restart. Default "": in memory only.
+	// and committed offsets survive a restart. Start makes it mode 0700,
+	// so only its owner reaches the records in it (the files themselves
+	// follow the process umask; the broker command sets 077, for 0600).
+	// Default "": in memory only.
 	DataDir string
 	// Topics are created on Start unless they already exist (as they do
 	// after a restart with the same DataDir, keeping their partition
@@ -152,6 +156,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		opts = append(opts, kfake.AllowAutoTopicCreation())
 	}
 	if cfg.DataDir != "" {
+		if err := privateDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
 	if cfg.TLS != nil {
@@ -196,4 +203,15 @@ func (b *Broker) Close() error {
 
 func (b *Broker) shutdown() {
 	b.closeOne.Do(b.cluster.Close)
+}
+
+// privateDir creates dir, or restricts an existing one, to mode 0700.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("broker: data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("broker: data dir: %w", err)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/cmc-stream/cmc-stream/internal/broker"
 )
@@ -21,7 +22,7 @@ func init() {
 func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("broker", stderr)
 	addr := fs.String("addr", "127.0.0.1:9092", "loopback `address` to listen on")
-	dataDir := fs.String("data", "", "`directory` to persist topics in (default: memory only)")
+	dataDir := fs.String("data", "", "`directory` to persist topics in, made 0700 with files 0600 (default: memory only)")
 	topics := fs.String("topics", "", "comma-separated topics to create up front (others are created on first use)")
 	partitions := fs.Int("partitions", 6, "partitions of each topic created up front")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate `file`: accept TLS connections only (with --tls-key)")
@@ -52,6 +53,12 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *topics != "" {
 		cfg.Topics = strings.Split(*topics, ",")
+	}
+	if cfg.DataDir != "" {
+		// The records are the product's input (transcripts, audio): the
+		// files the broker writes are its owner's only (0600, in a 0700
+		// directory).
+		defer syscall.Umask(syscall.Umask(0o077))
 	}
 	b, err := broker.Start(ctx, cfg)
 	if err != nil {

@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"io"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +26,44 @@ func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p)
 func TestBrokerCommand(t *testing.T) {
 	if line := brokerRoundTrip(t, nil, kafkasec.Config{}); !strings.Contains(line, "plaintext") {
 		t.Errorf("start line %q does not say plaintext", line)
+	}
+}
+
+// TestBrokerCommandDataPrivate runs the broker command with --data on a
+// directory made 0755 beforehand, round-trips a message, and checks that
+// the directory is now 0700 and that every file and directory the broker
+// wrote in it is its owner's only (files 0600, directories 0700).
+func TestBrokerCommandDataPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	brokerRoundTrip(t, []string{"--data", dir}, kafkasec.Config{})
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d iofs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := iofs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		} else {
+			files++
+		}
+		if got := info.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", path, got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Fatal("the broker wrote no file in --data")
 	}
 }
 
