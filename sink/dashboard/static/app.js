@@ -812,25 +812,6 @@
     }
   }
 
-  let previewRetryMS = RETRY_MIN_MS;
-
-  // connectPreview subscribes to the preview feed, served only when the
-  // HTTP sink's preview is on: a refused feed is retried with backoff up to
-  // RETRY_MAX_MS, and the card stays hidden until a frame arrives.
-  function connectPreview() {
-    const source = new EventSource("preview");
-    source.onopen = () => {
-      previewRetryMS = RETRY_MIN_MS;
-    };
-    source.addEventListener("preview", (m) => handlePreview(m.data));
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(connectPreview, previewRetryMS);
-        previewRetryMS = Math.min(2 * previewRetryMS, RETRY_MAX_MS);
-      }
-    };
-  }
-
   let renderPending = false;
 
   function scheduleRender() {
@@ -850,30 +831,34 @@
     document.body.dataset.connection = stateName;
   }
 
-  let retryMS = RETRY_MIN_MS;
-
-  // connect subscribes to the SSE feed. EventSource reconnects by itself
-  // after a dropped connection; when it gives up (an HTTP error or a wrong
-  // content type) the page retries with exponential backoff.
-  function connect() {
-    setConnection("connecting", "connecting");
-    const source = new EventSource("events");
-    source.onopen = () => {
-      retryMS = RETRY_MIN_MS;
-      setConnection("live", "live");
-    };
-    source.addEventListener(EVENT_TYPE, (m) => handle(m.data));
-    source.addEventListener("alert", (m) => handleAlert(m.data));
-    source.addEventListener("call_summary", (m) => handleSummary(m.data));
-    source.onerror = () => {
-      if (source.readyState !== EventSource.CLOSED) {
-        setConnection("reconnecting", "reconnecting");
-        return;
+  // subscribe opens the SSE feed at path, handing the data of each event
+  // type to its listener. EventSource reconnects by itself after a dropped
+  // connection; when it gives up (an HTTP error or a wrong content type)
+  // the feed is opened again with exponential backoff up to RETRY_MAX_MS.
+  // status hears of each change, as a text and a state name.
+  function subscribe(path, listeners, status) {
+    let retryMS = RETRY_MIN_MS;
+    const open = () => {
+      status("connecting", "connecting");
+      const source = new EventSource(path);
+      source.onopen = () => {
+        retryMS = RETRY_MIN_MS;
+        status("live", "live");
+      };
+      for (const [type, listener] of Object.entries(listeners)) {
+        source.addEventListener(type, (m) => listener(m.data));
       }
-      setConnection("offline, retrying in " + Math.round(retryMS / 1000) + " s", "offline");
-      setTimeout(connect, retryMS);
-      retryMS = Math.min(2 * retryMS, RETRY_MAX_MS);
+      source.onerror = () => {
+        if (source.readyState !== EventSource.CLOSED) {
+          status("reconnecting", "reconnecting");
+          return;
+        }
+        status("offline, retrying in " + Math.round(retryMS / 1000) + " s", "offline");
+        setTimeout(open, retryMS);
+        retryMS = Math.min(2 * retryMS, RETRY_MAX_MS);
+      };
     };
+    open();
   }
 
   // sample splits one Prometheus text line into its metric name and value,
@@ -964,7 +949,9 @@
       scheduleRender();
     });
   }
-  connect();
-  connectPreview();
+  subscribe("events", { [EVENT_TYPE]: handle, alert: handleAlert, call_summary: handleSummary }, setConnection);
+  // Served only when the HTTP sink's preview is on: the card stays hidden
+  // until a frame arrives.
+  subscribe("preview", { preview: handlePreview }, () => {});
   pollMetrics();
 })();
