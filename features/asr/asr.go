@@ -9,6 +9,7 @@
 package asr
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -25,10 +26,6 @@ const SampleRate = 16000
 // folder (en-us/ with the acoustic model, the language model en-us.lm.bin
 // and the dictionary cmudict-en-us.dict).
 const DefaultModelDir = "/usr/share/pocketsphinx/model"
-
-// ModelDirEnv names the environment variable that overrides
-// DefaultModelDir.
-const ModelDirEnv = "CMC_POCKETSPHINX_MODEL"
 
 // ErrNotBuilt is returned by New in a build without PocketSphinx (tag
 // nopocketsphinx or CGO_ENABLED=0).
@@ -88,8 +85,9 @@ type Config struct {
 	// Lang is the language tag; default "en", the only one Debian ships a
 	// model for. See Languages.
 	Lang string
-	// ModelDir is the folder holding the models; default the value of
-	// $CMC_POCKETSPHINX_MODEL, else DefaultModelDir.
+	// ModelDir is the folder holding the models; default DefaultModelDir.
+	// The command takes it from asr.model_dir or $CMC_POCKETSPHINX_MODEL
+	// (internal/envconfig).
 	ModelDir string
 }
 
@@ -98,13 +96,7 @@ func (c Config) files() (modelFiles, error) {
 	if err := CheckLanguage(c.Lang); err != nil {
 		return modelFiles{}, err
 	}
-	dir := c.ModelDir
-	if dir == "" {
-		dir = os.Getenv(ModelDirEnv)
-	}
-	if dir == "" {
-		dir = DefaultModelDir
-	}
+	dir := cmp.Or(c.ModelDir, DefaultModelDir)
 	m := languages[langOrDefault(c.Lang)]
 	m = modelFiles{hmm: dir + "/" + m.hmm, lm: dir + "/" + m.lm, dict: dir + "/" + m.dict}
 	for _, p := range []string{m.hmm, m.lm, m.dict} {

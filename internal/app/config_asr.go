@@ -21,6 +21,10 @@ type ASRConfig struct {
 	// Lang is the language of the speech: "en" (the default; Debian ships
 	// no other PocketSphinx model).
 	Lang string `yaml:"lang"`
+	// ModelDir is the folder of PocketSphinx's models. Default: the
+	// command's $CMC_POCKETSPHINX_MODEL, else Debian's
+	// /usr/share/pocketsphinx/model (asr.DefaultModelDir).
+	ModelDir string `yaml:"model_dir"`
 	// Streams lists the audio streams to recognise. Default: every
 	// stream of sources.audio.
 	Streams []string `yaml:"streams"`

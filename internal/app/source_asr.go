@@ -72,7 +72,7 @@ func (s *asrSet) tap(stream string, src pipeline.Source[align.Input]) (pipeline.
 		_ = det.Close()
 		return nil, fmt.Errorf("app: asr of stream %q: %w", stream, err)
 	}
-	rec, err := asr.New(asr.Config{Lang: s.cfg.Lang})
+	rec, err := asr.New(asr.Config{Lang: s.cfg.Lang, ModelDir: s.cfg.ModelDir})
 	if err != nil {
 		_ = det.Close()
 		return nil, fmt.Errorf("app: asr of stream %q: %w", stream, err)

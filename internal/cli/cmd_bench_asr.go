@@ -195,7 +195,7 @@ func newASRRecognizer(vadModel string) (*asrRecognizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := asr.New(asr.Config{})
+	rec, err := asr.New(asr.Config{ModelDir: envconfig.PocketSphinxModelDir("")})
 	if err != nil {
 		_ = det.Close()
 		return nil, err

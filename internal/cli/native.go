@@ -62,5 +62,8 @@ func startNative(cfg *app.Config, stderr io.Writer) (stop func(), err error) {
 	}
 	paths, stop, err := n.start(envconfig.Native{AssetsDir: cfg.Assets.Dir, ORTLibrary: cfg.Assets.ONNXRuntime}, stderr)
 	cfg.Assets = app.AssetsConfig{Dir: paths.AssetsDir, ONNXRuntime: paths.ORTLibrary}
+	if cfg.ASR != nil {
+		cfg.ASR.ModelDir = envconfig.PocketSphinxModelDir(cfg.ASR.ModelDir)
+	}
 	return stop, err
 }

@@ -23,6 +23,11 @@ const (
 	// the default (Resolve), and is overridden by the configuration
 	// (assets.onnxruntime in a run configuration).
 	ORTLibraryVar = "CMC_ORT_LIB"
+	// PocketSphinxModelVar names the folder of PocketSphinx's models
+	// (asr.Config.ModelDir). It overrides the default (Debian's
+	// /usr/share/pocketsphinx/model), and is overridden by the
+	// configuration (asr.model_dir in a run configuration).
+	PocketSphinxModelVar = "CMC_POCKETSPHINX_MODEL"
 )
 
 // Native locates what the native runtimes need: the folder of fetched
@@ -50,6 +55,12 @@ func Resolve(n Native) Native {
 	}
 	n.ORTLibrary = cmp.Or(n.ORTLibrary, os.Getenv(ORTLibraryVar), filepath.Join(n.AssetsDir, ORTLibraryFile))
 	return n
+}
+
+// PocketSphinxModelDir returns configured, else the value of
+// PocketSphinxModelVar; empty means the recogniser's default.
+func PocketSphinxModelDir(configured string) string {
+	return cmp.Or(configured, os.Getenv(PocketSphinxModelVar))
 }
 
 // ProjectFile finds rel (a path inside the project, such as

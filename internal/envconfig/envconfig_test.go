@@ -37,3 +37,19 @@ func TestProjectFileAndResolve(t *testing.T) {
 		t.Errorf("configured values: Resolve = %+v, want them kept", got)
 	}
 }
+
+// TestPocketSphinxModelDir checks the order: the configuration, then the
+// environment variable, then empty (the recogniser's default).
+func TestPocketSphinxModelDir(t *testing.T) {
+	t.Setenv(PocketSphinxModelVar, "")
+	if got := PocketSphinxModelDir(""); got != "" {
+		t.Errorf("unset: %q, want empty", got)
+	}
+	t.Setenv(PocketSphinxModelVar, "/env/model")
+	if got := PocketSphinxModelDir(""); got != "/env/model" {
+		t.Errorf("$%s: %q, want /env/model", PocketSphinxModelVar, got)
+	}
+	if got := PocketSphinxModelDir("/cfg/model"); got != "/cfg/model" {
+		t.Errorf("configured: %q, want /cfg/model", got)
+	}
+}
