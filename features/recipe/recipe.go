@@ -24,6 +24,9 @@ type TextSpec struct {
 	Dim       int    `json:"dim"`
 	Lexicons  string `json:"lexicons"`
 	LowerCase bool   `json:"lower_case"`
+	// Model identifies the encoder's weights ("sha256:<hex>" of a BERT
+	// ONNX export); empty for the lexicon encoder, which has none.
+	Model string `json:"model,omitempty"`
 }
 
 // Lexicon paths below the assets folder, where make setup puts them.

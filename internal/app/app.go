@@ -2,11 +2,14 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -20,6 +23,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features/audio"
+	"github.com/cmc-stream/cmc-stream/features/bert"
 	"github.com/cmc-stream/cmc-stream/features/recipe"
 	"github.com/cmc-stream/cmc-stream/features/text"
 	"github.com/cmc-stream/cmc-stream/features/vision"
@@ -63,7 +67,9 @@ type App struct {
 	preview *preview.Hub
 	mics    []*micInput
 	asr     *asrSet // speech recognition; nil without asr
-	model   *model.Model
+	// closeText releases the text encoder (a BERT model's session).
+	closeText func() error
+	model     *model.Model
 	// websocket is the WebSocket source, or nil.
 	websocket *websocket.Source
 	// insight publishes the summaries and alerts.
@@ -167,7 +173,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	clock := NewStreamClock(opts.Now, 2*cfg.Window.idleTimeout())
-	enc, TextSpec, err := newTextEncoder(cfg.Assets.Dir, cfg.Text, m.Config.Lengths.Text)
+	enc, TextSpec, closeText, err := newTextEncoder(cfg.Assets.Dir, cfg.Text, m.Config.Lengths.Text, cfg.Model.threads())
 	if err != nil {
 		return nil, err
 	}
@@ -179,15 +185,16 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	audioCfg := audio.Config{Threads: min(2, runtime.NumCPU()), FastLength: true}
 	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Now: opts.Now, Threads: cfg.Model.threads()})
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, closeText())
 	}
-	app := &App{stats: &Stats{}, model: m, metrics: prometheus.NewRegistry()}
+	app := &App{stats: &Stats{}, model: m, metrics: prometheus.NewRegistry(), closeText: closeText}
 	built := false
 	defer func() {
 		if !built {
 			app.closeVideos()
 			app.asr.close()
 			app.closePreview()
+			_ = closeText() // the build error is the one to report
 		}
 	}()
 	metrics := app.metrics
@@ -468,6 +475,7 @@ func (a *App) Run(ctx context.Context) error {
 	err := a.runner.Run(ctx)
 	a.phase.Store(phaseStopped)
 	a.closePreview()
+	err = errors.Join(err, a.closeText())
 	if a.ops != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opsCloseTimeout)
 		err = errors.Join(err, a.ops.Close(cctx))
@@ -588,14 +596,52 @@ func (s *Stats) percentiles() (p50, p99 float64) {
 }
 
 // newTextEncoder builds the configured text encoder with maxLen rows
-// (the model's lengths.text unless the config says otherwise), its
-// lexicons from the assets folder assetsDir.
-func newTextEncoder(assetsDir string, cfg TextConfig, maxLen int) (*text.LexiconEncoder, recipe.TextSpec, error) {
+// (the model's lengths.text unless the config says otherwise): the
+// lexicon encoder with its lexicons from the assets folder assetsDir, or a
+// BERT ONNX export run with threads threads, whose spec records the
+// model file's sha256 so that a bundle trained on another model's features
+// is refused. The returned close releases the encoder.
+func newTextEncoder(assetsDir string, cfg TextConfig, maxLen, threads int) (TextEncoder, recipe.TextSpec, func() error, error) {
 	lang := cfg.lang()
 	if cfg.MaxLen > 0 {
 		maxLen = cfg.MaxLen
 	}
-	return recipe.NewLexiconEncoder(assetsDir, lang, maxLen)
+	if cfg.Encoder != "bert" {
+		enc, spec, err := recipe.NewLexiconEncoder(assetsDir, lang, maxLen)
+		return enc, spec, func() error { return nil }, err
+	}
+	v, err := text.BuiltinVocab(lang)
+	if err != nil {
+		return nil, recipe.TextSpec{}, nil, err
+	}
+	tok, err := text.NewTokenizer(v, text.Options{LowerCase: true, MaxLen: maxLen})
+	if err != nil {
+		return nil, recipe.TextSpec{}, nil, err
+	}
+	sum, err := fileSHA256(cfg.Model)
+	if err != nil {
+		return nil, recipe.TextSpec{}, nil, fmt.Errorf("app: text.model: %w", err)
+	}
+	enc, err := bert.Open(cfg.Model, cfg.Output, tok, threads)
+	if err != nil {
+		return nil, recipe.TextSpec{}, nil, fmt.Errorf("app: text.model: %w", err)
+	}
+	spec := recipe.TextSpec{Name: "bert", Version: "1", Lang: lang, MaxLen: maxLen, Dim: enc.Dim(), Lexicons: "none", LowerCase: true, Model: "sha256:" + sum}
+	return enc, spec, enc.Close, nil
+}
+
+// fileSHA256 returns the hex sha256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // rejectMessage returns the Kafka source's Config.Reject: it logs a

@@ -147,8 +147,16 @@ func (m ModelConfig) threads() int { return max(m.Threads, 1) }
 // TextConfig selects the text encoder.
 type TextConfig struct {
 	// Encoder is "lexicon" (the default: VADER/AFINN lexicon features and
-	// hashed word pieces, no weights needed).
+	// hashed word pieces, no weights needed) or "bert" (a BERT ONNX export,
+	// Model, through features/bert; its hidden size must be the bundle's
+	// dims.text).
 	Encoder string `yaml:"encoder"`
+	// Model is the BERT ONNX export (inputs input_ids, attention_mask,
+	// token_type_ids); required with encoder bert, refused otherwise.
+	Model string `yaml:"model"`
+	// Output is the BERT model's output of per-token hidden states.
+	// Default "last_hidden_state"; only with encoder bert.
+	Output string `yaml:"output"`
 	// Lang is "en" (bert-base-uncased vocabulary, the default) or "zh"
 	// (bert-base-chinese); see lang.
 	Lang string `yaml:"lang"`
@@ -650,8 +658,18 @@ func (c *Config) Validate() error {
 	}
 	switch c.Text.Encoder {
 	case "", "lexicon":
+		if c.Text.Model != "" {
+			bad("text.model", "only with text.encoder bert")
+		}
+		if c.Text.Output != "" {
+			bad("text.output", "only with text.encoder bert")
+		}
+	case "bert":
+		if c.Text.Model == "" {
+			bad("text.model", "required with text.encoder bert (a BERT ONNX export)")
+		}
 	default:
-		bad("text.encoder", "%q is not a text encoder (want lexicon)", c.Text.Encoder)
+		bad("text.encoder", "%q is not a text encoder (want lexicon or bert)", c.Text.Encoder)
 	}
 	switch c.Text.Lang {
 	case "", "en", "zh":

@@ -56,7 +56,7 @@ func (n native) start(configured envconfig.Native, stderr io.Writer) (envconfig.
 // starts the runtimes its sources need: ONNX Runtime for video and speech
 // recognition's voice activity, PortAudio for a microphone. The command defers the returned stop.
 func startNative(cfg *app.Config, stderr io.Writer) (stop func(), err error) {
-	n := native{onnx: len(cfg.Sources.Video) > 0 || cfg.ASR != nil} // ASR: voice activity
+	n := native{onnx: len(cfg.Sources.Video) > 0 || cfg.ASR != nil || cfg.Text.Encoder == "bert"} // ASR: voice activity
 	for _, a := range cfg.Sources.Audio {
 		n.portAudio = n.portAudio || a.Device != ""
 	}
