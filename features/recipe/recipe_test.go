@@ -9,7 +9,7 @@ import (
 )
 
 // TestNewLexiconEncoderAssets: the English encoder reads its lexicons from
-// the assets folder it is given, and nowhere else; Chinese needs none.
+// the assets folder it is given, and nowhere else; so does Chinese.
 func TestNewLexiconEncoderAssets(t *testing.T) {
 	enc, spec, err := NewLexiconEncoder(envconfig.Resolve(envconfig.Native{}).AssetsDir, "en", 24)
 	if err != nil {
@@ -23,7 +23,7 @@ func TestNewLexiconEncoderAssets(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(empty, VADERFile)) {
 		t.Errorf("empty assets folder: %v, want an error naming %s", err, filepath.Join(empty, VADERFile))
 	}
-	if _, spec, err := NewLexiconEncoder(empty, "zh", 24); err != nil || spec.Lexicons != "none" {
-		t.Errorf("zh without assets: %v, spec %+v", err, spec)
+	if _, _, err := NewLexiconEncoder(empty, "zh", 24); err == nil || !strings.Contains(err.Error(), filepath.Join(empty, ChineseAFINNFile)) {
+		t.Errorf("zh without assets: %v, want an error naming %s", err, filepath.Join(empty, ChineseAFINNFile))
 	}
 }

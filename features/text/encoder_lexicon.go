@@ -94,9 +94,10 @@ func (c LexiconConfig) Validate() error {
 // contraction counts as one negation word. VADER's all-caps emphasis,
 // "but" and "never so" idioms are not applied. VADER and AFINN are English
 // lexicons, so Chinese text gets its signal from the hashed embeddings
-// unless a Chinese lexicon is supplied (in the AFINN tab-separated format;
-// its words match as runs of the single characters the tokenizer splits
-// them into) together with Chinese LexiconConfig.Negations.
+// unless a Chinese lexicon is supplied as AFINN (for example the Chinese
+// AFINN translation, ReadAFINNJSONLexicon; its words match as runs of the
+// single characters the tokenizer splits them into, longest first, so
+// Chinese needs no spaces) together with Chinese LexiconConfig.Negations.
 //
 // A LexiconEncoder is immutable and safe for concurrent use.
 type LexiconEncoder struct {

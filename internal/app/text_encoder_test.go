@@ -38,14 +38,23 @@ func TestTextEncoderConfig(t *testing.T) {
 	}
 }
 
-// textOnlyRun runs a text-only pipeline over two utterances with the text
-// section textYAML and returns its events, or Build's error.
-func textOnlyRun(t *testing.T, bundle, textYAML string) ([]event.Event, error) {
+// englishUtterances are textOnlyRun's default transcript.
+var englishUtterances = []string{"what a great day", "this is awful"}
+
+// textOnlyRun runs a text-only pipeline over utterances (one second each)
+// with the text section textYAML and returns its events, or Build's error.
+func textOnlyRun(t *testing.T, bundle, textYAML string, utterances []string) ([]event.Event, error) {
 	t.Helper()
 	tr := filepath.Join(t.TempDir(), "t.jsonl")
-	if err := os.WriteFile(tr, []byte(`{"stream_id":"s","speaker":"customer","start":0,"end":1,"text":"what a great day","final":true}
-{"stream_id":"s","speaker":"customer","start":1,"end":2,"text":"this is awful","final":true}
-`), 0o644); err != nil {
+	var lines []byte
+	for i, u := range utterances {
+		seg, err := json.Marshal(map[string]any{"stream_id": "s", "speaker": "customer", "start": i, "end": i + 1, "text": u, "final": true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(append(lines, seg...), '\n')
+	}
+	if err := os.WriteFile(tr, lines, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := DecodeConfig([]byte("model: {bundle: " + bundle + "}\ntext: " + textYAML + "\nsources: {transcripts: {file: " + tr +
@@ -86,7 +95,7 @@ func TestBERTTextEncoderEndToEnd(t *testing.T) {
 	const hidden = 8
 	onnxPath := berttest.WriteTiny(t, v.Size(), hidden)
 	bundle := saveBundle(t, model.PerModality{Text: hidden, Audio: 34, Vision: 14}, 3)
-	evs, err := textOnlyRun(t, bundle, "{encoder: bert, model: "+onnxPath+"}")
+	evs, err := textOnlyRun(t, bundle, "{encoder: bert, model: "+onnxPath+"}", englishUtterances)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,13 +103,13 @@ func TestBERTTextEncoderEndToEnd(t *testing.T) {
 		t.Fatalf("%d events, want 2", len(evs))
 	}
 	for i, e := range evs {
-		if !e.Modalities.Text.Present || e.Transcript != []string{"what a great day", "this is awful"}[i] {
+		if !e.Modalities.Text.Present || e.Transcript != englishUtterances[i] {
 			t.Errorf("event %d: text present %v, transcript %q", i, e.Modalities.Text.Present, e.Transcript)
 		}
 	}
 	// The lexicon encoder gives 64 columns: the 8-column bundle refuses it,
 	// so the events above came from the BERT encoder.
-	if _, err := textOnlyRun(t, bundle, "{encoder: lexicon}"); err == nil || !strings.Contains(err.Error(), "dims.text 8") {
+	if _, err := textOnlyRun(t, bundle, "{encoder: lexicon}", englishUtterances); err == nil || !strings.Contains(err.Error(), "dims.text 8") {
 		t.Errorf("lexicon encoder with an 8-column bundle: %v, want a dims.text error", err)
 	}
 
@@ -120,7 +129,28 @@ func TestBERTTextEncoderEndToEnd(t *testing.T) {
 	if err := m.Save(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := textOnlyRun(t, dir, "{encoder: bert, model: "+onnxPath+"}"); err == nil || !strings.Contains(err.Error(), "sha256:0000") {
+	if _, err := textOnlyRun(t, dir, "{encoder: bert, model: "+onnxPath+"}", englishUtterances); err == nil || !strings.Contains(err.Error(), "sha256:0000") {
 		t.Errorf("bundle trained on another BERT: %v, want the spec mismatch naming the model", err)
+	}
+}
+
+// TestChineseTextEndToEnd runs Chinese transcripts (CH-SIMS style, no
+// spaces) through text.lang: zh, whose lexicon encoder reads the Chinese
+// AFINN translation that make setup fetched (TestChineseLexicon in
+// features/recipe checks its values), into one event per utterance.
+func TestChineseTextEndToEnd(t *testing.T) {
+	bundle := saveBundle(t, model.PerModality{Audio: 34, Vision: 14}, 5)
+	zh := []string{"我很喜欢这部电影", "这家餐厅的服务太糟糕了"}
+	evs, err := textOnlyRun(t, bundle, "{lang: zh}", zh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != len(zh) {
+		t.Fatalf("%d events, want %d", len(evs), len(zh))
+	}
+	for i, e := range evs {
+		if !e.Modalities.Text.Present || e.Transcript != zh[i] {
+			t.Errorf("event %d: text present %v, transcript %q, want %q", i, e.Modalities.Text.Present, e.Transcript, zh[i])
+		}
 	}
 }
