@@ -52,14 +52,22 @@ func (n native) start(configured envconfig.Native, stderr io.Writer) (envconfig.
 	return paths, stop, nil
 }
 
-// startNative completes cfg's assets section (envconfig.Resolve) and
-// starts the runtimes its sources need: ONNX Runtime for video and speech
-// recognition's voice activity, PortAudio for a microphone. The command defers the returned stop.
-func startNative(cfg *app.Config, stderr io.Writer) (stop func(), err error) {
-	n := native{onnx: len(cfg.Sources.Video) > 0 || cfg.ASR != nil || cfg.Text.Encoder == "bert"} // ASR: voice activity
+// nativeFor returns the runtimes cfg needs: ONNX Runtime for video,
+// speech recognition's voice activity and a BERT text encoder, PortAudio
+// for a microphone.
+func nativeFor(cfg *app.Config) native {
+	n := native{onnx: len(cfg.Sources.Video) > 0 || cfg.ASR != nil || cfg.Text.Encoder == "bert"}
 	for _, a := range cfg.Sources.Audio {
 		n.portAudio = n.portAudio || a.Device != ""
 	}
+	return n
+}
+
+// startNative completes cfg's assets section (envconfig.Resolve) and the
+// PocketSphinx model folder (envconfig.PocketSphinxModelDir), and starts
+// the runtimes cfg needs (nativeFor). The command defers the returned stop.
+func startNative(cfg *app.Config, stderr io.Writer) (stop func(), err error) {
+	n := nativeFor(cfg)
 	paths, stop, err := n.start(envconfig.Native{AssetsDir: cfg.Assets.Dir, ORTLibrary: cfg.Assets.ONNXRuntime}, stderr)
 	cfg.Assets = app.AssetsConfig{Dir: paths.AssetsDir, ONNXRuntime: paths.ORTLibrary}
 	if cfg.ASR != nil {

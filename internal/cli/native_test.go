@@ -41,3 +41,24 @@ func TestStartNativeResolvesAssets(t *testing.T) {
 		t.Errorf("configured assets: %+v, want them kept", cfg.Assets)
 	}
 }
+
+// TestNativeFor: which runtimes a run configuration starts.
+func TestNativeFor(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  app.Config
+		want native
+	}{
+		{"text only", app.Config{}, native{}},
+		{"lexicon", app.Config{Text: app.TextConfig{Encoder: "lexicon"}}, native{}},
+		{"bert", app.Config{Text: app.TextConfig{Encoder: "bert", Model: "m.onnx"}}, native{onnx: true}},
+		{"video", app.Config{Sources: app.SourcesConfig{Video: []app.VideoSource{{StreamID: "v"}}}}, native{onnx: true}},
+		{"asr", app.Config{ASR: &app.ASRConfig{}}, native{onnx: true}},
+		{"audio file", app.Config{Sources: app.SourcesConfig{Audio: []app.AudioSource{{File: "a.wav"}}}}, native{}},
+		{"microphone", app.Config{Sources: app.SourcesConfig{Audio: []app.AudioSource{{Device: "default"}}}}, native{portAudio: true}},
+	} {
+		if got := nativeFor(&c.cfg); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
