@@ -100,7 +100,8 @@ jq -R -r --slurpfile afinn "$PKG/languages/en/labels.json" \
 [[ -s $WORK/neutral_bad.txt ]] && die "neutral sentences with sentiment words: $(cat "$WORK/neutral_bad.txt")"
 
 # Queues per class: positive and negative UCI candidates interleaved round-robin over the three
-# sources (amazon, imdb, yelp) in file order, minus the showcase sentences; neutral in file order.
+# sources (amazon, imdb, yelp) in file order; neutral in file order. Every queue leaves out the
+# showcase sentences, so the showcase is held out: no train, valid or test clip says them.
 showcase_texts >"$WORK/showcase_texts.txt"
 for cls in 1 0; do
   awk -F'\t' -v c=$cls 'NR==FNR { skip[$0] = 1; next }
@@ -109,7 +110,8 @@ for cls in 1 0; do
 done
 mv "$WORK/queue_1.tsv" "$WORK/queue_pos.tsv"
 mv "$WORK/queue_0.tsv" "$WORK/queue_neg.tsv"
-awk '{ print "authored\t" NR - 1 "\t" $0 }' "$WORK/neutral.txt" >"$WORK/queue_neu.tsv"
+awk 'NR==FNR { skip[$0] = 1; next } !($0 in skip) { print "authored\t" FNR - 1 "\t" $0 }' \
+  "$WORK/showcase_texts.txt" "$WORK/neutral.txt" >"$WORK/queue_neu.tsv"
 declare -A QPOS=([pos]=1 [neg]=1 [neu]=1)
 
 # ---------------------------------------------------------------------------------------------
@@ -235,7 +237,8 @@ next_sentence() { # class -> sets src, idx, text (advances the queue; no subshel
 
 # ---------------------------------------------------------------------------------------------
 log "generating clips"
-rm -rf "$MEDIA" "$OUT/transcripts.jsonl" "$OUT/labels.csv" "$OUT/showcase_transcript.jsonl" "$OUT/showcase_labels.csv"
+rm -rf "$MEDIA" "$OUT/transcripts.jsonl" "$OUT/labels.csv" "$OUT/showcase_transcript.jsonl" "$OUT/showcase_segments.jsonl" \
+  "$OUT/showcase_labels.csv"
 mkdir -p "$MEDIA"
 echo 'video_id,clip_id,text,label,label_T,label_A,label_V,mode' >"$OUT/labels.csv"
 : >"$OUT/transcripts.jsonl"
@@ -265,6 +268,7 @@ SC=$WORK/showcase
 mkdir -p "$SC"
 : >"$SC/concat.txt"
 : >"$OUT/showcase_transcript.jsonl"
+: >"$OUT/showcase_segments.jsonl"
 echo 'utt,start,end,text,label,label_T,label_A,label_V' >"$OUT/showcase_labels.csv"
 parts=()
 i=0
@@ -288,10 +292,15 @@ while IFS=$'\t' read -r t a v text; do
   lastface=$WORK/faces/p1_$v.png
   lt=$(code "$t"); la=$(code "$a"); lv=$(code "$v"); l=$(majority "$lt" "$la" "$lv")
   jq -c -n --arg c showcase --argjson s "$t0" --argjson e "$t1" --arg t "$text" '{clip_id: $c, start: $s, end: $e, text: $t}' >>"$OUT/showcase_transcript.jsonl"
+  jq -c -n --argjson s "$t0" --argjson e "$t1" --arg t "$text" \
+    '{stream_id: "showcase", speaker: "narrator", start: $s, end: $e, text: $t, final: true}' >>"$OUT/showcase_segments.jsonl"
   printf '%s,%s,%s,"%s",%s,%s,%s,%s\n' $i "$t0" "$t1" "$text" "$l" "$lt" "$la" "$lv" >>"$OUT/showcase_labels.csv"
   t0=$next
 done <"$HERE/showcase.tsv"
 printf "file '%s'\n" "$lastface" >>"$SC/concat.txt"
+# Held out: no clip may say a showcase sentence (the queues leave them out; this checks the result).
+shared=$(jq -r .text "$OUT/transcripts.jsonl" | grep -xF -f "$WORK/showcase_texts.txt" || true)
+[[ -z $shared ]] || die "showcase sentences used in clips: $shared"
 sox -R -D "${parts[@]}" "$MEDIA/showcase.wav"
 SHOWCASE_DUR=$(dur "$MEDIA/showcase.wav")
 ffmpeg -nostdin -loglevel error -y -f concat -safe 0 -i "$SC/concat.txt" -i "$MEDIA/showcase.wav" \

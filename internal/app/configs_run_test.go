@@ -74,19 +74,27 @@ func TestRunExampleConfigs(t *testing.T) {
 				row.check(t, cfg, app, stop, stdout)
 				return
 			}
-			app, err := Build(cfg, Options{Stdout: stdout, Logger: testLogger(t.Output())})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := app.Run(t.Context()); err != nil {
-				t.Fatalf("run: %v", err)
-			}
-			if err := app.Summary().Err(); err != nil {
-				t.Error(err)
-			}
+			app := runToEnd(t, cfg, stdout)
 			row.check(t, cfg, app, nil, stdout)
 		})
 	}
+}
+
+// runToEnd builds and runs cfg, whose inputs are files, until its input
+// ends, writing its standard output to stdout.
+func runToEnd(t *testing.T, cfg *Config, stdout *syncWriter) *App {
+	t.Helper()
+	app, err := Build(cfg, Options{Stdout: stdout, Logger: testLogger(t.Output())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Run(t.Context()); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if err := app.Summary().Err(); err != nil {
+		t.Error(err)
+	}
+	return app
 }
 
 // adaptFiles plays configs/files.yaml's media faster than real time, with

@@ -56,6 +56,7 @@ demo. Plus one ${SHOWCASE_DUR%.*} s showcase clip for the live demo.
 | \`labels.csv\` | CH-SIMS layout: \`video_id,clip_id,text,label,label_T,label_A,label_V,mode\`, labels in {-1, 0, 1}, mode train/valid/test; \`video_id\` is the speaker identity (face + voice: p1..p4, astro) |
 | \`media/showcase.mp4\`, \`media/showcase.wav\` | the ${SHOWCASE_DUR%.*} s showcase: $(grep -vc '^#' "$HERE/showcase.tsv") utterances, one speaker (p1), same formats as the clips |
 | \`showcase_transcript.jsonl\` | one line per utterance: \`{"clip_id":"showcase","start","end","text"}\` in seconds from the start of the file |
+| \`showcase_segments.jsonl\` | the same utterances as transcript segments for \`run\` (\`configs/files.yaml\`): \`{"stream_id":"showcase","speaker","start","end","text","final":true}\` |
 | \`showcase_labels.csv\` | \`utt,start,end,text,label,label_T,label_A,label_V\` for the showcase utterances |
 
 Media total: $media_bytes bytes (the whole folder stays below 8 MB; the script fails otherwise).
@@ -97,7 +98,8 @@ whitespace (typos included). Filter (\`scripts/demo-media/select.jq\`): ASCII le
 (\`languages/en/labels.json\` of the same package) whose sign agrees with the UCI label with
 absolute value at least 2. So the text is lexically easy: the words carry the sentiment. Positive
 and negative sentences are taken in file order, round-robin over Amazon, IMDb and Yelp; a sentence
-whose speech would fall outside 3 to 6 s is skipped. The showcase sentences are not used in clips.
+whose speech would fall outside 3 to 6 s is skipped. The showcase sentences (UCI and neutral) are
+not used in any clip, so the showcase is held out from training, validation and test.
 
 **Audio.** eSpeak NG speaks the sentence with prosody for the chosen audio sentiment, then SoX trims
 leading and trailing silence, resamples to 16 kHz mono 16-bit, peak-normalises to a level per
