@@ -57,7 +57,7 @@ func makeTelephonyCall(t *testing.T) telephonyCall {
 	return c
 }
 
-// showcaseUtterances returns the final segments of the showcase transcript
+// showcaseSegments returns the final segments of the showcase transcript
 // spoken by speaker in stream, and, for the agent, three more.
 func showcaseSegments(t *testing.T, stream string) []record {
 	t.Helper()
@@ -76,7 +76,9 @@ func showcaseSegments(t *testing.T, stream string) []record {
 		}
 		recs = append(recs, record{stream, fmt.Sprintf(`{"stream_id":%q,"speaker":"customer","start":%g,"end":%g,"text":%q,"final":true}`, stream, u.Start, u.End, u.Text)})
 	}
-	for _, a := range [][2]float64{{4.6, 5.1}, {12, 12.4}, {28.5, 29}} {
+	// The agent speaks in the customer's pauses (demo/showcase_transcript.jsonl:
+	// after 4.560, 11.879 and 28.523 s; the clip ends at 29.122 s).
+	for _, a := range [][2]float64{{4.6, 5.1}, {12, 12.4}, {28.6, 29.1}} {
 		recs = append(recs, record{stream, fmt.Sprintf(`{"stream_id":%q,"speaker":"agent","start":%g,"end":%g,"text":"I see, let me check that for you","final":true}`, stream, a[0], a[1])})
 	}
 	return recs

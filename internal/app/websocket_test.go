@@ -196,8 +196,10 @@ privacy: {roles: [customer]}
 		return fmt.Sprintf(`{"stream_id":"web-1","speaker":"customer","start":%g,"end":%g,"text":%q,"final":%v}`, start, end, text, final)
 	}
 	steps = append(steps,
-		replayStep{4700 * time.Millisecond, []string{seg(0, 4.564, "The package arrived on Tuesday morning in a brown cardboard box.", true)}},
-		replayStep{8800 * time.Millisecond, []string{seg(5.164, 8.741, "This phone is slim and light and", false)}})
+		// The showcase's first two utterances (demo/showcase_transcript.jsonl),
+		// the second a draft cut short by the hang-up.
+		replayStep{4700 * time.Millisecond, []string{seg(0, 4.56, "The screen on the front shows the time, the date and the weather.", true)}},
+		replayStep{8800 * time.Millisecond, []string{seg(5.16, 8.737, "This phone is slim and light and", false)}})
 	slices.SortStableFunc(steps, func(a, b replayStep) int { return int(a.at - b.at) })
 	replay(t, c, steps)
 	c.Close(websocket.StatusNormalClosure, "call ended")

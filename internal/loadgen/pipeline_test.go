@@ -39,7 +39,9 @@ func demoClip(t *testing.T) (Clip, string) {
 func TestLoadClip(t *testing.T) {
 	t.Parallel()
 	c, _ := demoClip(t)
-	if len(c.Utterances) != 7 || c.Utterances[0].End != 4.564 || c.Length.Round(time.Millisecond) != 29079*time.Millisecond {
+	// demo/showcase_transcript.jsonl and demo/README.md: the first
+	// utterance ends at 4.560 s, the clip lasts 29.121813 s.
+	if len(c.Utterances) != 7 || c.Utterances[0].End != 4.56 || c.Length.Round(time.Millisecond) != 29122*time.Millisecond {
 		t.Errorf("clip %+v", c)
 	}
 	dir := t.TempDir()
@@ -74,17 +76,18 @@ func TestClipLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Utterances) != 14 || l.Utterances[7].End != 4.564+c.Length.Seconds() || l.Length != 2*c.Length {
+	if len(l.Utterances) != 14 || l.Utterances[7].End != 4.56+c.Length.Seconds() || l.Length != 2*c.Length {
 		t.Errorf("looped %+v", l)
 	}
 	checkLength(t, l)
-	// The second pass from 14.54 s for 8 s holds the utterance from
-	// 16.538 s to 19.259 s; the next ends after the cut.
+	// The cut from 14.56 s (a quarter of the loop) for 8 s holds the
+	// utterance from 16.534 s to 19.255 s (demo/showcase_transcript.jsonl);
+	// the one before starts before the cut and the next ends after it.
 	c, err = l.Cut(t.Context(), l.Length/4, 8*time.Second, t.TempDir(), "cut")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Utterances) != 1 || math.Abs(c.Utterances[0].Start-(16.538-l.Length.Seconds()/4)) > 1e-9 || c.Length != 8*time.Second {
+	if len(c.Utterances) != 1 || math.Abs(c.Utterances[0].Start-(16.534-l.Length.Seconds()/4)) > 1e-9 || c.Length != 8*time.Second {
 		t.Errorf("cut %+v", c)
 	}
 	checkLength(t, c)
