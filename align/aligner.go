@@ -186,12 +186,14 @@ func (a *Aligner) stream(id string, origin, now time.Time) *stream {
 // remove forgets s, counting its items that fell into no window (as
 // Discarded too when the stream expired) and releasing everything it held.
 func (a *Aligner) remove(s *stream, expired bool) {
+	discarded := 0
 	for _, m := range []Modality{Audio, Vision} {
 		for _, it := range s.media[m] {
 			if !it.used {
 				a.stats.Unused++
 				if expired {
 					a.stats.Discarded++
+					discarded++
 				}
 			}
 			a.release(it.Ref)
@@ -206,6 +208,9 @@ func (a *Aligner) remove(s *stream, expired bool) {
 	}
 	if s.draft != nil {
 		a.release(s.draft.Ref)
+	}
+	if discarded > 0 && a.cfg.OnDrop != nil {
+		a.cfg.OnDrop(s.id, discarded, "expired")
 	}
 	delete(a.streams, s.id)
 }
@@ -238,6 +243,9 @@ func (a *Aligner) addMedia(m Media, now time.Time) ([]Window, error) {
 		a.release(s.dropOldest())
 		a.stats.Overflow++
 		a.stats.Buffered--
+		if a.cfg.OnDrop != nil {
+			a.cfg.OnDrop(s.id, 1, "overflow")
+		}
 	}
 	return a.step(s, now, false), nil
 }

@@ -100,6 +100,12 @@ type Config struct {
 	// Now reads the clock that MaxWait and IdleTimeout are measured on.
 	// Nil means time.Now.
 	Now func() time.Time
+	// OnDrop, when set, is told of media items dropped from a stream
+	// (besides the counts of Stats): reason "overflow" for items beyond
+	// MaxBuffered, "expired" for items an expired stream held and no
+	// window used. It is called with the Aligner's lock held: it must be
+	// quick and must not call the Aligner. Nil means none.
+	OnDrop func(stream string, items int, reason string)
 }
 
 // Validate reports the first invalid field of c, by name, including the

@@ -299,7 +299,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	// Aligner.
 	w := cfg.Window
 	acfg := align.Config{Policy: align.Policy(w.Policy), Size: w.Size, Hop: w.Hop, AllowedLateness: w.AllowedLateness,
-		MaxWait: w.MaxWait, MaxBuffered: w.MaxBuffered, IdleTimeout: w.IdleTimeout, Numbering: cfg.numbering(), Now: opts.Now}
+		MaxWait: w.MaxWait, MaxBuffered: w.MaxBuffered, IdleTimeout: w.IdleTimeout, Numbering: cfg.numbering(), Now: opts.Now,
+		OnDrop: (&dropLog{log: opts.Logger, now: opts.Now}).drop}
 	for range cfg.Sources.Video {
 		acfg.Expect = acfg.Expect.With(align.Vision)
 	}

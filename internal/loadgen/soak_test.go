@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,21 +48,47 @@ const (
 	// soakMinSamples is the fewest samples of a minute whose floor is
 	// checked.
 	soakMinSamples = 3
+	// soakRSSGrowth and soakRSSSlack (bytes) bound the resident set: it
+	// holds the native memory of OpenCV and ONNX Runtime, which the Go
+	// heap does not show.
+	soakRSSGrowth = 0.5
+	soakRSSSlack  = 64 << 20
 	// soakEvery is the sampling period.
 	soakEvery = 10 * time.Second
 )
 
-// soakSample is one reading of the process's live heap and goroutines.
+// soakSample is one reading of the process's live heap, resident set and
+// goroutines.
 type soakSample struct {
 	at         time.Duration
 	heapInuse  uint64
+	rss        uint64
 	goroutines int
+}
+
+// residentBytes returns the process's resident set (VmRSS of
+// /proc/self/status), in bytes.
+func residentBytes() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kib << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/self/status")
 }
 
 // TestSoak plays -soak.streams streams for -soak.duration (default 4 for
 // 10 min) through one pipeline and samples the live heap (HeapInuse after a
 // GC) and the goroutine count every 10 s: both must stay flat after the
-// warm-up (see the soak bounds). It runs only with -soak and never with -short.
+// warm-up (see the soak bounds), and so must the resident set (RSS, which
+// includes OpenCV's and ONNX Runtime's memory); every utterance gives one
+// event with no drop, and with -tags matprofile no gocv Mat is left open.
+// It runs only with -soak and never with -short.
 func TestSoak(t *testing.T) {
 	if testing.Short() || !*soak {
 		t.Skip("soak test: run with -soak (make soak)")
@@ -87,8 +116,12 @@ func TestSoak(t *testing.T) {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			s := soakSample{at: time.Since(start).Round(time.Second), heapInuse: ms.HeapInuse, goroutines: runtime.NumGoroutine()}
-			t.Logf("%6v heap in use %8s, %3d goroutines", s.at, mib(s.heapInuse), s.goroutines)
+			rss, err := residentBytes()
+			if err != nil {
+				t.Error(err)
+			}
+			s := soakSample{at: time.Since(start).Round(time.Second), heapInuse: ms.HeapInuse, rss: rss, goroutines: runtime.NumGoroutine()}
+			t.Logf("%6v heap in use %8s, RSS %8s, %3d goroutines", s.at, mib(s.heapInuse), mib(s.rss), s.goroutines)
 			mu.Lock()
 			samples = append(samples, s)
 			mu.Unlock()
@@ -104,6 +137,11 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("run: %v", r)
+	// With -tags matprofile (make stress), every Mat the video sources
+	// and the vision stage made is closed once the run is over.
+	if n, counted := liveMats(); counted && n != 0 {
+		t.Errorf("%d gocv Mats not closed after the run", n)
+	}
 	// The README's soak figures: every utterance gives its event, with
 	// no drop and no failure.
 	if r.Events == 0 || r.Events != r.Expected || r.Dropped != 0 || r.Failed != 0 {
@@ -118,6 +156,7 @@ func TestSoak(t *testing.T) {
 		if s.at <= warmUp {
 			base.floor, base.peak = min(base.floor, s.heapInuse), max(base.peak, s.heapInuse)
 			base.goroutines = max(base.goroutines, s.goroutines)
+			base.rss = max(base.rss, s.rss)
 			continue
 		}
 		m := (s.at - warmUp - 1).Truncate(time.Minute)
@@ -127,6 +166,9 @@ func TestSoak(t *testing.T) {
 		counts[m]++
 		if peak := uint64(float64(base.peak)*(1+soakPeakGrowth)) + soakPeakSlack; s.heapInuse > peak {
 			t.Errorf("at %v the heap in use is %s, above %s (warm-up peak %s + 50%% + 16 MiB)", s.at, mib(s.heapInuse), mib(peak), mib(base.peak))
+		}
+		if rss := uint64(float64(base.rss)*(1+soakRSSGrowth)) + soakRSSSlack; s.rss > rss {
+			t.Errorf("at %v the resident set is %s, above %s (warm-up peak %s + 50%% + 64 MiB)", s.at, mib(s.rss), mib(rss), mib(base.rss))
 		}
 		if s.goroutines > base.goroutines+soakGoroutineSlack {
 			t.Errorf("at %v %d goroutines run, above %d (warm-up peak %d + %d)",
@@ -147,10 +189,11 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// soakBounds are the warm-up's lowest and highest heap in use and most
-// goroutines.
+// soakBounds are the warm-up's lowest and highest heap in use, highest
+// resident set and most goroutines.
 type soakBounds struct {
 	floor, peak uint64
+	rss         uint64 // the highest resident set
 	goroutines  int
 }
 
