@@ -415,7 +415,7 @@ func (s *Source[T]) begin(gen *kafkago.Generation) (parts map[int]*partition, st
 func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation, part int, p *partition, offset int64) {
 	// next is the absolute offset to fetch next: a bad batch's offsets
 	// are known only from it.
-	next, ok := s.resolveOffset(ctx, gen, part, offset)
+	next, ok := s.resolveOffset(ctx, part, offset)
 	if !ok {
 		return
 	}
@@ -477,8 +477,11 @@ func (s *Source[T]) send(ctx context.Context, f fetched) bool {
 
 // resolveOffset returns offset, or, when it is kafkago.FirstOffset or
 // LastOffset, the partition's first or last offset, asked of its leader
-// until it answers (each failure goes to Read) or ctx ends (ok false).
-func (s *Source[T]) resolveOffset(ctx context.Context, gen *kafkago.Generation, part int, offset int64) (resolved int64, ok bool) {
+// until it answers or ctx ends (ok false). Each failure goes to a Read that
+// waits, if any, like a failure to join the group: a failure queued for a
+// later Read would report a broker that was away as away after it came
+// back.
+func (s *Source[T]) resolveOffset(ctx context.Context, part int, offset int64) (resolved int64, ok bool) {
 	if offset >= 0 {
 		return offset, true
 	}
@@ -487,8 +490,12 @@ func (s *Source[T]) resolveOffset(ctx context.Context, gen *kafkago.Generation, 
 		if err == nil {
 			return resolved, true
 		}
-		if ctx.Err() != nil || !s.send(ctx, fetched{err: fmt.Errorf("kafka: offsets of %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err)), gen: gen}) {
+		if ctx.Err() != nil {
 			return 0, false
+		}
+		select {
+		case s.msgs <- fetched{err: fmt.Errorf("kafka: offsets of %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err))}:
+		default:
 		}
 		select {
 		case <-time.After(min(time.Duration(attempt+1)*100*time.Millisecond, time.Second)):
