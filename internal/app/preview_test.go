@@ -116,6 +116,9 @@ observability: {listen: disabled}
 	if app.preview == nil {
 		t.Fatal("no preview hub")
 	}
+	if n := previewFrames(t, app); n < float64(len(seen)) {
+		t.Errorf("cmc_preview_frames_total %v, but the page showed %d frames", n, len(seen))
+	}
 
 	// The thumbnail is the frame itself: the clip is 320 pixels wide, the
 	// preview's default width.
@@ -157,6 +160,22 @@ observability: {listen: disabled}
 		}
 	}
 	t.Logf("frames shown %d; faces at %s ms: %+v", len(seen), face.TimeMS, want)
+}
+
+// previewFrames returns the app's cmc_preview_frames_total.
+func previewFrames(t *testing.T, app *App) float64 {
+	t.Helper()
+	mfs, err := app.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "cmc_preview_frames_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("no cmc_preview_frames_total among the app's metrics")
+	return 0
 }
 
 // referenceFaces decodes the clip, finds its frame at the stream time
