@@ -35,6 +35,8 @@ type Stats struct {
 	Unused uint64
 	// Expired counts the streams flushed and removed after IdleTimeout.
 	Expired uint64
+	// Ended counts the streams flushed and removed by End.
+	Ended uint64
 	// Discarded counts the media items an expired stream still held and
 	// no window used (also counted in Unused): input lost because the
 	// stream went quiet, such as audio whose transcript never came.
@@ -64,8 +66,9 @@ func New(cfg Config) (*Aligner, error) {
 	return &Aligner{cfg: cfg.withDefaults(), streams: map[string]*stream{}}, nil
 }
 
-// Add takes one input, a Media or a Segment (or a pointer to one), and
-// returns the windows of its stream that became ready, in sequence order. It returns an error
+// Add takes one input, a Media, a Segment or an End (or a pointer to one),
+// and returns the windows of its stream that became ready, in sequence
+// order: for an End, every window the stream still held (see End). It returns an error
 // wrapping ErrInvalid for a malformed input and one wrapping ErrLate for a
 // late one; either input is dropped and counted in Stats.
 func (a *Aligner) Add(in Input) ([]Window, error) {
@@ -84,6 +87,12 @@ func (a *Aligner) Add(in Input) ([]Window, error) {
 	case *Segment:
 		if v != nil {
 			return a.addSegment(*v, now)
+		}
+	case End:
+		return a.addEnd(v, now)
+	case *End:
+		if v != nil {
+			return a.addEnd(*v, now)
 		}
 	}
 	a.stats.Invalid++
@@ -118,6 +127,42 @@ func (a *Aligner) Flush() []Window {
 	return a.sweep(a.cfg.Now(), false, func(*stream) bool { return true })
 }
 
+// End emits every window stream id still holds, as Flush does for every
+// stream: its pending windows, a draft utterance (treated as final) and the
+// sliding windows holding buffered items, marking Forced those whose
+// watermarks had not passed. It then forgets the stream, so its last
+// windows come out when it ends instead of Config.IdleTimeout later. An
+// input of the stream that arrives afterwards starts it afresh. End of a
+// stream the Aligner does not hold returns nil.
+func (a *Aligner) End(id string) []Window {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.end(id, a.cfg.Now())
+}
+
+// end flushes and removes stream id, if held.
+func (a *Aligner) end(id string, now time.Time) []Window {
+	s, ok := a.streams[id]
+	if !ok {
+		return nil
+	}
+	out := a.step(s, now, true)
+	a.remove(s, false)
+	a.stats.Ended++
+	return out
+}
+
+// addEnd ends the stream of e and releases its Ref at once.
+func (a *Aligner) addEnd(e End, now time.Time) ([]Window, error) {
+	if e.StreamID == "" {
+		a.stats.Invalid++
+		return nil, fmt.Errorf("%w: end of stream without stream id", ErrInvalid)
+	}
+	out := a.end(e.StreamID, now)
+	a.release(e.Ref)
+	return out, nil
+}
+
 // sweep steps every stream in id order; the streams for which end reports
 // true are flushed and removed, as expired ones when expired is set.
 func (a *Aligner) sweep(now time.Time, expired bool, end func(*stream) bool) []Window {
@@ -136,7 +181,7 @@ func (a *Aligner) sweep(now time.Time, expired bool, end func(*stream) bool) []W
 // Released returns the non-nil Refs of the inputs the Aligner let go of since
 // the last call, and forgets them: media items pruned (whether or not they
 // fell into a window), dropped by the MaxBuffered cap, or dropped with an
-// expired or flushed stream; transcript segments once their window was
+// expired, ended or flushed stream; an End once Add returned; transcript segments once their window was
 // emitted or, for the sliding policy, pruned; interim segments once replaced
 // (and, with the sliding policy, at once). Each Ref comes back exactly once,
 // after every window holding its input was returned. An input for which Add

@@ -689,3 +689,79 @@ func TestNumbering(t *testing.T) {
 		t.Errorf("wall-clock segment without origin: %v, want ErrInvalid", err)
 	}
 }
+
+// TestEnd checks that ending a stream (Aligner.End, and an End input)
+// emits its held windows at once, forced when their audio had not arrived,
+// forgets only that stream and releases what it held, the End's Ref
+// included.
+func TestEnd(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	a := newAligner(t, align.Config{Expect: align.Of(align.Audio), MaxWait: time.Hour, IdleTimeout: time.Hour, Now: c.now})
+	for _, id := range []string{"call", "other"} {
+		for i := range 10 {
+			mustAdd(t, a, align.WithRef(audio(id, 100*i, 100*(i+1)), fmt.Sprint(id, i)))
+		}
+		// The utterance ends after the audio so far: its window waits.
+		if ws := mustAdd(t, a, align.WithRef(seg(id, 200, 1500, "bye", "customer", true), id+"-seg")); len(ws) != 0 {
+			t.Fatalf("stream %s: the waiting utterance emitted %+v", id, summarize(t, ws))
+		}
+	}
+	_ = a.Released()
+	ws := mustAdd(t, a, align.End{StreamID: "call", Ref: "end"})
+	want := []summary{{Stream: "call", Seq: 0, Start: 200, End: 1500, Text: "bye", Speaker: "customer", Present: "text+audio", Forced: true, Audio: "200-999/8"}}
+	if got := summarize(t, ws); !slices.Equal(got, want) {
+		t.Errorf("End emitted\n %+v\nwant\n %+v", got, want)
+	}
+	released := a.Released()
+	slices.SortFunc(released, func(x, y any) int { return strings.Compare(x.(string), y.(string)) })
+	if want := []any{"call-seg", "call2", "call3", "call4", "call5", "call6", "call7", "call8", "call9", "end"}; !slices.Equal(released, want) {
+		t.Errorf("released %v, want %v", released, want)
+	}
+	if st := a.Stats(); st.Streams != 1 || st.Ended != 1 || st.Expired != 0 || st.Windows != 1 || st.Forced != 1 {
+		t.Errorf("after End: %+v, want the other stream held, one ended, one forced window", st)
+	}
+	// Ending a stream twice, or one never seen, does nothing.
+	if ws := a.End("call"); ws != nil {
+		t.Errorf("second End emitted %+v", ws)
+	}
+	if ws := a.End("never"); ws != nil || a.Stats().Ended != 1 {
+		t.Errorf("End of an unknown stream emitted %+v, stats %+v", ws, a.Stats())
+	}
+	if _, err := a.Add(align.End{}); !errors.Is(err, align.ErrInvalid) {
+		t.Errorf("End without stream id: %v, want ErrInvalid", err)
+	}
+	// The other stream still waits for its audio, and gets it.
+	if ws := mustAdd(t, a, audio("other", 1000, 1600)); len(ws) != 1 || ws[0].Forced || ws[0].StreamID != "other" {
+		t.Errorf("the other stream's window: %+v", summarize(t, ws))
+	}
+	// An input after the end starts the stream afresh.
+	mustAdd(t, a, audio("call", 2000, 2100))
+	if st := a.Stats(); st.Streams != 2 {
+		t.Errorf("after new input: %d streams, want 2", st.Streams)
+	}
+}
+
+// TestEndSliding checks that ending a stream emits the sliding windows its
+// buffered audio falls into, as Flush does, and no more.
+func TestEndSliding(t *testing.T) {
+	t.Parallel()
+	a := newAligner(t, align.Config{Policy: align.Sliding, Size: 1000 * ms, Hop: 500 * ms, Expect: align.Of(align.Audio), MaxWait: time.Hour})
+	in := concat([]align.Input{seg("s", 0, 1100, "hello there", "agent", true)}, audioRun("s", 0, 1200, 100))
+	got, errs := feed(t, a, in)
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	got = append(got, a.End("s")...)
+	want := []summary{
+		{Stream: "s", Seq: 0, Start: 0, End: 1000, Text: "hello there", Speaker: "agent", Present: "text+audio", Audio: "0-999/10"},
+		{Stream: "s", Seq: 1, Start: 500, End: 1500, Text: "hello there", Speaker: "agent", Present: "text+audio", Forced: true, Audio: "500-1199/7"},
+		{Stream: "s", Seq: 2, Start: 1000, End: 2000, Text: "hello there", Speaker: "agent", Present: "text+audio", Forced: true, Audio: "1000-1199/2"},
+	}
+	if s := summarize(t, got); !slices.Equal(s, want) {
+		t.Errorf("windows\n %+v\nwant\n %+v", s, want)
+	}
+	if st := a.Stats(); st.Streams != 0 || st.Buffered != 0 || st.Ended != 1 {
+		t.Errorf("after End: %+v", st)
+	}
+}

@@ -78,8 +78,8 @@ func (s Modalities) String() string {
 // overflow.
 const MaxEventTime = 10000 * time.Hour
 
-// Input is an item for Aligner.Add: a Media or a Segment, or a pointer to
-// one.
+// Input is an item for Aligner.Add: a Media, a Segment or an End, or a
+// pointer to one.
 type Input interface {
 	// stream returns the input's stream id; it also seals the interface.
 	stream() string
@@ -204,8 +204,22 @@ func (s Segment) validate() error {
 	return nil
 }
 
-// WithRef returns a copy of in, a Media or a Segment (or a pointer to one),
-// with its Ref set to ref. It returns any other input unchanged.
+// End marks the end of a stream, such as a call hung up or a WebSocket
+// connection closed: Aligner.Add of an End does what Aligner.End does for
+// its stream, in order with the stream's other inputs.
+type End struct {
+	// StreamID identifies the stream that ended.
+	StreamID string
+	// Ref is an opaque value identifying the input to its caller, such as
+	// a pipeline.Hold; optional. Aligner.Released returns it as soon as
+	// Add returned.
+	Ref any
+}
+
+func (e End) stream() string { return e.StreamID }
+
+// WithRef returns a copy of in, a Media, a Segment or an End (or a pointer
+// to one), with its Ref set to ref. It returns any other input unchanged.
 func WithRef(in Input, ref any) Input {
 	switch v := in.(type) {
 	case Media:
@@ -219,6 +233,13 @@ func WithRef(in Input, ref any) Input {
 		v.Ref = ref
 		return v
 	case *Segment:
+		if v != nil {
+			return WithRef(*v, ref)
+		}
+	case End:
+		v.Ref = ref
+		return v
+	case *End:
 		if v != nil {
 			return WithRef(*v, ref)
 		}

@@ -302,7 +302,9 @@ type Latency struct {
 type Event struct {
 	// Schema is always the constant Schema.
 	Schema string `json:"schema"`
-	// EventID is ID(StreamID, Window.Kind, Window.Seq).
+	// EventID is ID(StreamID, Window.Kind, Window.Seq), or, for a
+	// party's window of a call whose parties are scored apart,
+	// PartyID(StreamID, Speaker, Window.Kind, Window.Seq).
 	EventID string `json:"event_id"`
 	// StreamID names the stream: a webcam session, a call id.
 	StreamID string `json:"stream_id"`
@@ -348,6 +350,19 @@ func ID(streamID string, kind WindowKind, seq uint64) string {
 		return ""
 	}
 	return streamID + k + strconv.FormatUint(seq, 10)
+}
+
+// PartyID returns the id of the event of window seq of one party of a
+// call whose parties have audio channels of their own and are scored apart
+// (two parties' windows may start in the same millisecond, and so share a
+// seq): ID(streamID, kind, seq) followed by "/" and the party, such as
+// "call-42/utt/17/customer". It returns "" for an unknown kind.
+func PartyID(streamID, party string, kind WindowKind, seq uint64) string {
+	id := ID(streamID, kind, seq)
+	if id == "" {
+		return ""
+	}
+	return id + "/" + party
 }
 
 // ErrInvalid is wrapped by every error of Event.Validate.
@@ -396,7 +411,7 @@ func (e *Event) validate() error {
 	}
 	if want := ID(e.StreamID, e.Window.Kind, e.Window.Seq); want == "" {
 		return fmt.Errorf("window kind %q", e.Window.Kind)
-	} else if e.EventID != want {
+	} else if e.EventID != want && (e.Speaker == "" || e.EventID != PartyID(e.StreamID, e.Speaker, e.Window.Kind, e.Window.Seq)) {
 		return fmt.Errorf("event_id %q, want %q", e.EventID, want)
 	}
 	if e.Window.Start.IsZero() || e.Window.End.Before(e.Window.Start) {

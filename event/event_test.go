@@ -119,6 +119,8 @@ func TestValidateRejects(t *testing.T) {
 		{"schema", func(e *event.Event) { e.Schema = "cmc.sentiment.v0" }},
 		{"empty stream", func(e *event.Event) { e.StreamID, e.EventID = "", "/utt/17" }},
 		{"event id", func(e *event.Event) { e.EventID = "call-42/win/17" }},
+		{"party id of another speaker", func(e *event.Event) { e.EventID = "call-42/utt/17/agent" }},
+		{"party id without speaker", func(e *event.Event) { e.EventID, e.Speaker = "call-42/utt/17/", "" }},
 		{"window kind", func(e *event.Event) { e.Window.Kind = "tumbling" }},
 		{"window order", func(e *event.Event) { e.Window.End = e.Window.Start.Add(-time.Nanosecond) }},
 		{"zero start", func(e *event.Event) { e.Window.Start = time.Time{} }},
@@ -278,6 +280,20 @@ func TestID(t *testing.T) {
 		if got := event.ID(tt.stream, tt.kind, tt.seq); got != tt.want {
 			t.Errorf("ID(%q, %q, %d) = %q, want %q", tt.stream, tt.kind, tt.seq, got, tt.want)
 		}
+	}
+}
+
+func TestPartyID(t *testing.T) {
+	if got, want := event.PartyID("call-42", "customer", event.Utterance, 17), "call-42/utt/17/customer"; got != want {
+		t.Errorf("PartyID = %q, want %q", got, want)
+	}
+	if got := event.PartyID("call-42", "agent", "tumbling", 1); got != "" {
+		t.Errorf("PartyID of an unknown kind = %q", got)
+	}
+	e := sample()
+	e.EventID = "call-42/utt/17/customer"
+	if err := e.Validate(); err != nil {
+		t.Errorf("Validate of the customer's party id: %v", err)
 	}
 }
 

@@ -183,7 +183,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	// a window end moved back by at most 11.6 ms to a length the CQT's
 	// octave halving transforms quickly (see audio.Config.FastLength).
 	audioCfg := audio.Config{Threads: min(2, runtime.NumCPU()), FastLength: true}
-	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Now: opts.Now, Threads: cfg.Model.threads()})
+	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Now: opts.Now, Threads: cfg.Model.threads(),
+		PartyIDs: len(cfg.scoredParties()) > 1})
 	if err != nil {
 		return nil, errors.Join(err, closeText())
 	}
@@ -334,14 +335,13 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
 	roles := cfg.Privacy.Roles
 	score := pipeline.StageFunc[align.Window, event.Event](func(ctx context.Context, w align.Window) ([]event.Event, error) {
-		stream, role, channel := splitChannel(w.StreamID)
-		if channel {
+		speaker := w.Speaker
+		if _, role, channel := splitChannel(w.StreamID); channel {
 			// A party's channel of a stereo call: its windows are that
-			// party's, in the call's stream. (Two parties' windows that
-			// start in the same millisecond share an event id.)
-			w.Speaker, w.StreamID = role, stream
+			// party's (the scorer makes them the call's).
+			speaker = role
 		}
-		if len(roles) > 0 && !slices.Contains(roles, w.Speaker) {
+		if len(roles) > 0 && !slices.Contains(roles, speaker) {
 			app.stats.Filtered.Add(1)
 			return nil, nil
 		}
@@ -351,7 +351,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			// A window whose features or weights hold NaN or Inf gives
 			// probabilities no sink can encode: it fails alone, here.
 			if verr := evs[i].Validate(); verr != nil {
-				return nil, fmt.Errorf("app: window %s/%d: %w", w.StreamID, w.Seq, verr)
+				return nil, fmt.Errorf("app: window %s/%d: %w", evs[i].StreamID, w.Seq, verr)
 			}
 		}
 		return evs, err

@@ -911,6 +911,16 @@ func (w *WebSocketSource) token() (string, error) {
 	return "", nil
 }
 
+// scoredParties returns the roles of parties (see parties) whose windows
+// are scored: all of them, or those privacy.roles names.
+func (c *Config) scoredParties() []string {
+	parties := c.parties()
+	if len(c.Privacy.Roles) == 0 {
+		return parties
+	}
+	return slices.DeleteFunc(parties, func(p string) bool { return !slices.Contains(c.Privacy.Roles, p) })
+}
+
 // parties returns the speaker roles that have audio of their own: the
 // roles of the channels of Kafka and WebSocket audio, and of Twilio's
 // tracks. A segment of such a speaker is aligned with that speaker's audio.

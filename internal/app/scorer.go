@@ -42,6 +42,11 @@ type ScorerConfig struct {
 	Now func() time.Time
 	// Threads is the number of goroutines of one forward pass. Default 1.
 	Threads int
+	// PartyIDs gives the windows of a party's audio channel (aligner
+	// streams made by channelStream) event.PartyID ids, for calls of which
+	// more than one party is scored: their windows may start in the same
+	// millisecond. Unset, they get event.ID ids, like every other window.
+	PartyIDs bool
 }
 
 // Scorer is the pipeline stage that turns an aligned window into a
@@ -104,8 +109,14 @@ func NewScorer(cfg ScorerConfig) (*Scorer, error) {
 	return s, nil
 }
 
-// Process scores one window.
+// Process scores one window. The window of a party's audio channel (its
+// stream made by channelStream) becomes an event of the call's stream with
+// the party as its speaker.
 func (s *Scorer) Process(_ context.Context, w align.Window) ([]event.Event, error) {
+	party := false
+	if stream, role, ok := splitChannel(w.StreamID); ok {
+		w.StreamID, w.Speaker, party = stream, role, true
+	}
 	sc := s.pool.Get().(*scratch)
 	defer s.pool.Put(sc)
 	m := s.cfg.Model
@@ -181,6 +192,9 @@ func (s *Scorer) Process(_ context.Context, w align.Window) ([]event.Event, erro
 	modelDone := time.Now()
 
 	ev := s.event(&w, &sc.out, present)
+	if party && s.cfg.PartyIDs {
+		ev.EventID = event.PartyID(ev.StreamID, ev.Speaker, ev.Window.Kind, w.Seq)
+	}
 	ev.LatencyMS = event.Latency{
 		Features: ms(featuresDone.Sub(began)),
 		Model:    ms(modelDone.Sub(featuresDone)),

@@ -272,7 +272,8 @@ type transcriptInput struct {
 	pending    []align.Input
 	pendingAck pipeline.AckFunc
 	// ended is told the stream of each end-of-call marker or ended
-	// WebSocket connection; nil ignores them.
+	// WebSocket connection, which also ends the stream in the aligner
+	// (ends); nil tells no one.
 	ended func(stream string)
 }
 
@@ -301,12 +302,10 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			if t.ended != nil {
 				t.ended(it.ended)
 			}
-			if ack != nil {
-				if err := ack(ctx, nil); err != nil {
-					return nil, nil, err
-				}
-			}
-			continue
+			items := t.ends(it.ended)
+			ack = shareAck(ack, len(items))
+			t.pending, t.pendingAck = items[1:], ack
+			return items[0], ack, nil
 		}
 		var in align.Input
 		var reason error
@@ -366,6 +365,18 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			}
 		}
 	}
+}
+
+// ends returns the inputs that end stream id in the aligner: its own
+// stream and those of its parties' channels (channelStream), so that its
+// last windows close at the end of the call instead of window.idle_timeout
+// later.
+func (t *transcriptInput) ends(id string) []align.Input {
+	items := []align.Input{align.End{StreamID: id}}
+	for _, p := range t.parties {
+		items = append(items, align.End{StreamID: channelStream(id, p)})
+	}
+	return items
 }
 
 // streamTime returns the stream time of tm in stream id, and the stream's

@@ -267,3 +267,69 @@ sinks: {stdout: {}}
 		})
 	}
 }
+
+// TestCallEndBothParties sends the first 4 s of the stereo mu-law call over
+// Kafka with channels {0: agent, 1: customer} and no privacy roles, each
+// party speaking [0, 1.5) and [2, 4.5) s, then the end-of-call marker. The
+// last two windows end after the call's audio, so with max_wait and
+// idle_timeout of an hour only the end of the call can close them: all
+// four events arrive, and the two parties' windows that start in the same
+// millisecond have distinct ids (event.PartyID, the schema's
+// <stream>/utt/<seq>/<speaker>).
+func TestCallEndBothParties(t *testing.T) {
+	call := makeTelephonyCall(t)
+	const rate, chunkSeconds, seconds = 8000, 0.5, 4
+	frames := int(rate * chunkSeconds)
+	var chunks []record
+	for c := range int(seconds / chunkSeconds) {
+		chunks = append(chunks, record{"call", fmt.Sprintf(`{"stream_id":"call","start":%g,"sample_rate":%d,"encoding":"mulaw","channels":2,"samples":%q}`,
+			float64(c)*chunkSeconds, rate, base64.StdEncoding.EncodeToString(call.stereo[2*c*frames:2*(c+1)*frames]))})
+	}
+	var segs []record
+	for _, who := range []string{"agent", "customer"} {
+		for _, span := range [][2]float64{{0, 1.5}, {2, 4.5}} {
+			segs = append(segs, record{"call", fmt.Sprintf(`{"stream_id":"call","speaker":%q,"start":%g,"end":%g,"text":"the screen shows the time","final":true}`,
+				who, span[0], span[1])})
+		}
+	}
+	recs := append(interleave(chunks, chunkSeconds, segs), record{"call", `{"stream_id":"call","end_of_call":true}`})
+	k := newKafka(t, 1)
+	addr := k.ListenAddrs()[0]
+	produce(t, addr, inTopic, recs...)
+	cfg, err := DecodeConfig([]byte(fmt.Sprintf(`
+model: {bundle: ../../demo/model}
+sources:
+  transcripts:
+    kafka: {brokers: [%q], topic: %s, group: cmc-test, session_timeout: 3s, heartbeat_interval: 200ms, rebalance_timeout: 3s,
+      channels: {0: agent, 1: customer}}
+window: {policy: utterance, max_wait: 1h, idle_timeout: 1h}
+sinks: {stdout: {}}
+%s`, addr, inTopic, testAssetsYAML)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &collect{}
+	app, stop, _ := startApp(t, cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
+	poll(t, "events", func() error { return errCount("events", len(got.events()), 4) })
+	if st := app.aligner.Stats(); st.Ended < 2 || st.Expired != 0 {
+		t.Errorf("aligner stats %+v: want both parties' streams ended, none expired", st)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range got.events() {
+		if e.StreamID != "call" || !e.Modalities.Audio.Present {
+			t.Errorf("event %s: stream %q, audio %v; want the call's, with audio", e.EventID, e.StreamID, e.Modalities.Audio.Present)
+		}
+		if err := e.Validate(); err != nil {
+			t.Error(err)
+		}
+		ids = append(ids, e.EventID)
+	}
+	slices.Sort(ids)
+	want := []string{"call/utt/0/agent", "call/utt/0/customer", "call/utt/2000/agent", "call/utt/2000/customer"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("event ids %q, want %q", ids, want)
+	}
+}

@@ -167,7 +167,8 @@ func TestTwilioCall(t *testing.T) {
 // would: 16 kHz PCM16 audio chunks of 100 ms and the customer's transcript
 // segments, with a bearer token. The first utterance is final; the second
 // is still a draft when the client disconnects, and its window is emitted
-// once the connection is gone.
+// once the connection is gone: at the disconnect itself, since
+// window.idle_timeout is an hour.
 func TestCMCWebSocketCall(t *testing.T) {
 	call := recordCall(t)
 	t.Setenv("CMC_WS_TOKEN", "cmc-test-token")
@@ -175,7 +176,7 @@ func TestCMCWebSocketCall(t *testing.T) {
 model: {bundle: ../../demo/model}
 sources:
   websocket: {listen: "127.0.0.1:0", protocol: cmc, token_env: CMC_WS_TOKEN}
-window: {policy: utterance, max_wait: 300ms, idle_timeout: 1s}
+window: {policy: utterance, max_wait: 300ms, idle_timeout: 1h}
 sinks: {stdout: {}}
 privacy: {roles: [customer]}
 ` + testAssetsYAML))
