@@ -226,7 +226,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		Now: opts.Now,
 	}
 	if d := cfg.Sinks.DeadLetter; d != nil {
-		if dl, err = newDeadLetter(d, opts.Logger, now); err != nil {
+		if dl, err = newDeadLetter(d, cfg.Privacy.Roles, opts.Logger, now); err != nil {
 			return nil, err
 		}
 		pcfg.DeadLetter = dl

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -122,6 +123,10 @@ type deadLetter struct {
 	log     *slog.Logger
 	now     func() time.Time
 	timeout time.Duration // how long one Write tries
+	// roles are privacy.roles: when set, the text of other speakers'
+	// windows and segments and the value of malformed messages (whose
+	// speaker is unknown) stay out of the topic.
+	roles   []string
 	written atomic.Int64
 }
 
@@ -130,7 +135,8 @@ const defaultDeadLetterTimeout = 30 * time.Second
 
 // newDeadLetter returns the dead-letter writer of cfg; it reads the files
 // and the password of cfg's security now, and connects on the first write.
-func newDeadLetter(cfg *DeadLetterSink, log *slog.Logger, now func() time.Time) (*deadLetter, error) {
+// With roles (privacy.roles) set, it redacts what those roles exclude.
+func newDeadLetter(cfg *DeadLetterSink, roles []string, log *slog.Logger, now func() time.Time) (*deadLetter, error) {
 	tr, err := cfg.Security.Transport()
 	if err != nil {
 		return nil, fmt.Errorf("app: dead letter: %w", err)
@@ -151,6 +157,7 @@ func newDeadLetter(cfg *DeadLetterSink, log *slog.Logger, now func() time.Time) 
 		log:     log,
 		now:     now,
 		timeout: cmp.Or(cfg.RetryTimeout, defaultDeadLetterTimeout),
+		roles:   roles,
 	}, nil
 }
 
@@ -170,6 +177,7 @@ func (d *deadLetter) Write(ctx context.Context, batch []*pipeline.ItemError) err
 			continue
 		}
 		stream, item := describe(ie.Item)
+		item = d.redact(item)
 		m, err := d.message(deadLetterRecord{Reason: ie.Err.Error(), Node: ie.Node, StreamID: stream, Item: item})
 		if err != nil {
 			return err
@@ -184,8 +192,12 @@ func (d *deadLetter) Write(ctx context.Context, batch []*pipeline.ItemError) err
 // reject again on its next read while it fails.
 func (d *deadLetter) reject(ctx context.Context, m *kafka.MalformedError) error {
 	part, off := m.Partition, m.Offset
+	value := m.Value[:min(len(m.Value), maxDeadValue)]
+	if len(d.roles) > 0 {
+		value = nil // its speaker is unknown: it may be an excluded one's
+	}
 	msg, err := d.message(deadLetterRecord{Reason: m.Error(), Node: "source", StreamID: string(m.Key),
-		Topic: m.Topic, Partition: &part, Offset: &off, Value: m.Value[:min(len(m.Value), maxDeadValue)], ValueBytes: len(m.Value)})
+		Topic: m.Topic, Partition: &part, Offset: &off, Value: value, ValueBytes: len(m.Value)})
 	if err != nil {
 		return err
 	}
@@ -194,6 +206,27 @@ func (d *deadLetter) reject(ctx context.Context, m *kafka.MalformedError) error 
 	}
 	d.written.Add(1)
 	return nil
+}
+
+// redact empties the text of a window or segment item whose speaker
+// privacy.roles excludes; without roles it returns item unchanged.
+func (d *deadLetter) redact(item any) any {
+	if len(d.roles) == 0 {
+		return item
+	}
+	switch v := item.(type) {
+	case windowItem:
+		if !slices.Contains(d.roles, v.Speaker) {
+			v.Text = ""
+		}
+		return v
+	case segmentItem:
+		if !slices.Contains(d.roles, v.Speaker) {
+			v.Text = ""
+		}
+		return v
+	}
+	return item
 }
 
 // message encodes r as a message keyed by its stream.
