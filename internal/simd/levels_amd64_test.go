@@ -19,6 +19,9 @@ type kernelSet struct {
 	expWeighted func(out, s, count, vt []float32, mx float32) float32
 	linearRows  func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode)
 	axpy        func(a float32, x, y []float32)
+	dropScale   func(v []float32, draws []uint16, thresh uint16, scale float32)
+	softmaxGrad func(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32)
+	axpy4       func(y []float32, a *[4]float32, x []float32, u int)
 }
 
 // kernelSets lists the portable kernels and every assembly set this
@@ -30,7 +33,9 @@ func kernelSets(t *testing.T) []kernelSet {
 		return sum
 	}, func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
 		withKernels(scoresRowGeneric, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
-	}, axpyGeneric}}
+	}, axpyGeneric, dropScaleGeneric, func(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
+		withDot(dotGeneric, func() { softmaxGradGeneric(dp, s, e, inv, draws, thresh, scale) })
+	}, axpy4Generic}}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		sets = append(sets, kernelSet{"avx2",
 			func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) },
@@ -45,7 +50,9 @@ func kernelSets(t *testing.T) []kernelSet {
 			func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
 				avx2 := func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) }
 				withKernels(avx2, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
-			}, axpyAVX2})
+			}, axpyAVX2, dropScaleGeneric, func(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
+				withDot(dotAVX2, func() { softmaxGradGeneric(dp, s, e, inv, draws, thresh, scale) })
+			}, axpy4Generic})
 	} else {
 		t.Log("no AVX2/FMA: assembly kernels not tested")
 	}
@@ -59,7 +66,7 @@ func kernelSets(t *testing.T) []kernelSet {
 				sum := expShiftAVX2(s, count[:len(s)], mx)
 				weightedRowsAVX512(out, s, vt, len(s))
 				return sum
-			}, linearRowsAVX512, axpyAVX512Slices})
+			}, linearRowsAVX512, axpyAVX512Slices, dropScaleAVX512Slices, softmaxGradAVX512, axpy4AVX512Slices})
 	} else {
 		t.Log("no AVX-512F: AVX-512 kernels not tested")
 	}
@@ -288,6 +295,130 @@ func TestLinearRowsAgainstFloat64(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// withDot runs fn with dot set to d (softmaxGradGeneric's kernel), then
+// restores it.
+func withDot(d func(x, y []float32) float32, fn func()) {
+	saved := dot
+	dot = d
+	defer func() { dot = saved }()
+	fn()
+}
+
+// TestDropoutKernelsAgainstFloat64 runs every kernel set's DropScale,
+// SoftmaxGrad and Axpy4 on every length up to 70 and a few long rows,
+// with dropout thresholds 0 (keep all), 6554 (p ≈ 0.1) and 32768 (p =
+// 0.5) and without a mask: DropScale exactly (one float32 product per
+// kept value, 0 for dropped ones), SoftmaxGrad against float64 to the
+// float32 summation bound of c = Σ p·dp·m, Axpy4 to 1e-6 of the terms'
+// magnitudes.
+// Nothing may be written past len(v).
+func TestDropoutKernelsAgainstFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 1))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	for _, set := range kernelSets(t) {
+		for _, n := range append([]int{375, 500, 1000}, seq(0, 70)...) {
+			for _, thresh := range []uint16{0, 6554, 32768} {
+				scale := float32(1 / (1 - float64(thresh)/65536))
+				draws := make([]uint16, n)
+				for j := range draws {
+					draws[j] = uint16(rng.Uint32())
+				}
+				mult := func(j int) float64 {
+					if draws[j] < thresh {
+						return 0
+					}
+					return float64(scale)
+				}
+				// DropScale.
+				v := fill(n + 1)
+				old := append([]float32{}, v...)
+				set.dropScale(v[:n], draws, thresh, scale)
+				for j := range n {
+					want := float32(0)
+					if draws[j] >= thresh {
+						want = old[j] * scale
+					}
+					if v[j] != want {
+						t.Fatalf("%s DropScale n=%d thresh=%d: v[%d] = %v, want %v", set.name, n, thresh, j, v[j], want)
+					}
+				}
+				if v[n] != old[n] {
+					t.Fatalf("%s DropScale n=%d wrote past the end", set.name, n)
+				}
+
+				// SoftmaxGrad, with and without the mask.
+				for _, masked := range []bool{true, false} {
+					e, dp := fill(n+1), fill(n+1)
+					for j := range e {
+						e[j] = float32(math.Exp(float64(e[j])))
+					}
+					var sum float64
+					for _, v := range e[:n] {
+						sum += float64(v)
+					}
+					inv := float32(1 / max(sum, 1))
+					m := mult
+					d := draws
+					if !masked {
+						m, d = func(int) float64 { return 1 }, nil
+					}
+					var c, cmag float64
+					for j := range n {
+						p := float64(e[j]) * float64(inv)
+						c += p * float64(dp[j]) * m(j)
+						cmag += math.Abs(p * float64(dp[j]) * m(j))
+					}
+					olddp := append([]float32{}, dp...)
+					s := fill(n + 1)
+					olds := s[n]
+					set.softmaxGrad(dp[:n], s[:n], e[:n], inv, d, thresh, scale)
+					ctol := (float64(n)/(1<<24) + 4e-7) * cmag
+					for j := range n {
+						p := float64(e[j]) * float64(inv)
+						dpm := float64(olddp[j]) * m(j)
+						want := p * (dpm - c)
+						if tol := p*(ctol+4e-7*(math.Abs(dpm)+math.Abs(c))) + 1e-30; math.Abs(float64(dp[j])-want) > tol {
+							t.Fatalf("%s SoftmaxGrad n=%d thresh=%d masked=%v: dp[%d] = %v, float64 %v", set.name, n, thresh, masked, j, dp[j], want)
+						}
+						if ws := p * m(j); math.Abs(float64(s[j])-ws) > 2.5e-7*ws {
+							t.Fatalf("%s SoftmaxGrad n=%d thresh=%d masked=%v: s[%d] = %v, float64 %v", set.name, n, thresh, masked, j, s[j], ws)
+						}
+					}
+					if dp[n] != olddp[n] || s[n] != olds {
+						t.Fatalf("%s SoftmaxGrad n=%d wrote past the end", set.name, n)
+					}
+				}
+			}
+
+			// Axpy4 on rows of stride u > n.
+			u := n + 3
+			x, y := fill(4*u), fill(n+1)
+			a := [4]float32{0.3, -1.7, 0.01, 2.5}
+			old := append([]float32{}, y...)
+			set.axpy4(y[:n], &a, x, u)
+			for j := range n {
+				want, mag := float64(old[j]), math.Abs(float64(old[j]))
+				for k := range 4 {
+					want += float64(a[k]) * float64(x[k*u+j])
+					mag += math.Abs(float64(a[k]) * float64(x[k*u+j]))
+				}
+				if math.Abs(float64(y[j])-want) > 1e-6*mag {
+					t.Fatalf("%s Axpy4 n=%d: y[%d] = %v, float64 %v", set.name, n, j, y[j], want)
+				}
+			}
+			if y[n] != old[n] {
+				t.Fatalf("%s Axpy4 n=%d wrote past the end", set.name, n)
 			}
 		}
 	}

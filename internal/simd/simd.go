@@ -31,6 +31,9 @@ var (
 	weightedRows = weightedRowsGeneric
 	expWeighted  = expWeightedGeneric
 	linearRows   = linearRowsGeneric
+	dropScale    = dropScaleGeneric
+	softmaxGrad  = softmaxGradGeneric
+	axpy4        = axpy4Generic
 )
 
 // Mode says what LinearRows does with a layer's output y = x·W + b.
@@ -116,6 +119,68 @@ func WeightedRows(out, p, m []float32, u int) { weightedRows(out, p, m, u) }
 // weights staying in registers between the two steps.
 func ExpWeighted(out, s, count, vt []float32, mx float32) float32 {
 	return expWeighted(out, s, count, vt, mx)
+}
+
+// DropScale applies a dropout mask given by 16-bit random draws: it sets
+// v[j] = 0 where draws[j] < thresh and v[j] *= scale elsewhere, for
+// j < len(v) ≤ len(draws).
+func DropScale(v []float32, draws []uint16, thresh uint16, scale float32) {
+	dropScale(v, draws, thresh, scale)
+}
+
+// SoftmaxGrad is the backward step of one attention row's softmax
+// followed by dropout. e holds the unnormalised weights e^(s_j − max) and
+// inv = 1/Σ e_j, so p_j = e_j·inv; dp holds on entry the gradient with
+// respect to the dropped weights p_j·m_j, where the multiplier m_j is 0
+// where draws[j] < thresh and scale elsewhere (m_j = 1 for all j when
+// draws is nil). SoftmaxGrad sets dp[j] = p_j·(dp[j]·m_j − c) with
+// c = Σ_l p_l·dp[l]·m_l, the gradient with respect to the scores, and
+// s[j] = p_j·m_j, the dropped weights. All slices hold len(e) values.
+func SoftmaxGrad(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
+	softmaxGrad(dp, s, e, inv, draws, thresh, scale)
+}
+
+// Axpy4 sets y[j] += a[0]·x[j] + a[1]·x[u+j] + a[2]·x[2u+j] + a[3]·x[3u+j]
+// for j < len(y), adding the four terms to y in that order: four
+// rank-one updates of one row at the cost of about one.
+func Axpy4(y []float32, a *[4]float32, x []float32, u int) { axpy4(y, a, x, u) }
+
+func dropScaleGeneric(v []float32, draws []uint16, thresh uint16, scale float32) {
+	for j, d := range draws[:len(v)] {
+		if d < thresh {
+			v[j] = 0
+		} else {
+			v[j] *= scale
+		}
+	}
+}
+
+func softmaxGradGeneric(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
+	n := len(e)
+	dp, s = dp[:n], s[:n]
+	if draws != nil {
+		dropScaleGeneric(dp, draws, thresh, scale)
+	}
+	c := dot(dp, e) * inv
+	for j, ej := range e {
+		p := ej * inv
+		dp[j] = p * (dp[j] - c)
+		s[j] = p
+	}
+	if draws != nil {
+		dropScaleGeneric(s, draws, thresh, scale)
+	}
+}
+
+func axpy4Generic(y []float32, a *[4]float32, x []float32, u int) {
+	n := len(y)
+	x0, x1, x2, x3 := x[:n], x[u:u+n], x[2*u:2*u+n], x[3*u:3*u+n]
+	for j := range y {
+		v := y[j] + a[0]*x0[j]
+		v += a[1] * x1[j]
+		v += a[2] * x2[j]
+		y[j] = v + a[3]*x3[j]
+	}
 }
 
 func expWeightedGeneric(out, s, count, vt []float32, mx float32) float32 {

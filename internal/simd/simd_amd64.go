@@ -31,6 +31,9 @@ func init() {
 		linearRows = linearRowsAVX512
 		weightedRows = weightedRowsAVX512
 		axpy = axpyAVX512Slices
+		dropScale = dropScaleAVX512Slices
+		softmaxGrad = softmaxGradAVX512
+		axpy4 = axpy4AVX512Slices
 	}
 }
 

@@ -67,7 +67,7 @@ func linearRows4AVX512(dst, x, wt, bias *float32, in, out, pairs, flags int)
 // multiple of 32 columns) and the portable finish on the other rows.
 func linearRowsAVX512(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
 	r := 0
-	if out%32 == 0 && in > 0 {
+	if out%32 == 0 && in > 0 && rows > 0 {
 		_ = wt[in*out-1] // bounds checks for the assembly
 		flags, b := 0, &dst[0]
 		switch mode {
@@ -118,4 +118,67 @@ func axpyAVX512Slices(a float32, x, y []float32) {
 	}
 	_ = y[n-1] // bounds check for the assembly
 	axpyAVX512(a, &x[0], &y[0], n/16, n%16)
+}
+
+//go:noescape
+func dropScaleAVX512(v *float32, draws *uint16, blocks int, thresh uint32, scale float32)
+
+//go:noescape
+func softmaxGradDotAVX512(dp, e *float32, draws *uint16, blocks int, thresh uint32, scale float32) float32
+
+//go:noescape
+func softmaxGradUpdateAVX512(dp, s, e *float32, draws *uint16, blocks int, thresh uint32, scale, inv, c float32)
+
+//go:noescape
+func axpy4AVX512(y, a, x *float32, u, blocks, tail int)
+
+func dropScaleAVX512Slices(v []float32, draws []uint16, thresh uint16, scale float32) {
+	n := len(v)
+	blocks := n / 16
+	if blocks > 0 {
+		_ = draws[blocks*16-1] // bounds check for the assembly
+		dropScaleAVX512(&v[0], &draws[0], blocks, uint32(thresh), scale)
+	}
+	dropScaleGeneric(v[blocks*16:], draws[blocks*16:n], thresh, scale)
+}
+
+// softmaxGradAVX512 runs the two passes of SoftmaxGrad on whole blocks of
+// 16 in assembly and the last partial block in Go.
+func softmaxGradAVX512(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
+	n := len(e)
+	blocks := n / 16
+	if blocks == 0 {
+		softmaxGradGeneric(dp, s, e, inv, draws, thresh, scale)
+		return
+	}
+	dp, s = dp[:n], s[:n] // bounds checks for the assembly
+	var d *uint16
+	if draws != nil {
+		_ = draws[n-1]
+		d = &draws[0]
+	}
+	tail := blocks * 16
+	c := softmaxGradDotAVX512(&dp[0], &e[0], d, blocks, uint32(thresh), scale)
+	if draws != nil {
+		dropScaleGeneric(dp[tail:], draws[tail:n], thresh, scale)
+	}
+	c = (c + dotGeneric(dp[tail:], e[tail:])) * inv
+	softmaxGradUpdateAVX512(&dp[0], &s[0], &e[0], d, blocks, uint32(thresh), scale, inv, c)
+	for j := tail; j < n; j++ {
+		p := e[j] * inv
+		dp[j] = p * (dp[j] - c)
+		s[j] = p
+	}
+	if draws != nil {
+		dropScaleGeneric(s[tail:], draws[tail:n], thresh, scale)
+	}
+}
+
+func axpy4AVX512Slices(y []float32, a *[4]float32, x []float32, u int) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	_ = x[3*u+n-1] // bounds check for the assembly
+	axpy4AVX512(&y[0], &a[0], &x[0], u, n/16, n%16)
 }

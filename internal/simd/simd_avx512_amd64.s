@@ -643,3 +643,190 @@ xtail:
 xdone:
 	VZEROUPPER
 	RET
+
+// DROPMASK sets K2 to the lanes of the 16 draws at (SI) that keep their
+// value (draw >= thresh in Z15), Z1 scratch.
+#define DROPMASK \
+	VPMOVZXWD (SI), Z1; \
+	VPCMPUD $5, Z15, Z1, K2
+
+// func dropScaleAVX512(v *float32, draws *uint16, blocks int, thresh uint32, scale float32)
+// v[j] = draws[j] < thresh ? 0 : v[j]*scale for j < 16*blocks.
+TEXT ·dropScaleAVX512(SB), NOSPLIT, $0-32
+	MOVQ v+0(FP), DI
+	MOVQ draws+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	MOVL thresh+24(FP), AX
+	VPBROADCASTD AX, Z15
+	VBROADCASTSS scale+28(FP), Z14
+	TESTQ CX, CX
+	JZ    dsdone
+
+dsloop:
+	DROPMASK
+	VMULPS.Z (DI), Z14, K2, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  dsloop
+
+dsdone:
+	VZEROUPPER
+	RET
+
+// func softmaxGradDotAVX512(dp, e *float32, draws *uint16, blocks int, thresh uint32, scale float32) float32
+// For j < 16*blocks: dp[j] *= m_j (the dropout multiplier of draws[j],
+// 1 when draws is nil); returns sum_j dp[j]*e[j].
+TEXT ·softmaxGradDotAVX512(SB), NOSPLIT, $0-44
+	MOVQ dp+0(FP), DI
+	MOVQ e+8(FP), DX
+	MOVQ draws+16(FP), SI
+	MOVQ blocks+24(FP), CX
+	MOVL thresh+32(FP), AX
+	VPBROADCASTD AX, Z15
+	VBROADCASTSS scale+36(FP), Z14
+	VXORPS Z8, Z8, Z8
+	TESTQ SI, SI
+	JZ    sgplain
+
+sgdrop:
+	DROPMASK
+	VMULPS.Z (DI), Z14, K2, Z0
+	VMOVUPS Z0, (DI)
+	VFMADD231PS (DX), Z0, Z8
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  sgdrop
+	JMP  sgsum
+
+sgplain:
+	VMOVUPS (DI), Z0
+	VFMADD231PS (DX), Z0, Z8
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ  sgplain
+
+sgsum:
+	VEXTRACTF64X4 $1, Z8, Y1
+	VADDPS Y1, Y8, Y8
+	VEXTRACTF128 $1, Y8, X1
+	VADDPS X1, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+	MOVSS X8, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func softmaxGradUpdateAVX512(dp, s, e *float32, draws *uint16, blocks int, thresh uint32, scale, inv, c float32)
+// For j < 16*blocks, with p = e[j]*inv: dp[j] = p*(dp[j]-c) and
+// s[j] = p*m_j (m_j as in softmaxGradDotAVX512).
+TEXT ·softmaxGradUpdateAVX512(SB), NOSPLIT, $0-56
+	MOVQ dp+0(FP), DI
+	MOVQ s+8(FP), BX
+	MOVQ e+16(FP), DX
+	MOVQ draws+24(FP), SI
+	MOVQ blocks+32(FP), CX
+	MOVL thresh+40(FP), AX
+	VPBROADCASTD AX, Z15
+	VBROADCASTSS scale+44(FP), Z14
+	VBROADCASTSS inv+48(FP), Z13
+	VBROADCASTSS c+52(FP), Z12
+	TESTQ SI, SI
+	JZ    suplain
+
+sudrop:
+	VMULPS (DX), Z13, Z2
+	VMOVUPS (DI), Z0
+	VSUBPS Z12, Z0, Z0
+	VMULPS Z2, Z0, Z0
+	VMOVUPS Z0, (DI)
+	DROPMASK
+	VMULPS.Z Z14, Z2, K2, Z3
+	VMOVUPS Z3, (BX)
+	ADDQ $64, DI
+	ADDQ $64, BX
+	ADDQ $64, DX
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  sudrop
+	JMP  sudone
+
+suplain:
+	VMULPS (DX), Z13, Z2
+	VMOVUPS (DI), Z0
+	VSUBPS Z12, Z0, Z0
+	VMULPS Z2, Z0, Z0
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z2, (BX)
+	ADDQ $64, DI
+	ADDQ $64, BX
+	ADDQ $64, DX
+	DECQ CX
+	JNZ  suplain
+
+sudone:
+	VZEROUPPER
+	RET
+
+// func axpy4AVX512(y, a, x *float32, u, blocks, tail int)
+// y[j] += a[0]*x[j] + a[1]*x[u+j] + a[2]*x[2u+j] + a[3]*x[3u+j], one
+// fused multiply-add per term in that order, for j < 16*blocks+tail, the
+// tail under a mask.
+TEXT ·axpy4AVX512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ a+8(FP), AX
+	MOVQ x+16(FP), SI
+	MOVQ u+24(FP), R8
+	MOVQ blocks+32(FP), CX
+	VBROADCASTSS 0(AX), Z10
+	VBROADCASTSS 4(AX), Z11
+	VBROADCASTSS 8(AX), Z12
+	VBROADCASTSS 12(AX), Z13
+	SHLQ $2, R8
+	LEAQ (SI)(R8*1), R9      // row 1
+	LEAQ (R9)(R8*1), R10     // row 2
+	LEAQ (R10)(R8*1), R11    // row 3
+	TESTQ CX, CX
+	JZ    a4tail
+
+a4loop:
+	VMOVUPS (DI), Z0
+	VFMADD231PS (SI), Z10, Z0
+	VFMADD231PS (R9), Z11, Z0
+	VFMADD231PS (R10), Z12, Z0
+	VFMADD231PS (R11), Z13, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	DECQ CX
+	JNZ  a4loop
+
+a4tail:
+	MOVQ tail+40(FP), CX
+	TESTQ CX, CX
+	JZ    a4done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VFMADD231PS Z1, Z10, Z0
+	VMOVUPS.Z (R9), K1, Z1
+	VFMADD231PS Z1, Z11, Z0
+	VMOVUPS.Z (R10), K1, Z1
+	VFMADD231PS Z1, Z12, Z0
+	VMOVUPS.Z (R11), K1, Z1
+	VFMADD231PS Z1, Z13, Z0
+	VMOVUPS Z0, K1, (DI)
+
+a4done:
+	VZEROUPPER
+	RET
