@@ -42,6 +42,7 @@ type branchWork struct {
 	// scratch
 	tmp, dh, dt, dqkv, da, df, dm []float32
 	att                           attnScratch
+	lin                           linearScratch
 }
 
 // attnScratch holds the per-head buffers of the attention kernels.
@@ -66,7 +67,7 @@ func (w *branchWork) forward(br *model.Branch, heads int, drop dropout, key uint
 		c.x = grow(c.x, r*e)
 		h = c.x
 	}
-	linearForward(h, w.xn, r, &br.Proj)
+	w.lin.forward(h, w.xn, r, &br.Proj)
 	for li := range br.Layers {
 		next := w.out
 		if li+1 < len(br.Layers) {
@@ -110,7 +111,7 @@ func (w *branchWork) layerForward(l *model.EncoderLayer, c *layerCache, next []f
 	c.x2, c.t2, c.f = grow(c.x2, r*e), grow(c.t2, r*e), grow(c.f, r*ff)
 	c.mu1, c.rs1, c.mu2, c.rs2 = grow(c.mu1, r), grow(c.rs1, r), grow(c.mu2, r), grow(c.rs2, r)
 	layerNormForward(c.t1, c.x, c.mu1, c.rs1, r, e, &l.Norm1)
-	linearForward(c.qkv, c.t1, r, &l.InProj)
+	w.lin.forward(c.qkv, c.t1, r, &l.InProj)
 	L := w.seqLen
 	per := heads * L * (L + 1)
 	if w.keepProbs {
@@ -128,10 +129,10 @@ func (w *branchWork) layerForward(l *model.EncoderLayer, c *layerCache, next []f
 	}
 	w.tmp = grow(w.tmp, r*ff)
 	y := w.tmp[:r*e]
-	linearForward(y, c.a, r, &l.OutProj)
+	w.lin.forward(y, c.a, r, &l.OutProj)
 	w.residual(c.x2, c.x, y, e, drop, streamKey(key, siteResidual1))
 	layerNormForward(c.t2, c.x2, c.mu2, c.rs2, r, e, &l.Norm2)
-	linearForward(c.f, c.t2, r, &l.Linear1)
+	w.lin.forward(c.f, c.t2, r, &l.Linear1)
 	act := w.tmp[:r*ff]
 	copy(act, c.f)
 	for i, v := range act {
@@ -140,7 +141,7 @@ func (w *branchWork) layerForward(l *model.EncoderLayer, c *layerCache, next []f
 	w.applyDrop(act, ff, drop, streamKey(key, siteFFN))
 	y2 := grow(w.dt, r*e)
 	w.dt = y2
-	linearForward(y2, act, r, &l.Linear2)
+	w.lin.forward(y2, act, r, &l.Linear2)
 	w.residual(next, c.x2, y2, e, drop, streamKey(key, siteResidual2))
 }
 
@@ -204,7 +205,7 @@ func (w *branchWork) backward(br, g *model.Branch, heads int, drop dropout, key 
 		w.tmp = grow(w.tmp, r*w.dim)
 		dx = w.tmp[:r*w.dim]
 	}
-	linearBackward(dx, w.dh, w.xn, r, &br.Proj, &g.Proj, false)
+	w.lin.backward(dx, w.dh, w.xn, r, &br.Proj, &g.Proj, false)
 	return dx
 }
 
@@ -225,21 +226,21 @@ func (w *branchWork) layerBackward(l, g *model.EncoderLayer, c *layerCache, r, e
 	}
 	w.applyDrop(act, ff, drop, streamKey(key, siteFFN))
 	w.df = grow(w.df, r*ff)
-	linearBackward(w.df, dy, act, r, &l.Linear2, &g.Linear2, false)
+	w.lin.backward(w.df, dy, act, r, &l.Linear2, &g.Linear2, false)
 	w.applyDrop(w.df, ff, drop, streamKey(key, siteFFN))
 	for i, v := range c.f {
 		if v <= 0 {
 			w.df[i] = 0
 		}
 	}
-	linearBackward(dy, w.df, c.t2, r, &l.Linear1, &g.Linear1, false)
+	w.lin.backward(dy, w.df, c.t2, r, &l.Linear1, &g.Linear1, false)
 	layerNormBackward(w.dh, dy, c.x2, c.mu2, c.rs2, r, e, &l.Norm2, &g.Norm2)
 
 	// Attention block: x2 = x + Drop(OutProj(MHA(LN1(x)))).
 	copy(dy, w.dh)
 	w.applyDrop(dy, e, drop, streamKey(key, siteResidual1))
 	w.da = grow(w.da, r*e)
-	linearBackward(w.da, dy, c.a, r, &l.OutProj, &g.OutProj, false)
+	w.lin.backward(w.da, dy, c.a, r, &l.OutProj, &g.OutProj, false)
 	w.dqkv = grow(w.dqkv, r*3*e)
 	per := heads * L * (L + 1)
 	for b := range w.hi - w.lo {
@@ -250,7 +251,7 @@ func (w *branchWork) layerBackward(l, g *model.EncoderLayer, c *layerCache, r, e
 		w.att.backward(c.qkv[b*L*3*e:(b+1)*L*3*e], w.da[b*L*e:(b+1)*L*e], w.dqkv[b*L*3*e:(b+1)*L*3*e],
 			L, e, heads, drop, streamKey(key, siteAttn, uint64(w.lo+b)), store)
 	}
-	linearBackward(dy, w.dqkv, c.t1, r, &l.InProj, &g.InProj, false)
+	w.lin.backward(dy, w.dqkv, c.t1, r, &l.InProj, &g.InProj, false)
 	layerNormBackward(w.dh, dy, c.x, c.mu1, c.rs1, r, e, &l.Norm1, &g.Norm1)
 }
 

@@ -107,6 +107,7 @@ type Engine struct {
 	dmixed    [model.Experts][]float32
 	dfinal    []float32
 	tmp, hdx  []float32
+	lin       linearScratch // the router's
 	q         []bool
 	bnScale   [model.Experts][]float32 // per feature: γ·rstd
 	bnMean    [model.Experts][]float32
@@ -435,7 +436,7 @@ func (e *Engine) fusion(lab *Labels, b, dim int, base uint64, fused bool) Losses
 			}
 			pfmForward(pc, rowsOf(e.emb, s), mixed, tau)
 			var z [model.Experts]float32
-			linearForward(z[:], pc.f, 1, &wts.Router)
+			e.lin.forward(z[:], pc.f, 1, &wts.Router)
 			softmaxInto(pc.g[:], z[:])
 			copy(e.out.Router[s*model.Experts:], pc.g[:])
 		}
@@ -481,7 +482,7 @@ func (e *Engine) fusion(lab *Labels, b, dim int, base uint64, fused bool) Losses
 			for k := range dz {
 				dz[k] = pc.g[k] * (dg[k] - sdg)
 			}
-			linearBackward(e.tmp[:dim], dz[:], pc.f, 1, &wts.Router, &e.grads.Router, false)
+			e.lin.backward(e.tmp[:dim], dz[:], pc.f, 1, &wts.Router, &e.grads.Router, false)
 			for k := range model.Experts {
 				copy(e.dmixed[k][s*dim:(s+1)*dim], e.tmp[:dim])
 			}

@@ -10,6 +10,7 @@ import (
 // [B,n] in row-major order.
 type headCache struct {
 	x, a, rd, res, logits []float32
+	lin                   linearScratch
 }
 
 func (c *headCache) resize(b, e int) {
@@ -21,7 +22,7 @@ func (c *headCache) resize(b, e int) {
 // of c.x: logits = Out(Proj2(Drop(ReLU(Proj1 x))) + x).
 func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64) {
 	e := hd.Proj1.In
-	linearForward(c.a, c.x, b, &hd.Proj1)
+	c.lin.forward(c.a, c.x, b, &hd.Proj1)
 	for i, v := range c.a {
 		c.rd[i] = max(v, 0)
 	}
@@ -30,11 +31,11 @@ func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64) 
 			drop.apply(c.rd[s*e:(s+1)*e], streamKey(key, uint64(s)))
 		}
 	}
-	linearForward(c.res, c.rd, b, &hd.Proj2)
+	c.lin.forward(c.res, c.rd, b, &hd.Proj2)
 	for i, v := range c.x {
 		c.res[i] += v
 	}
-	linearForward(c.logits, c.res, b, &hd.Out)
+	c.lin.forward(c.logits, c.res, b, &hd.Out)
 }
 
 // headBackward accumulates the head's parameter gradients into g from the
@@ -42,8 +43,8 @@ func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64) 
 // scratch of [B,E].
 func headBackward(hd, g *model.Head, c *headCache, b int, drop dropout, key uint64, dlogits, dx, tmp []float32) {
 	e := hd.Proj1.In
-	linearBackward(dx, dlogits, c.res, b, &hd.Out, &g.Out, false) // dx = d res
-	linearBackward(tmp, dx, c.rd, b, &hd.Proj2, &g.Proj2, false)  // tmp = d rd
+	c.lin.backward(dx, dlogits, c.res, b, &hd.Out, &g.Out, false) // dx = d res
+	c.lin.backward(tmp, dx, c.rd, b, &hd.Proj2, &g.Proj2, false)  // tmp = d rd
 	if drop.active() {
 		for s := range b {
 			drop.apply(tmp[s*e:(s+1)*e], streamKey(key, uint64(s)))
@@ -54,7 +55,7 @@ func headBackward(hd, g *model.Head, c *headCache, b int, drop dropout, key uint
 			tmp[i] = 0
 		}
 	}
-	linearBackward(dx, tmp, c.x, b, &hd.Proj1, &g.Proj1, true)
+	c.lin.backward(dx, tmp, c.x, b, &hd.Proj1, &g.Proj1, true)
 }
 
 // crossEntropy returns the mean softmax cross-entropy of logits [B,3]

@@ -6,7 +6,6 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/internal/simd"
 	"github.com/cmc-stream/cmc-stream/model"
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
@@ -24,34 +23,49 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-func general(rows, cols int, data []float32) blas32.General {
-	return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
+// linearScratch holds the buffers of one caller's linear layers: the
+// transposed weights and a block of transposed output gradients.
+type linearScratch struct {
+	wt, dyt, row []float32
 }
 
-// linearForward computes dst[r,Out] = x[r,In]·Wᵀ + b, one row at a time
-// on the AVX2 kernel (four outputs per load of the input row; faster than
-// blas32's GEMM on these thin shapes, see BenchmarkLinear in package model).
-func linearForward(dst, x []float32, r int, l *model.Linear) {
-	for i := range r {
-		row := dst[i*l.Out : (i+1)*l.Out]
-		simd.WeightedRows(row, x[i*l.In:(i+1)*l.In], l.Weight, l.In)
-		if l.Bias != nil {
-			for j, b := range l.Bias {
-				row[j] += b
-			}
+// gradBlock is the number of rows whose output gradients are transposed
+// at a time for a weight gradient: a [Out, gradBlock] block and the
+// matching input rows stay in the L2 cache.
+const gradBlock = 256
+
+// forward computes dst[r,Out] = x[r,In]·Wᵀ + b with simd.LinearRows on
+// the transposed weights (the AVX-512 four-row kernel where it runs).
+func (s *linearScratch) forward(dst, x []float32, r int, l *model.Linear) {
+	s.wt = grow(s.wt, l.In*l.Out)
+	for o := range l.Out {
+		for i, v := range l.Weight[o*l.In : (o+1)*l.In] {
+			s.wt[i*l.Out+o] = v
 		}
 	}
+	s.row = grow(s.row, max(l.In, l.Out))
+	simd.LinearRows(dst, x, s.wt, l.Bias, s.row, r, l.In, l.Out, simd.Overwrite)
 }
 
-// linearBackward accumulates the parameter gradients of y = x·Wᵀ + b into g
+// backward accumulates the parameter gradients of y = x·Wᵀ + b into g
 // from dy[r,Out] and the layer input x[r,In], and writes dx = dy·W when dx
-// is not nil (accumulating into it when accumulate is set).
-func linearBackward(dx, dy, x []float32, r int, l, g *model.Linear, accumulate bool) {
-	if r == 0 {
-		return
+// is not nil (accumulating into it when accumulate is set). The weight
+// gradient dW += dyᵀ·x is summed over blocks of gradBlock rows, each a
+// simd.LinearRows product of the block's transposed gradients with its
+// input rows; dx is one simd.LinearRows product with W itself, whose
+// [Out,In] layout is the kernel's transposed weights for dy·W.
+func (s *linearScratch) backward(dx, dy, x []float32, r int, l, g *model.Linear, accumulate bool) {
+	s.row = grow(s.row, max(l.In, l.Out))
+	for lo := 0; lo < r; lo += gradBlock {
+		n := min(gradBlock, r-lo)
+		s.dyt = grow(s.dyt, l.Out*n)
+		for i := range n {
+			for o, v := range dy[(lo+i)*l.Out : (lo+i+1)*l.Out] {
+				s.dyt[o*n+i] = v
+			}
+		}
+		simd.LinearRows(g.Weight, s.dyt, x[lo*l.In:(lo+n)*l.In], nil, s.row, l.Out, n, l.In, simd.Accumulate)
 	}
-	blas32.Gemm(blas.Trans, blas.NoTrans, 1, general(r, l.Out, dy), general(r, l.In, x),
-		1, general(l.Out, l.In, g.Weight))
 	if g.Bias != nil {
 		for i := range r {
 			for j, v := range dy[i*l.Out : (i+1)*l.Out] {
@@ -62,22 +76,11 @@ func linearBackward(dx, dy, x []float32, r int, l, g *model.Linear, accumulate b
 	if dx == nil {
 		return
 	}
-	// dx_i = Σ_o dy[i,o]·W[o,:], a row vector times W.
-	var tmp []float32
+	mode := simd.Overwrite
 	if accumulate {
-		tmp = make([]float32, l.In)
+		mode = simd.Accumulate
 	}
-	for i := range r {
-		out := dx[i*l.In : (i+1)*l.In]
-		if !accumulate {
-			simd.ScoresRow(out, dy[i*l.Out:(i+1)*l.Out], l.Weight, l.In)
-			continue
-		}
-		simd.ScoresRow(tmp, dy[i*l.Out:(i+1)*l.Out], l.Weight, l.In)
-		for j, v := range tmp {
-			out[j] += v
-		}
-	}
+	simd.LinearRows(dx, dy, l.Weight, nil, s.row, r, l.Out, l.In, mode)
 }
 
 // rowMoments returns the mean and 1/√(var+eps) of one row, with the
