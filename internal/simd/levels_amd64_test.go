@@ -4,6 +4,7 @@ package simd
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -419,6 +420,65 @@ func TestDropoutKernelsAgainstFloat64(t *testing.T) {
 			}
 			if y[n] != old[n] {
 				t.Fatalf("%s Axpy4 n=%d wrote past the end", set.name, n)
+			}
+		}
+	}
+}
+
+// TestWyrandDraws checks each implementation of WyrandDraws against the
+// definition computed with math/big (the full 128-bit product), for every
+// length up to 100 and long ones, states near wrap-around, the returned
+// state, and a stream generated in chunks of multiples of 4.
+func TestWyrandDraws(t *testing.T) {
+	impls := map[string]func([]uint16, uint64) uint64{"generic": wyrandDrawsGeneric}
+	if cpu.X86.HasAVX512F {
+		impls["avx512"] = wyrandDrawsAVX512
+	}
+	mask64 := new(big.Int).SetUint64(math.MaxUint64)
+	reference := func(n int, state uint64) ([]uint16, uint64) {
+		u := make([]uint16, 0, n+3)
+		for len(u) < n {
+			state += wyrandInc
+			p := new(big.Int).Mul(new(big.Int).SetUint64(state), new(big.Int).SetUint64(state^wyrandMix))
+			lo := new(big.Int).And(p, mask64).Uint64()
+			r := p.Rsh(p, 64).Uint64() ^ lo
+			for k := range 4 {
+				u = append(u, uint16(r>>(16*k)))
+			}
+		}
+		return u[:n], state
+	}
+	lengths := append(seq(0, 100), 1000, 4097)
+	for name, draws := range impls {
+		for _, state := range []uint64{0, 42, math.MaxUint64 - 3, 0x123456789abcdef, 1 << 63} {
+			for _, n := range lengths {
+				want, wantState := reference(n, state)
+				got := make([]uint16, n+1)
+				got[n] = 0xbeef
+				if gotState := draws(got[:n], state); gotState != wantState {
+					t.Fatalf("%s n=%d state %#x: returned state %#x, want %#x", name, n, state, gotState, wantState)
+				}
+				for j := range n {
+					if got[j] != want[j] {
+						t.Fatalf("%s n=%d state %#x: draw %d = %#x, want %#x", name, n, state, j, got[j], want[j])
+					}
+				}
+				if got[n] != 0xbeef {
+					t.Fatalf("%s n=%d wrote past the end", name, n)
+				}
+			}
+			// Chunks of 36 and 4 continue the stream.
+			want, _ := reference(1000, state)
+			got := make([]uint16, 1000)
+			st := state
+			for lo := 0; lo < len(got); lo += 40 {
+				st = draws(got[lo:lo+36], st)
+				st = draws(got[lo+36:lo+40], st)
+			}
+			for j := range got {
+				if got[j] != want[j] {
+					t.Fatalf("%s chunked, state %#x: draw %d = %#x, want %#x", name, state, j, got[j], want[j])
+				}
 			}
 		}
 	}

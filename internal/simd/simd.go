@@ -13,7 +13,10 @@
 // same inputs always give the same bits. They are safe for concurrent use.
 package simd
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // Level is the widest instruction set of the selected kernels: "avx512"
 // (AVX-512F, chosen at run time), "avx2" (AVX2 and FMA) or "generic"
@@ -34,6 +37,7 @@ var (
 	dropScale    = dropScaleGeneric
 	softmaxGrad  = softmaxGradGeneric
 	axpy4        = axpy4Generic
+	wyrandDraws  = wyrandDrawsGeneric
 )
 
 // Mode says what LinearRows does with a layer's output y = x·W + b.
@@ -135,7 +139,8 @@ func DropScale(v []float32, draws []uint16, thresh uint16, scale float32) {
 // where draws[j] < thresh and scale elsewhere (m_j = 1 for all j when
 // draws is nil). SoftmaxGrad sets dp[j] = p_j·(dp[j]·m_j − c) with
 // c = Σ_l p_l·dp[l]·m_l, the gradient with respect to the scores, and
-// s[j] = p_j·m_j, the dropped weights. All slices hold len(e) values.
+// s[j] = p_j·m_j, the dropped weights. All slices hold len(e) values; s
+// may be e.
 func SoftmaxGrad(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
 	softmaxGrad(dp, s, e, inv, draws, thresh, scale)
 }
@@ -144,6 +149,42 @@ func SoftmaxGrad(dp, s, e []float32, inv float32, draws []uint16, thresh uint16,
 // for j < len(y), adding the four terms to y in that order: four
 // rank-one updates of one row at the cost of about one.
 func Axpy4(y []float32, a *[4]float32, x []float32, u int) { axpy4(y, a, x, u) }
+
+// WyrandDraws writes the next len(u) 16-bit draws of the wyrand stream
+// whose state is state to u and returns the new state; a length that is
+// not a multiple of 4 ends the stream (the rest of its last output is
+// discarded). Wyrand is Wang Yi's generator: the state advances by
+// 0xa0761d6478bd642f, and each output is hi ^ lo of the 128-bit product
+// state · (state ^ 0xe7037ed1a0b428db); each output gives four draws,
+// low bits first.
+func WyrandDraws(u []uint16, state uint64) uint64 { return wyrandDraws(u, state) }
+
+// The constants of wyrand.
+const (
+	wyrandInc = 0xa0761d6478bd642f
+	wyrandMix = 0xe7037ed1a0b428db
+)
+
+func wyrandDrawsGeneric(u []uint16, state uint64) uint64 {
+	i := 0
+	for ; i+4 <= len(u); i += 4 {
+		state += wyrandInc
+		hi, lo := bits.Mul64(state, state^wyrandMix)
+		r := hi ^ lo
+		w := u[i : i+4 : i+4]
+		w[0], w[1], w[2], w[3] = uint16(r), uint16(r>>16), uint16(r>>32), uint16(r>>48)
+	}
+	if i < len(u) {
+		state += wyrandInc
+		hi, lo := bits.Mul64(state, state^wyrandMix)
+		r := hi ^ lo
+		for ; i < len(u); i++ {
+			u[i] = uint16(r)
+			r >>= 16
+		}
+	}
+	return state
+}
 
 func dropScaleGeneric(v []float32, draws []uint16, thresh uint16, scale float32) {
 	for j, d := range draws[:len(v)] {

@@ -34,6 +34,7 @@ func init() {
 		dropScale = dropScaleAVX512Slices
 		softmaxGrad = softmaxGradAVX512
 		axpy4 = axpy4AVX512Slices
+		wyrandDraws = wyrandDrawsAVX512
 	}
 }
 

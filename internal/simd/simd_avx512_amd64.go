@@ -182,3 +182,25 @@ func axpy4AVX512Slices(y []float32, a *[4]float32, x []float32, u int) {
 	_ = x[3*u+n-1] // bounds check for the assembly
 	axpy4AVX512(&y[0], &a[0], &x[0], u, n/16, n%16)
 }
+
+//go:noescape
+func wyrandBlocksAVX512(u *uint16, state uint64, blocks int, offsets *[9]uint64)
+
+// wyrandOffsets are the state offsets of the eight lanes of a block of
+// wyrandBlocksAVX512, then the offset of the next block.
+var wyrandOffsets = func() (o [9]uint64) {
+	for k := range 8 {
+		o[k] = uint64(k+1) * wyrandInc
+	}
+	o[8] = o[7]
+	return o
+}()
+
+func wyrandDrawsAVX512(u []uint16, state uint64) uint64 {
+	blocks := len(u) / 32
+	if blocks > 0 {
+		wyrandBlocksAVX512(&u[0], state, blocks, &wyrandOffsets)
+		state += uint64(blocks*8) * wyrandInc
+	}
+	return wyrandDrawsGeneric(u[blocks*32:], state)
+}

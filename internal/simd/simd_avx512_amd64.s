@@ -830,3 +830,55 @@ a4tail:
 a4done:
 	VZEROUPPER
 	RET
+
+// func wyrandBlocksAVX512(u *uint16, state uint64, blocks int, offsets *uint64)
+// Writes 8 wyrand outputs (32 draws) per block: lane k of a block uses
+// the state advanced k+1 times (offsets[k] = (k+1)*inc, offsets[8] =
+// 8*inc). The 128-bit product is assembled from four 32x32-bit products.
+TEXT ·wyrandBlocksAVX512(SB), NOSPLIT, $0-32
+	MOVQ u+0(FP), DI
+	MOVQ state+8(FP), AX
+	MOVQ blocks+16(FP), CX
+	MOVQ offsets+24(FP), DX
+	VPBROADCASTQ AX, Z0
+	VPADDQ (DX), Z0, Z0          // the block's eight states
+	VPBROADCASTQ 64(DX), Z11     // 8*inc
+	MOVQ $0xe7037ed1a0b428db, AX
+	VPBROADCASTQ AX, Z12
+	MOVQ $0xffffffff, AX
+	VPBROADCASTQ AX, Z13
+	TESTQ CX, CX
+	JZ    wydone
+
+wyloop:
+	VPXORQ Z12, Z0, Z1           // b = state ^ mix
+	VPSRLQ $32, Z0, Z2           // a1
+	VPSRLQ $32, Z1, Z3           // b1
+	VPMULUDQ Z1, Z0, Z4          // p00 = a0*b0
+	VPMULUDQ Z3, Z0, Z5          // p01 = a0*b1
+	VPMULUDQ Z1, Z2, Z6          // p10 = a1*b0
+	VPMULUDQ Z3, Z2, Z7          // p11 = a1*b1
+	VPSRLQ $32, Z4, Z8           // mid = p00>>32 + low(p01) + low(p10)
+	VPANDQ Z13, Z5, Z9
+	VPADDQ Z9, Z8, Z8
+	VPANDQ Z13, Z6, Z9
+	VPADDQ Z9, Z8, Z8
+	VPSRLQ $32, Z5, Z9           // hi = p11 + p01>>32 + p10>>32 + mid>>32
+	VPADDQ Z9, Z7, Z7
+	VPSRLQ $32, Z6, Z9
+	VPADDQ Z9, Z7, Z7
+	VPSRLQ $32, Z8, Z9
+	VPADDQ Z9, Z7, Z7
+	VPADDQ Z6, Z5, Z5            // lo = p00 + (p01+p10)<<32
+	VPSLLQ $32, Z5, Z5
+	VPADDQ Z5, Z4, Z4
+	VPXORQ Z7, Z4, Z4
+	VMOVDQU64 Z4, (DI)
+	VPADDQ Z11, Z0, Z0
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  wyloop
+
+wydone:
+	VZEROUPPER
+	RET

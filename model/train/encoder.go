@@ -48,9 +48,14 @@ type branchWork struct {
 // attnScratch holds the per-head buffers of the attention kernels.
 type attnScratch struct {
 	kt, vt, dkt, dvt []float32 // [dh, L]
-	s, m, dp         []float32 // [L]
-	q                []float32 // one scaled query [dh]
+	s, dp            []float32 // [queryBlock, L]
+	q                []float32 // scaled queries [queryBlock, dh]
+	draws            []uint16  // dropout draws: one row's [L], or dropout.apply's scratch
 }
+
+// queryBlock is the number of query rows whose key and value gradients
+// the backward pass adds in one sweep over dK and dV (simd.Axpy4).
+const queryBlock = 4
 
 // forward encodes samples [lo,hi): x are the branch input rows after
 // BatchNorm. It writes the unit embeddings to emb [(hi−lo),E].
@@ -153,7 +158,7 @@ func (w *branchWork) applyDrop(v []float32, n int, drop dropout, key uint64) {
 	}
 	per := w.seqLen * n
 	for b := range w.hi - w.lo {
-		drop.apply(v[b*per:(b+1)*per], streamKey(key, uint64(w.lo+b)))
+		drop.apply(v[b*per:(b+1)*per], streamKey(key, uint64(w.lo+b)), &w.att.draws)
 	}
 }
 
@@ -268,11 +273,11 @@ func (a *attnScratch) transposeHead(qkv []float32, L, e, dh, h int) {
 }
 
 // scores computes the unnormalised attention weights e_j = exp(s_j − max)
-// of query row q (already scaled) against the keys in a.kt into a.s and
+// of query row q (already scaled) against the keys in a.kt into s and
 // returns 1/Σ e_j.
-func (a *attnScratch) scores(q []float32, L int) float32 {
-	mx := simd.ScoresRow(a.s, q, a.kt, L)
-	return 1 / simd.ExpSub(a.s[:L], mx)
+func (a *attnScratch) scores(s, q []float32, L int) float32 {
+	mx := simd.ScoresRow(s, q, a.kt, L)
+	return 1 / simd.ExpSub(s[:L], mx)
 }
 
 // forward computes multi-head self-attention (before the output
@@ -284,25 +289,25 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	a.kt, a.vt = grow(a.kt, dh*L), grow(a.vt, dh*L)
-	a.s, a.m, a.q = grow(a.s, L), grow(a.m, L), grow(a.q, dh)
-	q := a.q
+	a.s, a.q = grow(a.s, L), grow(a.q, dh)
+	s, q := a.s[:L], a.q[:dh]
 	for h := range heads {
 		a.transposeHead(qkv, L, e, dh, h)
 		for i := range L {
 			for k := range dh {
 				q[k] = qkv[i*3*e+h*dh+k] * scale
 			}
-			inv := a.scores(q, L)
+			inv := a.scores(s, q, L)
 			if store != nil {
 				row := store[(h*L+i)*(L+1) : (h*L+i+1)*(L+1)]
-				copy(row, a.s)
+				copy(row, s)
 				row[L] = inv
 			}
 			if drop.active() {
-				drop.apply(a.s, streamKey(key, uint64(h), uint64(i)))
+				drop.apply(s, streamKey(key, uint64(h), uint64(i)), &a.draws)
 			}
 			o := out[i*e+h*dh : i*e+(h+1)*dh]
-			simd.WeightedRows(o, a.s, a.vt, L)
+			simd.WeightedRows(o, s, a.vt, L)
 			for k := range o {
 				o[k] *= inv
 			}
@@ -313,63 +318,58 @@ func (a *attnScratch) forward(qkv, out []float32, L, e, heads int, drop dropout,
 // backward computes dqkv [L,3E] of one sample from the gradient dout [L,E]
 // of the attention output. It takes the probabilities from store when not
 // nil and recomputes them otherwise; it regenerates the dropout masks.
+// Query rows are taken queryBlock at a time, so that one sweep over the
+// transposed key and value gradients adds the rank-one updates of all of
+// them.
 func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop dropout, key uint64, store []float32) {
 	dh := e / heads
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	a.kt, a.vt = grow(a.kt, dh*L), grow(a.vt, dh*L)
 	a.dkt, a.dvt = grow(a.dkt, dh*L), grow(a.dvt, dh*L)
-	a.s, a.m, a.dp, a.q = grow(a.s, L), grow(a.m, L), grow(a.dp, L), grow(a.q, dh)
-	q := a.q
+	a.s, a.dp, a.q = grow(a.s, queryBlock*L), grow(a.dp, queryBlock*L), grow(a.q, queryBlock*dh)
+	var draws []uint16
+	if drop.active() {
+		if cap(a.draws) < L {
+			a.draws = make([]uint16, max(L, dropChunk))
+		}
+		draws = a.draws[:L]
+	}
 	for h := range heads {
 		a.transposeHead(qkv, L, e, dh, h)
 		clear(a.dkt)
 		clear(a.dvt)
-		for i := range L {
-			for k := range dh {
-				q[k] = qkv[i*3*e+h*dh+k] * scale
-			}
-			// ev = e_j with p_j = e_j·inv
-			var inv float32
-			ev := a.s
-			if store != nil {
-				row := store[(h*L+i)*(L+1) : (h*L+i+1)*(L+1)]
-				ev, inv = row[:L], row[L]
-			} else {
-				inv = a.scores(q, L)
-			}
-			do := dout[i*e+h*dh : i*e+h*dh+dh]
-			dp := a.dp
-			simd.ScoresRow(dp, do, a.vt, L)
-			// dp_j = ∂/∂(dropped p_j); with the mask m_j it becomes ∂/∂p_j,
-			// and dS_j = p_j·(dp_j − Σ_l p_l dp_l). a.s becomes the dropped
-			// probabilities p_j·m_j for dV.
-			if drop.active() {
-				drop.mask(a.m, streamKey(key, uint64(h), uint64(i)))
-				for j, m := range a.m {
-					dp[j] *= m
+		for i0 := 0; i0 < L; i0 += queryBlock {
+			n := min(queryBlock, L-i0)
+			for t := range n {
+				i := i0 + t
+				q, s, dp := a.q[t*dh:(t+1)*dh], a.s[t*L:(t+1)*L], a.dp[t*L:(t+1)*L]
+				for k := range dh {
+					q[k] = qkv[i*3*e+h*dh+k] * scale
+				}
+				// ev = e_j with p_j = e_j·inv
+				var inv float32
+				ev := s
+				if store != nil {
+					row := store[(h*L+i)*(L+1) : (h*L+i+1)*(L+1)]
+					ev, inv = row[:L], row[L]
+				} else {
+					inv = a.scores(s, q, L)
+				}
+				// dp_j = ∂/∂(dropped p_j); SoftmaxGrad turns it into ∂/∂s_j
+				// and s into the dropped probabilities p_j·m_j for dV.
+				do := dout[i*e+h*dh : i*e+(h+1)*dh]
+				simd.ScoresRow(dp, do, a.vt, L)
+				if draws != nil {
+					drop.draws(draws, streamKey(key, uint64(h), uint64(i)))
+				}
+				simd.SoftmaxGrad(dp, s, ev, inv, draws, drop.thresh, drop.scale)
+				dq := dqkv[i*3*e+h*dh : i*3*e+(h+1)*dh]
+				simd.WeightedRows(dq, dp, a.kt, L)
+				for k := range dh {
+					dq[k] *= scale
 				}
 			}
-			c := dotGo(dp, ev) * inv
-			if drop.active() {
-				for j, ej := range ev {
-					p := ej * inv
-					dp[j] = p * (dp[j] - c)
-					a.s[j] = p * a.m[j]
-				}
-			} else {
-				for j, ej := range ev {
-					p := ej * inv
-					dp[j] = p * (dp[j] - c)
-					a.s[j] = p
-				}
-			}
-			dq := dqkv[i*3*e+h*dh : i*3*e+(h+1)*dh]
-			simd.WeightedRows(dq, dp, a.kt, L)
-			for k := range dh {
-				dq[k] *= scale
-				simd.Axpy(q[k], dp, a.dkt[k*L:(k+1)*L])
-				simd.Axpy(do[k], a.s, a.dvt[k*L:(k+1)*L])
-			}
+			a.addKV(dout, i0, n, L, e, dh, h)
 		}
 		for j := range L {
 			row := dqkv[j*3*e:]
@@ -378,5 +378,29 @@ func (a *attnScratch) backward(qkv, dout, dqkv []float32, L, e, heads int, drop 
 				row[2*e+h*dh+k] = a.dvt[k*L+j]
 			}
 		}
+	}
+}
+
+// addKV adds the key and value gradients of the n query rows from i0
+// (their scaled queries in a.q, score gradients in a.dp, dropped
+// probabilities in a.s) to a.dkt and a.dvt: dK += dSᵀ·Q, dV += Pᵀ·dO.
+func (a *attnScratch) addKV(dout []float32, i0, n, L, e, dh, h int) {
+	if n < queryBlock {
+		for t := range n {
+			do := dout[(i0+t)*e+h*dh:]
+			for k := range dh {
+				simd.Axpy(a.q[t*dh+k], a.dp[t*L:(t+1)*L], a.dkt[k*L:(k+1)*L])
+				simd.Axpy(do[k], a.s[t*L:(t+1)*L], a.dvt[k*L:(k+1)*L])
+			}
+		}
+		return
+	}
+	for k := range dh {
+		var cq, co [queryBlock]float32
+		for t := range queryBlock {
+			cq[t], co[t] = a.q[t*dh+k], dout[(i0+t)*e+h*dh+k]
+		}
+		simd.Axpy4(a.dkt[k*L:(k+1)*L], &cq, a.dp, L)
+		simd.Axpy4(a.dvt[k*L:(k+1)*L], &co, a.s, L)
 	}
 }

@@ -11,6 +11,7 @@ import (
 type headCache struct {
 	x, a, rd, res, logits []float32
 	lin                   linearScratch
+	draws                 []uint16 // dropout.apply's scratch
 }
 
 func (c *headCache) resize(b, e int) {
@@ -28,7 +29,7 @@ func headForward(hd *model.Head, c *headCache, b int, drop dropout, key uint64) 
 	}
 	if drop.active() {
 		for s := range b {
-			drop.apply(c.rd[s*e:(s+1)*e], streamKey(key, uint64(s)))
+			drop.apply(c.rd[s*e:(s+1)*e], streamKey(key, uint64(s)), &c.draws)
 		}
 	}
 	c.lin.forward(c.res, c.rd, b, &hd.Proj2)
@@ -47,7 +48,7 @@ func headBackward(hd, g *model.Head, c *headCache, b int, drop dropout, key uint
 	c.lin.backward(tmp, dx, c.rd, b, &hd.Proj2, &g.Proj2, false)  // tmp = d rd
 	if drop.active() {
 		for s := range b {
-			drop.apply(tmp[s*e:(s+1)*e], streamKey(key, uint64(s)))
+			drop.apply(tmp[s*e:(s+1)*e], streamKey(key, uint64(s)), &c.draws)
 		}
 	}
 	for i, v := range c.a {

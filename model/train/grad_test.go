@@ -13,8 +13,14 @@ import (
 // audio and vision rows end in zero padding.
 func randomCase(t testing.TB, layers, heads, embed, batch int, seed uint64) (*model.Model, *model.Input, *Labels) {
 	t.Helper()
+	return randomCaseLengths(t, layers, heads, embed, batch, seed, model.PerModality{Text: 4, Audio: 5, Vision: 3})
+}
+
+// randomCaseLengths is randomCase with the given sequence lengths.
+func randomCaseLengths(t testing.TB, layers, heads, embed, batch int, seed uint64, lengths model.PerModality) (*model.Model, *model.Input, *Labels) {
+	t.Helper()
 	m, err := model.New(model.Config{Convention: "mosi", EmbedDim: embed, Layers: layers, Heads: heads,
-		Dims: model.PerModality{Text: 6, Audio: 3, Vision: 4}, Lengths: model.PerModality{Text: 4, Audio: 5, Vision: 3}})
+		Dims: model.PerModality{Text: 6, Audio: 3, Vision: 4}, Lengths: lengths})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +66,12 @@ func randomCase(t testing.TB, layers, heads, embed, batch int, seed uint64) (*mo
 // with a central finite difference of the loss along a random direction,
 // for both stages, several layer and head counts, and active dropout (the
 // masks depend only on the step key, so the loss is a fixed function), with
-// the attention probabilities kept or recomputed.
+// the attention probabilities kept or recomputed. The cases with the
+// reference width 32 and longer sequences run the vector kernels'
+// whole-block paths (LinearRows' four-row kernel, attention rows of 16 and
+// more with partial last blocks, query blocks of 4 and a remainder).
 func TestGradientsFiniteDifference(t *testing.T) {
+	short, long := model.PerModality{Text: 4, Audio: 5, Vision: 3}, model.PerModality{Text: 19, Audio: 37, Vision: 18}
 	for _, tc := range []struct {
 		name                 string
 		layers, heads, embed int
@@ -69,18 +79,21 @@ func TestGradientsFiniteDifference(t *testing.T) {
 		rule                 string
 		encDrop, outDrop     float64
 		cache                int64
+		lengths              model.PerModality
 	}{
-		{"stage2-1-layer-2-heads-dropout", 1, 2, 8, true, "mosi", 0.2, 0.3, 0},
-		{"stage2-1-layer-2-heads-dropout-recompute", 1, 2, 8, true, "mosi", 0.2, 0.3, -1},
-		{"stage2-3-layers-4-heads", 3, 4, 16, true, "sims", -1, 0, 0},
-		{"stage1-2-layers-1-head-dropout-recompute", 2, 1, 8, false, "sims", 0.2, 0.3, -1},
-		{"stage1-0-layers", 0, 1, 8, false, "mosi", -1, 0, 0},
-		{"stage2-2-layers-1-head-encoder-dropout", 2, 1, 8, true, "sims", 0.2, 0, 0},
-		{"stage1-2-layers-2-heads-head-dropout", 2, 2, 8, false, "sims", -1, 0.3, 0},
+		{"stage2-1-layer-2-heads-dropout", 1, 2, 8, true, "mosi", 0.2, 0.3, 0, short},
+		{"stage2-1-layer-2-heads-dropout-recompute", 1, 2, 8, true, "mosi", 0.2, 0.3, -1, short},
+		{"stage2-3-layers-4-heads", 3, 4, 16, true, "sims", -1, 0, 0, short},
+		{"stage1-2-layers-1-head-dropout-recompute", 2, 1, 8, false, "sims", 0.2, 0.3, -1, short},
+		{"stage1-0-layers", 0, 1, 8, false, "mosi", -1, 0, 0, short},
+		{"stage2-2-layers-1-head-encoder-dropout", 2, 1, 8, true, "sims", 0.2, 0, 0, short},
+		{"stage1-2-layers-2-heads-head-dropout", 2, 2, 8, false, "sims", -1, 0.3, 0, short},
+		{"stage2-width-32-long-dropout", 1, 4, 32, true, "mosi", 0.2, 0.3, 0, long},
+		{"stage2-width-32-long-dropout-recompute", 1, 4, 32, true, "mosi", 0.2, 0, -1, long},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m, in, lab := randomCase(t, tc.layers, tc.heads, tc.embed, 5, 11)
+			m, in, lab := randomCaseLengths(t, tc.layers, tc.heads, tc.embed, 5, 11, tc.lengths)
 			eng, err := NewEngine(m, EngineOptions{EncoderDropout: tc.encDrop, OutDropout: tc.outDrop,
 				SupConRule: tc.rule, StableSupCon: true, Seed: 3, AttentionCache: tc.cache})
 			if err != nil {

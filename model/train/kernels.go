@@ -2,7 +2,6 @@ package train
 
 import (
 	"math"
-	"math/bits"
 
 	"github.com/cmc-stream/cmc-stream/internal/simd"
 	"github.com/cmc-stream/cmc-stream/model"
@@ -160,7 +159,8 @@ func streamKey(parts ...uint64) uint64 {
 
 // dropout describes one dropout site: drop probability p, the inverse keep
 // scale 1/(1−p) and the 16-bit threshold below which a draw drops (p is
-// resolved to 1/65536; 0.1 becomes 6554/65536 = 0.100006).
+// resolved to 1/65536; 0.1 becomes 6554/65536 = 0.100006). The draws of a
+// stream are simd.WyrandDraws from the stream's key.
 type dropout struct {
 	scale  float32
 	thresh uint16
@@ -176,60 +176,26 @@ func newDropout(p float64) dropout {
 // active reports whether the site drops anything.
 func (d dropout) active() bool { return d.thresh > 0 }
 
-// mask writes the dropout multipliers (0 or 1/(1−p)) of stream key for
-// len(m) consecutive positions.
-func (d dropout) mask(m []float32, key uint64) {
-	for i := range m {
-		m[i] = 1
-	}
-	d.apply(m, key)
-}
+// dropChunk is the number of draws apply generates at a time.
+const dropChunk = 512
 
-// apply multiplies v in place by the dropout multipliers of stream key.
-// The stream is wyrand (Wang Yi's generator: a Weyl sequence and one
-// 64×64→128-bit multiply), four 16-bit draws per output; a draw u drops
-// its position when u < thresh, tested without a branch: uint32(u) −
-// thresh wraps to ≥ 2³¹ exactly then.
-func (d dropout) apply(v []float32, key uint64) {
-	vals := [2]float32{d.scale, 0}
-	t := uint32(d.thresh)
+// draws writes the first len(u) 16-bit draws of stream key to u.
+func (d dropout) draws(u []uint16, key uint64) { simd.WyrandDraws(u, key) }
+
+// apply multiplies v in place by the dropout multipliers of stream key,
+// generating the draws dropChunk at a time into *scratch (allocated on
+// first use; a buffer that stays in the cache, where fresh memory for
+// every call cost more than generating the draws).
+func (d dropout) apply(v []float32, key uint64, scratch *[]uint16) {
+	if cap(*scratch) < dropChunk {
+		*scratch = make([]uint16, dropChunk)
+	}
+	buf := (*scratch)[:dropChunk]
 	state := key
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		state += 0xa0761d6478bd642f
-		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
-		r := hi ^ lo
-		w := v[i : i+4 : i+4]
-		w[0] *= vals[(uint32(uint16(r))-t)>>31]
-		w[1] *= vals[(uint32(uint16(r>>16))-t)>>31]
-		w[2] *= vals[(uint32(uint16(r>>32))-t)>>31]
-		w[3] *= vals[(uint32(uint16(r>>48))-t)>>31]
+	for len(v) > 0 {
+		n := min(len(v), dropChunk)
+		state = simd.WyrandDraws(buf[:n], state)
+		simd.DropScale(v[:n], buf[:n], d.thresh, d.scale)
+		v = v[n:]
 	}
-	if i < len(v) {
-		state += 0xa0761d6478bd642f
-		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
-		r := hi ^ lo
-		for ; i < len(v); i++ {
-			v[i] *= vals[(uint32(uint16(r))-t)>>31]
-			r >>= 16
-		}
-	}
-}
-
-// dotGo is a dot product with a fixed summation order (four interleaved
-// partial sums), for vectors whose alignment is not controlled.
-func dotGo(x, y []float32) float32 {
-	var s [4]float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		a, b := x[i:i+4:i+4], y[i:i+4:i+4]
-		s[0] += a[0] * b[0]
-		s[1] += a[1] * b[1]
-		s[2] += a[2] * b[2]
-		s[3] += a[3] * b[3]
-	}
-	for ; i < len(x); i++ {
-		s[0] += x[i] * y[i]
-	}
-	return (s[0] + s[1]) + (s[2] + s[3])
 }
