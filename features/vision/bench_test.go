@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cmc-stream/cmc-stream/internal/onnx"
 )
 
 // cpuTime returns the CPU time (user + system) the process has used.
@@ -84,4 +86,26 @@ func BenchmarkExpression(b *testing.B) {
 		}
 	}
 	b.ReportMetric((cpuTime(b)-start).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkExpressionBatch8 measures the expression model on 8 faces in
+// one ONNX Runtime call (batch 8; TestExpressionBatch shows the outputs
+// equal batch 1's), reported per face to compare with BenchmarkExpression.
+func BenchmarkExpressionBatch8(b *testing.B) {
+	const n = 8
+	e := newExtractor(b, Config{DisableHaar: true})
+	f := frame(b, "scale=240:240,pad=320:240:40:0", 320, 240)
+	face := box{x: 0.37, y: 0.25, w: 0.29, h: 0.38}
+	batch := make([]float32, n*exprSize*exprSize)
+	b.ResetTimer()
+	start := cpuTime(b)
+	for range b.N {
+		for i := range n {
+			cropGrey(f, 320, 240, face, batch[i*exprSize*exprSize:(i+1)*exprSize*exprSize])
+		}
+		if _, err := e.expr.session.Run(onnx.Tensor{Shape: []int64{n, exprSize, exprSize, 1}, F32: batch}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime(b)-start).Seconds()*1e3/float64(b.N*n), "cpu-ms/face")
 }
