@@ -82,13 +82,7 @@ func kernelSets(t *testing.T) []kernelSet {
 // outputs to the float32 summation bound of their float64 magnitude.
 func TestKernelSetsAgainstFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 4))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return v
-	}
+	fill := normals(rng)
 	lengths := []int{375, 500, 1000}
 	for u := 1; u <= 70; u++ {
 		lengths = append(lengths, u)
@@ -252,13 +246,7 @@ func withKernels(row func(s, q, kt []float32, u int) float32, fn func()) {
 // against float64, to 1e-6 of Σ|x·w| + |b| + |dst|.
 func TestLinearRowsAgainstFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return v
-	}
+	fill := normals(rng)
 	for _, set := range kernelSets(t) {
 		for _, shape := range [][3]int{{1, 32, 96}, {7, 32, 96}, {9, 32, 128}, {13, 128, 32}, {5, 768, 32}, {6, 20, 32}, {4, 33, 48}, {3, 5, 7}} {
 			for _, mode := range []Mode{Overwrite, Accumulate, Rectify} {
@@ -320,13 +308,7 @@ func withDot(d func(x, y []float32) float32, fn func()) {
 // Nothing may be written past len(v).
 func TestDropoutKernelsAgainstFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 1))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return v
-	}
+	fill := normals(rng)
 	for _, set := range kernelSets(t) {
 		for _, n := range append([]int{375, 500, 1000}, seq(0, 70)...) {
 			for _, thresh := range []uint16{0, 6554, 32768} {

@@ -10,13 +10,7 @@ import (
 // processor has it) with the portable ones on every tail length.
 func TestKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return v
-	}
+	fill := normals(rng)
 	for u := 1; u <= 70; u++ {
 		for _, dh := range []int{1, 4, 8, 32} {
 			q, kt := fill(dh), fill(dh*u)
@@ -137,4 +131,16 @@ func BenchmarkScores(b *testing.B) {
 			ScoresRow2(s0, s1, q0, q1, kt, u)
 		}
 	})
+}
+
+// normals returns a function giving n float32 draws of rng's standard
+// normal distribution.
+func normals(rng *rand.Rand) func(n int) []float32 {
+	return func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
 }
