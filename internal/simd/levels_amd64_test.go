@@ -33,9 +33,9 @@ func kernelSets(t *testing.T) []kernelSet {
 		weightedRowsGeneric(out, s, vt, len(s))
 		return sum
 	}, func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
-		withKernels(scoresRowGeneric, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
+		withKernel(&scoresRow, scoresRowGeneric, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
 	}, axpyGeneric, dropScaleGeneric, func(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
-		withDot(dotGeneric, func() { softmaxGradGeneric(dp, s, e, inv, draws, thresh, scale) })
+		withKernel(&dot, dotGeneric, func() { softmaxGradGeneric(dp, s, e, inv, draws, thresh, scale) })
 	}, axpy4Generic}}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		sets = append(sets, kernelSet{"avx2",
@@ -50,9 +50,9 @@ func kernelSets(t *testing.T) []kernelSet {
 			},
 			func(dst, x, wt, bias, scratch []float32, rows, in, out int, mode Mode) {
 				avx2 := func(s, q, kt []float32, u int) float32 { return scoresRowAVX2(s, q, kt, u, u) }
-				withKernels(avx2, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
+				withKernel(&scoresRow, avx2, func() { linearRowsGeneric(dst, x, wt, bias, scratch, rows, in, out, mode) })
 			}, axpyAVX2, dropScaleGeneric, func(dp, s, e []float32, inv float32, draws []uint16, thresh uint16, scale float32) {
-				withDot(dotAVX2, func() { softmaxGradGeneric(dp, s, e, inv, draws, thresh, scale) })
+				withKernel(&dot, dotAVX2, func() { softmaxGradGeneric(dp, s, e, inv, draws, thresh, scale) })
 			}, axpy4Generic})
 	} else {
 		t.Log("no AVX2/FMA: assembly kernels not tested")
@@ -231,12 +231,13 @@ func TestExpWeightedLowScores(t *testing.T) {
 	}
 }
 
-// withKernels runs fn with scoresRow set to row (linearRowsGeneric's
-// kernel), then restores it.
-func withKernels(row func(s, q, kt []float32, u int) float32, fn func()) {
-	saved := scoresRow
-	scoresRow = row
-	defer func() { scoresRow = saved }()
+// withKernel runs fn with the kernel variable *slot (scoresRow, the kernel
+// of linearRowsGeneric; dot, that of softmaxGradGeneric) set to k, then
+// restores it.
+func withKernel[F any](slot *F, k F, fn func()) {
+	saved := *slot
+	*slot = k
+	defer func() { *slot = saved }()
 	fn()
 }
 
@@ -287,15 +288,6 @@ func TestLinearRowsAgainstFloat64(t *testing.T) {
 			}
 		}
 	}
-}
-
-// withDot runs fn with dot set to d (softmaxGradGeneric's kernel), then
-// restores it.
-func withDot(d func(x, y []float32) float32, fn func()) {
-	saved := dot
-	dot = d
-	defer func() { dot = saved }()
-	fn()
 }
 
 // TestDropoutKernelsAgainstFloat64 runs every kernel set's DropScale,
