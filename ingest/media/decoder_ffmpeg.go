@@ -31,16 +31,23 @@ type ffmpegDecoder struct {
 	waitErr  error // ffmpeg's exit status, with its message
 }
 
-// startFFmpeg starts ffmpeg decoding cfg.Path to mono float32 at
-// cfg.SampleRate on its standard output.
+// startFFmpeg starts ffmpeg decoding cfg.Path to float32 at cfg.SampleRate,
+// with cfg.Channels channels interleaved, on its standard output.
 func startFFmpeg(cfg Config) (*ffmpegDecoder, error) {
 	bin, err := exec.LookPath(cfg.FFmpeg)
 	if err != nil {
 		return nil, fmt.Errorf("media: ffmpeg binary %q not found (make setup installs it): %w", cfg.FFmpeg, err)
 	}
 	d := &ffmpegDecoder{path: cfg.Path}
-	d.cmd = exec.Command(bin, "-nostdin", "-v", "error", "-i", cfg.Path,
-		"-vn", "-f", "f32le", "-ac", "1", "-ar", strconv.Itoa(cfg.SampleRate), "-")
+	// Stereo: the file's first two channels as they are (a mono file's
+	// channel is channel 0, and channel 1 silence), not ffmpeg's up- or
+	// downmix, which scales them.
+	channels := []string{"-ac", "1"}
+	if cfg.Channels == 2 {
+		channels = []string{"-af", "pan=stereo|c0=c0|c1=c1"}
+	}
+	args := append([]string{"-nostdin", "-v", "error", "-i", cfg.Path, "-vn", "-f", "f32le"}, channels...)
+	d.cmd = exec.Command(bin, append(args, "-ar", strconv.Itoa(cfg.SampleRate), "-")...)
 	d.cmd.Stderr = &d.stderr
 	if d.out, err = d.cmd.StdoutPipe(); err != nil {
 		return nil, fmt.Errorf("media: ffmpeg: %w", err)

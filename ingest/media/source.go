@@ -34,6 +34,11 @@ type Config struct {
 	// ChunkFrames is the number of frames per chunk (the last chunk may be
 	// shorter); DefaultChunkDuration (20 ms) of frames when zero.
 	ChunkFrames int
+	// Channels is 0 or 1 to average the file's channels to mono, or 2 to
+	// keep its first two channels, interleaved in each chunk (ffmpeg
+	// decodes the file; a mono file's channel is channel 0, and channel 1
+	// silence).
+	Channels int
 	// Realtime paces the chunks in real time: Read returns a chunk once
 	// the time since Epoch reaches the chunk's end.
 	Realtime bool
@@ -59,6 +64,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("media: SampleRate %d Hz is out of range", c.SampleRate)
 	case c.ChunkFrames < 0:
 		return fmt.Errorf("media: ChunkFrames %d is negative", c.ChunkFrames)
+	case c.Channels < 0 || c.Channels > 2:
+		return fmt.Errorf("media: Channels %d: want 0, 1 or 2", c.Channels)
 	}
 	return nil
 }
@@ -74,6 +81,7 @@ func (c Config) withDefaults() Config {
 	if c.FFmpeg == "" {
 		c.FFmpeg = DefaultFFmpeg
 	}
+	c.Channels = max(c.Channels, 1)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -83,7 +91,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Chunk is a run of consecutive mono frames.
+// Chunk is a run of consecutive frames, mono unless Config.Channels is 2.
 type Chunk struct {
 	// Offset is the number of frames before this chunk.
 	Offset int64
@@ -91,13 +99,18 @@ type Chunk struct {
 	Start time.Duration
 	// SampleRate is the sample rate in Hz.
 	SampleRate int
-	// Samples holds the frames in [-1, 1] (a float source may exceed it).
-	// The slice is owned by the receiver.
+	// Channels is the number of samples per frame: 1, or 2 when
+	// Config.Channels is 2.
+	Channels int
+	// Samples holds the frames in [-1, 1] (a float source may exceed it),
+	// channels interleaved. The slice is owned by the receiver.
 	Samples []float32
 }
 
 // Duration returns the length of c.
-func (c Chunk) Duration() time.Duration { return frameTime(int64(len(c.Samples)), c.SampleRate) }
+func (c Chunk) Duration() time.Duration {
+	return frameTime(int64(len(c.Samples)/max(c.Channels, 1)), c.SampleRate)
+}
 
 // frameTime returns the time of n frames at rate Hz, rounded to the
 // nanosecond.
@@ -105,9 +118,10 @@ func frameTime(n int64, rate int) time.Duration {
 	return time.Duration(math.Round(float64(n) * float64(time.Second) / float64(rate)))
 }
 
-// decoder produces mono float32 frames at the configured rate.
+// decoder produces float32 frames at the configured rate, mono or with the
+// configured channels interleaved.
 type decoder interface {
-	// read fills p with frames and returns how many, or io.EOF at the end.
+	// read fills p with samples and returns how many, or io.EOF at the end.
 	read(p []float32) (int, error)
 	close() error
 }
@@ -125,7 +139,7 @@ type Source struct {
 }
 
 // Open validates cfg and starts decoding its file: directly for a WAV file at
-// the configured rate, through ffmpeg otherwise. A missing file, a missing
+// the configured rate read as mono, through ffmpeg otherwise. A missing file, a missing
 // ffmpeg binary, or a file ffmpeg cannot read fails here with a message
 // saying which. The caller must Close the returned Source.
 func Open(cfg Config) (*Source, error) {
@@ -137,9 +151,11 @@ func Open(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	wav, err := newWAVDecoder(f, cfg.SampleRate)
-	if err == nil {
-		return &Source{cfg: cfg, dec: wav, direct: true}, nil
+	if cfg.Channels == 1 {
+		wav, err := newWAVDecoder(f, cfg.SampleRate)
+		if err == nil {
+			return &Source{cfg: cfg, dec: wav, direct: true}, nil
+		}
 	}
 	_ = f.Close() // only read from; ffmpeg opens the file itself
 	dec, err := startFFmpeg(cfg)
@@ -150,7 +166,7 @@ func Open(cfg Config) (*Source, error) {
 }
 
 // Direct reports whether the file is decoded without ffmpeg (a WAV file at
-// the configured rate).
+// the configured rate, read as mono).
 func (s *Source) Direct() bool { return s.direct }
 
 // Read returns the next chunk of ChunkFrames frames (the last one may be
@@ -191,18 +207,20 @@ func (s *Source) decodeChunk() (Chunk, error) {
 	if s.err != nil {
 		return Chunk{}, s.err
 	}
-	buf := make([]float32, s.cfg.ChunkFrames)
+	ch := s.cfg.Channels
+	buf := make([]float32, s.cfg.ChunkFrames*ch)
 	n := 0
 	for n < len(buf) && s.err == nil {
 		var m int
 		m, s.err = s.dec.read(buf[n:])
 		n += m
 	}
+	n -= n % ch // ffmpeg writes whole frames; a cut one is dropped
 	if n == 0 {
 		return Chunk{}, s.err
 	}
-	c := Chunk{Offset: s.offset, Start: frameTime(s.offset, s.cfg.SampleRate), SampleRate: s.cfg.SampleRate, Samples: buf[:n]}
-	s.offset += int64(n)
+	c := Chunk{Offset: s.offset, Start: frameTime(s.offset, s.cfg.SampleRate), SampleRate: s.cfg.SampleRate, Channels: ch, Samples: buf[:n]}
+	s.offset += int64(n / ch)
 	return c, nil
 }
 

@@ -378,3 +378,72 @@ func TestWAVOpenEnded(t *testing.T) {
 		t.Fatalf("read %d frames (direct %v), want 500 directly", len(got), s.Direct())
 	}
 }
+
+// TestStereoChannels reads a stereo PCM16 WAV file with Channels 2: ffmpeg
+// decodes it (not the direct reader, which averages), and each chunk holds
+// whole frames with the two channels interleaved as written, at 1/32768
+// per step of 16-bit PCM, exactly.
+func TestStereoChannels(t *testing.T) {
+	const n = 1000
+	data := make([]byte, 4*n)
+	for i := range n {
+		binary.LittleEndian.PutUint16(data[4*i:], uint16(int16(i*29-15000)))
+		binary.LittleEndian.PutUint16(data[4*i+2:], uint16(int16(7000-i*13)))
+	}
+	path := wavFile(t, tagPCM, 16000, 2, 16, data)
+	s, err := Open(Config{Path: path, SampleRate: 16000, ChunkFrames: 300, Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Direct() {
+		t.Error("Direct() with Channels 2; want ffmpeg, which keeps the channels")
+	}
+	var frames int64
+	for {
+		c, err := s.Read(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Channels != 2 || len(c.Samples)%2 != 0 || c.Offset != frames {
+			t.Fatalf("chunk at frame %d: %d channels, %d samples; want 2 channels of whole frames at frame %d", c.Offset, c.Channels, len(c.Samples), frames)
+		}
+		if want := time.Duration(len(c.Samples)/2) * time.Second / 16000; c.Duration() != want {
+			t.Errorf("chunk at frame %d lasts %v, want %v", c.Offset, c.Duration(), want)
+		}
+		for j := 0; j < len(c.Samples); j += 2 {
+			i := int(c.Offset) + j/2
+			l, r := float32(int16(i*29-15000))/32768, float32(int16(7000-i*13))/32768
+			if c.Samples[j] != l || c.Samples[j+1] != r {
+				t.Fatalf("frame %d: %v %v, want %v %v", i, c.Samples[j], c.Samples[j+1], l, r)
+			}
+		}
+		frames += int64(len(c.Samples) / 2)
+	}
+	if frames != n {
+		t.Errorf("%d frames, want %d", frames, n)
+	}
+	// A mono file is channel 0, at its level (not ffmpeg's -3 dB upmix),
+	// and channel 1 is silence.
+	mono := wavFile(t, tagPCM, 16000, 1, 16, data[:2*n])
+	m, err := Open(Config{Path: mono, SampleRate: 16000, ChunkFrames: n, Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c, err := m.Read(context.Background())
+	if err != nil || len(c.Samples) != 2*n {
+		t.Fatalf("mono file: %d samples, %v; want %d frames of 2 channels", len(c.Samples), err, n)
+	}
+	for j := 0; j < len(c.Samples); j += 2 {
+		if want := float32(int16(binary.LittleEndian.Uint16(data[j:]))) / 32768; c.Samples[j] != want || c.Samples[j+1] != 0 {
+			t.Fatalf("mono file, frame %d: %v %v, want %v 0", j/2, c.Samples[j], c.Samples[j+1], want)
+		}
+	}
+	if _, err := Open(Config{Path: path, Channels: 3}); err == nil || !strings.Contains(err.Error(), "Channels 3") {
+		t.Errorf("Open with Channels 3: %v, want an error naming Channels", err)
+	}
+}

@@ -253,7 +253,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	for _, a := range cfg.Sources.Audio {
 		var src pipeline.Source[align.Input]
 		if a.File != "" {
-			src = newAudioFileInput(a.StreamID, a.File, a.sampleRate(), a.realtime(), clock)
+			src = newAudioFileInput(a, clock)
 		} else {
 			dev := a.Device
 			if dev == "default" {

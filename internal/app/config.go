@@ -264,6 +264,13 @@ type AudioSource struct {
 	// Realtime paces file playback in real time. Default true; see
 	// realtime.
 	Realtime *bool `yaml:"realtime"`
+	// Channels maps the channels of a stereo file (a call recording, G.711
+	// or PCM) to speaker roles, such as {0: agent, 1: customer}, as
+	// sources.transcripts.kafka.channels does for audio chunks: each
+	// channel becomes the audio of its speaker in the stream, and a channel
+	// left out is dropped when the file is decoded. Files only, not with
+	// speech recognition. Default none: the channels are averaged.
+	Channels ChannelRoles `yaml:"channels"`
 }
 
 // DefaultSampleRate is the default sample rate, in Hz, of audio sources
@@ -709,6 +716,16 @@ func (c *Config) Validate() error {
 		if a.SampleRate != 0 && (a.SampleRate < event.MinSampleRate || a.SampleRate > event.MaxSampleRate) {
 			bad(f+".sample_rate", "%d Hz: want %d to %d, or 0 for the default", a.SampleRate, event.MinSampleRate, event.MaxSampleRate)
 		}
+		a.Channels.validate(f+".channels", bad)
+		switch {
+		case a.Channels != nil && a.File == "":
+			bad(f+".channels", "only for a file")
+		case a.Channels != nil && len(a.Channels) == 0:
+			bad(f+".channels", "no channel has a role: give 0 or 1 a role, or leave channels out")
+		}
+		if a.Channels != nil && c.ASR != nil && c.ASR.recognises(a.StreamID) {
+			bad(f+".channels", "speech recognition of stream %q takes one channel: leave channels out, or the stream out of asr.streams", a.StreamID)
+		}
 	}
 	tr := c.Sources.Transcripts
 	if tr.File != "" && tr.Kafka != nil {
@@ -922,14 +939,17 @@ func (c *Config) scoredParties() []string {
 }
 
 // parties returns the speaker roles that have audio of their own: the
-// roles of the channels of Kafka and WebSocket audio, and of Twilio's
-// tracks. A segment of such a speaker is aligned with that speaker's audio.
+// roles of the channels of audio files, Kafka and WebSocket audio, and of
+// Twilio's tracks. A segment of such a speaker is aligned with that speaker's audio.
 func (c *Config) parties() []string {
 	var roles []string
 	add := func(m map[int]string) {
 		for _, r := range m {
 			roles = append(roles, r)
 		}
+	}
+	for _, a := range c.Sources.Audio {
+		add(a.Channels)
 	}
 	if k := c.Sources.Transcripts.Kafka; k != nil {
 		add(k.Channels)

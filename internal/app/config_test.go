@@ -44,6 +44,9 @@ func TestConfigErrors(t *testing.T) {
 		{"audio at 1 Hz", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      sample_rate: 1", "sources.audio[0].sample_rate: 1 Hz: want 8000 to 192000"},
 		{"stream id with a newline", "- stream_id: showcase\n      device: demo", "- stream_id: \"show\\ncase\"\n      device: demo", "sources.video[0].stream_id: invalid stream id: byte 4 is '\\n'"},
 		{"huge frames", "fps: 15", "fps: 15\n      width: 100000", "sources.video[0].width: 100000 is above the limit of 8192"},
+		{"audio channel 2", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      channels: {2: customer}", "sources.audio[0].channels: channel 2: want 0 or 1"},
+		{"audio channels without roles", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      channels: {}", "sources.audio[0].channels: no channel has a role"},
+		{"audio channels of a device", "file: demo/media/showcase.wav", "device: default\n      channels: {0: agent}", "sources.audio[0].channels: only for a file"},
 		{"huge aligner buffer", "max_wait: 2s", "max_wait: 2s\n  max_buffered: 1e9", "window.max_buffered: 1e+09 is above the limit"},
 	}
 	checkConfigErrors(t, string(base), cases)

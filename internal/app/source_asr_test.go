@@ -292,6 +292,7 @@ sinks: {stdout: {}}
 		{", sample_rate: 8000", "lang: en", "sources.audio[0].sample_rate: 8000 Hz: speech recognition needs 16000 Hz"},
 		{"", "min_silence: 100ms, max_segment: 100ms", "max_segment"},
 		{"", "kafka: {topic: t}", "asr.kafka.brokers: required"},
+		{", channels: {1: customer}", "lang: en", `sources.audio[0].channels: speech recognition of stream "a" takes one channel`},
 	} {
 		_, err := DecodeConfig([]byte(fmt.Sprintf(base, c.rate, c.asr)))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -8,23 +8,33 @@ import (
 	"time"
 
 	"github.com/cmc-stream/cmc-stream/align"
+	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/ingest/media"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
 // audioFileInput replays a WAV file, or the audio track of a video file, as
-// audio items, in real time when realtime is set.
+// audio items, in real time when realtime is set. With channel roles, the
+// file's two channels are decoded and each channel with a role becomes
+// the audio of its speaker (splitChannels); a channel without one is
+// dropped here.
 type audioFileInput struct {
-	stream string
-	cfg    media.Config
-	clock  *StreamClock
-	src    *media.Source
-	origin time.Time // the stream's wall-clock origin
-	ended  bool      // the file failed to decode: the input is over
+	stream   string
+	cfg      media.Config
+	channels ChannelRoles
+	clock    *StreamClock
+	src      *media.Source
+	origin   time.Time     // the stream's wall-clock origin
+	ended    bool          // the file failed to decode: the input is over
+	pending  []align.Input // the other channels of the last chunk read
 }
 
-func newAudioFileInput(stream, path string, rate int, realtime bool, clock *StreamClock) *audioFileInput {
-	return &audioFileInput{stream: stream, clock: clock, cfg: media.Config{Path: path, SampleRate: rate, Realtime: realtime}}
+func newAudioFileInput(a AudioSource, clock *StreamClock) *audioFileInput {
+	cfg := media.Config{Path: a.File, SampleRate: a.sampleRate(), Realtime: a.realtime()}
+	if a.Channels != nil {
+		cfg.Channels = event.MaxChannels
+	}
+	return &audioFileInput{stream: a.StreamID, clock: clock, cfg: cfg, channels: a.Channels}
 }
 
 // Connect starts the stream clock and opens the file, played in real time
@@ -49,6 +59,11 @@ func (a *audioFileInput) Connect(context.Context) error {
 // size, say) has its error returned once, for the runner to report, and
 // ends there: its earlier chunks were delivered.
 func (a *audioFileInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
+	if len(a.pending) > 0 {
+		in := a.pending[0]
+		a.pending = a.pending[1:]
+		return in, nil, nil
+	}
 	if a.ended {
 		return nil, nil, pipeline.ErrEndOfInput
 	}
@@ -63,7 +78,15 @@ func (a *audioFileInput) Read(ctx context.Context) (align.Input, pipeline.AckFun
 		}
 		return nil, nil, err
 	}
-	return align.Media{StreamID: a.stream, Modality: align.Audio, Time: c.Start, Origin: a.origin, Samples: c.Samples, SampleRate: c.SampleRate}, nil, nil
+	m := align.Media{StreamID: a.stream, Modality: align.Audio, Time: c.Start, Origin: a.origin, SampleRate: c.SampleRate}
+	if a.channels == nil {
+		m.Samples = c.Samples
+		return m, nil, nil
+	}
+	// One item per channel with a role: at least one (Config.Validate).
+	items := splitChannels(m, event.AudioChunk{StreamID: a.stream, SampleRate: c.SampleRate, Channels: c.Channels, Samples: c.Samples}, a.channels)
+	a.pending = items[1:]
+	return items[0], nil, nil
 }
 
 // Close stops the decoder (and its ffmpeg process).

@@ -333,3 +333,90 @@ sinks: {stdout: {}}
 		t.Errorf("event ids %q, want %q", ids, want)
 	}
 }
+
+// TestStereoMuLawFile plays an 8 kHz stereo G.711 mu-law WAV file, made
+// with ffmpeg from the demo speech with the agent's channel 0 silent and
+// the customer's channel 1 the showcase clip, with channels {0: agent, 1:
+// customer} and privacy.roles [customer]; and the customer channel decoded
+// to a mono PCM16 WAV file by ffmpeg beforehand, run as a plain file. The
+// customer's events match the reference's within 1e-3, and the agent's
+// three windows are filtered: no event of the agent.
+func TestStereoMuLawFile(t *testing.T) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Skip("ffmpeg not installed (scripts/setup.sh installs it)")
+	}
+	dir := t.TempDir()
+	ff := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ffmpeg, append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %v: %v %s", args, err, out)
+		}
+	}
+	stereo, mono := filepath.Join(dir, "call.wav"), filepath.Join(dir, "customer.wav")
+	ff("-i", "../../demo/media/showcase.wav", "-af", "pan=stereo|c0=0*c0|c1=c0", "-ar", "8000", "-c:a", "pcm_mulaw", stereo)
+	ff("-i", stereo, "-af", "pan=mono|c0=c1", "-c:a", "pcm_s16le", mono)
+	var segs strings.Builder
+	for _, r := range showcaseSegments(t, "call") {
+		segs.WriteString(r.value + "\n")
+	}
+	transcript := filepath.Join(dir, "call.jsonl")
+	if err := os.WriteFile(transcript, []byte(segs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(file, channels string) ([]event.Event, Summary) {
+		t.Helper()
+		cfg, err := DecodeConfig([]byte(fmt.Sprintf(`
+model: {bundle: ../../demo/model}
+sources:
+  audio: [{stream_id: call, file: %q, sample_rate: 8000, realtime: false%s}]
+  transcripts: {file: %q}
+window: {policy: utterance, max_wait: 2s}
+sinks: {stdout: {}}
+privacy: {roles: [customer]}
+%s`, file, channels, transcript, testAssetsYAML)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
+		got := &collect{}
+		app, err := Build(cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		evs := got.events()
+		slices.SortFunc(evs, func(a, b event.Event) int { return a.Window.Start.Compare(b.Window.Start) })
+		return evs, app.Summary()
+	}
+	got, sum := run(stereo, ", channels: {0: agent, 1: customer}")
+	ref, _ := run(mono, "")
+	if sum.Filtered != 3 {
+		t.Errorf("%d windows filtered, want the agent's 3", sum.Filtered)
+	}
+	if len(got) != 7 || len(ref) != 7 {
+		t.Fatalf("%d events, reference %d; want the customer's 7 utterances", len(got), len(ref))
+	}
+	// The runs' origins differ: compare each event's window to its run's first.
+	for i := range got {
+		g, r := got[i], ref[i]
+		if g.StreamID != "call" || g.Speaker != "customer" {
+			t.Errorf("event %s: stream %q speaker %q, want a customer event of stream call", g.EventID, g.StreamID, g.Speaker)
+		}
+		if !g.Modalities.Audio.Present || !r.Modalities.Audio.Present {
+			t.Errorf("event %s: audio present %v, reference %v", g.EventID, g.Modalities.Audio.Present, r.Modalities.Audio.Present)
+			continue
+		}
+		if g.Window.Start.Sub(got[0].Window.Start) != r.Window.Start.Sub(ref[0].Window.Start) ||
+			g.Window.End.Sub(g.Window.Start) != r.Window.End.Sub(r.Window.Start) || g.Transcript != r.Transcript {
+			t.Errorf("event %d: window of %v %q, reference %v %q", i, g.Window.End.Sub(g.Window.Start), g.Transcript, r.Window.End.Sub(r.Window.Start), r.Transcript)
+		}
+		for _, p := range [][2]*event.Probs{{&g.Probs, &r.Probs}, {g.Modalities.Audio.Probs, r.Modalities.Audio.Probs}} {
+			if d := max(math.Abs(p[0].Negative-p[1].Negative), math.Abs(p[0].Neutral-p[1].Neutral), math.Abs(p[0].Positive-p[1].Positive)); d > 1e-3 {
+				t.Errorf("event %s: probs %+v, reference %+v (differ by %g)", g.EventID, *p[0], *p[1], d)
+			}
+		}
+	}
+}
