@@ -226,17 +226,7 @@ sinks: {stdout: {}}
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
-		got := &collect{}
-		app, err := Build(cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.Run(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		evs := got.events()
-		slices.SortFunc(evs, func(a, b event.Event) int { return int(a.Window.Seq) - int(b.Window.Seq) })
+		evs, _ := eventsOfFiles(t, cfg)
 		return evs
 	}
 	for _, file := range []string{mulaw, alaw} {
@@ -378,18 +368,7 @@ privacy: {roles: [customer]}
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
-		got := &collect{}
-		app, err := Build(cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := app.Run(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		evs := got.events()
-		slices.SortFunc(evs, func(a, b event.Event) int { return a.Window.Start.Compare(b.Window.Start) })
-		return evs, app.Summary()
+		return eventsOfFiles(t, cfg)
 	}
 	got, sum := run(stereo, ", channels: {0: agent, 1: customer}")
 	ref, _ := run(mono, "")
@@ -419,4 +398,22 @@ privacy: {roles: [customer]}
 			}
 		}
 	}
+}
+
+// eventsOfFiles runs cfg, whose sources are files, to their end, and
+// returns its events in the order of their windows' start, and its summary.
+func eventsOfFiles(t *testing.T, cfg *Config) ([]event.Event, Summary) {
+	t.Helper()
+	cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
+	got := &collect{}
+	app, err := Build(cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	evs := got.events()
+	slices.SortFunc(evs, func(a, b event.Event) int { return a.Window.Start.Compare(b.Window.Start) })
+	return evs, app.Summary()
 }
