@@ -198,17 +198,7 @@ func TestStereoMuLawCall(t *testing.T) {
 // audio decoded to PCM16 WAV by ffmpeg beforehand (read by the WAV reader):
 // the events' audio probabilities match within 1e-3.
 func TestG711AudioFiles(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Skip("ffmpeg not installed (scripts/setup.sh installs it)")
-	}
-	dir := t.TempDir()
-	ff := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(ffmpeg, append([]string{"-hide_banner", "-loglevel", "error", "-y", "-t", "9"}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg %v: %v %s", args, err, out)
-		}
-	}
+	dir, ff := t.TempDir(), ffmpegCommand(t, "-t", "9")
 	show := "../../demo/media/showcase.wav"
 	mulaw, alaw := filepath.Join(dir, "call-mulaw.wav"), filepath.Join(dir, "call-alaw.wav")
 	ff("-i", show, "-ar", "8000", "-c:a", "pcm_mulaw", mulaw)
@@ -332,17 +322,7 @@ sinks: {stdout: {}}
 // customer's events match the reference's within 1e-3, and the agent's
 // three windows are filtered: no event of the agent.
 func TestStereoMuLawFile(t *testing.T) {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Skip("ffmpeg not installed (scripts/setup.sh installs it)")
-	}
-	dir := t.TempDir()
-	ff := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(ffmpeg, append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg %v: %v %s", args, err, out)
-		}
-	}
+	dir, ff := t.TempDir(), ffmpegCommand(t)
 	stereo, mono := filepath.Join(dir, "call.wav"), filepath.Join(dir, "customer.wav")
 	ff("-i", "../../demo/media/showcase.wav", "-af", "pan=stereo|c0=0*c0|c1=c0", "-ar", "8000", "-c:a", "pcm_mulaw", stereo)
 	ff("-i", stereo, "-af", "pan=mono|c0=c1", "-c:a", "pcm_s16le", mono)
@@ -416,4 +396,22 @@ func eventsOfFiles(t *testing.T, cfg *Config) ([]event.Event, Summary) {
 	evs := got.events()
 	slices.SortFunc(evs, func(a, b event.Event) int { return a.Window.Start.Compare(b.Window.Start) })
 	return evs, app.Summary()
+}
+
+// ffmpegCommand returns a function that runs ffmpeg with opts and its
+// arguments, failing the test when it fails; it skips the test when ffmpeg
+// is missing (scripts/setup.sh installs it).
+func ffmpegCommand(t *testing.T, opts ...string) func(args ...string) {
+	t.Helper()
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Skip("ffmpeg not installed (scripts/setup.sh installs it)")
+	}
+	return func(args ...string) {
+		t.Helper()
+		args = append(append([]string{"-hide_banner", "-loglevel", "error", "-y"}, opts...), args...)
+		if out, err := exec.Command(ffmpeg, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %v: %v %s", args, err, out)
+		}
+	}
 }
