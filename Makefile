@@ -111,7 +111,8 @@ soak: .setup-done
 # in every `go test`.
 FUZZTIME ?= 30s
 FUZZ_TARGETS = ./internal/wav:FuzzDecoder ./features/audio:FuzzExtractWAV ./model/safetensors:FuzzDecodeBounded \
-	./model/mmsa:FuzzDecodeBounded ./internal/app:FuzzDecodeConfig ./ingest/kafka:FuzzBoundedGzip
+	./model/mmsa:FuzzDecodeBounded ./internal/app:FuzzDecodeConfig ./ingest/kafka:FuzzBoundedGzip \
+	./ingest/kafka:FuzzBatchEnd
 .PHONY: fuzz
 fuzz: .setup-done
 	@for t in $(FUZZ_TARGETS); do \

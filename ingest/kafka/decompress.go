@@ -1,52 +1,91 @@
 package kafka
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"sync"
+	"sync/atomic"
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 )
 
-// MaxDecompressedBytes bounds what one compressed record batch may inflate
-// to, in bytes: 16 MiB, sixteen times the default fetch size
-// (DefaultMaxBytes) and far above what a batch of transcript segments and
-// audio chunks holds. Without a bound, kafka-go inflates a batch whole in
-// memory, so a few kilobytes of gzip could claim gigabytes. A batch beyond
-// it is rejected message by message (ErrDecompressedTooLarge): each of its
-// offsets goes to Config.Reject (or is returned as a *MalformedError), and
-// the partition goes on after it. Each try inflates at most this much, in a
-// buffer kafka-go grows by doubling (so at most twice this per partition
-// being fetched), and costs its partition about 2 s per offset (kafka-go
-// waits for the rest of a batch it failed to inflate).
+// DefaultMaxDecompressedBytes is the default of Config.MaxDecompressedBytes:
+// 16 MiB, sixteen times the default fetch size (DefaultMaxBytes) and far
+// above what a batch of transcript segments and audio chunks holds.
 //
-// kafka-go decodes batches with the codecs of its global compress.Codecs
-// table; this package replaces them, once, when it is loaded, with bounded
-// ones, so the bound holds for every kafka-go reader of the process.
-const MaxDecompressedBytes = 16 << 20
+// Without a bound, kafka-go inflates a record batch whole in memory while it
+// decodes a fetch, before any message reaches this package, so a few
+// kilobytes of gzip could claim gigabytes. kafka-go decodes batches with the
+// codecs of its global compress.Codecs table; this package replaces them,
+// once, when it is loaded, with bounded ones, so the bound holds for every
+// kafka-go reader of the process. Their bound is the largest
+// MaxDecompressedBytes of the sources connected in the process
+// (DefaultMaxDecompressedBytes when none is), as kafka-go gives a codec no
+// way to tell which reader it serves; a source also refuses a message above
+// its own bound (ErrDecompressedTooLarge), so each source's bound holds for
+// its messages whatever the others use.
+const DefaultMaxDecompressedBytes = 16 << 20
 
 // ErrDecompressedTooLarge is wrapped by the *MalformedError of a message
-// whose record batch inflates beyond MaxDecompressedBytes.
-var ErrDecompressedTooLarge = fmt.Errorf("record batch inflates beyond %d bytes (kafka.MaxDecompressedBytes)", MaxDecompressedBytes)
+// above Config.MaxDecompressedBytes, or whose record batch inflates beyond
+// it (then its value is empty).
+var ErrDecompressedTooLarge = fmt.Errorf("message or its record batch inflates beyond the bound (kafka.Config.MaxDecompressedBytes)")
 
 func init() {
+	codecLimit.Store(DefaultMaxDecompressedBytes)
 	for i, c := range compress.Codecs {
 		if c != nil {
-			compress.Codecs[i] = boundedCodec{Codec: c, limit: MaxDecompressedBytes}
+			compress.Codecs[i] = boundedCodec{Codec: c}
 		}
 	}
 }
 
-// boundedCodec is a codec whose readers fail beyond limit bytes.
+// codecLimit is the bound of the bounded codecs: the largest bound of
+// limits, or DefaultMaxDecompressedBytes when limits is empty.
+var (
+	codecLimit atomic.Int64
+	limitsMu   sync.Mutex
+	limits     = map[any]int64{} // the bound of each connected source
+)
+
+// inflated counts the bytes the bounded codecs produced
+// in the process; tests read it to show what a bomb cost.
+var inflated atomic.Int64
+
+// setCodecLimit records the bound of source s (none when limit is 0) and
+// sets codecLimit.
+func setCodecLimit(s any, limit int64) {
+	limitsMu.Lock()
+	defer limitsMu.Unlock()
+	if limit == 0 {
+		delete(limits, s)
+	} else {
+		limits[s] = limit
+	}
+	l := int64(DefaultMaxDecompressedBytes)
+	if len(limits) > 0 {
+		l = 0
+		for v := range maps.Values(limits) {
+			l = max(l, v)
+		}
+	}
+	codecLimit.Store(l)
+}
+
+// boundedCodec is a codec whose readers fail beyond limit bytes, or
+// codecLimit bytes when limit is 0.
 type boundedCodec struct {
 	compress.Codec
 	limit int64
 }
 
 // NewReader returns a reader of r's decompressed bytes that fails with
-// ErrDecompressedTooLarge after limit bytes.
+// ErrDecompressedTooLarge after the codec's limit.
 func (c boundedCodec) NewReader(r io.Reader) io.ReadCloser {
-	return &boundedReader{rc: c.Codec.NewReader(r), src: r, left: c.limit}
+	return &boundedReader{rc: c.Codec.NewReader(r), src: r, left: cmp.Or(c.limit, codecLimit.Load())}
 }
 
 // boundedReader reads at most left bytes, then fails with tooLarge if more
@@ -67,6 +106,7 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := b.rc.Read(one[:])
 		if n > 0 {
+			inflated.Add(1)
 			_, _ = io.Copy(io.Discard, b.src)
 			return 0, tooLarge{}
 		}
@@ -77,6 +117,7 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.left -= int64(n)
+	inflated.Add(int64(n))
 	return n, err
 }
 

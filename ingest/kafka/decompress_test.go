@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 )
 
@@ -23,8 +26,7 @@ import (
 // segment (it does not stall on the bomb).
 func TestDecompressionBomb(t *testing.T) {
 	addr := newCluster(t)
-	w := &kafkago.Writer{Addr: kafkago.TCP(addr), Topic: topic, Transport: &kafkago.Transport{}, Compression: kafkago.Gzip,
-		Balancer: &kafkago.Hash{}, BatchBytes: 128 << 20, BatchSize: 2, BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll}
+	w := gzipWriter(addr, 2)
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
@@ -42,28 +44,20 @@ func TestDecompressionBomb(t *testing.T) {
 	runtime.GC()
 	base := heapObjects()
 	peak := watchPeakHeap(ctx)
-	var rejected []*kafka.MalformedError
-	s, err := kafka.New(kafka.Config{Brokers: []string{addr}, Topic: topic, GroupID: group,
-		HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: 6 * time.Second, RebalanceTimeout: time.Second,
-		Reject: func(_ context.Context, m *kafka.MalformedError) error {
-			rejected = append(rejected, m)
-			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, got := rejectingSource(t, addr, 0)
 	if err := s.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
 	seg, ack, err := s.Read(ctx)
 	if err != nil || seg.Text != "segment 1" {
-		t.Fatalf("Read = %+v, %v; want segment 1 (rejected %v)", seg, err, rejected)
+		t.Fatalf("Read = %+v, %v; want segment 1 (rejected %v)", seg, err, *got)
 	}
 	if err := ack(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	grown := peak() - base
+	rejected := *got
 	if len(rejected) != 2 {
 		t.Fatalf("rejected %v, want the bomb's two offsets", rejected)
 	}
@@ -73,15 +67,40 @@ func TestDecompressionBomb(t *testing.T) {
 				i, m, m.Offset, len(m.Value), topic, i)
 		}
 	}
-	// Each try inflates at most MaxDecompressedBytes, in a buffer kafka-go
+	// Each try inflates at most DefaultMaxDecompressedBytes, in a buffer kafka-go
 	// grows by doubling: while it grows, the old buffer and one of twice
-	// its size are live, three times the bound (48 MiB), still below the
+	// its size are live, three times the default bound (48 MiB), still below the
 	// 64 MiB of the batch inflated whole; 8 MiB of slack for the rest of
 	// the fetch. The bound is on the peak heap, not on the bytes
 	// allocated, which grow with the retries a loaded machine makes.
-	if limit := uint64(3*kafka.MaxDecompressedBytes + 8<<20); grown > limit {
+	if limit := uint64(3*kafka.DefaultMaxDecompressedBytes + 8<<20); grown > limit {
 		t.Errorf("reading past the bomb held %d MiB of heap at its peak, want at most %d MiB", grown>>20, limit>>20)
 	}
+}
+
+// gzipWriter returns a writer of gzip batches of up to batchSize messages
+// to the topic, keyed by stream id.
+func gzipWriter(addr string, batchSize int) *kafkago.Writer {
+	return &kafkago.Writer{Addr: kafkago.TCP(addr), Topic: topic, Transport: &kafkago.Transport{}, Compression: kafkago.Gzip,
+		Balancer: &kafkago.Hash{}, BatchBytes: 128 << 20, BatchSize: batchSize, BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll}
+}
+
+// rejectingSource returns a segment source, not connected, with the given
+// MaxDecompressedBytes, whose Reject appends each malformed message to the
+// slice returned.
+func rejectingSource(t *testing.T, addr string, maxDecompressed int) (*kafka.Source[event.Segment], *[]*kafka.MalformedError) {
+	t.Helper()
+	var rejected []*kafka.MalformedError
+	s, err := kafka.New(kafka.Config{Brokers: []string{addr}, Topic: topic, GroupID: group, MaxDecompressedBytes: maxDecompressed,
+		HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: 6 * time.Second, RebalanceTimeout: time.Second,
+		Reject: func(_ context.Context, m *kafka.MalformedError) error {
+			rejected = append(rejected, m)
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, &rejected
 }
 
 // heapObjects returns the bytes of live and not yet swept heap objects.
@@ -118,5 +137,72 @@ func watchPeakHeap(ctx context.Context) func() uint64 {
 		close(stop)
 		<-done
 		return peak.Load()
+	}
+}
+
+// TestDecompressionBombBatch produces, with a bound of 64 KiB, a segment,
+// one gzip batch of four bombs (1 MiB of zeros each, about 1 KiB on the
+// wire), a segment, a batch of one bomb, and a segment: each bomb's offset
+// is rejected once as ErrDecompressedTooLarge naming topic, partition and
+// offset; the segments arrive in order; the committed offset moves past
+// every bomb; and the two bad batches are inflated at most once each, up to
+// the bound (not once per bomb, nor whole: 4 MiB).
+func TestDecompressionBombBatch(t *testing.T) {
+	const limit = 64 << 10
+	addr := newCluster(t)
+	w := gzipWriter(addr, 4)
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	bomb := kafkago.Message{Key: []byte("a"), Value: make([]byte, 1<<20)}
+	for _, batch := range [][]kafkago.Message{
+		{{Key: []byte("a"), Value: []byte(segment("a", 1))}},
+		{bomb, bomb, bomb, bomb},
+		{{Key: []byte("a"), Value: []byte(segment("a", 2))}},
+		{bomb},
+		{{Key: []byte("a"), Value: []byte(segment("a", 3))}},
+	} {
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, got := rejectingSource(t, addr, limit)
+	before := kafka.Inflated()
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	for i := 1; i <= 3; i++ {
+		seg, ack, err := s.Read(ctx)
+		if err != nil || seg.Text != fmt.Sprintf("segment %d", i) {
+			t.Fatalf("Read = %+v, %v; want segment %d (rejected %v)", seg, err, i, *got)
+		}
+		if err := ack(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spent := kafka.Inflated() - before
+	t.Logf("inflated %d bytes for 5 bombs of 1 MiB in 2 batches, bound %d", spent, limit)
+	rejected, wantOffsets := *got, []int64{1, 2, 3, 4, 6}
+	if len(rejected) != len(wantOffsets) {
+		t.Fatalf("rejected %v, want offsets %v", rejected, wantOffsets)
+	}
+	for i, m := range rejected {
+		if !errors.Is(m, kafka.ErrDecompressedTooLarge) || m.Topic != topic || m.Partition != rejected[0].Partition ||
+			m.Offset != wantOffsets[i] || len(m.Value) != 0 {
+			t.Errorf("rejected[%d] = %v (%d value bytes), want %s offset %d as ErrDecompressedTooLarge without a value",
+				i, m, len(m.Value), topic, wantOffsets[i])
+		}
+	}
+	if want := fmt.Sprintf("kafka: malformed message %s/%d@%d: ", topic, rejected[0].Partition, 1); !strings.HasPrefix(rejected[0].Error(), want) {
+		t.Errorf("error %q, want it to begin %q", rejected[0].Error(), want)
+	}
+	if c := committed(t, addr)[rejected[0].Partition]; c != 8 {
+		t.Errorf("committed offset %d, want 8 (past the last segment)", c)
+	}
+	// Each bad batch: at most the bound and the one byte beyond it that
+	// proves it a bomb; 4 KiB for the three segments' batches.
+	if most := int64(2*(limit+1) + 4<<10); spent > most {
+		t.Errorf("inflated %d bytes, want at most %d (each bad batch once, up to the bound)", spent, most)
 	}
 }

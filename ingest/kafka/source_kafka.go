@@ -11,6 +11,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
@@ -51,6 +52,14 @@ type Config struct {
 	// RebalanceTimeout is how long a rebalance waits for members to
 	// rejoin. Default 30 s.
 	RebalanceTimeout time.Duration
+	// MaxDecompressedBytes bounds a message, key and value, after
+	// decompression, and so the memory a compressed record batch may claim
+	// (in bytes): a message above it, or each message of a batch that
+	// inflates beyond it, is malformed (ErrDecompressedTooLarge). A batch
+	// beyond it is inflated once, up to the bound, and rejected offset by
+	// offset without inflating it again. Default
+	// DefaultMaxDecompressedBytes (16 MiB).
+	MaxDecompressedBytes int
 	// MaxTextBytes bounds a segment's text, in bytes; a longer one is
 	// malformed. Default event.DefaultMaxTextBytes.
 	MaxTextBytes int
@@ -87,8 +96,8 @@ const (
 	DefaultRebalanceTimeout = 30 * time.Second
 	// readBatchTimeout bounds the read of each message of a fetched batch
 	// (kafka-go's default is 10 s): a batch that inflates beyond
-	// MaxDecompressedBytes costs its partition this long per offset, as
-	// kafka-go then waits for bytes the failed codec already consumed. 2 s
+	// MaxDecompressedBytes costs its partition this long, as kafka-go
+	// then waits for bytes the failed codec already consumed. 2 s
 	// still reads a 1 MiB fetch at 0.5 MB/s.
 	readBatchTimeout = 2 * time.Second
 )
@@ -114,8 +123,8 @@ func (c Config) Validate() error {
 		return errors.New("kafka: no topic")
 	case c.GroupID == "":
 		return errors.New("kafka: no group id")
-	case c.MaxUnacked < 0 || c.MaxBytes < 0 || c.MaxTextBytes < 0:
-		return errors.New("kafka: negative MaxUnacked, MaxBytes or MaxTextBytes")
+	case c.MaxUnacked < 0 || c.MaxBytes < 0 || c.MaxTextBytes < 0 || c.MaxDecompressedBytes < 0:
+		return errors.New("kafka: negative MaxUnacked, MaxBytes, MaxTextBytes or MaxDecompressedBytes")
 	case c.MaxWait < 0 || c.HeartbeatInterval < 0 || c.SessionTimeout < 0 || c.RebalanceTimeout < 0:
 		return errors.New("kafka: negative duration")
 	}
@@ -188,6 +197,8 @@ type Source[T any] struct {
 	closed bool
 	wg     sync.WaitGroup // run and the goroutines of the generations
 	msgs   chan fetched   // from the fetchers of the current generation
+	rawMu  sync.Mutex
+	raw    *kgo.Client // reads the headers of batches that inflate beyond the bound; made on first use
 	// held is a malformed message whose Reject failed, with its entry; the
 	// next Read offers it to Reject again before fetching.
 	held      *MalformedError
@@ -294,8 +305,15 @@ func (s *Source[T]) Connect(context.Context) error {
 		return fmt.Errorf("kafka: %w", err)
 	}
 	s.cg, s.dialer = cg, d
+	setCodecLimit(s, s.maxDecompressed())
 	s.wg.Go(s.run)
 	return nil
+}
+
+// maxDecompressed returns MaxDecompressedBytes, or
+// DefaultMaxDecompressedBytes when unset.
+func (s *Source[T]) maxDecompressed() int64 {
+	return int64(cmp.Or(s.cfg.MaxDecompressedBytes, DefaultMaxDecompressedBytes))
 }
 
 // run takes each generation of the group in turn until Close. An error
@@ -411,7 +429,8 @@ func (s *Source[T]) begin(gen *kafkago.Generation) (parts map[int]*partition, st
 // offset on to Read until gen ends. Each message first takes a slot of p,
 // so the fetch waits while p has Config.MaxUnacked messages uncommitted. A
 // message whose record batch inflates beyond MaxDecompressedBytes is handed
-// on as bad, without its value, and the fetch goes on after it.
+// on as bad, without its value, with every later offset of its batch (see
+// badBatchEnd), and the fetch goes on after the batch.
 func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation, part int, p *partition, offset int64) {
 	// next is the absolute offset to fetch next: a bad batch's offsets
 	// are known only from it.
@@ -437,14 +456,22 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 		if ctx.Err() != nil {
 			return
 		}
-		var bad error
 		if errors.Is(err, ErrDecompressedTooLarge) {
-			// The batch holding next cannot be read: next is rejected,
-			// and the fetch goes on after it (the batch's next offset
-			// fails the same way, one inflation bounded by
-			// MaxDecompressedBytes each, until the batch is passed).
-			m, bad, err = kafkago.Message{Topic: s.cfg.Topic, Partition: part, Offset: next}, err, nil
-			_ = r.SetOffset(next + 1)
+			// The batch holding next cannot be read: each of its
+			// offsets from next on is rejected, and the fetch goes on
+			// after it. Should its header not be had, next alone is,
+			// and the batch's next offset fails the same way.
+			last, herr := s.badBatchEnd(ctx, part, next)
+			if herr != nil {
+				last = next
+			}
+			for ; next <= last; next++ {
+				if !s.sendBad(ctx, gen, p, kafkago.Message{Topic: s.cfg.Topic, Partition: part, Offset: next}, err) {
+					return
+				}
+			}
+			_ = r.SetOffset(next)
+			continue
 		}
 		if err != nil {
 			if !s.send(ctx, fetched{err: fmt.Errorf("kafka: fetch %s/%d: %w", s.cfg.Topic, part, s.cfg.Security.Explain(s.cfg.Brokers, err)), gen: gen}) {
@@ -453,16 +480,32 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 			continue
 		}
 		next = m.Offset + 1
-		select {
-		case p.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
+		var bad error
+		if int64(len(m.Key)+len(m.Value)) > s.maxDecompressed() {
+			// Inflated within another source's bound (see
+			// DefaultMaxDecompressedBytes), beyond this one's.
+			m.Value, bad = nil, ErrDecompressedTooLarge
 		}
-		if !s.send(ctx, fetched{m: m, bad: bad, gen: gen, p: p}) {
-			p.release(1)
+		if !s.sendBad(ctx, gen, p, m, bad) {
 			return
 		}
 	}
+}
+
+// sendBad hands message m of partition p, read in gen, to Read, with bad
+// when it could not be read, once p has a free slot; false when ctx ended
+// first.
+func (s *Source[T]) sendBad(ctx context.Context, gen *kafkago.Generation, p *partition, m kafkago.Message, bad error) bool {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if !s.send(ctx, fetched{m: m, bad: bad, gen: gen, p: p}) {
+		p.release(1)
+		return false
+	}
+	return true
 }
 
 // send hands f to Read; false when ctx ended first.
@@ -744,6 +787,8 @@ func (s *Source[T]) Close(context.Context) error {
 	s.closed = true
 	err := s.cg.Close()
 	s.wg.Wait()
+	s.closeRaw()
+	setCodecLimit(s, 0)
 	// No generation is left: the acknowledgements waiting for one, and
 	// those to come, commit nothing.
 	s.mu.Lock()

@@ -149,6 +149,11 @@ func (c Config) Transport() (*kafkago.Transport, error) {
 	return &kafkago.Transport{TLS: tc, SASL: mech}, nil
 }
 
+// Parts returns the TLS configuration (nil for plaintext) and the SASL
+// mechanism (nil for none) of c, for clients other than kafka-go's Dialer
+// and Transport. It reads the certificate files and the password now.
+func (c Config) Parts() (*tls.Config, sasl.Mechanism, error) { return c.build() }
+
 // build makes the TLS configuration and the SASL mechanism of c.
 func (c Config) build() (*tls.Config, sasl.Mechanism, error) {
 	if err := c.Validate(); err != nil {
