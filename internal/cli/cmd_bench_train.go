@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/model/train"
@@ -30,6 +32,7 @@ func benchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("bench train", stderr)
 	clips := fs.Int("clips", 1284, "training clips (MOSI's train split has 1284)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file` (go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -38,6 +41,17 @@ func benchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	held := max(2, *clips*229/1284)
 	data := train.Data{Train: train.SyntheticMOSI(*clips, 1), Valid: train.SyntheticMOSI(held, 2), Test: train.SyntheticMOSI(max(2, *clips*686/1284), 3)}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var res trainBenchResult
 	res.Clips = *clips
 	settings := train.Settings{Model: model.Config{Convention: "mosi", Layers: 2, Heads: 4, OutDropout: 0.5}, MaxEpochs: 1, Patience: 1, Seed: 1}

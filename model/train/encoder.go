@@ -51,6 +51,9 @@ type attnScratch struct {
 	s, dp            []float32 // [queryBlock, L]
 	q                []float32 // scaled queries [queryBlock, dh]
 	draws            []uint16  // dropout draws: one row's [L], or dropout.apply's scratch
+	// cq and co are addKV's per-column coefficients, kept here because
+	// locals passed to simd.Axpy4 by pointer escape to the heap.
+	cq, co [queryBlock]float32
 }
 
 // queryBlock is the number of query rows whose key and value gradients
@@ -395,12 +398,12 @@ func (a *attnScratch) addKV(dout []float32, i0, n, L, e, dh, h int) {
 		}
 		return
 	}
+	cq, co := &a.cq, &a.co
 	for k := range dh {
-		var cq, co [queryBlock]float32
 		for t := range queryBlock {
 			cq[t], co[t] = a.q[t*dh+k], dout[(i0+t)*e+h*dh+k]
 		}
-		simd.Axpy4(a.dkt[k*L:(k+1)*L], &cq, a.dp, L)
-		simd.Axpy4(a.dvt[k*L:(k+1)*L], &co, a.s, L)
+		simd.Axpy4(a.dkt[k*L:(k+1)*L], cq, a.dp, L)
+		simd.Axpy4(a.dvt[k*L:(k+1)*L], co, a.s, L)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cmc-stream/cmc-stream/model"
 )
@@ -28,7 +29,8 @@ const (
 // noted per field.
 type EngineOptions struct {
 	// Threads is the number of goroutines that share a batch (default 1).
-	// Results depend on it only through float32 summation order.
+	// Results do not depend on it: the batch is cut into shards of
+	// shardSamples samples whatever the thread count.
 	Threads int
 	// EncoderDropout is the dropout probability inside the encoder layers
 	// (attention weights, both residual branches and the FFN hidden layer).
@@ -97,7 +99,8 @@ type Engine struct {
 	opts    EngineOptions
 	encDrop dropout
 	outDrop dropout
-	workers []*worker
+	pool    []*worker // shard states, grown to the largest batch's shard count
+	shards  []*worker // this batch's: pool[:⌈B/shardSamples⌉]
 	out     model.Output
 
 	emb, demb []float32 // [3,B,E] unit embeddings and their gradients
@@ -114,6 +117,18 @@ type Engine struct {
 	bnRstd    [model.Experts][]float32
 }
 
+// shardSamples is the number of samples per shard. A batch is cut into
+// shards of this many samples, each with its own activations and gradients;
+// the Threads goroutines take the next shard as they finish one, so a
+// goroutine that the operating system holds back (a shared machine) delays
+// the batch by at most one shard instead of half of it, and the gradients
+// are summed in shard order, so results do not depend on Threads or on
+// scheduling. 8 samples keep the linear kernels' row blocks long (8×50 to
+// 8×500 rows) and cost 8 gradient copies per batch of 64 (108k values
+// each at MOSI shapes).
+const shardSamples = 8
+
+// worker is the state of one shard of a batch: samples [lo,hi).
 type worker struct {
 	lo, hi int
 	br     [model.Experts]branchWork
@@ -161,11 +176,6 @@ func NewEngine(m *model.Model, opts EngineOptions) (*Engine, error) {
 	e := &Engine{model: m, grads: model.NewWeights(cfg), opts: opts,
 		encDrop: newDropout(opts.EncoderDropout), outDrop: newDropout(opts.OutDropout)}
 	zeroWeights(e.grads)
-	for range opts.Threads {
-		w := &worker{grads: model.NewWeights(cfg)}
-		zeroWeights(w.grads)
-		e.workers = append(e.workers, w)
-	}
 	return e, nil
 }
 
@@ -245,16 +255,38 @@ func (e *Engine) Stage1(in *model.Input, lab *Labels, step uint64) (Losses, erro
 	return e.run(in, lab, step, false)
 }
 
-func (e *Engine) parallel(f func(w *worker)) {
-	if len(e.workers) == 1 {
-		f(e.workers[0])
+// parallel calls f for each of n items on up to Threads goroutines, each
+// taking the next item as it finishes one.
+func (e *Engine) parallel(n int, f func(i int)) {
+	threads := min(e.opts.Threads, n)
+	if threads <= 1 {
+		for i := range n {
+			f(i)
+		}
 		return
 	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for _, w := range e.workers {
-		wg.Go(func() { f(w) })
+	for range threads {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
 	}
 	wg.Wait()
+}
+
+// setShards cuts a batch of b samples into shards.
+func (e *Engine) setShards(b int) {
+	n := (b + shardSamples - 1) / shardSamples
+	for len(e.pool) < n {
+		e.pool = append(e.pool, &worker{grads: model.NewWeights(&e.model.Config)})
+	}
+	e.shards = e.pool[:n]
+	for t, w := range e.shards {
+		w.lo, w.hi = t*shardSamples, min(b, (t+1)*shardSamples)
+	}
 }
 
 func (e *Engine) run(in *model.Input, lab *Labels, step uint64, fused bool) (Losses, error) {
@@ -266,10 +298,7 @@ func (e *Engine) run(in *model.Input, lab *Labels, step uint64, fused bool) (Los
 	b, dim := in[model.Text].Batch, cfg.EmbedDim
 	base := streamKey(e.opts.Seed, step)
 	zeroWeights(e.grads)
-	for t, w := range e.workers {
-		w.lo, w.hi = t*b/len(e.workers), (t+1)*b/len(e.workers)
-		zeroWeights(w.grads)
-	}
+	e.setShards(b)
 	for _, mod := range model.Modalities {
 		if wts.Branches[mod].Norm != nil {
 			e.batchNormStats(mod, &in[mod])
@@ -283,13 +312,14 @@ func (e *Engine) run(in *model.Input, lab *Labels, step uint64, fused bool) (Los
 		if keep {
 			budget -= need
 		}
-		for _, w := range e.workers {
+		for _, w := range e.shards {
 			w.br[mod].keepProbs = keep
 		}
 	}
 	e.emb, e.demb = grow(e.emb, model.Experts*b*dim), grow(e.demb, model.Experts*b*dim)
 	clear(e.demb)
-	e.parallel(func(w *worker) {
+	e.parallel(len(e.shards), func(i int) {
+		w := e.shards[i]
 		for _, mod := range model.Modalities {
 			bw := &w.br[mod]
 			e.prepareInput(w, mod, &in[mod])
@@ -298,7 +328,9 @@ func (e *Engine) run(in *model.Input, lab *Labels, step uint64, fused bool) (Los
 		}
 	})
 	losses := e.fusion(lab, b, dim, base, fused)
-	e.parallel(func(w *worker) {
+	e.parallel(len(e.shards), func(i int) {
+		w := e.shards[i]
+		zeroWeights(w.grads)
 		for _, mod := range model.Modalities {
 			bw := &w.br[mod]
 			norm := wts.Branches[mod].Norm
@@ -310,12 +342,18 @@ func (e *Engine) run(in *model.Input, lab *Labels, step uint64, fused bool) (Los
 			}
 		}
 	})
+	// The shards hold the branches' gradients (their heads and router stay
+	// 0), summed per tensor in shard order.
 	gp := e.grads.Params()
-	for _, w := range e.workers {
-		for i, p := range w.grads.Params() {
-			axpy(1, p.Data, gp[i].Data)
-		}
+	sp := make([][]model.Param, len(e.shards))
+	for s, w := range e.shards {
+		sp[s] = w.grads.Params()
 	}
+	e.parallel(len(gp), func(i int) {
+		for s := range sp {
+			axpy(1, sp[s][i].Data, gp[i].Data)
+		}
+	})
 	return losses, nil
 }
 

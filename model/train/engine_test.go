@@ -9,12 +9,13 @@ import (
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
-// TestEngineDeterminism checks that the same seed, step and thread count
-// give the same bytes, that another step key changes the dropout masks,
-// and that two threads agree with one up to float32 summation order.
+// TestEngineDeterminism checks that the same seed and step give the same
+// bytes with any thread count (a batch of 20 is three shards, 8+8+4,
+// which 1, 2 and 3 goroutines share differently), and that another step
+// key changes the dropout masks.
 func TestEngineDeterminism(t *testing.T) {
 	run := func(threads int, step uint64) (Losses, []float32) {
-		m, in, lab := randomCase(t, 2, 2, 8, 6, 21)
+		m, in, lab := randomCase(t, 2, 2, 8, 20, 21)
 		eng, err := NewEngine(m, EngineOptions{Threads: threads, OutDropout: 0.3, Seed: 4})
 		if err != nil {
 			t.Fatal(err)
@@ -38,13 +39,10 @@ func TestEngineDeterminism(t *testing.T) {
 	if l3.Total == l1.Total {
 		t.Error("a different step key gave the same loss")
 	}
-	l4, g4 := run(1, 1)
-	if math.Abs(l4.Total-l1.Total) > 1e-5*math.Abs(l1.Total) {
-		t.Errorf("1 thread: loss %.8g, 2 threads: %.8g", l4.Total, l1.Total)
-	}
-	for i := range g1 {
-		if math.Abs(float64(g1[i]-g4[i])) > 1e-5 {
-			t.Fatalf("gradient %d: 1 thread %.8g, 2 threads %.8g", i, g4[i], g1[i])
+	for _, threads := range []int{1, 3} {
+		l, g := run(threads, 1)
+		if l != l1 || !slices.Equal(g, g1) {
+			t.Errorf("%d threads: loss %.8g, gradients differ from 2 threads' (loss %.8g)", threads, l.Total, l1.Total)
 		}
 	}
 }
@@ -97,7 +95,7 @@ func TestEngineErrors(t *testing.T) {
 }
 
 // TestEngineSmallBatch checks a batch smaller than the thread count (one
-// worker gets no samples) against a single thread.
+// shard, idle goroutines) against a single thread.
 func TestEngineSmallBatch(t *testing.T) {
 	var losses []float64
 	for _, threads := range []int{1, 3} {
