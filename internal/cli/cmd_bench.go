@@ -273,17 +273,11 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), streams %s, workers=%d threads=%d vision_workers=%d; target: every event, no drops, p99 < %v\n",
 			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, app.DefaultVisionWorkers(), *p99)
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	report := func(r loadgen.Result, met bool) error {
 		if *asJSON {
 			return json.NewEncoder(stdout).Encode(struct {
@@ -368,4 +362,24 @@ func floatList(flag, s string) ([]float64, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// startCPUProfile starts a CPU profile written to path (go tool pprof);
+// an empty path profiles nothing. The returned function stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"runtime/pprof"
 
 	"github.com/cmc-stream/cmc-stream/model"
 	"github.com/cmc-stream/cmc-stream/model/train"
@@ -41,21 +39,15 @@ func benchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	held := max(2, *clips*229/1284)
 	data := train.Data{Train: train.SyntheticMOSI(*clips, 1), Valid: train.SyntheticMOSI(held, 2), Test: train.SyntheticMOSI(max(2, *clips*686/1284), 3)}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var res trainBenchResult
 	res.Clips = *clips
 	settings := train.Settings{Model: model.Config{Convention: "mosi", Layers: 2, Heads: 4, OutDropout: 0.5}, MaxEpochs: 1, Patience: 1, Seed: 1}
-	_, _, err := train.Run(ctx, settings, data, func(r train.EpochReport) {
+	_, _, err = train.Run(ctx, settings, data, func(r train.EpochReport) {
 		if r.Stage == 1 {
 			res.Stage1EpochS = r.Duration.Seconds()
 		} else {
