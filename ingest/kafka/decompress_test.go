@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
+	"github.com/cmc-stream/cmc-stream/internal/kafkasec/kafkasectest"
 )
 
 // TestDecompressionBomb produces one gzip batch of two messages that
@@ -204,5 +207,62 @@ func TestDecompressionBombBatch(t *testing.T) {
 	// proves it a bomb; 4 KiB for the three segments' batches.
 	if most := int64(2*(limit+1) + 4<<10); spent > most {
 		t.Errorf("inflated %d bytes, want at most %d (each bad batch once, up to the bound)", spent, most)
+	}
+}
+
+// TestDecompressionBombSecured is TestDecompressionBombBatch's batch of
+// bombs on a broker that requires TLS and SASL SCRAM-SHA-256: the raw fetch
+// of the batch's header goes over the same security, so the batch is still
+// inflated once, and each offset rejected once.
+func TestDecompressionBombSecured(t *testing.T) {
+	const limit = 64 << 10
+	sec := kafkasectest.Start(t, kafkasec.ScramSHA256, topic)
+	addr := sec.Broker.Addr()
+	tr, err := sec.Security.Transport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	w := gzipWriter(addr, 3)
+	w.Transport = tr
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	bomb := kafkago.Message{Key: []byte("a"), Value: make([]byte, 1<<20)}
+	for _, batch := range [][]kafkago.Message{{bomb, bomb, bomb}, {{Key: []byte("a"), Value: []byte(segment("a", 1))}}} {
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rejected []int64
+	s, err := kafka.New(kafka.Config{Brokers: []string{addr}, Topic: topic, GroupID: group, MaxDecompressedBytes: limit, Security: sec.Security,
+		HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: 6 * time.Second, RebalanceTimeout: time.Second,
+		Reject: func(_ context.Context, m *kafka.MalformedError) error {
+			if !errors.Is(m, kafka.ErrDecompressedTooLarge) {
+				t.Errorf("rejected %v, want ErrDecompressedTooLarge", m)
+			}
+			rejected = append(rejected, m.Offset)
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := kafka.Inflated()
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	seg, ack, err := s.Read(ctx)
+	if err != nil || seg.Text != "segment 1" {
+		t.Fatalf("Read = %+v, %v; want segment 1 (rejected %v)", seg, err, rejected)
+	}
+	if err := ack(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rejected, []int64{0, 1, 2}) {
+		t.Errorf("rejected offsets %v, want [0 1 2]", rejected)
+	}
+	if spent, most := kafka.Inflated()-before, int64(limit+1+4<<10); spent > most {
+		t.Errorf("inflated %d bytes, want at most %d (the batch once, up to the bound)", spent, most)
 	}
 }

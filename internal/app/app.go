@@ -278,7 +278,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	} else if k := tr.Kafka; k != nil {
 		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: k.group(),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
-			Security: k.Security, MaxUnacked: k.MaxUnacked, Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
+			Security: k.Security, MaxUnacked: k.MaxUnacked, MaxDecompressedBytes: k.MaxDecompressedBytes,
+			Reject: app.rejectMessage(dl, opts.Logger)}, decodeFeed(0))
 		if err != nil {
 			return nil, err
 		}

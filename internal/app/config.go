@@ -326,6 +326,12 @@ type KafkaInput struct {
 	// the summary's drops) before it holds its partition back. Default
 	// 10000 (kafka.DefaultMaxUnacked).
 	MaxUnacked int `yaml:"max_unacked"`
+	// MaxDecompressedBytes bounds a message after decompression, and the
+	// memory a compressed record batch may claim, in bytes: a message above
+	// it, or each message of a batch inflating beyond it (a compression
+	// bomb), is rejected and dead-lettered with its offset. Default 16 MiB
+	// (kafka.DefaultMaxDecompressedBytes); at most 1 GiB.
+	MaxDecompressedBytes int `yaml:"max_decompressed_bytes"`
 	// EventSeq chooses how the utterance windows of the topic's streams
 	// are numbered in event ids: "start_ms" (the default) numbers a window
 	// by its segment's start in milliseconds (since the Unix epoch for
@@ -583,6 +589,7 @@ const (
 	maxTextLen   = 4096    // text.max_len, in token rows
 	maxBuffered  = 1 << 20 // window.max_buffered, media items per stream
 	maxUnacked   = 1 << 22 // sources.transcripts.kafka.max_unacked
+	maxInflated  = 1 << 30 // sources.transcripts.kafka.max_decompressed_bytes
 	maxFPS       = 240     // sources.video[].fps
 	maxFrameSide = 8192    // sources.video[].width and height, pixels
 )
@@ -753,6 +760,10 @@ func (c *Config) Validate() error {
 			bad("sources.transcripts.kafka.max_unacked", "must not be negative")
 		}
 		tooBig("sources.transcripts.kafka.max_unacked", float64(k.MaxUnacked), maxUnacked)
+		if k.MaxDecompressedBytes < 0 {
+			bad("sources.transcripts.kafka.max_decompressed_bytes", "must not be negative")
+		}
+		tooBig("sources.transcripts.kafka.max_decompressed_bytes", float64(k.MaxDecompressedBytes), maxInflated)
 		k.Channels.validate("sources.transcripts.kafka.channels", bad)
 		if k.SessionTimeout < 0 || k.HeartbeatInterval < 0 || k.RebalanceTimeout < 0 {
 			bad("sources.transcripts.kafka", "session_timeout, heartbeat_interval and rebalance_timeout must not be negative")

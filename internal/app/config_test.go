@@ -56,6 +56,8 @@ func TestConfigErrors(t *testing.T) {
 		{"negative session timeout", "session_timeout: 10s", "session_timeout: -1s", "must not be negative"},
 		{"unknown event numbering", "event_seq: start_ms", "event_seq: offset", `sources.transcripts.kafka.event_seq: "offset"`},
 		{"max_unacked not above max_buffered", "event_seq: start_ms", "event_seq: start_ms\n      max_unacked: 4096", "sources.transcripts.kafka.max_unacked: 4096 must exceed window.max_buffered (4096)"},
+		{"negative decompression bound", "event_seq: start_ms", "event_seq: start_ms\n      max_decompressed_bytes: -1", "sources.transcripts.kafka.max_decompressed_bytes: must not be negative"},
+		{"decompression bound of 1e12", "event_seq: start_ms", "event_seq: start_ms\n      max_decompressed_bytes: 1e12", "sources.transcripts.kafka.max_decompressed_bytes: 1e+12 is above the limit"},
 		{"dead-letter retry negative", "topic: calls.dead-letter", "topic: calls.dead-letter\n    retry_timeout: -1s", "sinks.dead_letter.retry_timeout: must not be negative"},
 	}
 	kafkaBase, err := os.ReadFile("../../configs/kafka-callcentre.yaml")
