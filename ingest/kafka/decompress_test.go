@@ -266,3 +266,30 @@ func TestDecompressionBombSecured(t *testing.T) {
 		t.Errorf("inflated %d bytes, want at most %d (the batch once, up to the bound)", spent, most)
 	}
 }
+
+// TestMessageAboveBound produces, uncompressed, a message of 64 KiB and one
+// byte (key included) and a segment, with a bound of 64 KiB: the message is
+// rejected as ErrDecompressedTooLarge, without its value, and the segment
+// follows.
+func TestMessageAboveBound(t *testing.T) {
+	const limit = 64 << 10
+	addr := newCluster(t)
+	produce(t, addr, msg{key: "a", value: string(make([]byte, limit))}, msg{key: "a", value: segment("a", 1)})
+	s, got := rejectingSource(t, addr, limit)
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	seg, ack, err := s.Read(ctx)
+	if err != nil || seg.Text != "segment 1" {
+		t.Fatalf("Read = %+v, %v; want segment 1 (rejected %v)", seg, err, *got)
+	}
+	if err := ack(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := *got; len(r) != 1 || !errors.Is(r[0], kafka.ErrDecompressedTooLarge) || r[0].Offset != 0 || len(r[0].Value) != 0 {
+		t.Errorf("rejected %v, want offset 0 as ErrDecompressedTooLarge without its value", r)
+	}
+}

@@ -28,4 +28,14 @@
 // offset back): its unacknowledged segments are dropped here and delivered
 // again to the new owner. A partition kept over the rebalance, or a broker
 // restart, goes on after the last message returned, none a second time.
+//
+// Compressed input is bounded: Config.MaxDecompressedBytes limits a message
+// after decompression and what a record batch may inflate to. kafka-go
+// inflates a whole batch before it returns any of its messages, so this
+// package bounds kafka-go's codecs (decompress.go); a batch beyond the bound
+// fails after the bound, and the source then reads the batch's last offset
+// from its header, fetched raw with franz-go (rawbatch.go), and rejects each
+// of the batch's offsets once (ErrDecompressedTooLarge), without inflating
+// it again. Should that fetch fail, the failed offset alone is rejected and
+// the next one is tried the same way.
 package kafka
