@@ -52,13 +52,7 @@ func TestDecompressionBomb(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	seg, ack, err := s.Read(ctx)
-	if err != nil || seg.Text != "segment 1" {
-		t.Fatalf("Read = %+v, %v; want segment 1 (rejected %v)", seg, err, *got)
-	}
-	if err := ack(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	readAck(ctx, t, s, 1, *got)
 	grown := peak() - base
 	rejected := *got
 	if len(rejected) != 2 {
@@ -104,6 +98,20 @@ func rejectingSource(t *testing.T, addr string, maxDecompressed int) (*kafka.Sou
 		t.Fatal(err)
 	}
 	return s, &rejected
+}
+
+// readAck reads the next item of s, which must be segment i, and
+// acknowledges it; rejected, what was rejected so far, goes into the
+// failure.
+func readAck(ctx context.Context, t *testing.T, s *kafka.Source[event.Segment], i int, rejected any) {
+	t.Helper()
+	seg, ack, err := s.Read(ctx)
+	if err != nil || seg.Text != fmt.Sprintf("segment %d", i) {
+		t.Fatalf("Read = %+v, %v; want segment %d (rejected %v)", seg, err, i, rejected)
+	}
+	if err := ack(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // heapObjects returns the bytes of live and not yet swept heap objects.
@@ -176,13 +184,7 @@ func TestDecompressionBombBatch(t *testing.T) {
 	}
 	defer s.Close(ctx)
 	for i := 1; i <= 3; i++ {
-		seg, ack, err := s.Read(ctx)
-		if err != nil || seg.Text != fmt.Sprintf("segment %d", i) {
-			t.Fatalf("Read = %+v, %v; want segment %d (rejected %v)", seg, err, i, *got)
-		}
-		if err := ack(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
+		readAck(ctx, t, s, i, *got)
 	}
 	spent := kafka.Inflated() - before
 	t.Logf("inflated %d bytes for 5 bombs of 1 MiB in 2 batches, bound %d", spent, limit)
@@ -252,13 +254,7 @@ func TestDecompressionBombSecured(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	seg, ack, err := s.Read(ctx)
-	if err != nil || seg.Text != "segment 1" {
-		t.Fatalf("Read = %+v, %v; want segment 1 (rejected %v)", seg, err, rejected)
-	}
-	if err := ack(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	readAck(ctx, t, s, 1, rejected)
 	if !slices.Equal(rejected, []int64{0, 1, 2}) {
 		t.Errorf("rejected offsets %v, want [0 1 2]", rejected)
 	}
@@ -282,13 +278,7 @@ func TestMessageAboveBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	seg, ack, err := s.Read(ctx)
-	if err != nil || seg.Text != "segment 1" {
-		t.Fatalf("Read = %+v, %v; want segment 1 (rejected %v)", seg, err, *got)
-	}
-	if err := ack(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	readAck(ctx, t, s, 1, *got)
 	if r := *got; len(r) != 1 || !errors.Is(r[0], kafka.ErrDecompressedTooLarge) || r[0].Offset != 0 || len(r[0].Value) != 0 {
 		t.Errorf("rejected %v, want offset 0 as ErrDecompressedTooLarge without its value", r)
 	}
