@@ -465,3 +465,41 @@ func maxOf(s []float32) float32 {
 	}
 	return mx
 }
+
+// TestExpSubLevels checks every ExpSub kernel this processor runs against
+// float64 exp, on every length up to 69 (whole blocks of 16 and 8 and
+// every tail) with arguments from 0 down into the underflow range, as in
+// a softmax row (mx is the row's largest value).
+func TestExpSubLevels(t *testing.T) {
+	impls := map[string]func([]float32, float32) float32{"generic": expSubGeneric}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		impls["avx2"] = expSubAVX2
+	}
+	if cpu.X86.HasAVX512F {
+		impls["avx512"] = expSubAVX512
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for name, f := range impls {
+		for n := range 70 {
+			s := make([]float32, n)
+			mx := float32(math.Inf(-1))
+			for i := range s {
+				s[i] = float32(rng.NormFloat64() * 40)
+				mx = max(mx, s[i])
+			}
+			var wsum float64
+			got := append([]float32(nil), s...)
+			sum := f(got, mx)
+			for i, v := range s {
+				want := math.Exp(float64(v - mx)) // the float32 difference, as the kernels take it
+				wsum += want
+				if math.Abs(float64(got[i])-want) > 3e-7*want+1.2e-38 {
+					t.Fatalf("%s n=%d: exp(%v-%v) = %v, want %v", name, n, v, mx, got[i], want)
+				}
+			}
+			if math.Abs(float64(sum)-wsum) > 1e-6*wsum {
+				t.Fatalf("%s n=%d: sum %v, want %v", name, n, sum, wsum)
+			}
+		}
+	}
+}

@@ -28,6 +28,7 @@ func init() {
 		scoresRow = scoresRowAVX512
 		scoresRow2 = scoresRow2AVX512
 		expWeighted = expWeightedAVX512
+		expSub = expSubAVX512
 		linearRows = linearRowsAVX512
 		weightedRows = weightedRowsAVX512
 		axpy = axpyAVX512Slices

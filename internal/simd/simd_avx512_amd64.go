@@ -17,6 +17,19 @@ func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh, tail int) (
 //go:noescape
 func expWeight8BlocksAVX512(out, s, count, vt *float32, blocks, u, tail int, mx float32) float32
 
+//go:noescape
+func expSubBlocksAVX512(s *float32, blocks int, mx float32) float32
+
+// expSubAVX512 is ExpSub: whole blocks of 16 here, the rest by expSubAVX2.
+func expSubAVX512(s []float32, mx float32) float32 {
+	blocks := len(s) / 16
+	var sum float32
+	if blocks > 0 {
+		sum = expSubBlocksAVX512(&s[0], blocks, mx)
+	}
+	return sum + expSubAVX2(s[blocks*16:], mx)
+}
+
 func scoresRowAVX512(s, q, kt []float32, u int) float32 {
 	dh := len(q)
 	blocks := u / 16

@@ -882,3 +882,32 @@ wyloop:
 wydone:
 	VZEROUPPER
 	RET
+
+// func expSubBlocksAVX512(s *float32, blocks int, mx float32) float32
+// s[j] = exp(s[j]-mx) for j < 16*blocks (blocks > 0); returns the sum.
+// EXP512 is expSubBlocksAVX2's EXP_SHIFTED lane by lane.
+TEXT ·expSubBlocksAVX512(SB), NOSPLIT, $0-28
+	MOVQ s+0(FP), DI
+	MOVQ blocks+8(FP), CX
+	VBROADCASTSS mx+16(FP), Z6
+	EXP512_SETUP
+	VXORPS Z7, Z7, Z7
+
+sloop:
+	VMOVUPS (DI), Z0
+	EXP512
+	VMOVUPS Z3, (DI)
+	VADDPS  Z3, Z7, Z7
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  sloop
+
+	VEXTRACTF64X4 $1, Z7, Y1
+	VADDPS Y1, Y7, Y7
+	VEXTRACTF128 $1, Y7, X1
+	VADDPS X1, X7, X7
+	VHADDPS X7, X7, X7
+	VHADDPS X7, X7, X7
+	MOVSS X7, ret+24(FP)
+	VZEROUPPER
+	RET
