@@ -96,12 +96,18 @@ func expShiftAVX2(s, count []float32, mx float32) float32 {
 }
 
 func expSubAVX2(s []float32, mx float32) float32 {
-	blocks := len(s) / 8
+	return expSubBlocks(s, mx, 8, expSubBlocksAVX2, expSubGeneric)
+}
+
+// expSubBlocks is ExpSub by a kernel on s's whole blocks of width floats
+// and by rest on the remainder.
+func expSubBlocks(s []float32, mx float32, width int, kernel func(s *float32, blocks int, mx float32) float32, rest func([]float32, float32) float32) float32 {
+	blocks := len(s) / width
 	var sum float32
 	if blocks > 0 {
-		sum = expSubBlocksAVX2(&s[0], blocks, mx)
+		sum = kernel(&s[0], blocks, mx)
 	}
-	return sum + expSubGeneric(s[blocks*8:], mx)
+	return sum + rest(s[blocks*width:], mx)
 }
 
 func axpyAVX2(a float32, x, y []float32) {

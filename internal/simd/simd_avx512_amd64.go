@@ -22,12 +22,7 @@ func expSubBlocksAVX512(s *float32, blocks int, mx float32) float32
 
 // expSubAVX512 is ExpSub: whole blocks of 16 here, the rest by expSubAVX2.
 func expSubAVX512(s []float32, mx float32) float32 {
-	blocks := len(s) / 16
-	var sum float32
-	if blocks > 0 {
-		sum = expSubBlocksAVX512(&s[0], blocks, mx)
-	}
-	return sum + expSubAVX2(s[blocks*16:], mx)
+	return expSubBlocks(s, mx, 16, expSubBlocksAVX512, expSubAVX2)
 }
 
 func scoresRowAVX512(s, q, kt []float32, u int) float32 {

@@ -67,6 +67,15 @@ GLOBL exp512const<>(SB), RODATA|NOPTR, $48
 	VPERMILPS $0xB1, X, X1; \
 	VMAXPS X1, X, X
 
+// HSUM512 sums Z's lanes into the lowest lane of X (Y1 scratch).
+#define HSUM512(Z, Y, X) \
+	VEXTRACTF64X4 $1, Z, Y1; \
+	VADDPS Y1, Y, Y; \
+	VEXTRACTF128 $1, Y, X1; \
+	VADDPS X1, X, X; \
+	VHADDPS X, X, X; \
+	VHADDPS X, X, X
+
 // func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh int) float32
 // s[j] = sum_k q[k]*kt[k*u+j] for j < 16*blocks, four blocks at a time;
 // returns the largest s[j].
@@ -401,12 +410,7 @@ wfold:
 	VADDPS Y1, Y0, Y0        // [r0 .. r7]
 	VMOVUPS Y0, (R12)
 
-	VEXTRACTF64X4 $1, Z7, Y1
-	VADDPS Y1, Y7, Y7
-	VEXTRACTF128 $1, Y7, X1
-	VADDPS X1, X7, X7
-	VHADDPS X7, X7, X7
-	VHADDPS X7, X7, X7
+	HSUM512(Z7, Y7, X7)
 	MOVSS X7, ret+64(FP)
 	VZEROUPPER
 	RET
@@ -902,12 +906,7 @@ sloop:
 	DECQ CX
 	JNZ  sloop
 
-	VEXTRACTF64X4 $1, Z7, Y1
-	VADDPS Y1, Y7, Y7
-	VEXTRACTF128 $1, Y7, X1
-	VADDPS X1, X7, X7
-	VHADDPS X7, X7, X7
-	VHADDPS X7, X7, X7
+	HSUM512(Z7, Y7, X7)
 	MOVSS X7, ret+24(FP)
 	VZEROUPPER
 	RET
