@@ -190,7 +190,11 @@ func (a *Aligner) build(s *stream, p pending) Window {
 			if !overlaps(g.Start, g.End, p.start, p.end) {
 				continue
 			}
-			texts = append(texts, g.Text)
+			if g.Text != "" {
+				// A segment without text (its speaker's text was
+				// withheld, for privacy) still counts for the speaker.
+				texts = append(texts, g.Text)
+			}
 			ref(g.Ref)
 			if o := min(g.End, p.end) - max(g.Start, p.start); o > most {
 				most = o

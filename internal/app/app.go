@@ -101,7 +101,10 @@ const opsCloseTimeout = 5 * time.Second
 type Stats struct {
 	// Events counts events handed to the sinks.
 	Events atomic.Int64
-	// Filtered counts windows of speakers the privacy roles exclude.
+	// Filtered counts windows of speakers the privacy roles exclude,
+	// dropped before scoring: those that held media (the text of such a
+	// speaker stops at the sources, so a window with nothing else never
+	// forms).
 	Filtered atomic.Int64
 	// Failed counts items that failed in a stage or sink.
 	Failed atomic.Int64
@@ -240,7 +243,13 @@ func Build(cfg *Config, opts Options) (*App, error) {
 
 	// Sources.
 	var inputs, videos []pipeline.Source[align.Input]
-	for _, v := range cfg.Sources.Video {
+	visionSources := cfg.Sources.Video
+	if len(visionSources) > 0 && !cfg.videoScored() {
+		opts.Logger.Warn("video sources not opened: every role privacy.roles scores has audio of its own (a channel or a track), and the windows of such a party take no video",
+			"roles", cfg.Privacy.Roles)
+		visionSources = nil
+	}
+	for _, v := range visionSources {
 		ex, err := vision.New(vision.DefaultConfig(cfg.Assets.Dir))
 		if err != nil {
 			return nil, fmt.Errorf("app: video source %q: %w", v.StreamID, err)
@@ -253,7 +262,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	for _, a := range cfg.Sources.Audio {
 		var src pipeline.Source[align.Input]
 		if a.File != "" {
-			src = newAudioFileInput(a, clock)
+			src = newAudioFileInput(a, cfg.Privacy, clock)
 		} else {
 			dev := a.Device
 			if dev == "default" {
@@ -274,7 +283,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger), parties: parties})
+		inputs = append(inputs, &transcriptInput{src: segmentFeed{f}, clock: clock, reject: app.rejectItem(dl, opts.Logger), parties: parties,
+			privacy: cfg.Privacy})
 	} else if k := tr.Kafka; k != nil {
 		src, err := kafka.NewDecoding(kafka.Config{Brokers: k.Brokers, Topic: k.Topic, GroupID: k.group(),
 			SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, RebalanceTimeout: k.RebalanceTimeout,
@@ -284,7 +294,8 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, err
 		}
 		inputs = append(inputs, &transcriptInput{src: src, clock: clock, reject: app.rejectItem(dl, opts.Logger),
-			rate: k.SampleRate, channels: k.Channels, parties: parties, ended: func(id string) { app.insight.EndStream(id) }})
+			rate: k.SampleRate, channels: k.Channels.scored(cfg.Privacy), parties: parties, privacy: cfg.Privacy,
+			ended: func(id string) { app.insight.EndStream(id) }})
 		app.lag = src.Lag
 		ready.stalled = src.Stalled
 		ready.endpoints = append(ready.endpoints, kafkaEndpoint{role: "transcripts", brokers: k.Brokers, topic: k.Topic, sec: k.Security})
@@ -296,14 +307,14 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		}
 		app.websocket = src
 		inputs = append(inputs, &transcriptInput{src: websocketFeed{src}, clock: clock, reject: app.rejectItem(dl, opts.Logger),
-			channels: ws.Channels, parties: parties, ended: func(id string) { app.insight.EndStream(id) }})
+			channels: ws.Channels.scored(cfg.Privacy), parties: parties, privacy: cfg.Privacy, ended: func(id string) { app.insight.EndStream(id) }})
 	}
 	// Aligner.
 	w := cfg.Window
 	acfg := align.Config{Policy: align.Policy(w.Policy), Size: w.Size, Hop: w.Hop, AllowedLateness: w.AllowedLateness,
 		MaxWait: w.MaxWait, MaxBuffered: w.MaxBuffered, IdleTimeout: w.IdleTimeout, Numbering: cfg.numbering(), Now: opts.Now,
 		OnDrop: (&dropLog{log: opts.Logger, now: opts.Now}).drop}
-	for range cfg.Sources.Video {
+	for range visionSources {
 		acfg.Expect = acfg.Expect.With(align.Vision)
 	}
 	for range cfg.Sources.Audio {
@@ -334,7 +345,6 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		in = pipeline.Merge("inputs", pipeline.SourceConfig{}, ins...)
 	}
 	windows := pipeline.ViaRetainer(in, "align", pipeline.StageConfig{Buffer: queue}, align.NewStage(app.aligner))
-	roles := cfg.Privacy.Roles
 	score := pipeline.StageFunc[align.Window, event.Event](func(ctx context.Context, w align.Window) ([]event.Event, error) {
 		speaker := w.Speaker
 		if _, role, channel := splitChannel(w.StreamID); channel {
@@ -342,7 +352,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			// party's (the scorer makes them the call's).
 			speaker = role
 		}
-		if len(roles) > 0 && !slices.Contains(roles, speaker) {
+		if cfg.Privacy.excludes(speaker) {
 			app.stats.Filtered.Add(1)
 			return nil, nil
 		}
@@ -528,7 +538,7 @@ func (a *App) registerMetrics(reg prometheus.Registerer) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}
 	counter("cmc_events_total", "Events handed to the sinks.", func() float64 { return float64(a.stats.Events.Load()) })
-	counter("cmc_windows_filtered_total", "Windows of speakers excluded by the privacy roles.", func() float64 { return float64(a.stats.Filtered.Load()) })
+	counter("cmc_windows_filtered_total", "Windows of speakers excluded by the privacy roles, not scored (those that held media).", func() float64 { return float64(a.stats.Filtered.Load()) })
 	counter("cmc_items_failed_total", "Items that failed in a stage or a sink.", func() float64 { return float64(a.stats.Failed.Load()) })
 	counter("cmc_input_rejected_total", "Malformed input messages rejected before the aligner.", func() float64 { return float64(a.stats.Rejected.Load()) })
 	counter("cmc_drops_total", "Media dropped by live sources and the aligner (late, overflow).", func() float64 { return float64(a.Summary().Dropped) })

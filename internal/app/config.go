@@ -564,6 +564,29 @@ type PrivacyConfig struct {
 	RecordMedia bool `yaml:"record_media"`
 }
 
+// excludes reports whether Roles is set and leaves speaker out: nothing of
+// such a speaker is scored, and its text and its own audio stop at the
+// sources (see transcriptInput).
+func (p PrivacyConfig) excludes(speaker string) bool {
+	return len(p.Roles) > 0 && !slices.Contains(p.Roles, speaker)
+}
+
+// scored returns the channels of r whose roles p does not exclude: the
+// others are dropped where the audio is split. It is nil only when r is
+// (the channels are averaged then).
+func (r ChannelRoles) scored(p PrivacyConfig) ChannelRoles {
+	if r == nil {
+		return nil
+	}
+	out := ChannelRoles{}
+	for ch, role := range r {
+		if !p.excludes(role) {
+			out[ch] = role
+		}
+	}
+	return out
+}
+
 // PipelineConfig sizes the pipeline.
 type PipelineConfig struct {
 	// Queue is the capacity of each queue between stages. Default
@@ -947,6 +970,16 @@ func (c *Config) scoredParties() []string {
 		return parties
 	}
 	return slices.DeleteFunc(parties, func(p string) bool { return !slices.Contains(c.Privacy.Roles, p) })
+}
+
+// videoScored reports whether a window with video can be scored: video
+// frames go to the windows of their stream id, not to those of a party
+// with audio of its own (see parties), so when privacy.roles names only
+// such parties no frame would reach a scored window, and the video
+// sources are not opened at all.
+func (c *Config) videoScored() bool {
+	parties := c.parties()
+	return len(c.Privacy.Roles) == 0 || slices.ContainsFunc(c.Privacy.Roles, func(r string) bool { return !slices.Contains(parties, r) })
 }
 
 // parties returns the speaker roles that have audio of their own: the

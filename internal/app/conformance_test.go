@@ -53,7 +53,7 @@ func TestAudioFileConformance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sourcetest.Run(t, func(t *testing.T) sourcetest.Fixture[align.Input] {
 				clock := NewStreamClock(nil, time.Hour)
-				return sourcetest.Fixture[align.Input]{Source: newAudioFileInput(AudioSource{StreamID: "call", File: tc.path, SampleRate: rate, Realtime: new(false)}, clock), Items: 50,
+				return sourcetest.Fixture[align.Input]{Source: newAudioFileInput(AudioSource{StreamID: "call", File: tc.path, SampleRate: rate, Realtime: new(false)}, PrivacyConfig{}, clock), Items: 50,
 					Check: func(t *testing.T, items []align.Input) {
 						origin := clock.Origin("call", 0)
 						for i, in := range items {

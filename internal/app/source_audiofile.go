@@ -16,8 +16,8 @@ import (
 // audioFileInput replays a WAV file, or the audio track of a video file, as
 // audio items, in real time when realtime is set. With channel roles, the
 // file's two channels are decoded and each channel with a role becomes
-// the audio of its speaker (splitChannels); a channel without one is
-// dropped here.
+// the audio of its speaker (splitChannels); a channel without one, or
+// whose role privacy.roles excludes, is dropped here, right after decoding.
 type audioFileInput struct {
 	stream   string
 	cfg      media.Config
@@ -29,21 +29,27 @@ type audioFileInput struct {
 	pending  []align.Input // the other channels of the last chunk read
 }
 
-func newAudioFileInput(a AudioSource, clock *StreamClock) *audioFileInput {
+func newAudioFileInput(a AudioSource, privacy PrivacyConfig, clock *StreamClock) *audioFileInput {
 	cfg := media.Config{Path: a.File, SampleRate: a.sampleRate(), Realtime: a.realtime()}
 	if a.Channels != nil {
 		cfg.Channels = event.MaxChannels
 	}
-	return &audioFileInput{stream: a.StreamID, clock: clock, cfg: cfg, channels: a.Channels}
+	return &audioFileInput{stream: a.StreamID, clock: clock, cfg: cfg, channels: a.Channels.scored(privacy)}
 }
 
 // Connect starts the stream clock and opens the file, played in real time
 // from the stream's start, in step with the stream's other sources.
 func (a *audioFileInput) Connect(context.Context) error {
-	if a.src != nil {
+	if a.src != nil || a.ended {
 		return nil
 	}
 	a.clock.Start(a.stream, a.clock.Now())
+	if a.channels != nil && len(a.channels) == 0 {
+		// privacy.roles excludes every channel's role: the file is not
+		// even decoded.
+		a.ended = true
+		return nil
+	}
 	cfg := a.cfg
 	cfg.Epoch = a.clock.Origin(a.stream, 0)
 	src, err := media.Open(cfg)
@@ -83,7 +89,7 @@ func (a *audioFileInput) Read(ctx context.Context) (align.Input, pipeline.AckFun
 		m.Samples = c.Samples
 		return m, nil, nil
 	}
-	// One item per channel with a role: at least one (Config.Validate).
+	// One item per channel with a scored role: at least one (Connect).
 	items := splitChannels(m, event.AudioChunk{StreamID: a.stream, SampleRate: c.SampleRate, Channels: c.Channels, Samples: c.Samples}, a.channels)
 	a.pending = items[1:]
 	return items[0], nil, nil

@@ -25,7 +25,7 @@ func TestAudioFileCutShort(t *testing.T) {
 	if err := os.Truncate(path, 44+rate*seconds); err != nil {
 		t.Fatal(err)
 	}
-	in := newAudioFileInput(AudioSource{StreamID: "call", File: path, SampleRate: rate, Realtime: new(false)}, NewStreamClock(nil, time.Hour))
+	in := newAudioFileInput(AudioSource{StreamID: "call", File: path, SampleRate: rate, Realtime: new(false)}, PrivacyConfig{}, NewStreamClock(nil, time.Hour))
 	ctx := context.Background()
 	if err := in.Connect(ctx); err != nil {
 		t.Fatal(err)

@@ -267,6 +267,15 @@ type transcriptInput struct {
 	// parties are the speaker roles with audio of their own (Config.parties):
 	// their segments go to their own audio.
 	parties []string
+	// privacy says whose items stop here, before the aligner. The
+	// segments of a speaker privacy.roles excludes lose their text and
+	// keep their speaker and timing, which windows of a shared stream
+	// need (the speaker of a sliding window, so that a window the excluded
+	// speaker dominates is not scored); those of an excluded party (a
+	// speaker with audio of its own) are dropped, with the audio of its
+	// track. channels should hold only the roles privacy scores
+	// (ChannelRoles.scored).
+	privacy PrivacyConfig
 	// pending are the items of a chunk's other channels, returned by the
 	// next Reads, with pendingAck.
 	pending    []align.Input
@@ -320,13 +329,14 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 				if it.speaker != "" {
 					m.StreamID, m.Samples = channelStream(c.StreamID, it.speaker), c.Mono()
 					items = []align.Input{m}
+					if t.privacy.excludes(it.speaker) {
+						items = nil
+					}
 				}
 				if len(items) == 0 {
-					// Only channels without a role: nothing to score.
-					if ack != nil {
-						if err := ack(ctx, nil); err != nil {
-							return nil, nil, err
-						}
+					// Only channels without a scored role: nothing to score.
+					if err := done(ctx, ack); err != nil {
+						return nil, nil, err
 					}
 					continue
 				}
@@ -340,12 +350,23 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			seg := it.seg
 			s := align.Segment{StreamID: seg.StreamID, Speaker: seg.Speaker, Text: seg.Text, Final: seg.Final, Lang: seg.Lang,
 				WallClock: seg.Start.IsWall()}
+			if t.privacy.excludes(s.Speaker) {
+				s.Text = ""
+			}
 			s.Start, s.Origin, reason = t.streamTime(seg.StreamID, seg.Start)
 			s.End = s.Start + seg.End.Offset() - seg.Start.Offset()
 			if seg.Start.IsWall() {
 				s.End = s.Start + seg.End.Wall().Sub(seg.Start.Wall())
 			}
 			if slices.Contains(t.parties, s.Speaker) {
+				if reason == nil && t.privacy.excludes(s.Speaker) {
+					// An excluded party: its audio stopped at the split,
+					// so its windows would hold nothing.
+					if err := done(ctx, ack); err != nil {
+						return nil, nil, err
+					}
+					continue
+				}
 				s.StreamID = channelStream(s.StreamID, s.Speaker)
 			}
 			in = s
@@ -365,6 +386,14 @@ func (t *transcriptInput) Read(ctx context.Context) (align.Input, pipeline.AckFu
 			}
 		}
 	}
+}
+
+// done acknowledges an item that is used no further, when it has an ack.
+func done(ctx context.Context, ack pipeline.AckFunc) error {
+	if ack == nil {
+		return nil
+	}
+	return ack(ctx, nil)
 }
 
 // ends returns the inputs that end stream id in the aligner: its own
