@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,25 +52,15 @@ privacy: {roles: [customer]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Observability.Listen = ObservabilityDisabled
-	var log, stdout syncBuffer
-	got := &collect{}
-	app, err := Build(cfg, Options{Stdout: &stdout, Logger: testLogger(&log), Extra: []pipeline.Sink[event.Event]{got}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Run(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	evs := got.events()
-	// In window order, the first is the stream's first window, [0, 3) s.
-	slices.SortFunc(evs, func(a, b event.Event) int { return a.Window.Start.Compare(b.Window.Start) })
+	log, stdout := &syncWriter{w: &bytes.Buffer{}}, &syncWriter{w: &bytes.Buffer{}}
+	evs, sum := eventsOfFiles(t, cfg, Options{Stdout: stdout, Logger: testLogger(log)})
 	overlapping := 0
 	for _, e := range evs {
 		if strings.Contains(e.Transcript, agentSecret) {
 			t.Errorf("event %s of %s has the agent's text: %q", e.EventID, e.Speaker, e.Transcript)
 		}
-		// The agent speaks in [4.6, 5.1), [12, 12.4) and [28.6, 29.1) s.
+		// The agent speaks in [4.6, 5.1), [12, 12.4) and [28.6, 29.1) s;
+		// evs[0] is the stream's first window, [0, 3) s.
 		start := e.Window.Start.Sub(evs[0].Window.Start)
 		for _, a := range [][2]time.Duration{{4600, 5100}, {12000, 12400}, {28600, 29100}} {
 			if start < a[1]*time.Millisecond && start+3*time.Second > a[0]*time.Millisecond {
@@ -83,32 +71,14 @@ privacy: {roles: [customer]}
 	if overlapping < 3 {
 		t.Errorf("%d customer events overlap the agent's speech, want 3 or more (the test would prove nothing)", overlapping)
 	}
-	if s := app.Summary(); s.Filtered == 0 || s.Events == 0 {
-		t.Errorf("summary %+v: want events of the customer and filtered windows of the agent", s)
+	if sum.Filtered == 0 || sum.Events == 0 {
+		t.Errorf("summary %+v: want events of the customer and filtered windows of the agent", sum)
 	}
 	for name, out := range map[string]string{"log": log.String(), "stdout": stdout.String()} {
 		if strings.Contains(out, agentSecret) {
 			t.Errorf("the agent's text is in the %s", name)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestPrivacyDropsExcludedChannels checks that the audio of a channel or a
@@ -225,8 +195,8 @@ privacy: {roles: %s}
 			t.Fatal(err)
 		}
 		cfg.Observability.Listen = ObservabilityDisabled
-		var log syncBuffer
-		app, err := Build(cfg, Options{Logger: testLogger(&log)})
+		log := &syncWriter{w: &bytes.Buffer{}}
+		app, err := Build(cfg, Options{Logger: testLogger(log)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -216,7 +216,7 @@ sinks: {stdout: {}}
 		if err != nil {
 			t.Fatal(err)
 		}
-		evs, _ := eventsOfFiles(t, cfg)
+		evs, _ := eventsOfFiles(t, cfg, Options{})
 		return evs
 	}
 	for _, file := range []string{mulaw, alaw} {
@@ -349,7 +349,7 @@ privacy: {roles: [customer]}
 		if err != nil {
 			t.Fatal(err)
 		}
-		return eventsOfFiles(t, cfg)
+		return eventsOfFiles(t, cfg, Options{})
 	}
 	got, sum := run(stereo, ", channels: {0: agent, 1: customer}")
 	ref, _ := run(mono, "")
@@ -383,13 +383,15 @@ privacy: {roles: [customer]}
 	}
 }
 
-// eventsOfFiles runs cfg, whose sources are files, to their end, and
-// returns its events in the order of their windows' start, and its summary.
-func eventsOfFiles(t *testing.T, cfg *Config) ([]event.Event, Summary) {
+// eventsOfFiles runs cfg, whose sources are files, to their end with opts,
+// and returns its events in the order of their windows' start, and its
+// summary.
+func eventsOfFiles(t *testing.T, cfg *Config, opts Options) ([]event.Event, Summary) {
 	t.Helper()
 	cfg.Observability.Listen = ObservabilityDisabled // not the default port, which parallel tests share
 	got := &collect{}
-	app, err := Build(cfg, Options{Extra: []pipeline.Sink[event.Event]{got}})
+	opts.Extra = append(opts.Extra, got)
+	app, err := Build(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
