@@ -2,14 +2,12 @@
 
 package simd
 
-import "math"
-
 // Assembly in simd_avx512_amd64.s. Each processes whole blocks of 16
-// floats; the Go wrappers pass a remaining block of 8 to the AVX2 kernels
-// and finish the tails in Go.
+// floats and, where it takes a tail, the last partial block under a mask;
+// the other Go wrappers pass the rest to the AVX2 kernels.
 
 //go:noescape
-func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh int) float32
+func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh, tail int) float32
 
 //go:noescape
 func scores2BlocksAVX512(s0, s1, q0, q1, kt *float32, blocks, u, dh, tail int) (mx0, mx1 float32)
@@ -27,18 +25,12 @@ func expSubAVX512(s []float32, mx float32) float32 {
 
 func scoresRowAVX512(s, q, kt []float32, u int) float32 {
 	dh := len(q)
-	blocks := u / 16
-	mx := float32(math.Inf(-1))
-	if blocks > 0 {
-		_ = kt[(dh-1)*u+blocks*16-1] // bounds check for the assembly
-		_ = s[blocks*16-1]
-		mx = scoresBlocksAVX512(&s[0], &q[0], &kt[0], blocks, u, dh)
+	if u == 0 || dh == 0 {
+		return scoresRowGeneric(s, q, kt, u)
 	}
-	if j := blocks * 16; j < u {
-		// The rest (< 16 columns) with AVX2: kt[j:] keeps the row stride u.
-		mx = max(mx, scoresRowAVX2(s[j:], q, kt[j:], u-j, u))
-	}
-	return mx
+	_ = kt[dh*u-1] // bounds check for the assembly
+	_ = s[u-1]
+	return scoresBlocksAVX512(&s[0], &q[0], &kt[0], u/16, u, dh, u%16)
 }
 
 func scoresRow2AVX512(s0, s1, q0, q1, kt []float32, u int) (float32, float32) {

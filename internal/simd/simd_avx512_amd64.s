@@ -76,10 +76,10 @@ GLOBL exp512const<>(SB), RODATA|NOPTR, $48
 	VHADDPS X, X, X; \
 	VHADDPS X, X, X
 
-// func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh int) float32
-// s[j] = sum_k q[k]*kt[k*u+j] for j < 16*blocks, four blocks at a time;
-// returns the largest s[j].
-TEXT ·scoresBlocksAVX512(SB), NOSPLIT, $0-52
+// func scoresBlocksAVX512(s, q, kt *float32, blocks, u, dh, tail int) float32
+// s[j] = sum_k q[k]*kt[k*u+j] for j < 16*blocks+tail (tail < 16), four
+// blocks at a time; returns the largest s[j].
+TEXT ·scoresBlocksAVX512(SB), NOSPLIT, $0-60
 	LEAQ exp512const<>(SB), AX
 	VBROADCASTSS 44(AX), Z5
 	MOVQ s+0(FP), DI
@@ -126,7 +126,7 @@ quadk:
 
 single:
 	TESTQ R9, R9
-	JZ    done
+	JZ    stail
 	VXORPS Z0, Z0, Z0
 	MOVQ SI, R11
 	MOVQ DX, R12
@@ -146,9 +146,35 @@ singlek:
 	DECQ R9
 	JMP  single
 
+stail:
+	// The last tail < 16 columns under the mask K1 = (1<<tail)-1; masked
+	// lanes load nothing and leave s and the maximum alone.
+	MOVQ tail+48(FP), CX
+	TESTQ CX, CX
+	JZ    done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VXORPS Z0, Z0, Z0
+	MOVQ SI, R11
+	MOVQ DX, R12
+	MOVQ R10, CX
+
+stailk:
+	VBROADCASTSS (R12), Z4
+	VMOVUPS.Z (R11), K1, Z1
+	VFMADD231PS Z1, Z4, Z0
+	ADDQ R8, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ  stailk
+	VMOVUPS Z0, K1, (DI)
+	VMAXPS Z0, Z5, K1, Z5
+
 done:
 	HMAX512(Z5, Y5, X5)
-	MOVSS X5, ret+48(FP)
+	MOVSS X5, ret+56(FP)
 	VZEROUPPER
 	RET
 
