@@ -438,19 +438,8 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 	if !ok {
 		return
 	}
-	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:   s.cfg.Brokers,
-		Topic:     s.cfg.Topic,
-		Partition: part,
-		Dialer:    s.dialer,
-		MaxWait:   cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
-		MaxBytes:  cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
-		// After a batch fails to inflate, kafka-go discards what it
-		// believes is left of the response and waits for this deadline.
-		ReadBatchTimeout: readBatchTimeout,
-	})
+	r := s.newReader(part, next)
 	defer func() { _ = r.Close() }() // a reader that only fetched: nothing to flush
-	_ = r.SetOffset(next)            // fails only on a closed reader
 	for {
 		m, err := r.FetchMessage(ctx)
 		if ctx.Err() != nil {
@@ -460,7 +449,10 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 			// The batch holding next cannot be read: each of its
 			// offsets from next on is rejected, and the fetch goes on
 			// after it. Should its header not be had, next alone is,
-			// and the batch's next offset fails the same way.
+			// and the batch's next offset fails the same way. The
+			// reader is closed at once, as it would otherwise fetch
+			// and inflate the batch again after a back-off.
+			_ = r.Close()
 			last, herr := s.badBatchEnd(ctx, part, next)
 			if herr != nil {
 				last = next
@@ -470,7 +462,7 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 					return
 				}
 			}
-			_ = r.SetOffset(next)
+			r = s.newReader(part, next)
 			continue
 		}
 		if err != nil {
@@ -506,6 +498,24 @@ func (s *Source[T]) sendBad(ctx context.Context, gen *kafkago.Generation, p *par
 		return false
 	}
 	return true
+}
+
+// newReader returns a reader of partition part from the absolute offset
+// next on.
+func (s *Source[T]) newReader(part int, next int64) *kafkago.Reader {
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:   s.cfg.Brokers,
+		Topic:     s.cfg.Topic,
+		Partition: part,
+		Dialer:    s.dialer,
+		MaxWait:   cmp.Or(s.cfg.MaxWait, DefaultMaxWait),
+		MaxBytes:  cmp.Or(s.cfg.MaxBytes, DefaultMaxBytes),
+		// After a batch fails to inflate, kafka-go discards what it
+		// believes is left of the response and waits for this deadline.
+		ReadBatchTimeout: readBatchTimeout,
+	})
+	_ = r.SetOffset(next) // fails only on a closed reader
+	return r
 }
 
 // send hands f to Read; false when ctx ended first.
