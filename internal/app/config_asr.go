@@ -75,6 +75,11 @@ func (c *ASRConfig) validate(cfg *Config, bad func(field, format string, args ..
 	if len(cfg.Sources.Audio) == 0 {
 		bad("asr", "needs an audio source (sources.audio)")
 	}
+	if cfg.Privacy.excludes("") {
+		// Nothing of the recogniser would be scored, and asr.kafka would
+		// publish text of speakers the roles leave out.
+		bad("asr", "its segments have no speaker, which privacy.roles %q excludes: leave out asr or privacy.roles", cfg.Privacy.Roles)
+	}
 	for _, s := range c.Streams {
 		if !slices.ContainsFunc(cfg.Sources.Audio, func(a AudioSource) bool { return a.StreamID == s }) {
 			bad("asr.streams", "%q is not a stream of sources.audio", s)

@@ -293,6 +293,7 @@ sinks: {stdout: {}}
 		{"", "min_silence: 100ms, max_segment: 100ms", "max_segment"},
 		{"", "kafka: {topic: t}", "asr.kafka.brokers: required"},
 		{", channels: {1: customer}", "lang: en", `sources.audio[0].channels: speech recognition of stream "a" takes one channel`},
+		{"", "lang: en}\nprivacy: {roles: [customer]", `asr: its segments have no speaker, which privacy.roles ["customer"] excludes`},
 	} {
 		_, err := DecodeConfig([]byte(fmt.Sprintf(base, c.rate, c.asr)))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
