@@ -34,7 +34,7 @@ func TestBenchTrain(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Clips != 8 || !(r.Stage1EpochS > 0) || !(r.Stage2EpochS > 0) {
+	if r.Clips != 8 || !(r.Stage1EpochS > 0) || !(r.Stage2EpochS > 0) || !(r.Stage1CPUS > 0) || !(r.Stage2CPUS > 0) || r.LoadStart == "" || r.LoadEnd == "" {
 		t.Errorf("result %+v", r)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
@@ -65,13 +66,13 @@ func BenchmarkStage2Batch(b *testing.B) {
 		idx[i] = i
 	}
 	gather(&r.in, r.train.split, idx)
-	cpu := cpuSeconds()
+	cpu := cputime.Seconds()
 	for b.Loop() {
 		if _, err := step(idx); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((cpuSeconds()-cpu)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Seconds()-cpu)/float64(b.N), "cpu-s/op")
 }
 
 // BenchmarkStage2EpochMOSI times one stage-2 training epoch over 1284
@@ -83,11 +84,11 @@ func BenchmarkStage2EpochMOSI(b *testing.B) {
 	}
 	r, eng, opt := mosiRunner(b, 1284)
 	rng := newRand(1, 4)
-	cpu := cpuSeconds()
+	cpu := cputime.Seconds()
 	for b.Loop() {
 		if _, err := r.trainEpoch(context.Background(), rng, stage2Step(r, eng, opt)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((cpuSeconds()-cpu)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Seconds()-cpu)/float64(b.N), "cpu-s/op")
 }

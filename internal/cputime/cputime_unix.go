@@ -1,11 +1,11 @@
 //go:build unix
 
-package train
+package cputime
 
 import "syscall"
 
-// cpuSeconds returns the user plus system CPU time of the process.
-func cpuSeconds() float64 {
+// Seconds returns the user plus system CPU time of the process so far.
+func Seconds() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
