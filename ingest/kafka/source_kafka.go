@@ -455,7 +455,7 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 			_ = r.Close()
 			last, herr := s.badBatchEnd(ctx, part, next)
 			if herr != nil {
-				last = next
+				last, err = next, fmt.Errorf("%w (the end of its batch is unknown, so the next offset is tried alone: %w)", err, herr)
 			}
 			for ; next <= last; next++ {
 				if !s.sendBad(ctx, gen, p, kafkago.Message{Topic: s.cfg.Topic, Partition: part, Offset: next}, err) {
