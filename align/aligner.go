@@ -204,6 +204,27 @@ func (a *Aligner) release(ref any) {
 	}
 }
 
+// Needs reports whether a frame or chunk of stream at event time t may
+// still fall into a window whose speaker scored accepts, so that its
+// features are worth computing. Under the utterance policy it is false
+// when t lies before the stream's text watermark minus the allowed
+// lateness (so no segment to come can cover t: it would be late) and no
+// pending window of a segment whose speaker scored accepts covers t (a
+// draft cannot: a final segment that moves the watermark past a draft's
+// start drops the draft); otherwise, and under the sliding policy, it is
+// true. The answer stays right while the item is on its way: the
+// watermark only grows, and a window emitted meanwhile would find the
+// item late.
+func (a *Aligner) Needs(stream string, t time.Duration, scored func(speaker string) bool) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.streams[stream]
+	if a.cfg.Policy != Utterance || !ok || !s.seen.Has(Text) || t >= s.wm[Text]-a.cfg.AllowedLateness {
+		return true
+	}
+	return slices.ContainsFunc(s.pending, func(p pending) bool { return scored(p.seg.Speaker) && p.start <= t && t < p.end })
+}
+
 // Stats returns a snapshot of the counters.
 func (a *Aligner) Stats() Stats {
 	a.mu.Lock()

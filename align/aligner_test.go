@@ -765,3 +765,49 @@ func TestEndSliding(t *testing.T) {
 		t.Errorf("after End: %+v", st)
 	}
 }
+
+// TestNeeds checks when a frame may still fall into a scored window: under
+// the utterance policy, with the customer's utterance [0, 2) s and the
+// agent's [2, 4) s pending (vision awaited), a frame before the text
+// watermark (4 s) is needed only inside the customer's utterance; at or
+// after the watermark, within the allowed lateness, in a stream without
+// text or under the sliding policy, any frame is.
+func TestNeeds(t *testing.T) {
+	const ms = time.Millisecond
+	customer := func(speaker string) bool { return speaker == "customer" }
+	build := func(cfg align.Config) *align.Aligner {
+		a := newAligner(t, cfg)
+		feed(t, a, []align.Input{seg("s", 0, 2000, "my order", "customer", true), seg("s", 2000, 4000, "I see", "agent", true)})
+		return a
+	}
+	clk := newClock()
+	utt := build(align.Config{Expect: align.Of(align.Vision), MaxWait: time.Hour, Now: clk.now})
+	late := build(align.Config{Expect: align.Of(align.Vision), MaxWait: time.Hour, AllowedLateness: 2 * time.Second, Now: clk.now})
+	sliding := build(align.Config{Policy: align.Sliding, Size: time.Second, Hop: time.Second, Expect: align.Of(align.Vision), Now: clk.now})
+	for _, tc := range []struct {
+		name   string
+		a      *align.Aligner
+		stream string
+		at     time.Duration
+		want   bool
+	}{
+		{"customer's utterance", utt, "s", 1000 * ms, true},
+		{"agent's utterance", utt, "s", 3000 * ms, false},
+		{"agent's utterance, last instant", utt, "s", 3999 * ms, false},
+		{"at the watermark", utt, "s", 4000 * ms, true},
+		{"within the lateness", late, "s", 3000 * ms, true},
+		{"before the lateness, the customer's utterance", late, "s", 1999 * ms, true},
+		{"stream without text", utt, "other", 3000 * ms, true},
+		{"sliding", sliding, "s", 3000 * ms, true},
+	} {
+		if got := tc.a.Needs(tc.stream, tc.at, customer); got != tc.want {
+			t.Errorf("%s: Needs(%q, %v) = %v, want %v", tc.name, tc.stream, tc.at, got, tc.want)
+		}
+	}
+	// Once the customer's window is out, nothing before the watermark is
+	// needed: a frame there would be late.
+	feed(t, utt, []align.Input{frame("s", 5000)})
+	if utt.Needs("s", 1000*ms, customer) {
+		t.Error("Needs at 1 s after the customer's window was emitted = true, want false")
+	}
+}

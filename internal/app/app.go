@@ -335,7 +335,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		// their capture's drop-oldest queue, not in the pipeline.
 		frames := pipeline.From(r, "video", pipeline.SourceConfig{}, videos...)
 		ins = append(ins, pipeline.Via(frames, "vision", pipeline.StageConfig{Workers: cfg.Pipeline.visionWorkers(), Buffer: queue},
-			pipeline.Stage[align.Input, align.Input](visionStage{preview: app.preview})))
+			pipeline.Stage[align.Input, align.Input](visionStage{preview: app.preview, needs: app.framesNeeded(cfg.Privacy)})))
 	}
 	if len(inputs) > 0 {
 		ins = append(ins, pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...))
@@ -549,6 +549,13 @@ func (a *App) registerMetrics(reg prometheus.Registerer) {
 		}
 		return float64(n)
 	})
+	counter("cmc_frames_skipped_total", "Video frames not run through vision: no window to be scored could take them (privacy.roles).", func() float64 {
+		var n int64
+		for _, v := range a.videos {
+			n += v.skipped.Load()
+		}
+		return float64(n)
+	})
 	counter("cmc_aligner_late_total", "Items that arrived behind their watermark.", func() float64 { return float64(a.aligner.Stats().Late) })
 	gauge("cmc_aligner_streams", "Streams the aligner holds.", func() float64 { return float64(a.aligner.Stats().Streams) })
 	gauge("cmc_aligner_buffered", "Media items the aligner buffers.", func() float64 { return float64(a.aligner.Stats().Buffered) })
@@ -670,6 +677,17 @@ func (a *App) rejectMessage(dl *deadLetter, log *slog.Logger) func(context.Conte
 		a.stats.Rejected.Add(1)
 		return nil
 	}
+}
+
+// framesNeeded returns, with privacy.roles set, whether a frame of a
+// stream at a time may still fall into a window to be scored (see
+// align.Aligner.Needs); nil without roles, when every frame is extracted.
+func (a *App) framesNeeded(p PrivacyConfig) func(stream string, t time.Duration) bool {
+	if len(p.Roles) == 0 {
+		return nil
+	}
+	scored := func(speaker string) bool { return !p.excludes(speaker) }
+	return func(stream string, t time.Duration) bool { return a.aligner.Needs(stream, t, scored) }
 }
 
 // rejectItem returns the transcript input's handler of a decoded item

@@ -13,6 +13,8 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/ingest/video"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -208,5 +210,64 @@ privacy: {roles: %s}
 				t.Error(err)
 			}
 		}
+	}
+}
+
+// TestPrivacySkipsFrames runs the vision stage with privacy.roles
+// [customer] against an aligner holding the customer's utterance [0, 2) s
+// and the agent's [2, 4) s, both waiting for vision: a frame of the
+// showcase at 1 s gets its features from the expression model, the same
+// frame at 3 s, which only the agent's window can take, is passed on
+// without running vision (counted as skipped). Without roles every frame
+// is extracted.
+func TestPrivacySkipsFrames(t *testing.T) {
+	a, err := align.New(align.Config{Expect: align.Of(align.Vision), MaxWait: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []align.Segment{
+		{StreamID: "call", Speaker: "customer", Start: 0, End: 2 * time.Second, Text: "my order", Final: true},
+		{StreamID: "call", Speaker: "agent", Start: 2 * time.Second, End: 4 * time.Second, Final: true},
+	} {
+		if _, err := a.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ex, err := vision.New(vision.DefaultConfig(testNative.AssetsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	var first video.Frame
+	if _, err := video.ReadFile(t.Context(), "../../demo/media/showcase.mp4", video.Config{}, func(f video.Frame) error {
+		if first.Pix == nil {
+			first = f
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	app := &App{aligner: a}
+	if app.framesNeeded(PrivacyConfig{}) != nil {
+		t.Error("framesNeeded without roles is not nil: every frame should be extracted")
+	}
+	vi := &videoInput{stream: "call", ex: ex}
+	stage := visionStage{needs: app.framesNeeded(PrivacyConfig{Roles: []string{"customer"}})}
+	for _, tc := range []struct {
+		at        time.Duration
+		extracted bool
+	}{{time.Second, true}, {3 * time.Second, false}} {
+		out, err := stage.Process(t.Context(), align.Media{StreamID: "call", Modality: align.Vision, Time: tc.at,
+			Payload: visionFrame{pix: first.Pix, width: first.Width, height: first.Height, in: vi}})
+		if err != nil || len(out) != 1 {
+			t.Fatalf("frame at %v: %d items, %v", tc.at, len(out), err)
+		}
+		m := out[0].(align.Media)
+		if got := len(m.Features) == vision.Dims; got != tc.extracted || m.Payload != nil {
+			t.Errorf("frame at %v: %d features, payload %T; want extracted %v, no payload", tc.at, len(m.Features), m.Payload, tc.extracted)
+		}
+	}
+	if n := vi.skipped.Load(); n != 1 {
+		t.Errorf("%d frames skipped, want 1 (the agent's)", n)
 	}
 }

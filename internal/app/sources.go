@@ -40,6 +40,9 @@ type videoInput struct {
 	ex     *vision.Extractor // used by the vision stage, one frame at a time
 	errs   atomic.Int64      // frames whose features failed
 	lost   atomic.Int64      // times the capture stopped delivering frames
+	// skipped counts the frames the vision stage passed on without
+	// features: no window to be scored could take them.
+	skipped atomic.Int64
 
 	mu  sync.Mutex // guards src and past against dropped
 	src *video.Source

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"runtime"
+	"time"
 
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/features/vision"
@@ -30,8 +31,15 @@ const visionNice = 10
 // so a slow extractor drops frames instead of delaying the stream. A frame
 // the extractor cannot read is counted with its input's drops and skipped.
 // With a preview hub, the frames it finds due go to the dashboard with
-// their face box (see previewFrame).
-type visionStage struct{ preview *preview.Hub }
+// their face box (see previewFrame). With needs (set when privacy.roles
+// is), a frame that no window to be scored can take any more (see
+// align.Aligner.Needs) is passed on without features, neither detected
+// nor shown: the aligner still advances its stream's watermark with it,
+// and only windows that are not scored can hold it.
+type visionStage struct {
+	preview *preview.Hub
+	needs   func(stream string, t time.Duration) bool
+}
 
 // visionFrame is the Payload of a frame on its way to the vision stage:
 // its pixels and the input it came from, whose extractor computes its
@@ -49,6 +57,11 @@ func (s visionStage) Process(_ context.Context, in align.Input) ([]align.Input, 
 	f, isFrame := m.Payload.(visionFrame)
 	if !ok || !isFrame {
 		return []align.Input{in}, nil
+	}
+	if s.needs != nil && !s.needs(m.StreamID, m.Time) {
+		f.in.skipped.Add(1)
+		m.Payload = nil
+		return []align.Input{m}, nil
 	}
 	feat := make([]float32, vision.Dims)
 	if err := f.in.ex.Extract(f.pix, f.width, f.height, feat); err != nil {
