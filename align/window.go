@@ -26,8 +26,9 @@ type Window struct {
 	// Segment.Origin); zero when none did. Origin.Add(Start) is the
 	// window's start in wall-clock time.
 	Origin time.Time
-	// Text is the utterance's text, or the final segments overlapping a
-	// sliding window joined by spaces.
+	// Text is the utterance's text, or the texts of the final segments
+	// overlapping a sliding window joined by spaces (a segment without
+	// text adds none).
 	Text string
 	// Audio holds the audio chunks overlapping the window, in time order,
 	// trimmed to the samples whose time lies in [Start, End); each chunk's
