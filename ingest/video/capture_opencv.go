@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 )
 
 // Open validates cfg, opens the capture and starts the goroutine that reads
@@ -48,7 +50,10 @@ func (s *Source) capture(ctx context.Context, g *grabber) error {
 		start = g.cfg.Now()
 	}
 	for ctx.Err() == nil {
+		sp := g.cfg.CPU.Begin()
 		f, err := g.next(&s.decodeErrors)
+		sp.Lap(cputime.Decode)
+		sp.End()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 	"github.com/cmc-stream/cmc-stream/internal/ctxtime"
 )
 
@@ -106,6 +107,10 @@ type Config struct {
 	// a fake clock here.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// CPU, when set, receives the capture goroutine's CPU time per frame
+	// read (reading, decoding, resizing) as cputime.Decode: bench
+	// pipeline's cost split. Nil measures nothing.
+	CPU *cputime.Meter
 }
 
 // Validate reports the first invalid field of c, or nil.

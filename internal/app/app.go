@@ -31,6 +31,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/ingest/kafka"
 	"github.com/cmc-stream/cmc-stream/ingest/transcript"
 	"github.com/cmc-stream/cmc-stream/ingest/websocket"
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 	"github.com/cmc-stream/cmc-stream/internal/httpguard"
 	"github.com/cmc-stream/cmc-stream/internal/insight"
 	"github.com/cmc-stream/cmc-stream/internal/ops"
@@ -54,6 +55,10 @@ type Options struct {
 	Extra []pipeline.Sink[event.Event]
 	// Listening is called with the HTTP sink's address once it listens.
 	Listening func(addr string)
+	// CPU, when set, adds up the CPU time of the video capture, vision,
+	// scoring (text, audio, model) and sinks per stage (bench pipeline's
+	// cost split). Default: not measured.
+	CPU *cputime.Meter
 }
 
 // App is a built pipeline: sources, aligner, scorer and sinks.
@@ -187,7 +192,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	// octave halving transforms quickly (see audio.Config.FastLength).
 	audioCfg := audio.Config{Threads: min(2, runtime.NumCPU()), FastLength: true}
 	scorer, err := NewScorer(ScorerConfig{Model: m, Text: enc, Audio: audioCfg, Spec: spec, Now: opts.Now, Threads: cfg.Model.threads(),
-		PartyIDs: len(cfg.scoredParties()) > 1})
+		PartyIDs: len(cfg.scoredParties()) > 1, CPU: opts.CPU})
 	if err != nil {
 		return nil, errors.Join(err, closeText())
 	}
@@ -255,6 +260,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 			return nil, fmt.Errorf("app: video source %q: %w", v.StreamID, err)
 		}
 		vi := &videoInput{stream: v.StreamID, clock: clock, ex: ex, cfg: v.videoConfig()}
+		vi.cfg.CPU = opts.CPU
 		app.videos = append(app.videos, vi)
 		videos = append(videos, vi)
 	}
@@ -335,7 +341,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		// their capture's drop-oldest queue, not in the pipeline.
 		frames := pipeline.From(r, "video", pipeline.SourceConfig{}, videos...)
 		ins = append(ins, pipeline.Via(frames, "vision", pipeline.StageConfig{Workers: cfg.Pipeline.visionWorkers(), Buffer: queue},
-			pipeline.Stage[align.Input, align.Input](visionStage{preview: app.preview, needs: app.framesNeeded(cfg.Privacy)})))
+			pipeline.Stage[align.Input, align.Input](visionStage{preview: app.preview, needs: app.framesNeeded(cfg.Privacy), cpu: opts.CPU})))
 	}
 	if len(inputs) > 0 {
 		ins = append(ins, pipeline.From(r, "sources", pipeline.SourceConfig{Buffer: queue}, inputs...))
@@ -372,7 +378,7 @@ func Build(cfg *Config, opts Options) (*App, error) {
 	// Sinks. The insight tracker comes first: the runner closes the sinks in
 	// order, and the tracker publishes the last summaries through the
 	// stdout and HTTP sinks when it closes.
-	pipeline.To(events, "stats", pipeline.SinkConfig{}, pipeline.Sink[event.Event](app.stats))
+	pipeline.To(events, "stats", pipeline.SinkConfig{}, metered(app.stats, opts.CPU))
 	type sinkNode struct {
 		name string
 		cfg  pipeline.SinkConfig
@@ -427,12 +433,12 @@ func Build(cfg *Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	app.insight = tracker.Tracker
-	pipeline.To(events, "insight", pipeline.SinkConfig{}, pipeline.Sink[event.Event](tracker))
+	pipeline.To(events, "insight", pipeline.SinkConfig{}, metered(tracker, opts.CPU))
 	for _, n := range nodes {
-		pipeline.To(events, n.name, n.cfg, n.out)
+		pipeline.To(events, n.name, n.cfg, metered(n.out, opts.CPU))
 	}
 	for i, s := range opts.Extra {
-		pipeline.To(events, fmt.Sprintf("extra-%d", i), pipeline.SinkConfig{}, s)
+		pipeline.To(events, fmt.Sprintf("extra-%d", i), pipeline.SinkConfig{}, metered(s, opts.CPU))
 	}
 	app.registerMetrics(metrics)
 	if addr := cfg.Observability.Addr(); addr != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/features"
 	"github.com/cmc-stream/cmc-stream/features/audio"
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 	"github.com/cmc-stream/cmc-stream/model"
 )
 
@@ -47,6 +48,9 @@ type ScorerConfig struct {
 	// more than one party is scored: their windows may start in the same
 	// millisecond. Unset, they get event.ID ids, like every other window.
 	PartyIDs bool
+	// CPU, when set, receives each window's CPU time split into
+	// cputime.Text, Audio and Model (bench pipeline's cost split).
+	CPU *cputime.Meter
 }
 
 // Scorer is the pipeline stage that turns an aligned window into a
@@ -122,6 +126,8 @@ func (s *Scorer) Process(_ context.Context, w align.Window) ([]event.Event, erro
 	m := s.cfg.Model
 	mc := &m.Config
 	began := time.Now()
+	sp := s.cfg.CPU.Begin()
+	defer sp.End()
 
 	var x model.Input
 	var present [model.Experts]bool
@@ -137,6 +143,7 @@ func (s *Scorer) Process(_ context.Context, w align.Window) ([]event.Event, erro
 		present[model.Text] = true
 	}
 	x[model.Text] = model.Sequence{Batch: 1, Len: tl, Dim: td, Data: sc.text}
+	sp.Lap(cputime.Text)
 
 	// Audio: the recipe over the window's samples; the first lengths.audio
 	// frames (datasets truncate clips at the end the same way) and the first
@@ -185,6 +192,7 @@ func (s *Scorer) Process(_ context.Context, w align.Window) ([]event.Event, erro
 	x[model.Vision] = model.Sequence{Batch: 1, Len: n, Dim: vd, Data: sc.rows[model.Vision]}
 	present[model.Vision] = n > 0
 
+	sp.Lap(cputime.Audio) // with the vision rows' copy
 	featuresDone := time.Now()
 	if err := sc.run.Forward(&x, &sc.out); err != nil {
 		return nil, fmt.Errorf("app: window %s/%d: %w", w.StreamID, w.Seq, err)
@@ -200,6 +208,7 @@ func (s *Scorer) Process(_ context.Context, w align.Window) ([]event.Event, erro
 		Model:    ms(modelDone.Sub(featuresDone)),
 		EndToEnd: ms(max(s.cfg.Now().Sub(w.Origin.Add(w.End)), 0)),
 	}
+	sp.Lap(cputime.Model)
 	return []event.Event{ev}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/align"
 	"github.com/cmc-stream/cmc-stream/features/vision"
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 	"github.com/cmc-stream/cmc-stream/sink/preview"
 )
@@ -35,10 +36,12 @@ const visionNice = 10
 // is), a frame that no window to be scored can take any more (see
 // align.Aligner.Needs) is passed on without features, neither detected
 // nor shown: the aligner still advances its stream's watermark with it,
-// and only windows that are not scored can hold it.
+// and only windows that are not scored can hold it. With a cpu meter,
+// each frame's CPU time counts as cputime.Vision.
 type visionStage struct {
 	preview *preview.Hub
 	needs   func(stream string, t time.Duration) bool
+	cpu     *cputime.Meter
 }
 
 // visionFrame is the Payload of a frame on its way to the vision stage:
@@ -64,7 +67,11 @@ func (s visionStage) Process(_ context.Context, in align.Input) ([]align.Input, 
 		return []align.Input{m}, nil
 	}
 	feat := make([]float32, vision.Dims)
-	if err := f.in.ex.Extract(f.pix, f.width, f.height, feat); err != nil {
+	sp := s.cpu.Begin()
+	err := f.in.ex.Extract(f.pix, f.width, f.height, feat)
+	sp.Lap(cputime.Vision)
+	sp.End()
+	if err != nil {
 		f.in.errs.Add(1)
 		return nil, nil
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/internal/app"
 	"github.com/cmc-stream/cmc-stream/internal/broker"
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 	"github.com/cmc-stream/cmc-stream/internal/kafkasec"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
@@ -144,13 +145,51 @@ type Result struct {
 	HeapInuse  float64 `json:"heap_inuse_mib"`
 	RSS        float64 `json:"rss_mib"`
 	Goroutines int     `json:"goroutines"`
+	// RSSPerStream is RSS over Streams, in MiB.
+	RSSPerStream float64 `json:"rss_per_stream_mib"`
+	// CPU is the CPU time per stream-second of playback, in ms, split by
+	// stage (see CPUSplit), from the start to the last event.
+	CPU CPUSplit `json:"cpu_ms_per_stream_s"`
+}
+
+// CPUSplit is CPU time in ms per stream-second, per stage of the pipeline
+// (measured with each work item's thread CPU clock, see package cputime).
+// Total is the process's own CPU time (getrusage) and Other what no stage
+// accounts for: the Go runtime and its collector, the aligner, the queues,
+// the transcript feed, the in-process Kafka broker, reading the audio
+// decoders' output and threads that libraries start (OpenCV's decoder
+// threads); the ffmpeg processes that decode the audio files are not
+// counted.
+type CPUSplit struct {
+	Decode float64 `json:"decode"`
+	Vision float64 `json:"vision"`
+	Audio  float64 `json:"audio"`
+	Text   float64 `json:"text"`
+	Model  float64 `json:"model"`
+	Sinks  float64 `json:"sinks"`
+	Other  float64 `json:"other"`
+	Total  float64 `json:"total"`
+}
+
+// String formats the split as name=value pairs.
+func (c CPUSplit) String() string {
+	return fmt.Sprintf("decode=%.1f vision=%.1f audio=%.1f text=%.1f model=%.1f sinks=%.1f other=%.1f total=%.1f",
+		c.Decode, c.Vision, c.Audio, c.Text, c.Model, c.Sinks, c.Other, c.Total)
+}
+
+// cpuSplit converts the meter's split and the process's CPU time over a
+// run of streamSec stream-seconds into a CPUSplit.
+func cpuSplit(s cputime.Split, self time.Duration, streamSec float64) CPUSplit {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / streamSec }
+	return CPUSplit{Decode: ms(s[cputime.Decode]), Vision: ms(s[cputime.Vision]), Audio: ms(s[cputime.Audio]), Text: ms(s[cputime.Text]),
+		Model: ms(s[cputime.Model]), Sinks: ms(s[cputime.Sinks]), Other: ms(self - s.Sum()), Total: ms(self)}
 }
 
 // String formats the result as one line.
 func (r Result) String() string {
-	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB rss=%.0fMiB goroutines=%d",
+	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB rss=%.0fMiB rss/stream=%.1fMiB goroutines=%d cpu-ms/stream-s: %v",
 		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max,
-		r.FeaturesP50, r.FeaturesP99, r.HeapInuse, r.RSS, r.Goroutines)
+		r.FeaturesP50, r.FeaturesP99, r.HeapInuse, r.RSS, r.RSSPerStream, r.Goroutines, r.CPU)
 }
 
 // Target is what a sustained load must meet.
@@ -228,11 +267,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	col := newCollector(expected)
 	acfg := appConfig(cfg, clips, b.Addr())
 	acfg.Sources.Transcripts.Kafka.Security = sec
-	flow, err := app.Build(acfg, app.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}})
+	meter := new(cputime.Meter)
+	flow, err := app.Build(acfg, app.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}, CPU: meter})
 	if err != nil {
 		return Result{}, err
 	}
 
+	cpu0 := cputime.Seconds()
+	split0 := meter.Split()
 	start := time.Now()
 	runErr := make(chan error, 1)
 	go func() { runErr <- flow.Run(ctx) }()
@@ -256,6 +298,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.Join(fmt.Errorf("loadgen: the pipeline stopped early"), err, w.Close())
 	case <-ctx.Done():
 	}
+	cpu1 := cputime.Seconds()
+	split1, wall := meter.Split(), time.Since(start)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapInuse, res.RSS, res.Goroutines = float64(ms.HeapInuse)/(1<<20), rss(), runtime.NumGoroutine()
@@ -271,6 +315,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := errors.Join(errs...); err != nil {
 		return Result{}, err
 	}
+	var split cputime.Split
+	for i := range split {
+		split[i] = split1[i] - split0[i]
+	}
+	res.CPU = cpuSplit(split, time.Duration((cpu1-cpu0)*float64(time.Second)), float64(cfg.Streams)*wall.Seconds())
+	res.RSSPerStream = res.RSS / float64(cfg.Streams)
 	sum := flow.Summary()
 	res.Streams, res.Played, res.Expected = cfg.Streams, cfg.Duration.Seconds(), expected
 	res.Windows, res.Dropped, res.Failed = sum.Windows, sum.Dropped, sum.Failed

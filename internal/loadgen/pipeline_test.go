@@ -214,6 +214,18 @@ func TestRun(t *testing.T) {
 	if !(r.P50 > 0 && r.P50 <= r.P99 && r.P99 <= r.Max && r.FeaturesP50 > 0 && r.FeaturesP50 <= r.FeaturesP99 && r.EventsPerSec > 0 && r.HeapInuse > 0 && r.RSS >= r.HeapInuse && r.Goroutines > 0) {
 		t.Errorf("measures %v", r)
 	}
+	// Every stage did work, and the stages (each item on its thread's CPU
+	// clock) fit in the process's CPU time (getrusage; other tests of this
+	// package run beside this one and only add to it: cputime's
+	// TestSplitAddsUpToProcess checks the sum against getrusage alone).
+	c := r.CPU
+	stages := c.Decode + c.Vision + c.Audio + c.Text + c.Model + c.Sinks
+	if !(c.Decode > 0 && c.Vision > 0 && c.Audio > 0 && c.Text > 0 && c.Model > 0 && c.Sinks > 0 && stages <= c.Total*1.01 && c.Other >= -0.01*c.Total) {
+		t.Errorf("CPU split %v", c)
+	}
+	if r.RSSPerStream != r.RSS/2 {
+		t.Errorf("resident memory per stream %.1f MiB, want %.1f / 2", r.RSSPerStream, r.RSS)
+	}
 }
 
 // TestRunSecureKafka plays one stream for 8 s with the transcript feed over
