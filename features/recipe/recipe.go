@@ -105,6 +105,7 @@ func Default(ts TextSpec) features.Spec {
 		_ = spec.Set(features.Audio, ex.Spec())
 	}
 	_ = spec.Set(features.Text, ts)
-	_ = spec.Set(features.Vision, map[string]any{"name": vision.SpecName, "version": vision.SpecVersion, "columns": strings.Join(vision.Columns(), ",")})
+	_ = spec.Set(features.Vision, map[string]any{"name": vision.SpecName, "version": vision.SpecVersion, "columns": strings.Join(vision.Columns(), ","),
+		"frame_step": vision.FrameStep})
 	return spec
 }

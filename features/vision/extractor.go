@@ -161,6 +161,18 @@ var columns = [Dims]string{
 // Columns returns the names of the feature columns, in order.
 func Columns() []string { return append([]string(nil), columns[:]...) }
 
+// FrameStep is the recipe's cadence: the features of one video frame in
+// FrameStep are computed (frame indices 0, FrameStep, 2*FrameStep, ...),
+// 5 of a 15 frames/s stream, by both the offline extraction and the live
+// pipeline. Vision was most of the live pipeline's CPU time at every
+// frame (issue #16: 11 streams on two cores); the recipe's frame rate is
+// recorded in the feature spec (recipe.Default's frame_step).
+const FrameStep = 3
+
+// Sampled reports whether the recipe computes the features of the frame at
+// index (0-based in its stream or file).
+func Sampled(index int64) bool { return index%FrameStep == 0 }
+
 // SpecName is the feature-spec name of the recipe an Extractor computes.
 const SpecName = "blazeface128-haar-minixception7"
 

@@ -141,11 +141,12 @@ observability: {listen: disabled}
 		}
 	}
 	// The metrics of /metrics: the score stage's latency histogram counted
-	// both windows; the vision stage's, the 45 frames of the 3 s clip at
-	// 15 frames/s (a file played not in real time drops none).
+	// both windows; the vision stage's, the 15 frames that the vision
+	// recipe samples (one in 3) of the 45 of the 3 s clip at 15 frames/s (a
+	// file played not in real time drops none).
 	metrics := metricsText(t, app.metrics)
 	for _, want := range []string{`cmc_stage_latency_seconds_count{stage="score"} 2`, `cmc_stage_items_total{stage="score"} 2`, "cmc_events_total 2",
-		`cmc_stage_latency_seconds_count{stage="vision"} 45`, `cmc_stage_items_total{stage="vision"} 45`, `cmc_stage_queue_depth{stage="vision"} 0`,
+		`cmc_stage_latency_seconds_count{stage="vision"} 15`, `cmc_stage_items_total{stage="vision"} 15`, `cmc_stage_queue_depth{stage="vision"} 0`,
 		"cmc_insight_summaries_total 1", "cmc_insight_alerts_total 0", "cmc_insight_publish_failed_total 0"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)

@@ -89,15 +89,19 @@ func TestVideoConformance(t *testing.T) {
 		clock := NewStreamClock(nil, time.Hour)
 		in := &videoInput{stream: "cam", clock: clock, ex: ex,
 			cfg: video.Config{Device: clip, FPS: 15, Width: 160, Height: 120}}
-		return sourcetest.Fixture[align.Input]{Source: in, Items: 15, Check: func(t *testing.T, items []align.Input) {
+		// The 15 frames of the clip, of which the vision recipe samples
+		// frames 0, 3, 6, 9 and 12 (vision.FrameStep 3), each announcing
+		// the next sampled one 3/15 s on.
+		return sourcetest.Fixture[align.Input]{Source: in, Items: 5, Check: func(t *testing.T, items []align.Input) {
 			origin := clock.Origin("cam", 0)
 			for i, it := range items {
 				m := it.(align.Media)
 				f, ok := m.Payload.(visionFrame)
-				at := time.Duration(i) * time.Second / 15
+				at := time.Duration(3*i) * time.Second / 15
 				if m.StreamID != "cam" || m.Modality != align.Vision || (m.Time-at).Abs() > time.Millisecond || !m.Origin.Equal(origin) ||
+					(m.Interval-time.Second/5).Abs() > time.Millisecond ||
 					!ok || f.width != 160 || f.height != 120 || len(f.pix) != 160*120*3 || f.in != in {
-					t.Fatalf("frame %d: %s %v at %v, origin %v, payload %T; want cam vision at %v, origin %v, 160x120 BGR pixels", i, m.StreamID, m.Modality, m.Time, m.Origin, m.Payload, at, origin)
+					t.Fatalf("frame %d: %s %v at %v (next in %v), origin %v, payload %T; want cam vision at %v (next in 200ms), origin %v, 160x120 BGR pixels", i, m.StreamID, m.Modality, m.Time, m.Interval, m.Origin, m.Payload, at, origin)
 				}
 			}
 		}}

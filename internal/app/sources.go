@@ -78,21 +78,30 @@ func (v *videoInput) Connect(context.Context) error {
 	return nil
 }
 
-// Read returns the next frame, its pixels in the Payload for the vision
-// stage.
+// Read returns the next frame that the vision recipe samples
+// (vision.Sampled), its pixels in the Payload for the vision stage.
 func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
-	f, err := v.src.Read(ctx)
-	if errors.Is(err, io.EOF) {
-		return nil, nil, pipeline.ErrEndOfInput
+	var f video.Frame
+	for {
+		var err error
+		f, err = v.src.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil, nil, pipeline.ErrEndOfInput
+		}
+		if errors.Is(err, video.ErrDeviceLost) {
+			v.lost.Add(1)
+			return nil, nil, v.drop(err)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		// The vision recipe computes one frame in vision.FrameStep (as
+		// extract does); the next such frame is FrameStep intervals on.
+		if vision.Sampled(f.Index) {
+			break
+		}
 	}
-	if errors.Is(err, video.ErrDeviceLost) {
-		v.lost.Add(1)
-		return nil, nil, v.drop(err)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Origin: v.origin, Interval: f.Interval,
+	return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Origin: v.origin, Interval: f.Interval * vision.FrameStep,
 		Payload: visionFrame{pix: f.Pix, width: f.Width, height: f.Height, in: v}}, nil, nil
 }
 

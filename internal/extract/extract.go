@@ -234,7 +234,7 @@ func clipFeatures(ctx context.Context, cfg Config, c *clip, ax *audio.Extractor,
 	}
 	_, err = video.ReadFile(ctx, videoPath, video.Config{Device: videoPath, FPS: cfg.FPS, Width: 320, Height: 240}, func(fr video.Frame) error {
 		sec := fr.Time.Seconds()
-		if sec < c.Start || sec >= c.End {
+		if sec < c.Start || sec >= c.End || !vision.Sampled(fr.Index) {
 			return nil
 		}
 		row := make([]float32, vision.Dims)
