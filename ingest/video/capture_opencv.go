@@ -60,6 +60,9 @@ func (s *Source) capture(ctx context.Context, g *grabber) error {
 		if err != nil {
 			return err
 		}
+		if g.cfg.Keep != nil && !g.cfg.Keep(f.Index) {
+			continue
+		}
 		if g.cfg.Realtime && g.kind == kindFile {
 			if d := start.Add(f.Time).Sub(g.cfg.Now()); d > 0 {
 				if g.cfg.Sleep(ctx, d) != nil {

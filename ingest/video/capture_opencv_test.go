@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,6 +245,35 @@ func TestSourceFile(t *testing.T) {
 	}
 	if st := s.Stats(); st != (Stats{Frames: clipFrames}) {
 		t.Fatalf("Stats() = %+v", st)
+	}
+}
+
+// TestSourceKeep queues only the frames Keep selects, with their indices.
+func TestSourceKeep(t *testing.T) {
+	s, err := Open(Config{Device: makeClip(t, "clip.mp4"), QueueFrames: 1, Height: 60, Keep: func(i int64) bool { return i%3 == 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []int64
+	for {
+		f, err := s.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.Index)
+	}
+	var want []int64
+	for i := int64(0); i < clipFrames; i += 3 {
+		want = append(want, i)
+	}
+	if !slices.Equal(got, want) || s.Stats().Frames != int64(len(want)) {
+		t.Fatalf("frames %v (stats %+v), want %v", got, s.Stats(), want)
 	}
 }
 

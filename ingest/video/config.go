@@ -107,6 +107,11 @@ type Config struct {
 	// a fake clock here.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Keep, when set, selects the frames queued by their Index: the
+	// others are decoded (a decoder reads every frame) but neither paced
+	// nor queued nor counted, so the queue holds QueueFrames kept frames.
+	// Nil keeps every frame.
+	Keep func(index int64) bool
 	// CPU, when set, receives the capture goroutine's CPU time per frame
 	// read (reading, decoding, resizing) as cputime.Decode: bench
 	// pipeline's cost split. Nil measures nothing.

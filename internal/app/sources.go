@@ -70,6 +70,9 @@ func (v *videoInput) Connect(context.Context) error {
 	// from now), in step with the stream's other sources.
 	cfg := v.cfg
 	cfg.Epoch = origin.Add(base)
+	// The capture queues only the frames the vision recipe samples (as
+	// extract does), so its queue holds QueueFrames of them.
+	cfg.Keep = vision.Sampled
 	src, err := video.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("app: video source %q: %w", v.stream, err)
@@ -79,28 +82,22 @@ func (v *videoInput) Connect(context.Context) error {
 }
 
 // Read returns the next frame that the vision recipe samples
-// (vision.Sampled), its pixels in the Payload for the vision stage.
+// (vision.Sampled, kept by the capture), its pixels in the Payload for the
+// vision stage.
 func (v *videoInput) Read(ctx context.Context) (align.Input, pipeline.AckFunc, error) {
-	var f video.Frame
-	for {
-		var err error
-		f, err = v.src.Read(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil, nil, pipeline.ErrEndOfInput
-		}
-		if errors.Is(err, video.ErrDeviceLost) {
-			v.lost.Add(1)
-			return nil, nil, v.drop(err)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		// The vision recipe computes one frame in vision.FrameStep (as
-		// extract does); the next such frame is FrameStep intervals on.
-		if vision.Sampled(f.Index) {
-			break
-		}
+	f, err := v.src.Read(ctx)
+	if errors.Is(err, io.EOF) {
+		return nil, nil, pipeline.ErrEndOfInput
 	}
+	if errors.Is(err, video.ErrDeviceLost) {
+		v.lost.Add(1)
+		return nil, nil, v.drop(err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	// The capture keeps one frame in vision.FrameStep (see Connect); the
+	// next is FrameStep intervals on.
 	return align.Media{StreamID: v.stream, Modality: align.Vision, Time: v.base + f.Time, Origin: v.origin, Interval: f.Interval * vision.FrameStep,
 		Payload: visionFrame{pix: f.Pix, width: f.Width, height: f.Height, in: v}}, nil, nil
 }
