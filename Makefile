@@ -112,7 +112,7 @@ soak: .setup-done
 FUZZTIME ?= 30s
 FUZZ_TARGETS = ./internal/wav:FuzzDecoder ./features/audio:FuzzExtractWAV ./model/safetensors:FuzzDecodeBounded \
 	./model/mmsa:FuzzDecodeBounded ./internal/app:FuzzDecodeConfig ./ingest/kafka:FuzzBoundedGzip \
-	./ingest/kafka:FuzzBatchEnd
+	./ingest/kafka:FuzzBatchEnd ./ingest/kafka:FuzzStreamBatch
 .PHONY: fuzz
 fuzz: .setup-done
 	@for t in $(FUZZ_TARGETS); do \

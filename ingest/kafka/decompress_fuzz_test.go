@@ -3,10 +3,14 @@ package kafka
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -98,6 +102,123 @@ func FuzzBatchEnd(f *testing.F) {
 			}
 			if last != max(want, next) {
 				t.Fatalf("batchEnd = %d, franz-go reads the batch as ending at %d", last, want)
+			}
+		}
+	})
+}
+
+// FuzzStreamBatch feeds arbitrary record bytes, in an uncompressed batch
+// of magic 2 at offset 10, to streamBatch with a bound of limit bytes: it
+// emits offsets in increasing order from 10 to the batch's last, each once
+// at most, and each after the first one it could not read; no delivered
+// message is above the bound; it allocates in proportion to its input,
+// whatever the lengths the input declares; and when franz-go's record codec
+// (kmsg.Record, a second implementation) reads the input as the batch's
+// records, with offset deltas within the batch, each record within the bound
+// is delivered with the key, value and headers kmsg reads, and each above
+// it is rejected at its offset.
+func FuzzStreamBatch(f *testing.F) {
+	rec := func(delta int32, key, value string, headers ...string) []byte {
+		r := kmsg.Record{OffsetDelta: delta, Key: []byte(key), Value: []byte(value)}
+		for i := 0; i+1 < len(headers); i += 2 {
+			r.Headers = append(r.Headers, kmsg.Header{Key: headers[i], Value: []byte(headers[i+1])})
+		}
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		return r.AppendTo(nil)
+	}
+	big := strings.Repeat("b", 100)
+	f.Add(slices.Concat(rec(0, "a", "good"), rec(1, "a", big), rec(2, "a", "good 2", "h", "v"), rec(3, "", big), rec(4, "a", "good 3")), uint8(5), uint8(4), uint16(64))
+	f.Add(slices.Concat(rec(0, "a", "x"), rec(2, "a", "y")), uint8(2), uint8(2), uint16(64))
+	f.Add(rec(0, "a", "x", "k", big), uint8(1), uint8(0), uint16(64))
+	f.Add([]byte{0x7f, 0, 0, 0}, uint8(1), uint8(0), uint16(64))
+	f.Add([]byte("not records at all"), uint8(3), uint8(3), uint16(1))
+	f.Fuzz(func(t *testing.T, records []byte, count, lastDelta uint8, limit uint16) {
+		const first = 10
+		b := kmsg.RecordBatch{FirstOffset: first, Magic: 2, LastOffsetDelta: int32(lastDelta), NumRecords: int32(count), Records: records}
+		b.Length = int32(len(b.AppendTo(nil)) - 12)
+		raw := b.AppendTo(nil)
+		batch, last, err := findBatch(raw, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type got struct {
+			m   kafkago.Message
+			bad error
+		}
+		var out []got
+		var after int64
+		// The messages kept (and their slice's doubling), the batch's
+		// reader, and 64 KiB for the fuzzing engine.
+		alloctest.Bound(t, uint64(64<<10+8<<10+4*(len(records)*int(headerCost+1)+int(count)*300+int(lastDelta)*300)), func() {
+			after, _ = streamBatch(batch, last, first, 0, int64(limit), func(m kafkago.Message, bad error) bool {
+				out = append(out, got{m, bad})
+				return true
+			})
+		})
+		if after != last+1 {
+			t.Fatalf("streamBatch returned %d, want %d", after, last+1)
+		}
+		prev, failed := int64(first-1), false
+		for _, g := range out {
+			if g.m.Offset <= prev || g.m.Offset > last {
+				t.Fatalf("offset %d after %d, batch %d to %d", g.m.Offset, prev, first, last)
+			}
+			prev = g.m.Offset
+			if failed && g.bad == nil {
+				t.Fatalf("offset %d delivered after a record that could not be read", g.m.Offset)
+			}
+			if g.bad != nil && !errors.Is(g.bad, ErrDecompressedTooLarge) {
+				t.Fatalf("offset %d rejected with %v, want ErrDecompressedTooLarge", g.m.Offset, g.bad)
+			}
+			if g.bad == nil && int64(len(g.m.Key)+len(g.m.Value)) > int64(limit) {
+				t.Fatalf("offset %d delivered with %d bytes, bound %d", g.m.Offset, len(g.m.Key)+len(g.m.Value), limit)
+			}
+			if g.bad != nil && len(g.m.Value) != 0 {
+				t.Fatalf("offset %d rejected with its value", g.m.Offset)
+			}
+		}
+		// The reference: kmsg's records, when it reads the input as
+		// count canonical records with increasing offset deltas.
+		var want []kmsg.Record
+		src, delta := records, int32(-1)
+		for range count {
+			n, k := binary.Varint(src)
+			if k <= 0 || n < 0 || int64(k)+n > int64(len(src)) {
+				return
+			}
+			var r kmsg.Record
+			if r.ReadFrom(src[:int64(k)+n]) != nil || !bytes.Equal(r.AppendTo(nil), src[:int64(k)+n]) || r.OffsetDelta <= delta || r.OffsetDelta > int32(lastDelta) {
+				return
+			}
+			delta = r.OffsetDelta
+			want = append(want, r)
+			src = src[int64(k)+n:]
+		}
+		if len(out) != len(want) {
+			t.Fatalf("emitted %d messages, kmsg reads %d records", len(out), len(want))
+		}
+		for i, r := range want {
+			g := out[i]
+			size := len(r.Key) + len(r.Value) + len(r.Headers)*int(headerCost)
+			for _, h := range r.Headers {
+				size += len(h.Key) + len(h.Value)
+			}
+			if g.m.Offset != first+int64(r.OffsetDelta) {
+				t.Fatalf("message %d at offset %d, kmsg reads offset delta %d", i, g.m.Offset, r.OffsetDelta)
+			}
+			if (g.bad != nil) != (size > int(limit)) {
+				t.Fatalf("message %d (%d bytes, bound %d): rejected %v", i, size, limit, g.bad)
+			}
+			if g.bad != nil {
+				continue
+			}
+			if !bytes.Equal(g.m.Key, r.Key) || !bytes.Equal(g.m.Value, r.Value) || len(g.m.Headers) != len(r.Headers) {
+				t.Fatalf("message %d = %q %q %v, kmsg reads %q %q %v", i, g.m.Key, g.m.Value, g.m.Headers, r.Key, r.Value, r.Headers)
+			}
+			for j, h := range r.Headers {
+				if g.m.Headers[j].Key != h.Key || !bytes.Equal(g.m.Headers[j].Value, h.Value) {
+					t.Fatalf("message %d header %d = %v, kmsg reads %v", i, j, g.m.Headers[j], h)
+				}
 			}
 		}
 	})

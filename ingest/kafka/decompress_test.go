@@ -160,7 +160,8 @@ func watchPeakHeap(ctx context.Context) func() uint64 {
 // is rejected once as ErrDecompressedTooLarge naming topic, partition and
 // offset; the segments arrive in order; the committed offset moves past
 // every bomb; and the two bad batches are inflated at most once each, up to
-// the bound (not once per bomb, nor whole: 4 MiB).
+// the bound by kafka-go and once up to BatchInflateFactor times the bound
+// while its records are streamed (not once per bomb, nor whole: 4 MiB).
 func TestDecompressionBombBatch(t *testing.T) {
 	const limit = 64 << 10
 	addr := newCluster(t)
@@ -208,17 +209,19 @@ func TestDecompressionBombBatch(t *testing.T) {
 	if c := committed(t, addr)[rejected[0].Partition]; c != 8 {
 		t.Errorf("committed offset %d, want 8 (past the last segment)", c)
 	}
-	// Each bad batch: at most the bound and the one byte beyond it that
-	// proves it a bomb; 4 KiB for the three segments' batches.
-	if most := int64(2*(limit+1) + 4<<10); spent > most {
-		t.Errorf("inflated %d bytes, want at most %d (each bad batch once, up to the bound)", spent, most)
+	// Each bad batch: kafka-go's try, at most the bound and the one byte
+	// beyond it that proves it a bomb, then the stream of its records, at
+	// most BatchInflateFactor times the bound and a byte; 4 KiB for the
+	// three segments' batches.
+	if most := int64(2*(limit+1+kafka.BatchInflateFactor*limit+1) + 4<<10); spent > most {
+		t.Errorf("inflated %d bytes, want at most %d (each bad batch once up to the bound, once up to its cap)", spent, most)
 	}
 }
 
 // TestDecompressionBombSecured is TestDecompressionBombBatch's batch of
 // bombs on a broker that requires TLS and SASL SCRAM-SHA-256: the raw fetch
-// of the batch's header goes over the same security, so the batch is still
-// inflated once, and each offset rejected once.
+// of the batch goes over the same security, so the batch is still inflated
+// once by kafka-go and once streamed, and each offset rejected once.
 func TestDecompressionBombSecured(t *testing.T) {
 	const limit = 64 << 10
 	sec := kafkasectest.Start(t, kafkasec.ScramSHA256, topic)
@@ -261,8 +264,8 @@ func TestDecompressionBombSecured(t *testing.T) {
 	if !slices.Equal(rejected, []int64{0, 1, 2}) {
 		t.Errorf("rejected offsets %v, want [0 1 2]", rejected)
 	}
-	if spent, most := kafka.Inflated()-before, int64(limit+1+4<<10); spent > most {
-		t.Errorf("inflated %d bytes, want at most %d (the batch once, up to the bound)", spent, most)
+	if spent, most := kafka.Inflated()-before, int64(limit+1+kafka.BatchInflateFactor*limit+1+4<<10); spent > most {
+		t.Errorf("inflated %d bytes, want at most %d (the batch once up to the bound, once up to its cap)", spent, most)
 	}
 }
 
@@ -284,5 +287,56 @@ func TestMessageAboveBound(t *testing.T) {
 	readAck(ctx, t, s, 1, *got)
 	if r := *got; len(r) != 1 || !errors.Is(r[0], kafka.ErrDecompressedTooLarge) || r[0].Offset != 0 || len(r[0].Value) != 0 {
 		t.Errorf("rejected %v, want offset 0 as ErrDecompressedTooLarge without its value", r)
+	}
+}
+
+// TestDecompressionBombMixedBatch produces, with a bound of 64 KiB, one gzip
+// batch of a segment, a bomb (80 KiB of zeros), a segment, a bomb and a
+// segment: the three segments are delivered in order with their values,
+// each bomb is rejected once as ErrDecompressedTooLarge at its own offset,
+// the committed offset moves past the batch, and what is inflated is at
+// most the bound once (kafka-go's try) and the batch once (the stream of
+// its records), not the bombs held: each delivered value is within the
+// bound, and the rejected ones carry no value.
+func TestDecompressionBombMixedBatch(t *testing.T) {
+	const limit, bombSize = 64 << 10, 80 << 10
+	addr := newCluster(t)
+	w := gzipWriter(addr, 5)
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	bomb := kafkago.Message{Key: []byte("a"), Value: make([]byte, bombSize)}
+	good := func(i int) kafkago.Message { return kafkago.Message{Key: []byte("a"), Value: []byte(segment("a", i))} }
+	if err := w.WriteMessages(ctx, good(1), bomb, good(2), bomb, good(3)); err != nil {
+		t.Fatal(err)
+	}
+	s, got := rejectingSource(t, addr, limit)
+	before := kafka.Inflated()
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	for i := 1; i <= 3; i++ {
+		readAck(ctx, t, s, i, *got)
+	}
+	spent := kafka.Inflated() - before
+	t.Logf("inflated %d bytes for a batch of 3 segments and 2 bombs of %d bytes, bound %d", spent, bombSize, limit)
+	rejected, wantOffsets := *got, []int64{1, 3}
+	if len(rejected) != len(wantOffsets) {
+		t.Fatalf("rejected %v, want offsets %v", rejected, wantOffsets)
+	}
+	for i, m := range rejected {
+		if !errors.Is(m, kafka.ErrDecompressedTooLarge) || m.Topic != topic || m.Offset != wantOffsets[i] || len(m.Value) != 0 {
+			t.Errorf("rejected[%d] = %v (%d value bytes), want offset %d as ErrDecompressedTooLarge without a value",
+				i, m, len(m.Value), wantOffsets[i])
+		}
+	}
+	if c := committed(t, addr)[rejected[0].Partition]; c != 5 {
+		t.Errorf("committed offset %d, want 5 (past the batch)", c)
+	}
+	// kafka-go's try: the bound and the byte beyond; the stream: the two
+	// bombs and 4 KiB for the segments and the records' framing.
+	if most := int64(limit + 1 + 2*bombSize + 4<<10); spent > most {
+		t.Errorf("inflated %d bytes, want at most %d (the bound once, the batch once)", spent, most)
 	}
 }

@@ -18,58 +18,67 @@ import (
 // source then asks the partition's leader for the raw, still compressed
 // batch (a Fetch from the failed offset with a one-byte limit, which a
 // broker answers with the first whole batch, KIP-74) through franz-go's
-// protocol client, which leaves record batches undecoded, and reads the
-// offset of the batch's last message from its header: nothing is inflated
-// again, and the memory is that of the compressed batch, which the broker's
-// message.max.bytes bounds. Every offset of the batch from the failed one to
-// its last is then rejected once, and the fetch goes on after the batch.
+// protocol client, which leaves record batches undecoded, reads the offset
+// of the batch's last message from its header, and streams the batch's
+// records out of a bounded decompressor (streamBatch): the memory is that
+// of the compressed batch, which the broker's message.max.bytes bounds, and
+// of one message within the bound. The fetch then goes on after the batch.
 
-// batchEnd returns the offset of the last message of the first record batch
-// of raw (the record batches of a Fetch response, in Kafka's wire format)
-// that ends at or after offset next, capped below hwm, the partition's
-// high-water mark. It reads record batches of magic 2 (base offset in bytes
-// 0-7, length in 8-11, magic in byte 16, last offset delta in 23-26) and
-// the message sets of magic 0 and 1 (whose offset, that of a compressed
-// wrapper, is that of its last inner message). A truncated last batch, as
-// a broker may send, is skipped.
-func batchEnd(raw []byte, next, hwm int64) (int64, error) {
+// findBatch returns the first whole record batch of raw (the record
+// batches of a Fetch response, in Kafka's wire format) that ends at or after
+// offset next, with the offset of its last message. It reads record batches
+// of magic 2 (base offset in bytes 0-7, length in 8-11, magic in byte 16,
+// last offset delta in 23-26) and the message sets of magic 0 and 1 (whose
+// offset, that of a compressed wrapper, is that of its last inner message).
+// A truncated last batch, as a broker may send, is skipped.
+func findBatch(raw []byte, next int64) (batch []byte, last int64, err error) {
 	for len(raw) >= 17 {
 		base := int64(binary.BigEndian.Uint64(raw[0:8]))
 		length := int64(int32(binary.BigEndian.Uint32(raw[8:12])))
 		if length < 5 {
-			return 0, fmt.Errorf("record batch at offset %d: length %d below its header", base, length)
+			return nil, 0, fmt.Errorf("record batch at offset %d: length %d below its header", base, length)
 		}
 		if 12+length > int64(len(raw)) {
 			break // a partial batch at the end of the response
 		}
-		var last int64
 		switch magic := raw[16]; magic {
 		case 0, 1:
 			last = base
 		case 2:
 			if length < 27-12 {
-				return 0, fmt.Errorf("record batch at offset %d: length %d below the magic 2 header", base, length)
+				return nil, 0, fmt.Errorf("record batch at offset %d: length %d below the magic 2 header", base, length)
 			}
 			delta := int64(int32(binary.BigEndian.Uint32(raw[23:27])))
 			if delta < 0 {
-				return 0, fmt.Errorf("record batch at offset %d: negative last offset delta %d", base, delta)
+				return nil, 0, fmt.Errorf("record batch at offset %d: negative last offset delta %d", base, delta)
 			}
 			last = base + delta
 			if last < base {
-				return 0, fmt.Errorf("record batch at offset %d: last offset delta %d overflows", base, delta)
+				return nil, 0, fmt.Errorf("record batch at offset %d: last offset delta %d overflows", base, delta)
 			}
 		default:
-			return 0, fmt.Errorf("record batch at offset %d: unknown magic %d", base, magic)
+			return nil, 0, fmt.Errorf("record batch at offset %d: unknown magic %d", base, magic)
 		}
 		if last >= next {
-			if hwm > next {
-				last = min(last, hwm-1)
-			}
-			return max(last, next), nil
+			return raw[:12+length], last, nil
 		}
 		raw = raw[12+length:]
 	}
-	return 0, fmt.Errorf("no whole record batch holds offset %d", next)
+	return nil, 0, fmt.Errorf("no whole record batch holds offset %d", next)
+}
+
+// batchEnd returns the offset of the last message of the first record batch
+// of raw that ends at or after offset next (see findBatch), capped below
+// hwm, the partition's high-water mark.
+func batchEnd(raw []byte, next, hwm int64) (int64, error) {
+	_, last, err := findBatch(raw, next)
+	if err != nil {
+		return 0, err
+	}
+	if hwm > next {
+		last = min(last, hwm-1)
+	}
+	return max(last, next), nil
 }
 
 // rawClient returns the source's franz-go client, made on first use with
@@ -109,13 +118,14 @@ func (s *Source[T]) closeRaw() {
 	}
 }
 
-// badBatchEnd returns the last offset of the record batch of partition part
-// that holds offset next, read from the batch's header as its leader sends
-// it, without inflating it.
-func (s *Source[T]) badBatchEnd(ctx context.Context, part int, next int64) (int64, error) {
+// badBatch returns the record batches of partition part from the one that
+// holds offset next on, as its leader sends them (still compressed: at
+// least that batch, whole, and little more), and the partition's
+// high-water mark.
+func (s *Source[T]) badBatch(ctx context.Context, part int, next int64) (raw []byte, hwm int64, err error) {
 	cl, err := s.rawClient()
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	mreq := kmsg.NewPtrMetadataRequest()
 	mt := kmsg.NewMetadataRequestTopic()
@@ -123,7 +133,7 @@ func (s *Source[T]) badBatchEnd(ctx context.Context, part int, next int64) (int6
 	mreq.Topics = append(mreq.Topics, mt)
 	mresp, err := mreq.RequestWith(ctx, cl)
 	if err != nil {
-		return 0, fmt.Errorf("metadata: %w", err)
+		return nil, 0, fmt.Errorf("metadata: %w", err)
 	}
 	leader, topicID := int32(-1), [16]byte{}
 	for _, t := range mresp.Topics {
@@ -138,7 +148,7 @@ func (s *Source[T]) badBatchEnd(ctx context.Context, part int, next int64) (int6
 		}
 	}
 	if leader < 0 {
-		return 0, fmt.Errorf("metadata: no leader for %s/%d", s.cfg.Topic, part)
+		return nil, 0, fmt.Errorf("metadata: no leader for %s/%d", s.cfg.Topic, part)
 	}
 	freq := kmsg.NewPtrFetchRequest()
 	freq.ReplicaID = -1
@@ -151,10 +161,10 @@ func (s *Source[T]) badBatchEnd(ctx context.Context, part int, next int64) (int6
 	freq.Topics = append(freq.Topics, ft)
 	fresp, err := freq.RequestWith(ctx, cl.Broker(int(leader)))
 	if err != nil {
-		return 0, fmt.Errorf("fetch: %w", err)
+		return nil, 0, fmt.Errorf("fetch: %w", err)
 	}
 	if err := kerr.ErrorForCode(fresp.ErrorCode); err != nil {
-		return 0, fmt.Errorf("fetch: %w", err)
+		return nil, 0, fmt.Errorf("fetch: %w", err)
 	}
 	for _, t := range fresp.Topics {
 		for _, p := range t.Partitions {
@@ -162,12 +172,12 @@ func (s *Source[T]) badBatchEnd(ctx context.Context, part int, next int64) (int6
 				continue
 			}
 			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return 0, fmt.Errorf("fetch: %w", err)
+				return nil, 0, fmt.Errorf("fetch: %w", err)
 			}
-			return batchEnd(p.RecordBatches, next, p.HighWatermark)
+			return p.RecordBatches, p.HighWatermark, nil
 		}
 	}
-	return 0, errors.New("fetch: the response has no data of the partition")
+	return nil, 0, errors.New("fetch: the response has no data of the partition")
 }
 
 // franzSASL is a kafka-go SASL mechanism (kafkasec's) as a franz-go one.

@@ -54,11 +54,13 @@ type Config struct {
 	RebalanceTimeout time.Duration
 	// MaxDecompressedBytes bounds a message, key and value, after
 	// decompression, and so the memory a compressed record batch may claim
-	// (in bytes): a message above it, or each message of a batch that
-	// inflates beyond it, is malformed (ErrDecompressedTooLarge). A batch
-	// beyond it is inflated once, up to the bound, and rejected offset by
-	// offset without inflating it again. Default
-	// DefaultMaxDecompressedBytes (16 MiB).
+	// (in bytes): a message above it is malformed
+	// (ErrDecompressedTooLarge). A batch beyond it is inflated by kafka-go
+	// once, up to the bound, then streamed record by record from its raw
+	// bytes: the messages within the bound are delivered, each above it is
+	// rejected, and the offsets after BatchInflateFactor times the bound
+	// inflated are rejected too. Default DefaultMaxDecompressedBytes
+	// (16 MiB).
 	MaxDecompressedBytes int
 	// MaxTextBytes bounds a segment's text, in bytes; a longer one is
 	// malformed. Default event.DefaultMaxTextBytes.
@@ -428,9 +430,10 @@ func (s *Source[T]) begin(gen *kafkago.Generation) (parts map[int]*partition, st
 // fetchPartition hands the messages of partition part, tracked as p, from
 // offset on to Read until gen ends. Each message first takes a slot of p,
 // so the fetch waits while p has Config.MaxUnacked messages uncommitted. A
-// message whose record batch inflates beyond MaxDecompressedBytes is handed
-// on as bad, without its value, with every later offset of its batch (see
-// badBatchEnd), and the fetch goes on after the batch.
+// record batch that inflates beyond MaxDecompressedBytes is streamed
+// record by record (see streamBatch): each message within the bound is
+// handed on, each above it as bad, without its value, and the fetch goes on
+// after the batch.
 func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation, part int, p *partition, offset int64) {
 	// next is the absolute offset to fetch next: a bad batch's offsets
 	// are known only from it.
@@ -446,19 +449,34 @@ func (s *Source[T]) fetchPartition(ctx context.Context, gen *kafkago.Generation,
 			return
 		}
 		if errors.Is(err, ErrDecompressedTooLarge) {
-			// The batch holding next cannot be read: each of its
-			// offsets from next on is rejected, and the fetch goes on
-			// after it. Should its header not be had, next alone is,
-			// and the batch's next offset fails the same way. The
-			// reader is closed at once, as it would otherwise fetch
-			// and inflate the batch again after a back-off.
+			// The batch holding next cannot be read whole: its records
+			// from next on are streamed out of it, each within the bound
+			// handed on, each above it rejected (see streamBatch), and
+			// the fetch goes on after it. Should the batch not be had,
+			// next alone is rejected, and the batch's next offset fails
+			// the same way. The reader is closed at once, as it would
+			// otherwise fetch and inflate the batch again after a
+			// back-off.
 			_ = r.Close()
-			last, herr := s.badBatchEnd(ctx, part, next)
-			if herr != nil {
-				last, err = next, fmt.Errorf("%w (the end of its batch is unknown, so the next offset is tried alone: %w)", err, herr)
+			raw, hwm, herr := s.badBatch(ctx, part, next)
+			var batch []byte
+			var last int64
+			if herr == nil {
+				batch, last, herr = findBatch(raw, next)
 			}
-			for ; next <= last; next++ {
+			if herr != nil {
+				err = fmt.Errorf("%w (the end of its batch is unknown, so the next offset is tried alone: %w)", err, herr)
 				if !s.sendBad(ctx, gen, p, kafkago.Message{Topic: s.cfg.Topic, Partition: part, Offset: next}, err) {
+					return
+				}
+				next++
+			} else {
+				var ok bool
+				next, ok = streamBatch(batch, last, next, hwm, s.maxDecompressed(), func(m kafkago.Message, bad error) bool {
+					m.Topic, m.Partition, m.HighWaterMark = s.cfg.Topic, part, hwm
+					return s.sendBad(ctx, gen, p, m, bad)
+				})
+				if !ok {
 					return
 				}
 			}
