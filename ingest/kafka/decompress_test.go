@@ -117,6 +117,24 @@ func readAck(ctx context.Context, t *testing.T, s *kafka.Source[event.Segment], 
 	}
 }
 
+// readPastBombs connects a rejecting source with the given
+// MaxDecompressedBytes (closed when t ends), reads and acknowledges segments
+// 1 to n, and returns what it rejected meanwhile and the bytes the bounded
+// codecs inflated.
+func readPastBombs(ctx context.Context, t *testing.T, addr string, maxDecompressed, n int) ([]*kafka.MalformedError, int64) {
+	t.Helper()
+	s, got := rejectingSource(t, addr, maxDecompressed)
+	before := kafka.Inflated()
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	for i := 1; i <= n; i++ {
+		readAck(ctx, t, s, i, *got)
+	}
+	return *got, kafka.Inflated() - before
+}
+
 // heapObjects returns the bytes of live and not yet swept heap objects.
 func heapObjects() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
@@ -181,18 +199,9 @@ func TestDecompressionBombBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, got := rejectingSource(t, addr, limit)
-	before := kafka.Inflated()
-	if err := s.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	for i := 1; i <= 3; i++ {
-		readAck(ctx, t, s, i, *got)
-	}
-	spent := kafka.Inflated() - before
+	rejected, spent := readPastBombs(ctx, t, addr, limit, 3)
 	t.Logf("inflated %d bytes for 5 bombs of 1 MiB in 2 batches, bound %d", spent, limit)
-	rejected, wantOffsets := *got, []int64{1, 2, 3, 4, 6}
+	wantOffsets := []int64{1, 2, 3, 4, 6}
 	if len(rejected) != len(wantOffsets) {
 		t.Fatalf("rejected %v, want offsets %v", rejected, wantOffsets)
 	}
@@ -310,18 +319,9 @@ func TestDecompressionBombMixedBatch(t *testing.T) {
 	if err := w.WriteMessages(ctx, good(1), bomb, good(2), bomb, good(3)); err != nil {
 		t.Fatal(err)
 	}
-	s, got := rejectingSource(t, addr, limit)
-	before := kafka.Inflated()
-	if err := s.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
-	for i := 1; i <= 3; i++ {
-		readAck(ctx, t, s, i, *got)
-	}
-	spent := kafka.Inflated() - before
+	rejected, spent := readPastBombs(ctx, t, addr, limit, 3)
 	t.Logf("inflated %d bytes for a batch of 3 segments and 2 bombs of %d bytes, bound %d", spent, bombSize, limit)
-	rejected, wantOffsets := *got, []int64{1, 3}
+	wantOffsets := []int64{1, 3}
 	if len(rejected) != len(wantOffsets) {
 		t.Fatalf("rejected %v, want offsets %v", rejected, wantOffsets)
 	}
