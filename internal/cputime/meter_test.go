@@ -31,7 +31,8 @@ func spin(t *testing.T, d time.Duration) {
 // TestSplitAddsUpToProcess checks the split against the process's own
 // accounting (getrusage): goroutines that only do metered work on both
 // cores, with other processes competing for them, must account for the
-// process's CPU time within 5 % plus the runtime's few milliseconds.
+// process's CPU time within 10 % plus 30 ms (the runtime's own work:
+// scheduling, timers, the threads that locking creates).
 func TestSplitAddsUpToProcess(t *testing.T) {
 	if _, ok := Thread(); !ok {
 		t.Skip("no thread CPU clock")
@@ -59,7 +60,7 @@ func TestSplitAddsUpToProcess(t *testing.T) {
 	if got[Vision] < 4*20*3*time.Millisecond || got[Decode] < 20*2*time.Millisecond {
 		t.Errorf("split %v: vision below the 240 ms spun or decode below 40 ms", got)
 	}
-	if diff := (want - got.Sum()).Abs(); diff > want/20+20*time.Millisecond {
+	if diff := (want - got.Sum()).Abs(); diff > want/10+30*time.Millisecond {
 		t.Errorf("stages sum to %v, getrusage says the process used %v (off by %v)", got.Sum(), want, diff)
 	}
 }
