@@ -86,7 +86,10 @@ func streamBatch(batch []byte, last, next, hwm, limit int64, emit func(m kafkago
 	}
 	var src io.Reader = bytes.NewReader(batch[batchRecords:])
 	if codec := attrs & attrCodecMask; codec != 0 {
-		c := compress.Codecs[codec]
+		var c compress.Codec
+		if int(codec) < len(compress.Codecs) {
+			c = compress.Codecs[codec]
+		}
 		if c == nil {
 			return rest(fmt.Errorf("%w (record batch at offset %d: unknown compression codec %d)", ErrDecompressedTooLarge, base, codec))
 		}

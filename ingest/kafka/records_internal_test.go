@@ -3,7 +3,9 @@ package kafka
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -88,4 +90,25 @@ func gzipBatch(t *testing.T, values [][]byte) []byte {
 	b := kmsg.RecordBatch{Magic: 2, Attributes: 1, LastOffsetDelta: int32(len(values) - 1), NumRecords: int32(len(values)), Records: gz.Bytes()}
 	b.Length = int32(len(b.AppendTo(nil)) - 12)
 	return b.AppendTo(nil)
+}
+
+// TestStreamBatchUnknownCodec streams batches whose attributes name
+// compression codecs 5 to 7, which Kafka does not define: each offset is
+// rejected, naming the codec, without a panic.
+func TestStreamBatchUnknownCodec(t *testing.T) {
+	for _, codec := range []int16{5, 6, 7} {
+		b := kmsg.RecordBatch{Magic: 2, Attributes: codec, LastOffsetDelta: 1, NumRecords: 2, Records: []byte("whatever")}
+		b.Length = int32(len(b.AppendTo(nil)) - 12)
+		var rejected []int64
+		after, ok := streamBatch(b.AppendTo(nil), 1, 0, 0, 64<<10, func(m kafkago.Message, bad error) bool {
+			if want := fmt.Sprintf("unknown compression codec %d", codec); bad == nil || !strings.Contains(bad.Error(), want) {
+				t.Errorf("codec %d: offset %d emitted with %v, want it rejected naming %q", codec, m.Offset, bad, want)
+			}
+			rejected = append(rejected, m.Offset)
+			return true
+		})
+		if !ok || after != 2 || !slices.Equal(rejected, []int64{0, 1}) {
+			t.Errorf("codec %d: streamBatch = %d, %v, rejected %v; want 2, true, [0 1]", codec, after, ok, rejected)
+		}
+	}
 }
