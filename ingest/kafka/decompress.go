@@ -30,8 +30,9 @@ import (
 const DefaultMaxDecompressedBytes = 16 << 20
 
 // ErrDecompressedTooLarge is wrapped by the *MalformedError of a message
-// above Config.MaxDecompressedBytes, or whose record batch inflates beyond
-// it (then its value is empty).
+// above Config.MaxDecompressedBytes (its value is empty), or of one whose
+// record batch inflates beyond it and cannot be streamed up to it (beyond
+// BatchInflateFactor times the bound, or a malformed record before it).
 var ErrDecompressedTooLarge = fmt.Errorf("message or its record batch inflates beyond the bound (kafka.Config.MaxDecompressedBytes)")
 
 func init() {

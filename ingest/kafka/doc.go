@@ -33,9 +33,12 @@
 // after decompression and what a record batch may inflate to. kafka-go
 // inflates a whole batch before it returns any of its messages, so this
 // package bounds kafka-go's codecs (decompress.go); a batch beyond the bound
-// fails after the bound, and the source then reads the batch's last offset
-// from its header, fetched raw with franz-go (rawbatch.go), and rejects each
-// of the batch's offsets once (ErrDecompressedTooLarge), without inflating
-// it again. Should that fetch fail, the failed offset alone is rejected and
-// the next one is tried the same way.
+// fails after the bound, and the source then fetches the batch raw with
+// franz-go (rawbatch.go) and streams its records out of a bounded
+// decompressor (records.go): each message within the bound is delivered,
+// each above it is discarded unheld and rejected at its offset
+// (ErrDecompressedTooLarge), and after BatchInflateFactor times the bound
+// inflated the batch's remaining offsets are rejected. Should that fetch
+// fail, the failed offset alone is rejected and the next one is tried the
+// same way.
 package kafka

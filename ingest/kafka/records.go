@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"time"
 	"unsafe"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -33,7 +32,6 @@ var errBatchTooLarge = fmt.Errorf("%w: its record batch inflates beyond %d times
 // (https://kafka.apache.org/documentation/#recordbatch).
 const (
 	batchAttributes  = 21 // int16; bits 0-2 the compression codec, bit 5 a control batch
-	batchFirstTime   = 27 // int64, milliseconds since the epoch
 	batchNumRecords  = 57 // int32
 	batchRecords     = 61 // where the records begin
 	attrCodecMask    = 0x07
@@ -50,7 +48,8 @@ const headerCost = int64(unsafe.Sizeof(kafkago.Header{}))
 // BatchInflateFactor times limit bytes, and calls emit with each record at
 // or after offset next and at or before last (capped below hwm, the
 // high-water mark): a record whose key, value and headers take at most limit
-// bytes with its message; a larger one, whose bytes are read and discarded
+// bytes with its key, value and headers (not its timestamp, which the
+// source does not read); a larger one, whose bytes are read and discarded
 // (never held), with only its offset and ErrDecompressedTooLarge. When the
 // records cannot be read further (the inflation bound, a malformed record,
 // a batch of magic 0 or 1, a control batch), each offset from the first not
@@ -78,7 +77,6 @@ func streamBatch(batch []byte, last, next, hwm, limit int64, emit func(m kafkago
 	if attrs&attrControlBatch != 0 {
 		return rest(ErrDecompressedTooLarge)
 	}
-	first := int64(binary.BigEndian.Uint64(batch[batchFirstTime:]))
 	count := int32(binary.BigEndian.Uint32(batch[batchNumRecords:]))
 	total := int64(math.MaxInt64)
 	if limit <= math.MaxInt64/BatchInflateFactor {
@@ -122,7 +120,6 @@ func streamBatch(batch []byte, last, next, hwm, limit int64, emit func(m kafkago
 			bad = ErrDecompressedTooLarge
 		} else {
 			m.Key, m.Value, m.Headers = rec.key, rec.value, rec.headers
-			m.Time = time.UnixMilli(first + rec.timeDelta)
 		}
 		if !emit(m, bad) {
 			return off, false
@@ -134,10 +131,10 @@ func streamBatch(batch []byte, last, next, hwm, limit int64, emit func(m kafkago
 
 // record is a record of a batch of magic 2, read by readRecord.
 type record struct {
-	timeDelta, offsetDelta int64
-	key, value             []byte
-	headers                []kafkago.Header
-	tooLarge               bool // key, value and headers beyond the bound: not read
+	offsetDelta int64
+	key, value  []byte
+	headers     []kafkago.Header
+	tooLarge    bool // key, value and headers beyond the bound: not read
 }
 
 // readRecord reads one record of a batch of magic 2 from r: its length, then
@@ -160,7 +157,7 @@ func readRecord(r *bufio.Reader, limit int64) (record, error) {
 	if _, err := lr.ReadByte(); err != nil { // attributes, unused
 		return rec, fmt.Errorf("attributes: %w", err)
 	}
-	if rec.timeDelta, err = binary.ReadVarint(lr); err != nil {
+	if _, err = binary.ReadVarint(lr); err != nil {
 		return rec, fmt.Errorf("timestamp delta: %w", err)
 	}
 	if rec.offsetDelta, err = binary.ReadVarint(lr); err != nil {
