@@ -197,10 +197,11 @@ func (a *App) node(name string) pipeline.NodeMetrics {
 	return pipeline.NodeMetrics{}
 }
 
-// TestDashboardExposed builds the HTTP sink on every interface with a
-// token from an environment variable: the warning names the exposure, the
-// feed needs the token, and the token is printed nowhere. A token file
-// that does not exist fails Build naming the key.
+// TestDashboardExposed builds the HTTP sink and the operations port on every
+// interface, the sink with a token from an environment variable: a warning
+// names each exposure (and the sink's token), the feed needs the token, and
+// the token is printed nowhere. A token file that does not exist fails
+// Build naming the key.
 func TestDashboardExposed(t *testing.T) {
 	const token = "dGhlLWRhc2hib2FyZC10b2tlbi1vZi10aGUtdGVzdA"
 	t.Setenv("CMC_TEST_DASHBOARD_TOKEN", token)
@@ -216,6 +217,7 @@ text: {max_len: 24}
 sources: {transcripts: {kafka: {brokers: [%q], topic: %s}}}
 sinks:
   http: {listen: "0.0.0.0:0", token_env: CMC_TEST_DASHBOARD_TOKEN}
+observability: {listen: "0.0.0.0:0"}
 %s`, textBundle(t), b.Addr(), inTopic, testAssetsYAML)
 	cfg, err := DecodeConfig([]byte(yaml))
 	if err != nil {
@@ -245,7 +247,7 @@ sinks:
 		t.Errorf("GET /metrics with the token: %s", resp.Status)
 	}
 	_ = stop()
-	if err := containsAll(log.String(), "listen beyond loopback", "listen=0.0.0.0:0", "token=true"); err != nil {
+	if err := containsAll(log.String(), "listen beyond loopback", "listen=0.0.0.0:0", "token=true", "the operations port listen beyond loopback"); err != nil {
 		t.Error(err)
 	}
 	if strings.Contains(log.String(), token) {

@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +33,10 @@ func (s *stalledSink) Close(ctx context.Context) error { return ctx.Err() }
 
 // TestShutdownDeadlineIsAnError stops a run whose sink is stalled: the soft
 // shutdown cannot drain, the hard stop abandons the event, and Run returns
-// an error wrapping pipeline.ErrShutdownTimeout instead of success.
+// an error wrapping pipeline.ErrShutdownTimeout instead of success. The
+// operations port's /readyz answers 503 naming the pipeline's state, as
+// the README's Operations section says: "not started" before Run,
+// "shutting down" once the stop began.
 func TestShutdownDeadlineIsAnError(t *testing.T) {
 	dir := t.TempDir()
 	transcript := filepath.Join(dir, "t.jsonl")
@@ -38,7 +44,7 @@ func TestShutdownDeadlineIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := DecodeConfig([]byte("model: {bundle: " + textBundle(t) + "}\ntext: {max_len: 24}\nsources:\n  transcripts: {file: " + transcript +
-		"}\nsinks:\n  stdout: {format: jsonl}\npipeline: {shutdown_timeout: 400ms}\n"))
+		"}\nsinks:\n  stdout: {format: jsonl}\npipeline: {shutdown_timeout: 3s}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +55,21 @@ func TestShutdownDeadlineIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The shutdown lasts 3 s, longer than /readyz reuses a round of checks
+	// (1 s), so that the poll below sees the state change.
+	ready := func(want string) func() error {
+		return func() error {
+			code, body, err := readyz(app.OpsAddr())
+			if err != nil {
+				return err
+			}
+			if code != http.StatusServiceUnavailable || !strings.Contains(body, "pipeline: "+want) {
+				return fmt.Errorf("/readyz %d %q, want 503 naming pipeline: %s", code, body, want)
+			}
+			return nil
+		}
+	}
+	poll(t, "/readyz before Run", ready("not started"))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
@@ -58,6 +79,7 @@ func TestShutdownDeadlineIsAnError(t *testing.T) {
 		t.Fatal("the event never reached the sink")
 	}
 	cancel()
+	poll(t, "/readyz during the shutdown", ready("shutting down"))
 	if err := <-done; !errors.Is(err, pipeline.ErrShutdownTimeout) {
 		t.Fatalf("Run = %v, want an error wrapping ErrShutdownTimeout", err)
 	}

@@ -122,6 +122,11 @@ func TestDemo(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Fatalf("demo exited %d; stderr:\n%s", code, stderr.String())
 	}
+	// Without --ops-listen the demo serves no operations port (README,
+	// Operations).
+	if strings.Contains(stderr.String(), "operations: http://") {
+		t.Errorf("demo without --ops-listen opened an operations port; stderr:\n%s", stderr.String())
+	}
 	// One event per utterance: its transcript is the utterance's text, and
 	// its id is the segment's start in milliseconds (event_seq start_ms).
 	seen := map[string]string{}
