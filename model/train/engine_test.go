@@ -65,6 +65,12 @@ func TestEngineErrors(t *testing.T) {
 			}
 		})
 	}
+	// top_k below 3 runs in inference only (README, Limits).
+	m.Config.TopK = 2
+	if _, err := NewEngine(m, EngineOptions{}); err == nil || !strings.Contains(err.Error(), "top_k 2 is not supported") {
+		t.Errorf("top_k 2: error %v, want it refused", err)
+	}
+	m.Config.TopK = model.Experts
 	eng, err := NewEngine(m, EngineOptions{})
 	if err != nil {
 		t.Fatal(err)

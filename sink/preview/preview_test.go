@@ -213,3 +213,60 @@ func TestStalledClient(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxClients: with the default configuration 16 preview clients are
+// served and the 17th gets 503 (README, Security: "At most 16 preview
+// clients"); once one leaves, another may connect.
+func TestMaxClients(t *testing.T) {
+	h, err := New(Config{Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Close()
+	const want = 16
+	var bodies []*http.Response
+	defer func() {
+		for _, r := range bodies {
+			r.Body.Close()
+		}
+	}()
+	for i := range want {
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("client %d: %s, want 200", i+1, resp.Status)
+		}
+		// ": connected" is sent once the client holds its place.
+		if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || line != ": connected\n" {
+			t.Fatalf("client %d: first line %q, %v", i+1, line, err)
+		}
+	}
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("client %d: %s, want 503", want+1, resp.Status)
+	}
+	bodies[0].Body.Close()
+	for deadline := time.Now().Add(30 * time.Second); testutil.ToFloat64(h.connected) != want-1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v clients connected after one left, want %d", testutil.ToFloat64(h.connected), want-1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	resp, err = http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a client after one left: %s, want 200", resp.Status)
+	}
+}
