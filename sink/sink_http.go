@@ -150,11 +150,12 @@ func (c HTTPConfig) Validate() error {
 // the Host check, the optional token and gets the security headers of
 // internal/httpguard. It is safe for concurrent use.
 type HTTP struct {
-	cfg  HTTPConfig
-	ln   net.Listener
-	srv  *http.Server
-	done chan struct{} // closed by Close: handlers return
-	serr chan error    // the result of Serve
+	cfg   HTTPConfig
+	ln    net.Listener
+	srv   *http.Server
+	conns httpguard.Conns // srv's connections, for Close
+	done  chan struct{}   // closed by Close: handlers return
+	serr  chan error      // the result of Serve
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -234,6 +235,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
+		ConnState:         h.conns.Track,
 	}
 	go func() { h.serr <- h.srv.Serve(ln) }()
 	return h, nil
@@ -340,7 +342,7 @@ func (h *HTTP) Close(ctx context.Context) error {
 	h.closed = true
 	close(h.done)
 	h.mu.Unlock()
-	err := h.srv.Shutdown(ctx)
+	err := httpguard.Shutdown(ctx, h.srv, &h.conns)
 	if err != nil {
 		err = errors.Join(err, h.srv.Close())
 	}

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/cmc-stream/cmc-stream/event"
 	"github.com/cmc-stream/cmc-stream/sink"
@@ -263,6 +265,31 @@ func TestHTTPCloseEndsStreams(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + h.Addr() + "/metrics"); err == nil {
 		t.Fatal("server still answers after Close")
+	}
+}
+
+// TestHTTPCloseBrowserPreconnect closes the sink while a connection that
+// never sent a request is open, as Chromium opens one ahead of need:
+// Close must not wait for it (net/http alone waits 5 s, past the 4-second
+// deadline here; the dashboard test's cleanup failed that way).
+func TestHTTPCloseBrowserPreconnect(t *testing.T) {
+	h, err := sink.NewHTTP(sink.HTTPConfig{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := subscribe(t, h)
+	silent, err := net.Dial("tcp", h.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	get(t, h, "/metrics", http.StatusOK) // served after the silent connection was accepted
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range events {
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/internal/httpguard"
 	"github.com/cmc-stream/cmc-stream/pipeline"
 )
 
@@ -91,6 +92,7 @@ type Source struct {
 
 	mu       sync.Mutex
 	srv      *http.Server
+	srvConns httpguard.Conns // srv's connections before the upgrade, for Close
 	addr     string
 	ctx      context.Context // cancelled by Close: ends the connections
 	cancel   context.CancelFunc
@@ -131,7 +133,8 @@ func (s *Source) Connect(context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(s.cfg.Path, s.serveHTTP)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return s.ctx }}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnState: s.srvConns.Track,
+		BaseContext: func(net.Listener) context.Context { return s.ctx }}
 	s.addr = ln.Addr().String()
 	go func() { _ = s.srv.Serve(ln) }()
 	return nil
@@ -177,7 +180,7 @@ func (s *Source) Close(ctx context.Context) error {
 	s.cancel()
 	var err error
 	if srv != nil {
-		err = srv.Shutdown(ctx)
+		err = httpguard.Shutdown(ctx, srv, &s.srvConns)
 	}
 	s.conns.Wait()
 	if err != nil {

@@ -22,6 +22,10 @@
 //     same-origin.
 //
 // Each refused request is counted by reason on Config.Rejected.
+//
+// Shutdown stops such a listener (and the WebSocket listener of
+// ingest/websocket) without waiting for connections that never sent a
+// request (see Conns).
 package httpguard
 
 import (

@@ -86,6 +86,7 @@ func (c Config) Validate() error {
 type Server struct {
 	ln    net.Listener
 	srv   *http.Server
+	conns httpguard.Conns // srv's connections, for Close
 	ready *readiness
 	done  chan struct{} // closed by Close
 	serr  chan error    // the result of Serve
@@ -134,6 +135,7 @@ func Listen(cfg Config) (*Server, error) {
 		ReadTimeout:       readHeaderTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
+		ConnState:         s.conns.Track,
 	}
 	go func() { s.serr <- s.srv.Serve(ln) }()
 	return s, nil
@@ -182,7 +184,7 @@ func writeText(w http.ResponseWriter, status int, body string) {
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		close(s.done)
-		err := s.srv.Shutdown(ctx)
+		err := httpguard.Shutdown(ctx, s.srv, &s.conns)
 		if err != nil {
 			err = errors.Join(err, s.srv.Close())
 		}
