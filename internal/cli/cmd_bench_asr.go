@@ -17,6 +17,7 @@ import (
 
 	"github.com/cmc-stream/cmc-stream/features/asr"
 	"github.com/cmc-stream/cmc-stream/features/vad"
+	"github.com/cmc-stream/cmc-stream/internal/cputime"
 	"github.com/cmc-stream/cmc-stream/internal/envconfig"
 	"github.com/cmc-stream/cmc-stream/internal/wav"
 )
@@ -260,7 +261,7 @@ func recogniseSet(ctx context.Context, name, media string, refs []asrReference, 
 	}
 	defer r.close()
 	s := asrBenchSet{Name: name, Files: len(refs)}
-	cpu0, cpuOK := processCPU()
+	cpu0 := cputime.Seconds()
 	for _, ref := range refs {
 		x, err := readWAVFile(filepath.Join(media, ref.clip+".wav"))
 		if err != nil {
@@ -280,9 +281,7 @@ func recogniseSet(ctx context.Context, name, media string, refs []asrReference, 
 	}
 	s.WER = float64(s.Edits) / float64(max(s.Words, 1))
 	s.RTF = s.BusyS / s.AudioS
-	if cpu1, ok := processCPU(); ok && cpuOK {
-		s.CPURTF = (cpu1 - cpu0).Seconds() / s.AudioS
-	}
+	s.CPURTF = (cputime.Seconds() - cpu0) / s.AudioS // 0 where the process's CPU time is not read
 	return s, nil
 }
 
