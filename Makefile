@@ -105,14 +105,15 @@ clean:
 soak: .setup-done
 	$(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./internal/loadgen -soak -soak.duration 10m -soak.streams 4
 
-# fuzz: the fuzz targets of the decoders of external input, each for
-# FUZZTIME under an 8 GiB address-space limit; each target also fails an
+# fuzz: every fuzz target of the repository (found in the *_test.go files,
+# so a new one is never left out: the decoders of external input, the
+# aligner, the tokenizer and lexicon readers), each for FUZZTIME under an
+# 8 GiB address-space limit; the bounded decoders' targets also fail an
 # input that allocates past its bound (internal/alloctest). Their seeds run
 # in every `go test`.
 FUZZTIME ?= 30s
-FUZZ_TARGETS = ./internal/wav:FuzzDecoder ./features/audio:FuzzExtractWAV ./model/safetensors:FuzzDecodeBounded \
-	./model/mmsa:FuzzDecodeBounded ./internal/app:FuzzDecodeConfig ./ingest/kafka:FuzzBoundedGzip \
-	./ingest/kafka:FuzzBatchEnd ./ingest/kafka:FuzzStreamBatch
+FUZZ_TARGETS ?= $(shell grep -r --include='*_test.go' --exclude-dir=third_party --exclude-dir=bin -o '^func Fuzz[A-Za-z0-9_]*' . \
+	| sed -E 's|^(.*)/[^/]*:func (Fuzz.*)$$|\1:\2|' | sort -u)
 .PHONY: fuzz
 fuzz: .setup-done
 	@for t in $(FUZZ_TARGETS); do \

@@ -17,7 +17,7 @@ import (
 func FuzzDecodeSegment(f *testing.F) {
 	const maxText = 1 << 10
 	d := event.SegmentDecoder{MaxTextBytes: maxText}
-	sentinels := []error{event.ErrSyntax, event.ErrMissing, event.ErrType, event.ErrUTF8, event.ErrTooLarge, event.ErrRange}
+	sentinels := []error{event.ErrSyntax, event.ErrMissing, event.ErrType, event.ErrUTF8, event.ErrTooLarge, event.ErrRange, event.ErrStreamID}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := d.Decode(data)
 		if err != nil {
