@@ -884,14 +884,19 @@
     return Number.isFinite(value) ? { name: m[1], value: value } : null;
   }
 
-  // dropsOf sums the samples of the metrics named like drops or late items,
-  // or returns null when there are none.
+  // DROP_METRICS are the counters the page adds up as the server's drops:
+  // media dropped by live sources and the aligner (late and overflowing
+  // items included, so cmc_aligner_late_total is not added again) and events
+  // the SSE sink could not send to clients disconnected for stalling.
+  const DROP_METRICS = ["cmc_drops_total", "cmc_sink_http_sse_dropped_total"];
+
+  // dropsOf sums the samples of DROP_METRICS, or returns null when /metrics
+  // has none of them.
   function dropsOf(text) {
     let sum = null;
     for (const line of text.split("\n")) {
       const s = sample(line);
-      if (s !== null && /(^|_)(drop|drops|dropped|late)(_|$)/.test(s.name) &&
-        !/_(bucket|sum|count)$/.test(s.name)) {
+      if (s !== null && DROP_METRICS.includes(s.name)) {
         sum = (sum || 0) + s.value;
       }
     }
