@@ -236,14 +236,15 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	stagger := fs.Bool("stagger", true, "start stream i i/N of the clip into it, so that the streams' utterances end at different moments (false: all in phase, the worst-case burst)")
 	workers := fs.Int("workers", runtime.NumCPU(), "windows scored at once")
 	threads := fs.Int("threads", 1, "goroutines per forward pass")
+	visionWorkers := fs.Int("vision-workers", app.DefaultVisionWorkers(), "frames in vision extraction at once (pipeline.vision_workers)")
 	secure := fs.Bool("kafka-secure", false, "run the transcript feed over TLS with SASL SCRAM-SHA-512 (a certificate authority made for the run), as a managed Kafka requires")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to `file` (go tool pprof)")
 	asJSON := fs.Bool("json", false, "print one JSON object per run")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *streams < 1 || *workers < 1 || *threads < 1 || *p99 <= 0 || *duration < 0 {
-		return fmt.Errorf("%w: --streams, --workers, --threads and --p99 must be positive", errUsage)
+	if *streams < 1 || *workers < 1 || *threads < 1 || *visionWorkers < 1 || *p99 <= 0 || *duration < 0 {
+		return fmt.Errorf("%w: --streams, --workers, --threads, --vision-workers and --p99 must be positive", errUsage)
 	}
 	if *audio == "" {
 		*audio = strings.TrimSuffix(*video, filepath.Ext(*video)) + ".wav"
@@ -261,7 +262,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer stop()
-	cfg := loadgen.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Assets: assets.AssetsDir, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads, SecureKafka: *secure,
+	cfg := loadgen.Config{Streams: *streams, Clip: clip, Bundle: *bundle, Assets: assets.AssetsDir, Duration: *duration, Stagger: *stagger, Workers: *workers, Threads: *threads, VisionWorkers: *visionWorkers, SecureKafka: *secure,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	target := loadgen.Target{P99: *p99}
 	if !*asJSON {
@@ -271,7 +272,7 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 			phase = "staggered"
 		}
 		fmt.Fprintf(stdout, "# clip %s (%.1f s, %d utterances), streams %s, workers=%d threads=%d vision_workers=%d; target: every event, no drops, p99 < %v\n",
-			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, app.DefaultVisionWorkers(), *p99)
+			filepath.Base(clip.Video), clip.Length.Seconds(), len(clip.Utterances), phase, *workers, *threads, *visionWorkers, *p99)
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {

@@ -59,7 +59,7 @@ func TestBenchFeatures(t *testing.T) {
 }
 
 func TestBenchPipeline(t *testing.T) {
-	code, stdout, stderr := runCLI("bench", "pipeline", "--streams", "1", "--duration", "6s", "--json")
+	code, stdout, stderr := runCLI("bench", "pipeline", "--streams", "1", "--duration", "6s", "--vision-workers", "2", "--json")
 	if code == exitError && strings.Contains(stderr, "built without") {
 		t.Skip(stderr)
 	}
@@ -67,21 +67,23 @@ func TestBenchPipeline(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var r struct {
-		Streams  int     `json:"streams"`
-		Expected int64   `json:"expected"`
-		Events   int64   `json:"events"`
-		P99      float64 `json:"p99_ms"`
-		Met      *bool   `json:"met"`
+		Streams       int     `json:"streams"`
+		VisionWorkers int     `json:"vision_workers"`
+		Expected      int64   `json:"expected"`
+		Events        int64   `json:"events"`
+		P99           float64 `json:"p99_ms"`
+		Met           *bool   `json:"met"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("%v: %q", err, stdout)
 	}
-	if r.Streams != 1 || r.Expected != 1 || r.Events != 1 || !(r.P99 > 0) || r.Met == nil {
+	if r.Streams != 1 || r.VisionWorkers != 2 || r.Expected != 1 || r.Events != 1 || !(r.P99 > 0) || r.Met == nil {
 		t.Errorf("result %+v from %q", r, stdout)
 	}
 	for _, bad := range [][]string{
 		{"bench", "pipeline", "--streams", "0"},
 		{"bench", "pipeline", "--p99", "0s"},
+		{"bench", "pipeline", "--vision-workers", "0"},
 		{"bench", "pipeline", "--nope"},
 	} {
 		if code, _, stderr := runCLI(bad...); code != exitUsage || !strings.Contains(stderr, "cmc-stream bench") {

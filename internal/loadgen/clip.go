@@ -136,7 +136,7 @@ func (c Clip) Loop(ctx context.Context, times int, dir string) (Clip, error) {
 // Cut writes the part of the clip from offset on, length long, into dir
 // under name (re-encoded so that it starts and ends at the exact frame and
 // sample: the video with libx264, the audio as 16-bit PCM) and returns it, with the utterances that
-// lie wholly inside the part, shifted by -offset. The clip must last at
+// lie wholly inside the part (see endWithin), shifted by -offset. The clip must last at
 // least offset+length.
 func (c Clip) Cut(ctx context.Context, offset, length time.Duration, dir, name string) (Clip, error) {
 	if offset < 0 || length <= 0 || offset+length > c.Length {
@@ -158,9 +158,15 @@ func (c Clip) Cut(ctx context.Context, offset, length time.Duration, dir, name s
 	for _, u := range c.Utterances {
 		u.Start -= shift
 		u.End -= shift
-		if u.Start >= 0 && seconds(u.End) <= length+endSlack {
+		if u.Start >= 0 {
 			out.Utterances = append(out.Utterances, u)
 		}
 	}
+	// The cut's audio ends at a whole sample, within one of length.
+	got, err := audioLength(ctx, out.Audio)
+	if err != nil {
+		return Clip{}, err
+	}
+	out.Utterances = endWithin(out.Utterances, length, min(got, length))
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -30,10 +31,35 @@ import (
 // topic is the transcript topic of the in-process broker.
 const topic = "bench.transcripts"
 
-// endSlack is how far an utterance may end after Config.Duration and still
-// be produced: transcripts round their times, so the last utterance of a
-// clip may end a fraction of a millisecond after its audio.
+// endSlack is how far an utterance may end after Config.Duration (or a
+// cut's end) and still be produced: transcripts round their times, so the
+// last utterance of a clip may end a fraction of a millisecond after its
+// audio. Such an utterance is produced ending with the audio (see
+// endWithin).
 const endSlack = 10 * time.Millisecond
+
+// endWithin returns the utterances of us that end at most endSlack after
+// limit, those ending after length (the audio's duration) made to end
+// there. A speech recogniser's segment cannot end after the audio it
+// heard, and the aligner waits for audio up to a window's end: a segment
+// ending after its stream's audio would hold its window until
+// window.max_wait, since a media file's end is not announced to the
+// aligner (with the showcase staggered over 32 streams, stream 5's last
+// utterance ended 9.7 ms after its cut's audio, and its event came 1.1 s
+// after its window's end).
+func endWithin(us []Utterance, limit, length time.Duration) []Utterance {
+	var out []Utterance
+	for _, u := range us {
+		if seconds(u.End) > limit+endSlack {
+			continue
+		}
+		if seconds(u.End) > length {
+			u.End = length.Seconds()
+		}
+		out = append(out, u)
+	}
+	return out
+}
 
 // Defaults of Config.
 const (
@@ -44,6 +70,15 @@ const (
 	// demo's setting).
 	DefaultMaxWait = time.Second
 )
+
+// OverdueSlack is what an event's end-to-end latency may add to its
+// window's wait (at most window.max_wait) and scoring (feature extraction
+// and forward pass) before Result.Overdue counts it: the aligner's tick
+// (pipeline.DefaultTickInterval, 100 ms), the transcript's way through the
+// broker to the aligner, and the queue to a free scoring worker. With vision
+// starved beside busy processes (TestRunOverload) these added up to 20 ms
+// for most events and to 371 ms at most in 34 events.
+const OverdueSlack = 500 * time.Millisecond
 
 // Config configures a run. The zero value of a field selects its default.
 type Config struct {
@@ -72,6 +107,10 @@ type Config struct {
 	Workers int
 	// Threads is the number of goroutines of one forward pass. Default 1.
 	Threads int
+	// VisionWorkers is the number of frames whose vision features are
+	// computed at once (pipeline.vision_workers). Default
+	// app.DefaultVisionWorkers().
+	VisionWorkers int
 	// Queue is the capacity of the pipeline's queues. Default: live's (16).
 	Queue int
 	// MaxWait is how long a due window waits for a missing modality.
@@ -100,7 +139,7 @@ func (c Config) Validate() error {
 		return errors.New("loadgen: a model bundle is required")
 	case c.Assets == "":
 		return errors.New("loadgen: the assets folder is required")
-	case c.Duration < 0 || c.Drain < 0 || c.MaxWait < 0 || c.Workers < 0 || c.Threads < 0 || c.Queue < 0:
+	case c.Duration < 0 || c.Drain < 0 || c.MaxWait < 0 || c.Workers < 0 || c.Threads < 0 || c.VisionWorkers < 0 || c.Queue < 0:
 		return errors.New("loadgen: durations and counts must not be negative")
 	}
 	return nil
@@ -112,6 +151,8 @@ func (c Config) Validate() error {
 type Result struct {
 	// Streams is the number of concurrent streams.
 	Streams int `json:"streams"`
+	// VisionWorkers is the pipeline's pipeline.vision_workers.
+	VisionWorkers int `json:"vision_workers"`
 	// Played is how long each stream played, in seconds.
 	Played float64 `json:"played_s"`
 	// Elapsed is the wall time from the start to the last event, in
@@ -138,6 +179,11 @@ type Result struct {
 	// window's media and transcript and the queues.
 	FeaturesP50 float64 `json:"features_p50_ms"`
 	FeaturesP99 float64 `json:"features_p99_ms"`
+	// Overdue counts the events whose latency exceeded window.max_wait
+	// plus their own scoring time (features and model) plus OverdueSlack:
+	// windows held back by more than the aligner's bounded wait, such as
+	// by a backlog of video frames ahead of their transcript.
+	Overdue int64 `json:"overdue"`
 	// HeapInuse (MiB), RSS (MiB) and Goroutines are sampled when the last
 	// event arrived, before shutdown. RSS is the process's resident set
 	// (the Go heap plus ONNX Runtime's and OpenCV's memory), 0 where
@@ -187,8 +233,8 @@ func cpuSplit(s cputime.Split, self time.Duration, streamSec float64) CPUSplit {
 
 // String formats the result as one line.
 func (r Result) String() string {
-	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB rss=%.0fMiB rss/stream=%.1fMiB goroutines=%d cpu-ms/stream-s: %v",
-		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max,
+	return fmt.Sprintf("streams=%d played=%.1fs events=%d/%d windows=%d events/s=%.2f drops=%d failed=%d p50=%.1fms p99=%.1fms max=%.1fms overdue=%d features-p50=%.1fms features-p99=%.1fms heap=%.1fMiB rss=%.0fMiB rss/stream=%.1fMiB goroutines=%d cpu-ms/stream-s: %v",
+		r.Streams, r.Played, r.Events, r.Expected, r.Windows, r.EventsPerSec, r.Dropped, r.Failed, r.P50, r.P99, r.Max, r.Overdue,
 		r.FeaturesP50, r.FeaturesP99, r.HeapInuse, r.RSS, r.RSSPerStream, r.Goroutines, r.CPU)
 }
 
@@ -264,8 +310,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("loadgen: %w", err)
 	}
 
-	col := newCollector(expected)
 	acfg := appConfig(cfg, clips, b.Addr())
+	col := newCollector(expected, acfg.Window.MaxWait+OverdueSlack)
 	acfg.Sources.Transcripts.Kafka.Security = sec
 	meter := new(cputime.Meter)
 	flow, err := app.Build(acfg, app.Options{Logger: cfg.Logger, Extra: []pipeline.Sink[event.Event]{col}, CPU: meter})
@@ -323,6 +369,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.RSSPerStream = res.RSS / float64(cfg.Streams)
 	sum := flow.Summary()
 	res.Streams, res.Played, res.Expected = cfg.Streams, cfg.Duration.Seconds(), expected
+	res.VisionWorkers = cmp.Or(acfg.Pipeline.VisionWorkers, app.DefaultVisionWorkers())
 	res.Windows, res.Dropped, res.Failed = sum.Windows, sum.Dropped, sum.Failed
 	col.fill(&res, start)
 	return res, parent.Err()
@@ -360,7 +407,7 @@ func streamClips(ctx context.Context, cfg Config, dir string) ([]Clip, error) {
 				return nil, err
 			}
 		}
-		c.Utterances = slices.DeleteFunc(slices.Clone(c.Utterances), func(u Utterance) bool { return seconds(u.End) > cfg.Duration+endSlack })
+		c.Utterances = endWithin(c.Utterances, cfg.Duration, c.Length)
 		clips[i] = c
 	}
 	return clips, nil
@@ -375,7 +422,7 @@ func appConfig(cfg Config, clips []Clip, addr string) *app.Config {
 		Model:         app.ModelConfig{Bundle: cfg.Bundle, Threads: cfg.Threads},
 		Window:        app.WindowConfig{Policy: "utterance", MaxWait: cfg.MaxWait},
 		Sinks:         app.SinksConfig{Stdout: &app.StdoutSink{Format: "jsonl"}},
-		Pipeline:      app.PipelineConfig{Workers: cfg.Workers, Queue: cfg.Queue},
+		Pipeline:      app.PipelineConfig{Workers: cfg.Workers, VisionWorkers: cfg.VisionWorkers, Queue: cfg.Queue},
 		Observability: app.ObservabilityConfig{Listen: app.ObservabilityDisabled},
 		Assets:        app.AssetsConfig{Dir: cfg.Assets},
 	}
@@ -422,16 +469,20 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // collector is the sink that timestamps events as they are written. Safe
 // for concurrent use.
 type collector struct {
-	expected  int64
+	expected int64
+	// bound is how long after its window's end, beyond its scoring
+	// time, an event may arrive before it counts as overdue.
+	bound     time.Duration
 	done      chan struct{}
 	mu        sync.Mutex
 	latencies []float64 // end to end, ms
 	features  []float64 // the scorer's feature extraction, ms
+	overdue   int64
 	last      time.Time
 }
 
-func newCollector(expected int64) *collector {
-	return &collector{expected: expected, done: make(chan struct{}),
+func newCollector(expected int64, bound time.Duration) *collector {
+	return &collector{expected: expected, bound: bound, done: make(chan struct{}),
 		latencies: make([]float64, 0, expected), features: make([]float64, 0, expected)}
 }
 
@@ -441,8 +492,12 @@ func (c *collector) Write(_ context.Context, batch []event.Event) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range batch {
-		c.latencies = append(c.latencies, float64(now.Sub(e.Window.End))/float64(time.Millisecond))
+		latency := float64(now.Sub(e.Window.End)) / float64(time.Millisecond)
+		c.latencies = append(c.latencies, latency)
 		c.features = append(c.features, e.LatencyMS.Features)
+		if latency > float64(c.bound)/float64(time.Millisecond)+e.LatencyMS.Features+e.LatencyMS.Model {
+			c.overdue++
+		}
 	}
 	c.last = now
 	if int64(len(c.latencies)) == c.expected {
@@ -458,7 +513,7 @@ func (c *collector) Close(context.Context) error { return nil }
 func (c *collector) fill(r *Result, start time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r.Events = int64(len(c.latencies))
+	r.Events, r.Overdue = int64(len(c.latencies)), c.overdue
 	if r.Events == 0 {
 		return
 	}
