@@ -1,11 +1,8 @@
 package app
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/base64"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,47 +10,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cmc-stream/cmc-stream/event"
+	"github.com/cmc-stream/cmc-stream/internal/readmetest"
 	"github.com/cmc-stream/cmc-stream/internal/schematest"
 )
-
-// readmeBlock is one fenced code block of README.md.
-type readmeBlock struct {
-	lang, text string
-	line       int // the line of its opening fence
-}
-
-// readmeBlocks returns the fenced code blocks of the repository's README.md.
-func readmeBlocks(t *testing.T) []readmeBlock {
-	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		blocks []readmeBlock
-		cur    *readmeBlock
-		body   strings.Builder
-	)
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case cur == nil && strings.HasPrefix(line, "```"):
-			cur = &readmeBlock{lang: strings.TrimPrefix(line, "```"), line: n}
-			body.Reset()
-		case cur != nil && line == "```":
-			cur.text = body.String()
-			blocks = append(blocks, *cur)
-			cur = nil
-		case cur != nil:
-			body.WriteString(line + "\n")
-		}
-	}
-	if cur != nil {
-		t.Fatalf("README.md line %d: code block never closed", cur.line)
-	}
-	return blocks
-}
 
 // TestREADMEExamples checks every YAML and JSON example of README.md with
 // the code that reads such input, so that an example cannot name a key the
@@ -70,37 +29,41 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 //   - the event, alert and summary lines validate against event/schema.
 //
 // The XML (TwiML) block is Twilio's input, replayed by TestTwilioCall; the
-// sh block's commands are `make demo` and `make test` (CI runs the latter).
+// sh block's commands, like every command line of the README, are checked
+// by TestREADMECommands in internal/cli.
 func TestREADMEExamples(t *testing.T) {
-	blocks := readmeBlocks(t)
+	doc, err := readmetest.Read("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	checked := 0
-	for _, b := range blocks {
-		name := fmt.Sprintf("README.md:%d", b.line)
+	for _, b := range doc.Blocks {
+		name := fmt.Sprintf("README.md:%d", b.Line)
 		switch {
-		case b.lang == "yaml" && strings.HasPrefix(b.text, "model:"):
+		case b.Lang == "yaml" && strings.HasPrefix(b.Text, "model:"):
 			checked++
-			checkReferenceConfig(t, name, b.text)
-		case b.lang == "yaml" && strings.HasPrefix(b.text, "sources:\n  websocket:"):
+			checkReferenceConfig(t, name, b.Text)
+		case b.Lang == "yaml" && strings.HasPrefix(b.Text, "sources:\n  websocket:"):
 			checked++
-			cfg := "model: {bundle: demo/model}\n" + b.text + "sinks: {stdout: {}}\n"
+			cfg := "model: {bundle: demo/model}\n" + b.Text + "sinks: {stdout: {}}\n"
 			if _, err := DecodeConfig([]byte(cfg)); err != nil {
 				t.Errorf("%s (the WebSocket source): %v", name, err)
 			}
-		case b.lang == "yaml" && strings.HasPrefix(b.text, "      tls:"):
+		case b.Lang == "yaml" && strings.HasPrefix(b.Text, "      tls:"):
 			checked++
 			cfg := "model: {bundle: demo/model}\nsources:\n  transcripts:\n    kafka:\n      brokers: [host:9093]\n      topic: calls\n" +
-				b.text + "sinks: {stdout: {}}\n"
+				b.Text + "sinks: {stdout: {}}\n"
 			if _, err := DecodeConfig([]byte(cfg)); err != nil {
 				t.Errorf("%s (TLS and SASL of a Kafka block): %v", name, err)
 			}
-		case b.lang == "json":
-			for i, line := range jsonRecords(b.text) {
+		case b.Lang == "json":
+			for i, line := range jsonRecords(b.Text) {
 				checked++
 				if err := checkREADMEMessage(line); err != nil {
 					t.Errorf("%s, record %d: %v\n%s", name, i+1, err, line)
 				}
 			}
-		case b.lang == "yaml":
+		case b.Lang == "yaml":
 			t.Errorf("%s: a YAML block this test does not know: say how to check it", name)
 		}
 	}
