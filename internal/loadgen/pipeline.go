@@ -126,6 +126,10 @@ type Config struct {
 	// Kafka requires, to measure what security costs. Default false:
 	// plaintext.
 	SecureKafka bool
+
+	// started, when set, is called once the pipeline runs, after the
+	// streams' clips were prepared (tests load the machine from then on).
+	started func()
 }
 
 // Validate checks the configuration.
@@ -324,6 +328,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	runErr := make(chan error, 1)
 	go func() { runErr <- flow.Run(ctx) }()
+	if cfg.started != nil {
+		cfg.started()
+	}
 	w := &kafka.Writer{Addr: kafka.TCP(b.Addr()), Topic: topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, Transport: tr}
 	var wg sync.WaitGroup
 	feedErr := make(chan error, cfg.Streams)

@@ -283,16 +283,20 @@ func TestRunUtteranceAtAudioEnd(t *testing.T) {
 // (vision 12 CPU ms per stream-second on a quiet machine, README "Pipeline
 // load"), so the captures drop frames; the rest of the pipeline, at nice 0,
 // keeps half of each core. Not parallel: the busy processes would slow the
-// package's other tests.
+// package's other tests, and start once the streams' clips are cut. It runs
+// only with -overload, on an otherwise idle machine: where other load
+// (make stress's busy loops, other packages' tests) adds to the test's own,
+// every delay of the pipeline grows, not only vision's, and events come
+// later than the bound (README "Pipeline load").
 func TestRunOverload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("plays 16 streams for 12 s beside busy processes")
+	if testing.Short() || !*overload {
+		t.Skip("plays 16 streams for 12 s beside busy processes: run with -overload on an idle machine")
 	}
 	clip, bundle := demoClip(t)
-	busy(t, runtime.NumCPU())
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	r := runNative(ctx, t, Config{Streams: 16, Stagger: true, Clip: clip, Bundle: bundle, Assets: testNative.AssetsDir, Duration: 12 * time.Second})
+	r := runNative(ctx, t, Config{Streams: 16, Stagger: true, Clip: clip, Bundle: bundle, Assets: testNative.AssetsDir, Duration: 12 * time.Second,
+		started: func() { busy(t, runtime.NumCPU()) }})
 	t.Logf("run: %v", r)
 	if r.Expected == 0 || r.Events != r.Expected || r.Failed != 0 {
 		t.Errorf("%d events for %d utterances, %d failed; want every event", r.Events, r.Expected, r.Failed)

@@ -23,6 +23,7 @@ var (
 	soak         = flag.Bool("soak", false, "run TestSoak (make soak)")
 	soakDuration = flag.Duration("soak.duration", 10*time.Minute, "how long TestSoak plays its streams")
 	soakStreams  = flag.Int("soak.streams", 4, "how many streams TestSoak plays")
+	overload     = flag.Bool("overload", false, "run TestRunOverload (on an otherwise idle machine)")
 )
 
 // Soak bounds. The heap in use after a GC swings with the windows being
