@@ -108,18 +108,15 @@ soak: .setup-done
 # fuzz: every fuzz target of the repository (found in the *_test.go files,
 # so a new one is never left out: the decoders of external input, the
 # aligner, the tokenizer and lexicon readers), each for FUZZTIME under an
-# 8 GiB address-space limit; the bounded decoders' targets also fail an
-# input that allocates past its bound (internal/alloctest). Their seeds run
-# in every `go test`.
+# 8 GiB address-space limit (scripts/fuzz.sh); the bounded decoders'
+# targets also fail an input that allocates past its bound
+# (internal/alloctest). Their seeds run in every `go test`.
 FUZZTIME ?= 30s
 FUZZ_TARGETS ?= $(shell grep -r --include='*_test.go' --exclude-dir=third_party --exclude-dir=bin -o '^func Fuzz[A-Za-z0-9_]*' . \
 	| sed -E 's|^(.*)/[^/]*:func (Fuzz.*)$$|\1:\2|' | sort -u)
 .PHONY: fuzz
 fuzz: .setup-done
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t"; \
-		( ulimit -v 8388608 && $(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -parallel 2 $${t%%:*} ) || exit 1; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 # stress: the live pipeline, ingest and load-generator tests, three times,
 # each time with two busy loops spinning on the machine's (two) cores, so
