@@ -32,8 +32,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad policy", "policy: utterance", "policy: tumbling", `window.policy: "tumbling" is not a policy`},
 		{"no bundle", "bundle: demo/model", "bundle: \"\"", "model.bundle: required"},
 		{"sliding field on utterance", "allowed_lateness: 200ms", "hop: 1s", "window.size: size and hop apply to the sliding policy only"},
-		{"negative wait", "max_wait: 2s", "max_wait: -2s", "window.max_wait: must not be negative"},
-		{"bad duration", "max_wait: 2s", "max_wait: soon", "line 19: cannot unmarshal !!str `soon` into time.Duration"},
+		{"negative wait", "max_wait: 30s", "max_wait: -2s", "window.max_wait: must not be negative"},
+		{"bad duration", "max_wait: 30s", "max_wait: soon", "line 24: cannot unmarshal !!str `soon` into time.Duration"},
 		{"audio device and file", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      device: default", "sources.audio[0]: exactly one of device and file"},
 		{"video without stream", "- stream_id: showcase\n      device: demo", "- device: demo", "sources.video[0].stream_id: required"},
 		{"bad format", "format: jsonl", "format: xml", `sinks.stdout.format: "xml"`},
@@ -47,7 +47,7 @@ func TestConfigErrors(t *testing.T) {
 		{"audio channel 2", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      channels: {2: customer}", "sources.audio[0].channels: channel 2: want 0 or 1"},
 		{"audio channels without roles", "file: demo/media/showcase.wav", "file: demo/media/showcase.wav\n      channels: {}", "sources.audio[0].channels: no channel has a role"},
 		{"audio channels of a device", "file: demo/media/showcase.wav", "device: default\n      channels: {0: agent}", "sources.audio[0].channels: only for a file"},
-		{"huge aligner buffer", "max_wait: 2s", "max_wait: 2s\n  max_buffered: 1e9", "window.max_buffered: 1e+09 is above the limit"},
+		{"huge aligner buffer", "max_wait: 30s", "max_wait: 30s\n  max_buffered: 1e9", "window.max_buffered: 1e+09 is above the limit"},
 	}
 	checkConfigErrors(t, string(base), cases)
 	kafkaCases := []configCase{

@@ -97,25 +97,18 @@ func runToEnd(t *testing.T, cfg *Config, stdout *syncWriter) *App {
 	return app
 }
 
-// adaptFiles plays configs/files.yaml's media faster than real time, with
-// the operations port on a free port (the default one may be taken by
-// another process on the machine).
+// adaptFiles runs configs/files.yaml as it is (its media play as fast as
+// they decode, as the file says), with the operations port on a free port
+// (the default one may be taken by another process on the machine).
 func adaptFiles(_ *testing.T, cfg *Config) string {
 	cfg.Observability.Listen = "127.0.0.1:0"
-	off := false
-	for i := range cfg.Sources.Video {
-		cfg.Sources.Video[i].Realtime = &off
-	}
-	for i := range cfg.Sources.Audio {
-		cfg.Sources.Audio[i].Realtime = &off
-	}
 	return ""
 }
 
 // checkShowcaseEvents checks configs/files.yaml's JSON lines: one event per
 // utterance of the showcase, in order, with the utterance's text (from
 // demo/showcase_transcript.jsonl, the clip-level transcript extract reads)
-// and text and audio present, and no input rejected.
+// and text, audio and vision present, and no input rejected.
 func checkShowcaseEvents(t *testing.T, _ *Config, app *App, _ func() error, stdout *syncWriter) {
 	t.Helper()
 	var want []string
@@ -140,9 +133,9 @@ func checkShowcaseEvents(t *testing.T, _ *Config, app *App, _ func() error, stdo
 		if e.Schema != event.Schema {
 			continue // the call's summary, its alerts
 		}
-		if e.StreamID != "showcase" || !e.Modalities.Text.Present || !e.Modalities.Audio.Present {
-			t.Errorf("event %s of stream %q: text %v, audio %v; want the showcase's, with text and audio",
-				e.EventID, e.StreamID, e.Modalities.Text.Present, e.Modalities.Audio.Present)
+		if m := e.Modalities; e.StreamID != "showcase" || !m.Text.Present || !m.Audio.Present || !m.Vision.Present {
+			t.Errorf("event %s of stream %q: text %v, audio %v, vision %v; want the showcase's, with all three",
+				e.EventID, e.StreamID, m.Text.Present, m.Audio.Present, m.Vision.Present)
 		}
 		got = append(got, e.Transcript)
 	}
@@ -216,8 +209,10 @@ func checkCallCentreEvents(t *testing.T, cfg *Config, app *App, stop func() erro
 	}
 }
 
-// adaptDemo plays configs/demo.yaml's media faster than real time, prints
-// JSON lines instead of text and serves the dashboard on a free port.
+// adaptDemo plays configs/demo.yaml's media in real time, as the file
+// says (29 s: its windows wait for their media, the transcript file being
+// read at once), prints JSON lines instead of text and serves the
+// dashboard on a free port.
 func adaptDemo(t *testing.T, cfg *Config) string {
 	cfg.Sinks.Stdout.Format = "jsonl"
 	cfg.Sinks.HTTP.Listen = "127.0.0.1:0"

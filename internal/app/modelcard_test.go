@@ -96,10 +96,9 @@ func TestModelCardShowcase(t *testing.T) {
 	}
 	cfg.Assets.Dir = testNative.AssetsDir
 	adaptFiles(t, cfg)
-	// Played faster than real time, a busy machine's vision stage may lag
-	// the audio by more than files.yaml's 2 s max_wait; the figures are
-	// those of complete windows (as when the file plays in real time), so
-	// each window waits for its frames and nothing is dropped as late.
+	// The figures are those of complete windows: each window waits for
+	// its frames (longer than files.yaml's 30 s max_wait on a very busy
+	// machine, if need be) and nothing is dropped as late.
 	cfg.Window.MaxWait = time.Minute
 	cfg.Window.AllowedLateness = time.Minute
 	cfg.Window.MaxBuffered = 1 << 20
