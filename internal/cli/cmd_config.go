@@ -17,7 +17,7 @@ func init() {
 
 func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 2 || args[0] != "lint" {
-		return fmt.Errorf("%w: usage: cmc-stream config lint FILE", errUsage)
+		return fmt.Errorf("%w: cmc-stream config lint FILE", errUsage)
 	}
 	if _, err := app.LoadConfig(args[1]); err != nil {
 		return err

@@ -16,7 +16,7 @@ func TestConfigLint(t *testing.T) {
 	if code, _, stderr := runCLI("config", "lint", bad); code != exitError || !strings.Contains(stderr, "sinks.stdout.format") {
 		t.Errorf("bad config: exit %d, %q", code, stderr)
 	}
-	if code, _, _ := runCLI("config", "check"); code != exitUsage {
-		t.Errorf("wrong subcommand: exit %d", code)
+	if code, _, stderr := runCLI("config", "check"); code != exitUsage || stderr != "cmc-stream config: usage: cmc-stream config lint FILE\n" {
+		t.Errorf("wrong subcommand: exit %d, %q", code, stderr)
 	}
 }

@@ -31,5 +31,5 @@ func runSchema(_ context.Context, args []string, stdout, _ io.Writer) error {
 		_, err = stdout.Write(doc)
 		return err
 	}
-	return fmt.Errorf("%w: usage: cmc-stream schema [NAME]", errUsage)
+	return fmt.Errorf("%w: cmc-stream schema [NAME]", errUsage)
 }

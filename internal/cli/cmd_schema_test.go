@@ -36,4 +36,7 @@ func TestSchemaCommand(t *testing.T) {
 	if code, _, stderr := runCLI("schema", "cmc.sentiment.v1"); code != exitUsage || !strings.Contains(stderr, "cmc.sentiment.v2") {
 		t.Errorf("unknown schema: exit %d, %q", code, stderr)
 	}
+	if code, _, stderr := runCLI("schema", "a", "b"); code != exitUsage || stderr != "cmc-stream schema: usage: cmc-stream schema [NAME]\n" {
+		t.Errorf("two names: exit %d, %q", code, stderr)
+	}
 }

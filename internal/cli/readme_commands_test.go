@@ -337,6 +337,9 @@ func (c *readmeChecker) checkArgs(name string, args []string) []string {
 		}
 		flagName, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		isBool, ok := flags[flagName]
+		if flagName == "h" || flagName == "help" { // package flag's own
+			isBool, ok = true, len(flags) > 0
+		}
 		switch {
 		case !ok:
 			errs = append(errs, fmt.Sprintf("cmc-stream %s has no flag --%s (it has %s)", name, flagName, flagList(flags)))
