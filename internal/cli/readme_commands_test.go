@@ -274,27 +274,25 @@ func (c *readmeChecker) check(l readmeLine) []string {
 
 // commandFlags returns the flags `cmc-stream CMD [SUB] -h` lists, each
 // with whether it is a bool (listed without a value name). Commands
-// without flags (config, schema) have none.
-func (c *readmeChecker) commandFlags(cmd string) map[string]bool {
+// without flags (config, schema) have none; a command with flags whose -h
+// fails or lists none is an error.
+func (c *readmeChecker) commandFlags(cmd string) (map[string]bool, error) {
 	if f, ok := c.flags[cmd]; ok {
-		return f
+		return f, nil
 	}
 	f := map[string]bool{}
 	if cmd != "schema" && cmd != "config lint" {
 		code, _, stderr := runCLI(append(strings.Fields(cmd), "-h")...)
-		if code != exitOK {
-			panic(fmt.Sprintf("cmc-stream %s -h: exit %d: %s", cmd, code, stderr))
-		}
 		// flag.PrintDefaults: "  -name" then " valuename" for non-bools.
 		for _, m := range regexp.MustCompile(`(?m)^  -(\S+)( \S+)?(\t|$)`).FindAllStringSubmatch(stderr, -1) {
 			f[m[1]] = m[2] == ""
 		}
-		if len(f) == 0 {
-			panic(fmt.Sprintf("cmc-stream %s -h lists no flags:\n%s", cmd, stderr))
+		if code != exitOK || len(f) == 0 {
+			return nil, fmt.Errorf("cmc-stream %s -h: exit %d, %d flags listed:\n%s", cmd, code, len(f), stderr)
 		}
 	}
 	c.flags[cmd] = f
-	return f
+	return f, nil
 }
 
 func (c *readmeChecker) checkInvocation(inv invocation) []string {
@@ -326,8 +324,11 @@ func (c *readmeChecker) checkInvocation(inv invocation) []string {
 
 // checkArgs checks the arguments of `cmc-stream name`.
 func (c *readmeChecker) checkArgs(name string, args []string) []string {
+	flags, err := c.commandFlags(name)
+	if err != nil {
+		return []string{err.Error()}
+	}
 	var errs []string
-	flags := c.commandFlags(name)
 	var positional []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -413,7 +414,11 @@ func (c *readmeChecker) checkBareFlag(l readmeLine) []string {
 		names = append(names, cmd)
 	}
 	for _, name := range names {
-		if isBool, ok := c.commandFlags(name)[flagName]; ok {
+		flags, err := c.commandFlags(name)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		if isBool, ok := flags[flagName]; ok {
 			if isBool && hasValue {
 				return []string{fmt.Sprintf("cmc-stream %s: bool flag --%s shown with a value", name, flagName)}
 			}
