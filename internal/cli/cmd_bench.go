@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +28,7 @@ import (
 
 func init() {
 	commands["bench"] = command{
-		summary: "measure latency and throughput: bench model, features, train, pipeline",
+		summary: "measure latency and throughput: bench model, features, train, pipeline, asr",
 		run:     runBench,
 	}
 }
@@ -44,6 +45,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintf(stderr, "usage: cmc-stream bench TARGET [flags]\ntargets: %s\n(cmc-stream bench TARGET -h lists a target's flags)\n",
+			strings.Join(names, ", "))
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || benchTargets[args[0]] == nil {
 		return fmt.Errorf("%w: bench needs a target: %s", errUsage, strings.Join(names, ", "))
 	}

@@ -25,6 +25,30 @@ func TestBenchModel(t *testing.T) {
 	}
 }
 
+// TestBenchHelp: bench -h lists every target and exits 0, and the
+// top-level usage names every target too.
+func TestBenchHelp(t *testing.T) {
+	code, _, stderr := runCLI("bench", "-h")
+	_, _, usage := runCLI("help")
+	line := ""
+	for l := range strings.Lines(usage) {
+		if strings.HasPrefix(strings.TrimSpace(l), "bench ") {
+			line = l
+		}
+	}
+	if code != exitOK {
+		t.Errorf("bench -h: exit %d, want 0: %s", code, stderr)
+	}
+	for target := range benchTargets {
+		if !strings.Contains(stderr, target) {
+			t.Errorf("bench -h does not name the target %q:\n%s", target, stderr)
+		}
+		if !strings.Contains(line, target) {
+			t.Errorf("the usage's bench line does not name the target %q:\n%s", target, usage)
+		}
+	}
+}
+
 func TestBenchTrain(t *testing.T) {
 	code, stdout, stderr := runCLI("bench", "train", "--clips", "8", "--json")
 	if code != 0 {
