@@ -297,14 +297,23 @@ func (a *Aligner) addMedia(m Media, now time.Time) ([]Window, error) {
 		return nil, a.late(m.Modality.String()+" item", s.id, m.Time)
 	}
 	if f, ok := a.frontier(s); ok && before(m.Time, m.End(), f) {
-		return nil, a.late(m.Modality.String()+" item", s.id, m.Time)
+		if m.Time < s.emittedTo {
+			// It belonged to a window already emitted without it.
+			return nil, a.late(m.Modality.String()+" item", s.id, m.Time)
+		}
+		// It lies between the emitted windows and the next one (audio or
+		// a frame between two utterances): in time, but no window takes
+		// it. Such an item is unused, as when pruned, not late.
+		a.stats.Media++
+		a.stats.Unused++
+		a.advance(s, m)
+		a.release(m.Ref)
+		return a.step(s, now, false), nil
 	}
 	a.stats.Media++
 	a.stats.Buffered++
 	s.insert(m)
-	s.seen = s.seen.With(m.Modality)
-	s.wm[m.Modality] = max(s.wm[m.Modality], m.End())
-	s.ahead[m.Modality] = max(s.ahead[m.Modality], s.wm[m.Modality], m.Time+m.Interval)
+	a.advance(s, m)
 	for s.buffered() > a.cfg.MaxBuffered {
 		a.release(s.dropOldest())
 		a.stats.Overflow++
@@ -314,6 +323,13 @@ func (a *Aligner) addMedia(m Media, now time.Time) ([]Window, error) {
 		}
 	}
 	return a.step(s, now, false), nil
+}
+
+// advance moves the watermarks of s with the media item m.
+func (a *Aligner) advance(s *stream, m Media) {
+	s.seen = s.seen.With(m.Modality)
+	s.wm[m.Modality] = max(s.wm[m.Modality], m.End())
+	s.ahead[m.Modality] = max(s.ahead[m.Modality], s.wm[m.Modality], m.Time+m.Interval)
 }
 
 func (a *Aligner) addSegment(g Segment, now time.Time) ([]Window, error) {
@@ -375,6 +391,7 @@ func (a *Aligner) step(s *stream, now time.Time, force bool) []Window {
 		}
 		s.pending[0] = pending{}
 		s.pending = s.pending[1:]
+		s.emittedTo = max(s.emittedTo, p.end)
 		w := a.build(s, p)
 		a.release(p.seg.Ref) // an utterance's segment serves one window
 		if w.Present == 0 {

@@ -79,10 +79,10 @@ func TestUtterance(t *testing.T) {
 			cfg:  align.Config{Expect: align.Of(align.Audio, align.Vision)},
 			in:   concat([]align.Input{seg("s", 200, 500, "hello", "ann", true)}, audioRun("s", 0, 600, 100), frames("s", 0, 600, 100)),
 			want: []summary{{Stream: "s", Seq: 0, Start: 200, End: 500, Text: "hello", Speaker: "ann", Present: "text+audio+vision", Audio: "200-499/3", Frames: "200,300,400"}},
-			// Media wholly before the pending utterance's start arrives
-			// after it can fall into any window: late.
-			late:  []int{1, 2, 7, 8},
-			stats: align.Stats{Streams: 1, Buffered: 2, Media: 8, Segments: 1, Windows: 1, Late: 4},
+			// Media wholly before the pending utterance's start, arriving
+			// after it, falls into no window: unused, not late (no window
+			// missed it).
+			stats: align.Stats{Streams: 1, Buffered: 2, Media: 12, Segments: 1, Windows: 1, Unused: 4},
 		},
 		{
 			name: "interim segment then final",
@@ -176,9 +176,9 @@ func TestSliding(t *testing.T) {
 				{Stream: "s", Seq: 0, Start: 250, End: 1250, Present: "audio", Audio: "250-1249/11"},
 				{Stream: "s", Seq: 1, Start: 1250, End: 2250, Present: "audio", Audio: "1250-1999/8", Forced: true},
 			},
-			// The chunks wholly before the first window are late.
-			late:  []int{0, 1},
-			stats: align.Stats{Media: 18, Windows: 2, Forced: 1, Late: 2},
+			// The chunks wholly before the first window fall into none:
+			// unused, not late.
+			stats: align.Stats{Media: 20, Windows: 2, Forced: 1, Unused: 2},
 		},
 		{
 			name:  "gap in every modality is skipped",
@@ -218,6 +218,16 @@ func TestLateness(t *testing.T) {
 			want:  []summary{window},
 			late:  []int{7},
 			stats: align.Stats{Streams: 1, Buffered: 1, Media: 6, Segments: 1, Windows: 1, Late: 1},
+		},
+		{
+			// The frame at 600 comes after the window [0, 500) was emitted,
+			// but lies before the pending [800, 1000): no window missed it.
+			name: "between emitted and pending windows",
+			in: concat(audioRun("s", 0, 600, 100), []align.Input{seg("s", 0, 500, "a", "x", true),
+				seg("s", 800, 1000, "b", "y", true), frame("s", 600)}),
+			want: []summary{window},
+			// Unused: the frame and the chunk [500, 600), pruned.
+			stats: align.Stats{Streams: 1, Media: 7, Segments: 2, Windows: 1, Unused: 2},
 		},
 		{
 			name:  "late segment",

@@ -31,6 +31,10 @@ type stream struct {
 	draft *Segment
 	// segs holds the final segments in Start order (sliding policy).
 	segs []Segment
+	// emittedTo is the furthest end of the windows emitted so far: a
+	// media item before the frontier that starts before it missed its
+	// window (late); one that starts after it fell between windows.
+	emittedTo time.Duration
 	// nextK is the index of the next sliding window to open.
 	nextK int64
 	// seq is the Seq of the next window (Count numbering).
