@@ -155,10 +155,16 @@ func (s Summary) Err() error {
 	return nil
 }
 
-// String formats the summary as one line.
+// String formats the summary as one line. Latencies that are all 0 (every
+// window ended ahead of the wall clock: media replayed faster than real
+// time) are shown as not applicable rather than as a measurement.
 func (s Summary) String() string {
-	return fmt.Sprintf("windows %d, events %d, filtered %d, failed %d, rejected %d, drops %d, end-to-end latency p50 %.1f ms, p99 %.1f ms",
-		s.Windows, s.Events, s.Filtered, s.Failed, s.Rejected, s.Dropped, s.LatencyP50, s.LatencyP99)
+	latency := fmt.Sprintf("end-to-end latency p50 %.1f ms, p99 %.1f ms", s.LatencyP50, s.LatencyP99)
+	if s.Events > 0 && s.LatencyP99 == 0 {
+		latency = "end-to-end latency n/a (media replayed faster than real time)"
+	}
+	return fmt.Sprintf("windows %d, events %d, filtered %d, failed %d, rejected %d, drops %d, %s",
+		s.Windows, s.Events, s.Filtered, s.Failed, s.Rejected, s.Dropped, latency)
 }
 
 // Build loads the model and wires the pipeline of cfg. Nothing runs until
