@@ -124,7 +124,9 @@ fuzz: .setup-done
 # built with -tags matprofile (gocv counts every Mat until it is closed),
 # the video source tests and a 2-minute soak of 4 streams through video,
 # vision and scoring, both failing on a Mat left open, the soak also on a
-# drop, a lost event, or growth of heap, RSS or goroutines. Not in `make test`.
+# drop, a lost event, or growth of heap, RSS or goroutines; last, with the
+# busy loops gone, TestRunOverload (vision starved by busy processes of its
+# own: every event, drops counted, none overdue). Not in `make test`.
 STRESS_PACKAGES = ./internal/app/... ./ingest/... ./internal/loadgen/...
 .PHONY: stress
 stress: .setup-done
@@ -138,3 +140,4 @@ stress: .setup-done
 	done
 	$(GO) test -count=1 -tags matprofile ./ingest/video
 	$(GO) test -count=1 -timeout 10m -tags matprofile -run '^(TestSoak|TestLiveMatsCounts)$$' -v ./internal/loadgen -soak -soak.duration 2m -soak.streams 4
+	$(GO) test -count=1 -timeout 10m -run '^TestRunOverload$$' -v ./internal/loadgen -overload
