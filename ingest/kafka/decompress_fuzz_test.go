@@ -59,12 +59,13 @@ func FuzzBoundedGzip(f *testing.F) {
 	})
 }
 
-// FuzzBatchEnd feeds arbitrary Fetch response bytes to batchEnd: it never
-// answers an offset before the one asked or at or beyond the high-water
-// mark, allocates only its error (whatever lengths the input declares), and
-// on record batches of magic 2 answers what
-// franz-go's decoder of the batch header (kmsg.RecordBatch) reads: the first
-// offset plus the last offset delta.
+// FuzzBatchEnd feeds arbitrary Fetch response bytes to findBatch and caps
+// its answer as streamBatch does (lastToRead): the batch end it gives is
+// never an offset before the one asked or at or beyond the high-water mark,
+// findBatch allocates only its error (whatever lengths the input declares),
+// and on record batches of magic 2 it answers what franz-go's decoder of the
+// batch header (kmsg.RecordBatch) reads: the first offset plus the last
+// offset delta.
 func FuzzBatchEnd(f *testing.F) {
 	batch := func(first int64, delta int32, records int) []byte {
 		b := kmsg.RecordBatch{FirstOffset: first, Magic: 2, Attributes: 1, LastOffsetDelta: delta, NumRecords: int32(records),
@@ -85,12 +86,13 @@ func FuzzBatchEnd(f *testing.F) {
 		var last int64
 		var err error
 		// Its errors only; 64 KiB for what the fuzzing engine allocates meanwhile.
-		alloctest.Bound(t, 64<<10, func() { last, err = batchEnd(raw, next, hwm) })
+		alloctest.Bound(t, 64<<10, func() { _, last, err = findBatch(raw, next) })
 		if err != nil {
 			return
 		}
+		last = lastToRead(last, next, hwm)
 		if last < next || (hwm > next && last >= hwm) {
-			t.Fatalf("batchEnd(next %d, hwm %d) = %d", next, hwm, last)
+			t.Fatalf("batch end (next %d, hwm %d) = %d", next, hwm, last)
 		}
 		var b kmsg.RecordBatch
 		if b.ReadFrom(raw) != nil || b.Magic != 2 || int64(b.Length)+12 > int64(len(raw)) || b.LastOffsetDelta < 0 {
@@ -101,7 +103,7 @@ func FuzzBatchEnd(f *testing.F) {
 				want = min(want, hwm-1)
 			}
 			if last != max(want, next) {
-				t.Fatalf("batchEnd = %d, franz-go reads the batch as ending at %d", last, want)
+				t.Fatalf("batch end = %d, franz-go reads the batch as ending at %d", last, want)
 			}
 		}
 	})

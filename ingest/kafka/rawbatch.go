@@ -67,18 +67,14 @@ func findBatch(raw []byte, next int64) (batch []byte, last int64, err error) {
 	return nil, 0, fmt.Errorf("no whole record batch holds offset %d", next)
 }
 
-// batchEnd returns the offset of the last message of the first record batch
-// of raw that ends at or after offset next (see findBatch), capped below
-// hwm, the partition's high-water mark.
-func batchEnd(raw []byte, next, hwm int64) (int64, error) {
-	_, last, err := findBatch(raw, next)
-	if err != nil {
-		return 0, err
-	}
+// lastToRead returns the offset of the last message to read from a batch
+// whose last message is at last, asked for from offset next: last, capped
+// below hwm, the partition's high-water mark, and never before next.
+func lastToRead(last, next, hwm int64) int64 {
 	if hwm > next {
 		last = min(last, hwm-1)
 	}
-	return max(last, next), nil
+	return max(last, next)
 }
 
 // rawClient returns the source's franz-go client, made on first use with

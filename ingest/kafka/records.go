@@ -46,8 +46,8 @@ const headerCost = int64(unsafe.Sizeof(kafkago.Header{}))
 // streamBatch streams the records of batch, a whole record batch whose last
 // offset is last (see findBatch), out of a decompressor that stops after
 // BatchInflateFactor times limit bytes, and calls emit with each record at
-// or after offset next and at or before last (capped below hwm, the
-// high-water mark): a record whose key, value and headers take at most limit
+// or after offset next and at or before last (see lastToRead: capped below
+// hwm, the high-water mark): a record whose key, value and headers take at most limit
 // bytes with its key, value and headers (not its timestamp, which the
 // source does not read); a larger one, whose bytes are read and discarded
 // (never held), with only its offset and ErrDecompressedTooLarge. When the
@@ -56,10 +56,7 @@ const headerCost = int64(unsafe.Sizeof(kafkago.Header{}))
 // yet emitted to the last is emitted as bad, with why. It returns the offset
 // after the batch, or, when emit returns false, false.
 func streamBatch(batch []byte, last, next, hwm, limit int64, emit func(m kafkago.Message, bad error) bool) (int64, bool) {
-	if hwm > next {
-		last = min(last, hwm-1)
-	}
-	last = max(last, next)
+	last = lastToRead(last, next, hwm)
 	from := next // the first offset not emitted
 	rest := func(why error) (int64, bool) {
 		for ; from <= last; from++ {
